@@ -1,0 +1,13 @@
+//! The LLM API gateway: OpenAI-compatible relay API plus the management API.
+
+pub mod auth;
+pub mod cors;
+pub mod error;
+pub mod middleware;
+pub mod routes;
+pub mod services;
+pub mod settings;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod util;

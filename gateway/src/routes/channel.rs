@@ -1,0 +1,58 @@
+//! `/api/channel/*` (admin): upstream providers.
+
+use super::ListQuery;
+use crate::auth::session::Session;
+use crate::error::{created, ok, ApiError, ApiResult};
+use crate::services::channels::{self, ChannelBody};
+use crate::state::AppState;
+use actix_web::web;
+use serde_json::json;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/channel", web::get().to(list))
+        .route("/channel", web::post().to(create))
+        .route("/channel/{id}", web::get().to(get))
+        .route("/channel/{id}", web::put().to(update))
+        .route("/channel/{id}", web::delete().to(delete));
+}
+
+async fn list(state: web::Data<AppState>, s: Session, q: web::Query<ListQuery>) -> ApiResult {
+    s.require_admin()?;
+    Ok(ok(state.store.list_channels(q.keyword(), q.page()).await?))
+}
+
+async fn create(state: web::Data<AppState>, s: Session, body: web::Json<ChannelBody>) -> ApiResult {
+    s.require_admin()?;
+    let fields = channels::build(&state, body.into_inner(), None)?;
+    let channel = state.store.create_channel(fields).await?;
+    state.channels_changed();
+    Ok(created(channel))
+}
+
+async fn get(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiResult {
+    s.require_admin()?;
+    let c = state.store.channel_by_id(*id).await?.ok_or_else(|| ApiError::not_found("channel"))?;
+    Ok(ok(c))
+}
+
+async fn update(state: web::Data<AppState>, s: Session, id: web::Path<i64>, body: web::Json<ChannelBody>) -> ApiResult {
+    s.require_admin()?;
+    let current = state.store.channel_by_id(*id).await?.ok_or_else(|| ApiError::not_found("channel"))?;
+    let fields = channels::build(&state, body.into_inner(), Some(&current))?;
+    let channel = state
+        .store
+        .update_channel(*id, fields)
+        .await?
+        .ok_or_else(|| ApiError::not_found("channel"))?;
+    state.channels_changed();
+    Ok(ok(channel))
+}
+
+async fn delete(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiResult {
+    s.require_admin()?;
+    if !state.store.delete_channel(*id).await? {
+        return Err(ApiError::not_found("channel"));
+    }
+    state.channels_changed();
+    Ok(ok(json!(null)))
+}

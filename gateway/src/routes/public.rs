@@ -1,0 +1,45 @@
+//! Unauthenticated endpoints: service info, health and public status.
+
+use crate::error::ok;
+use crate::state::AppState;
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+pub fn configure_root(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(root)).route("/health", web::get().to(health));
+}
+
+pub fn configure_api(cfg: &mut web::ServiceConfig) {
+    cfg.route("/status", web::get().to(status));
+}
+
+async fn root(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({
+        "name": state.options.get().text("system_name"),
+        "service": "llm-gateway",
+        "version": VERSION,
+        "api": {"openai": "/v1", "management": "/api", "health": "/health"},
+    }))
+}
+
+async fn health(state: web::Data<AppState>) -> HttpResponse {
+    match state.store.ping().await {
+        Ok(()) => HttpResponse::Ok().json(json!({"status": "ok", "database": "ok"})),
+        Err(e) => {
+            log::error!("health check: database unreachable: {e}");
+            HttpResponse::ServiceUnavailable().json(json!({"status": "error", "database": "unreachable"}))
+        }
+    }
+}
+
+async fn status(state: web::Data<AppState>) -> HttpResponse {
+    let o = state.options.get();
+    ok(json!({
+        "system_name": o.text("system_name"),
+        "register_enabled": o.bool("register_enabled"),
+        "quota_per_unit": o.i64("quota_per_unit"),
+        "version": VERSION,
+    }))
+}

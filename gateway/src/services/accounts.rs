@@ -1,0 +1,280 @@
+//! Registration, login, self-service profile changes and admin user management,
+//! including who may change whom.
+
+use crate::auth::password;
+use crate::error::ApiError;
+use crate::services::validate;
+use crate::state::AppState;
+use crate::store::users::{NewUser, UserPatch};
+use crate::store::{User, ROLE_ADMIN, ROLE_ROOT, ROLE_USER, USER_DISABLED, USER_ENABLED};
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Serialize)]
+pub struct LoginResult {
+    pub token: String,
+    pub expires_at: i64,
+    pub user: User,
+}
+
+pub const DEFAULT_ADMIN_PASSWORD: &str = "123456";
+
+/// Creates the root user `admin` on an empty database.
+pub async fn seed_admin(state: &AppState) -> anyhow::Result<()> {
+    if state.store.count_users().await? > 0 {
+        return Ok(());
+    }
+    let (pw, must_change) = match &state.settings.initial_admin_password {
+        Some(p) => (p.clone(), false),
+        None => (DEFAULT_ADMIN_PASSWORD.to_string(), true),
+    };
+    let hash = password::hash(pw).await?;
+    state
+        .store
+        .create_user(NewUser {
+            username: "admin".into(),
+            password_hash: hash,
+            display_name: "Root User".into(),
+            email: String::new(),
+            role: ROLE_ROOT,
+            group: "default".into(),
+            quota: 0,
+            must_change_password: must_change,
+        })
+        .await?;
+    if must_change {
+        log::warn!("created root user 'admin' with the default password; change it before any admin action");
+    } else {
+        log::info!("created root user 'admin' with INITIAL_ADMIN_PASSWORD");
+    }
+    Ok(())
+}
+
+pub async fn register(state: &AppState, c: Credentials) -> Result<User, ApiError> {
+    if !state.options.get().bool("register_enabled") {
+        return Err(ApiError::forbidden("registration is closed"));
+    }
+    create(state, NewAccount { username: c.username, password: c.password, ..Default::default() }, ROLE_USER).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    pub username: String,
+    pub password: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub role: Option<i64>,
+    #[serde(default)]
+    pub quota: Option<i64>,
+    #[serde(default)]
+    pub group: Option<String>,
+}
+
+/// Admin-created account; the actor's rank bounds the role it may hand out.
+pub async fn create_by_admin(state: &AppState, actor: &User, a: NewAccount) -> Result<User, ApiError> {
+    let role = a.role.unwrap_or(ROLE_USER);
+    check_role_grant(actor, role)?;
+    create(state, a, role).await
+}
+
+async fn create(state: &AppState, a: NewAccount, role: i64) -> Result<User, ApiError> {
+    validate::username(&a.username)?;
+    password::validate(&a.password).map_err(ApiError::bad)?;
+    let display_name = a.display_name.unwrap_or_else(|| a.username.clone());
+    validate::short_text("display_name", &display_name, 64)?;
+    let email = a.email.unwrap_or_default();
+    validate::email(&email)?;
+    let quota = a.quota.unwrap_or_else(|| state.options.get().i64("new_user_quota"));
+    validate::non_negative("quota", quota)?;
+    let group = a.group.unwrap_or_else(|| "default".into());
+    validate::group(&group)?;
+    if state.store.user_by_username(&a.username).await?.is_some() {
+        return Err(ApiError::Conflict("username already taken".into()));
+    }
+    let password_hash = password::hash(a.password).await?;
+    let new = NewUser {
+        username: a.username,
+        password_hash,
+        display_name,
+        email,
+        role,
+        group,
+        quota,
+        must_change_password: false,
+    };
+    state.store.create_user(new).await.map_err(|e| match e {
+        crate::store::DbError::Unique => ApiError::Conflict("username already taken".into()),
+        other => other.into(),
+    })
+}
+
+pub async fn login(state: &AppState, c: Credentials, ip: &str) -> Result<LoginResult, ApiError> {
+    if state.throttle.is_blocked(&c.username, ip) {
+        return Err(ApiError::TooManyRequests("too many failed logins; try again later".into()));
+    }
+    let user = if c.username.len() <= 64 {
+        state.store.user_by_username(&c.username).await?
+    } else {
+        None
+    };
+    let ok = password::verify(c.password, user.as_ref().map(|u| u.password_hash.clone())).await;
+    let user = match (ok, user) {
+        (true, Some(u)) => u,
+        _ => {
+            state.throttle.record_failure(&c.username, ip);
+            return Err(ApiError::Unauthorized("wrong username or password".into()));
+        }
+    };
+    state.throttle.record_success(&c.username, ip);
+    if user.status != USER_ENABLED {
+        return Err(ApiError::forbidden("user is disabled"));
+    }
+    let (token, expires_at) = state
+        .jwt
+        .issue(user.id, user.role, user.session_version, crate::util::now())?;
+    Ok(LoginResult { token, expires_at, user })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelfUpdate {
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub current_password: Option<String>,
+}
+
+pub async fn update_self(state: &AppState, me: &User, u: SelfUpdate) -> Result<User, ApiError> {
+    let mut patch = UserPatch::default();
+    if let Some(d) = u.display_name {
+        validate::short_text("display_name", &d, 64)?;
+        patch.display_name = Some(d);
+    }
+    if let Some(e) = u.email {
+        validate::email(&e)?;
+        patch.email = Some(e);
+    }
+    if let Some(new_pw) = u.password {
+        password::validate(&new_pw).map_err(ApiError::bad)?;
+        let current = u
+            .current_password
+            .ok_or_else(|| ApiError::bad("current_password is required to change the password"))?;
+        if !password::verify(current, Some(me.password_hash.clone())).await {
+            return Err(ApiError::bad("current_password is wrong"));
+        }
+        if me.must_change_password && new_pw == DEFAULT_ADMIN_PASSWORD {
+            return Err(ApiError::bad("choose a password other than the default"));
+        }
+        patch.password_hash = Some(password::hash(new_pw).await?);
+    }
+    let updated = state.store.update_user(me.id, patch).await?;
+    state.forget_user(me.id).await;
+    updated.ok_or_else(|| ApiError::not_found("user"))
+}
+
+pub async fn logout(state: &AppState, me: &User) -> Result<(), ApiError> {
+    let patch = UserPatch { bump_session: true, ..Default::default() };
+    state.store.update_user(me.id, patch).await?;
+    state.forget_user(me.id).await;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminUserUpdate {
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub role: Option<i64>,
+    pub status: Option<i64>,
+    pub group: Option<String>,
+    pub quota: Option<i64>,
+}
+
+/// Only root may grant or remove the admin role; nobody may make a root.
+fn check_role_grant(actor: &User, role: i64) -> Result<(), ApiError> {
+    match role {
+        ROLE_USER => Ok(()),
+        ROLE_ADMIN if actor.role >= ROLE_ROOT => Ok(()),
+        ROLE_ADMIN => Err(ApiError::forbidden("only root may grant the admin role")),
+        ROLE_ROOT => Err(ApiError::forbidden("nobody may make another root user")),
+        _ => Err(ApiError::bad("role must be 1 (user) or 10 (admin)")),
+    }
+}
+
+/// An admin may act on users of strictly lower role, and on itself for harmless fields.
+fn check_rank(actor: &User, target: &User) -> Result<(), ApiError> {
+    if actor.id != target.id && target.role >= actor.role {
+        return Err(ApiError::forbidden("you may not change a user of equal or higher role"));
+    }
+    Ok(())
+}
+
+pub async fn admin_update(state: &AppState, actor: &User, id: i64, u: AdminUserUpdate) -> Result<User, ApiError> {
+    let target = state.store.user_by_id(id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    check_rank(actor, &target)?;
+    let mut patch = UserPatch::default();
+    if let Some(role) = u.role.filter(|r| *r != target.role) {
+        if actor.id == target.id {
+            return Err(ApiError::forbidden("you may not change your own role"));
+        }
+        check_role_grant(actor, role)?;
+        if target.role == ROLE_ADMIN && actor.role < ROLE_ROOT {
+            return Err(ApiError::forbidden("only root may remove the admin role"));
+        }
+        patch.role = Some(role);
+    }
+    if let Some(status) = u.status {
+        if status != USER_ENABLED && status != USER_DISABLED {
+            return Err(ApiError::bad("status must be 1 (enabled) or 2 (disabled)"));
+        }
+        if actor.id == target.id && status != target.status {
+            return Err(ApiError::forbidden("you may not disable yourself"));
+        }
+        patch.status = Some(status);
+    }
+    if let Some(q) = u.quota {
+        validate::non_negative("quota", q)?;
+        patch.quota = Some(q);
+    }
+    if let Some(g) = u.group {
+        validate::group(&g)?;
+        patch.group = Some(g);
+    }
+    if let Some(d) = u.display_name {
+        validate::short_text("display_name", &d, 64)?;
+        patch.display_name = Some(d);
+    }
+    if let Some(e) = u.email {
+        validate::email(&e)?;
+        patch.email = Some(e);
+    }
+    if let Some(pw) = u.password {
+        password::validate(&pw).map_err(ApiError::bad)?;
+        patch.password_hash = Some(password::hash(pw).await?);
+    }
+    let updated = state.store.update_user(id, patch).await?;
+    state.forget_user(id).await;
+    updated.ok_or_else(|| ApiError::not_found("user"))
+}
+
+pub async fn admin_delete(state: &AppState, actor: &User, id: i64) -> Result<(), ApiError> {
+    let target = state.store.user_by_id(id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    if actor.id == target.id {
+        return Err(ApiError::forbidden("you may not delete yourself"));
+    }
+    check_rank(actor, &target)?;
+    state.store.delete_user(id).await?;
+    state.forget_user(id).await;
+    Ok(())
+}

@@ -1,0 +1,187 @@
+//! Channel management: validation, defaults per provider type and key encryption.
+
+use crate::error::ApiError;
+use crate::services::validate::{self, double_option, StringList};
+use crate::state::AppState;
+use crate::store::channels::ChannelFields;
+use crate::store::{Channel, CHANNEL_AUTO_DISABLED, CHANNEL_ENABLED, CHANNEL_MANUALLY_DISABLED};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+pub const TYPE_OPENAI: i64 = 1;
+pub const TYPE_AZURE: i64 = 3;
+pub const TYPE_ANTHROPIC: i64 = 14;
+pub const TYPE_GEMINI: i64 = 24;
+pub const TYPE_CUSTOM: i64 = 99;
+
+/// The Azure OpenAI data-plane version used when a channel does not name one.
+pub const DEFAULT_AZURE_API_VERSION: &str = "2024-10-21";
+
+fn default_base_url(channel_type: i64) -> Option<&'static str> {
+    match channel_type {
+        TYPE_OPENAI => Some("https://api.openai.com"),
+        TYPE_ANTHROPIC => Some("https://api.anthropic.com"),
+        TYPE_GEMINI => Some("https://generativelanguage.googleapis.com"),
+        _ => None,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelBody {
+    #[serde(rename = "type")]
+    pub channel_type: Option<i64>,
+    pub name: Option<String>,
+    pub key: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub base_url: Option<Option<String>>,
+    pub models: Option<StringList>,
+    pub model_mapping: Option<BTreeMap<String, String>>,
+    pub priority: Option<i64>,
+    pub weight: Option<i64>,
+    pub group: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub use_relay: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub api_version: Option<Option<String>>,
+    pub status: Option<i64>,
+}
+
+/// Normalises a base URL to the server root: trailing `/` and `/v1` are dropped.
+fn normalise_base_url(raw: &str) -> Result<String, ApiError> {
+    let trimmed = raw.trim().trim_end_matches('/');
+    let trimmed = trimmed.strip_suffix("/v1").unwrap_or(trimmed).trim_end_matches('/');
+    let parsed = url::Url::parse(trimmed).map_err(|_| ApiError::bad("base_url is not an absolute URL"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(ApiError::bad("base_url must be an http(s) URL"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(ApiError::bad("base_url must not contain credentials; use key"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(ApiError::bad("base_url must not contain a query or fragment"));
+    }
+    Ok(trimmed.to_string())
+}
+
+fn key_preview(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    if chars.len() < 12 {
+        return "****".into();
+    }
+    chars[chars.len() - 4..].iter().collect()
+}
+
+/// Builds the full field set from a body, on top of `current` for updates.
+pub fn build(state: &AppState, b: ChannelBody, current: Option<&Channel>) -> Result<ChannelFields, ApiError> {
+    let channel_type = b
+        .channel_type
+        .or(current.map(|c| c.channel_type))
+        .ok_or_else(|| ApiError::bad("type is required"))?;
+    if ![TYPE_OPENAI, TYPE_AZURE, TYPE_ANTHROPIC, TYPE_GEMINI, TYPE_CUSTOM].contains(&channel_type) {
+        return Err(ApiError::bad("type must be 1 (OpenAI), 3 (Azure OpenAI), 14 (Anthropic), 24 (Gemini) or 99 (OpenAI-compatible)"));
+    }
+    let name = b.name.or(current.map(|c| c.name.clone())).unwrap_or_default();
+    if name.trim().is_empty() {
+        return Err(ApiError::bad("name is required"));
+    }
+    validate::short_text("name", &name, 64)?;
+    let (key_ciphertext, key_preview) = match b.key.map(|k| k.trim().to_string()) {
+        Some(k) if k.is_empty() => return Err(ApiError::bad("key must not be empty")),
+        Some(k) if k.len() > 4096 => return Err(ApiError::bad("key is too long")),
+        Some(k) => (state.secret_box.seal(&k)?, key_preview(&k)),
+        None => match current {
+            Some(c) => (c.key_ciphertext.clone(), c.key_preview.clone()),
+            None => return Err(ApiError::bad("key is required")),
+        },
+    };
+    let base_url = match b.base_url {
+        Some(Some(u)) if !u.trim().is_empty() => normalise_base_url(&u)?,
+        Some(_) => String::new(),
+        None => current.map(|c| c.base_url.clone()).unwrap_or_default(),
+    };
+    let base_url = if base_url.is_empty() {
+        default_base_url(channel_type)
+            .ok_or_else(|| ApiError::bad("base_url is required for this channel type"))?
+            .to_string()
+    } else {
+        base_url
+    };
+    let models = match b.models {
+        Some(m) => m.0,
+        None => current.map(|c| c.models.clone()).unwrap_or_default(),
+    };
+    if models.is_empty() {
+        return Err(ApiError::bad("models must list at least one model"));
+    }
+    for m in &models {
+        validate::short_text("model name", m, 128)?;
+    }
+    let model_mapping = b
+        .model_mapping
+        .or(current.map(|c| c.model_mapping.clone()))
+        .unwrap_or_default();
+    for (from, to) in &model_mapping {
+        if from.is_empty() || to.trim().is_empty() {
+            return Err(ApiError::bad("model_mapping entries must map a name to a non-empty name"));
+        }
+        validate::short_text("model_mapping", to, 128)?;
+    }
+    let priority = b.priority.or(current.map(|c| c.priority)).unwrap_or(0);
+    if !(-1_000_000..=1_000_000).contains(&priority) {
+        return Err(ApiError::bad("priority must be between -1000000 and 1000000"));
+    }
+    let weight = b.weight.or(current.map(|c| c.weight)).unwrap_or(1);
+    if !(0..=1_000_000).contains(&weight) {
+        return Err(ApiError::bad("weight must be between 0 and 1000000"));
+    }
+    let group = b.group.or(current.map(|c| c.group.clone())).unwrap_or_else(|| "default".into());
+    validate::group(&group)?;
+    let use_relay = match b.use_relay {
+        Some(v) => v,
+        None => current.and_then(|c| c.use_relay),
+    };
+    let api_version = match b.api_version {
+        Some(v) => v.unwrap_or_default(),
+        None => current.map(|c| c.api_version.clone()).unwrap_or_default(),
+    };
+    validate::short_text("api_version", &api_version, 32)?;
+    let status = b.status.or(current.map(|c| c.status)).unwrap_or(CHANNEL_ENABLED);
+    if ![CHANNEL_ENABLED, CHANNEL_MANUALLY_DISABLED, CHANNEL_AUTO_DISABLED].contains(&status) {
+        return Err(ApiError::bad("status must be 1 (enabled), 2 (disabled) or 3 (auto-disabled)"));
+    }
+    Ok(ChannelFields {
+        channel_type,
+        name,
+        base_url,
+        key_ciphertext,
+        key_preview,
+        models,
+        model_mapping,
+        priority,
+        weight,
+        status,
+        group,
+        use_relay,
+        api_version,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_is_normalised_to_the_server_root() {
+        assert_eq!(normalise_base_url("https://x.example/v1/").unwrap(), "https://x.example");
+        assert_eq!(normalise_base_url("http://127.0.0.1:8000").unwrap(), "http://127.0.0.1:8000");
+        assert!(normalise_base_url("ftp://x").is_err());
+        assert!(normalise_base_url("https://u:p@x.example").is_err());
+    }
+
+    #[test]
+    fn preview_shows_only_the_last_four() {
+        assert_eq!(key_preview("sk-abcdefghijklmnop"), "mnop");
+        assert_eq!(key_preview("short"), "****");
+    }
+}

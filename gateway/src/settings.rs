@@ -1,0 +1,207 @@
+//! Gateway configuration, read from the environment (and `.env` when present).
+//!
+//! | variable | default |
+//! |---|---|
+//! | `PORT`, `HOST` | 3000, 0.0.0.0 |
+//! | `DATABASE_URL` | `sqlite://data/gateway.db` |
+//! | `DATABASE_MAX_CONNECTIONS` | 16 |
+//! | `CLOUDFLARE_API_TOKEN`, `D1_API_BASE` | unset, `https://api.cloudflare.com/client/v4` |
+//! | `JWT_SECRET` | generated once into `<data dir>/jwt_secret` |
+//! | `TOKEN_EXPIRY_HOURS` | 24 |
+//! | `RELAY_PROXY_URL`, `RELAY_PROXY_KEY` | unset |
+//! | `ALLOWED_ORIGINS` | `*` |
+//! | `INITIAL_ADMIN_PASSWORD` | `123456` (must be changed) |
+//! | `CHANNEL_KEY_SECRET` | derived from `JWT_SECRET` |
+//! | `UPSTREAM_TIMEOUT_SECS` | 600 |
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// A configuration problem; its message names the variable so start-up errors are one clear line.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {var}: {reason}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub reason: String,
+}
+
+fn bad(var: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        reason: reason.into(),
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub host: String,
+    pub port: u16,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub cloudflare_api_token: Option<String>,
+    pub d1_api_base: String,
+    pub jwt_secret: String,
+    pub token_expiry_hours: u64,
+    pub relay_proxy_url: Option<String>,
+    pub relay_proxy_key: Option<String>,
+    pub allowed_origins: Vec<String>,
+    pub initial_admin_password: Option<String>,
+    pub channel_key_secret: String,
+    pub upstream_timeout_secs: u64,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/gateway.db";
+const MIN_SECRET_LEN: usize = 32;
+
+impl Settings {
+    /// Reads the process environment (after loading `.env` if present).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        Self::from_map(&vars)
+    }
+
+    /// Builds settings from a variable map; the JWT secret is generated into the data
+    /// directory when absent so sessions survive restarts.
+    pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| vars.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let port = match get("PORT") {
+            Some(p) => p
+                .parse::<u16>()
+                .map_err(|_| bad("PORT", format!("{p:?} is not a port number")))?,
+            None => 3000,
+        };
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        if !["sqlite:", "postgres://", "postgresql://", "d1://"]
+            .iter()
+            .any(|s| database_url.starts_with(s))
+        {
+            return Err(bad(
+                "DATABASE_URL",
+                "must start with sqlite://, postgres:// or d1://",
+            ));
+        }
+        let database_max_connections = parse_num(&get, "DATABASE_MAX_CONNECTIONS", 16u32, 1, 1000)?;
+        let token_expiry_hours = parse_num(&get, "TOKEN_EXPIRY_HOURS", 24u64, 1, 24 * 365)?;
+        let upstream_timeout_secs = parse_num(&get, "UPSTREAM_TIMEOUT_SECS", 600u64, 1, 86_400)?;
+        let jwt_secret = match get("JWT_SECRET") {
+            Some(s) if s.len() < MIN_SECRET_LEN => {
+                return Err(bad("JWT_SECRET", "must be at least 32 bytes long"))
+            }
+            Some(s) => s,
+            None => load_or_create_secret(&data_dir(&database_url))?,
+        };
+        let channel_key_secret = match get("CHANNEL_KEY_SECRET") {
+            Some(s) if s.len() < MIN_SECRET_LEN => {
+                return Err(bad("CHANNEL_KEY_SECRET", "must be at least 32 bytes long"))
+            }
+            Some(s) => s,
+            None => format!("channel-key:{jwt_secret}"),
+        };
+        let relay_proxy_url = get("RELAY_PROXY_URL").map(|u| u.trim_end_matches('/').to_string());
+        let relay_proxy_key = get("RELAY_PROXY_KEY");
+        if let Some(u) = &relay_proxy_url {
+            let parsed = url::Url::parse(u)
+                .map_err(|_| bad("RELAY_PROXY_URL", "is not an absolute URL"))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(bad("RELAY_PROXY_URL", "must be http:// or https://"));
+            }
+            if relay_proxy_key.is_none() {
+                return Err(bad("RELAY_PROXY_KEY", "is required when RELAY_PROXY_URL is set"));
+            }
+        }
+        if database_url.starts_with("d1://") && get("CLOUDFLARE_API_TOKEN").is_none() {
+            return Err(bad("CLOUDFLARE_API_TOKEN", "is required for a d1:// DATABASE_URL"));
+        }
+        if let Some(p) = get("INITIAL_ADMIN_PASSWORD") {
+            if p.len() < 8 || p.len() > 72 {
+                return Err(bad("INITIAL_ADMIN_PASSWORD", "must be 8 to 72 bytes long"));
+            }
+        }
+        let allowed_origins = get("ALLOWED_ORIGINS")
+            .unwrap_or_else(|| "*".into())
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        Ok(Settings {
+            host: get("HOST").unwrap_or_else(|| "0.0.0.0".into()),
+            port,
+            database_url,
+            database_max_connections,
+            cloudflare_api_token: get("CLOUDFLARE_API_TOKEN"),
+            d1_api_base: get("D1_API_BASE")
+                .unwrap_or_else(|| "https://api.cloudflare.com/client/v4".into()),
+            jwt_secret,
+            token_expiry_hours,
+            relay_proxy_url,
+            relay_proxy_key,
+            allowed_origins,
+            initial_admin_password: get("INITIAL_ADMIN_PASSWORD"),
+            channel_key_secret,
+            upstream_timeout_secs,
+        })
+    }
+}
+
+fn parse_num<T, F>(get: &F, var: &'static str, default: T, min: T, max: T) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+    F: Fn(&str) -> Option<String>,
+{
+    let Some(raw) = get(var) else {
+        return Ok(default);
+    };
+    let v: T = raw
+        .parse()
+        .map_err(|_| bad(var, format!("{raw:?} is not a number")))?;
+    if v < min || v > max {
+        return Err(bad(var, format!("must be between {min} and {max}")));
+    }
+    Ok(v)
+}
+
+/// The directory holding the SQLite file (or `data/` for other backends).
+pub fn data_dir(database_url: &str) -> PathBuf {
+    if let Some(rest) = database_url.strip_prefix("sqlite:") {
+        let path = rest.trim_start_matches("//");
+        let path = path.split('?').next().unwrap_or(path);
+        if path != ":memory:" && !path.is_empty() {
+            if let Some(parent) = Path::new(path).parent() {
+                if !parent.as_os_str().is_empty() {
+                    return parent.to_path_buf();
+                }
+            }
+            return PathBuf::from(".");
+        }
+    }
+    PathBuf::from("data")
+}
+
+fn load_or_create_secret(dir: &Path) -> Result<String, ConfigError> {
+    let file = dir.join("jwt_secret");
+    if let Ok(existing) = std::fs::read_to_string(&file) {
+        let s = existing.trim().to_string();
+        if s.len() >= MIN_SECRET_LEN {
+            return Ok(s);
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(|e| bad("JWT_SECRET", format!("cannot create {}: {e}", dir.display())))?;
+    let secret = crate::auth::random_string(64);
+    std::fs::write(&file, &secret)
+        .map_err(|e| bad("JWT_SECRET", format!("cannot write {}: {e}", file.display())))?;
+    restrict_permissions(&file);
+    log::warn!(
+        "JWT_SECRET is not set; generated one into {} (set JWT_SECRET for multi-replica deployments)",
+        file.display()
+    );
+    Ok(secret)
+}
+
+#[cfg(unix)]
+fn restrict_permissions(file: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600));
+}
+#[cfg(not(unix))]
+fn restrict_permissions(_file: &Path) {}

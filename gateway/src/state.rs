@@ -1,0 +1,99 @@
+//! Shared application state handed to every handler.
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::secret_box::SecretBox;
+use crate::auth::throttle::LoginThrottle;
+use crate::services::options::Options;
+use crate::settings::Settings;
+use crate::store::{Channel, Store, Token, User};
+use std::sync::RwLock;
+use moka::future::Cache;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a cached user may be served before it is re-read; bounds how late another
+/// replica's change (disable, password change) is seen.
+pub const USER_CACHE_TTL: Duration = Duration::from_secs(5);
+
+pub struct AppState {
+    pub settings: Settings,
+    pub store: Arc<dyn Store>,
+    pub options: Options,
+    pub jwt: JwtKeys,
+    pub secret_box: SecretBox,
+    pub throttle: LoginThrottle,
+    pub users: Cache<i64, User>,
+    /// API keys by hash, for the `/v1` hot path.
+    pub tokens: Cache<String, Token>,
+    /// All channels, loaded lazily; cleared when one changes.
+    channels: RwLock<Option<Arc<Vec<Channel>>>>,
+}
+
+impl AppState {
+    pub async fn new(settings: Settings, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        let options = Options::load(store.clone()).await?;
+        Ok(AppState {
+            jwt: JwtKeys::new(&settings.jwt_secret, settings.token_expiry_hours),
+            secret_box: SecretBox::new(&settings.channel_key_secret),
+            throttle: LoginThrottle::default(),
+            users: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(USER_CACHE_TTL)
+                .build(),
+            tokens: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(USER_CACHE_TTL)
+                .build(),
+            channels: RwLock::new(None),
+            options,
+            store,
+            settings,
+        })
+    }
+
+    /// The user, from cache or the store.
+    pub async fn user(&self, id: i64) -> Result<Option<User>, crate::store::DbError> {
+        if let Some(u) = self.users.get(&id).await {
+            return Ok(Some(u));
+        }
+        let user = self.store.user_by_id(id).await?;
+        if let Some(u) = &user {
+            self.users.insert(id, u.clone()).await;
+        }
+        Ok(user)
+    }
+
+    /// Call after any change to a user so this replica stops serving the old row.
+    pub async fn forget_user(&self, id: i64) {
+        self.users.invalidate(&id).await;
+    }
+
+    pub async fn forget_token(&self, key_hash: &str) {
+        self.tokens.invalidate(key_hash).await;
+    }
+
+    /// Drops the cached channel list so the next request reloads it.
+    pub fn channels_changed(&self) {
+        match self.channels.write() {
+            Ok(mut c) => *c = None,
+            Err(p) => *p.into_inner() = None,
+        }
+    }
+
+    /// Every channel (cached until a change).
+    pub async fn channels(&self) -> Result<Arc<Vec<Channel>>, crate::store::DbError> {
+        let cached = match self.channels.read() {
+            Ok(c) => c.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        if let Some(c) = cached {
+            return Ok(c);
+        }
+        let fresh = Arc::new(self.store.all_channels().await?);
+        match self.channels.write() {
+            Ok(mut c) => *c = Some(fresh.clone()),
+            Err(p) => *p.into_inner() = Some(fresh.clone()),
+        }
+        Ok(fresh)
+    }
+}

@@ -1,0 +1,38 @@
+//! Storage: one `Store` trait (split by resource) that handlers and services use, with one
+//! SQL implementation running on SQLite, PostgreSQL (sqlx) and D1 (HTTP).
+
+pub mod channels;
+pub mod models;
+pub mod options;
+pub mod sql;
+pub mod sql_store;
+pub mod sqlx_backend;
+pub mod tokens;
+pub mod users;
+
+pub use models::*;
+pub use sql::DbError;
+
+use std::sync::Arc;
+
+pub type StoreResult<T> = Result<T, DbError>;
+
+/// Everything the gateway persists.
+pub trait Store:
+    users::UserStore + tokens::TokenStore + channels::ChannelStore + options::OptionStore + Send + Sync
+{
+}
+impl<T> Store for T where
+    T: users::UserStore + tokens::TokenStore + channels::ChannelStore + options::OptionStore + Send + Sync
+{
+}
+
+/// Opens the backend named by the URL scheme and applies its migrations.
+pub async fn connect(settings: &crate::settings::Settings) -> anyhow::Result<Arc<dyn Store>> {
+    let url = settings.database_url.as_str();
+    if url.starts_with("d1://") {
+        anyhow::bail!("DATABASE_URL: the d1:// backend is not available in this build yet");
+    }
+    let backend = sqlx_backend::SqlxBackend::connect(url, settings.database_max_connections).await?;
+    Ok(Arc::new(sql_store::SqlStore::new(Arc::new(backend))))
+}

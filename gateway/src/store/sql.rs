@@ -1,0 +1,187 @@
+//! The backend-neutral SQL layer: one SQL text (SQLite dialect, `?` placeholders) runs on
+//! SQLite and PostgreSQL through sqlx and on D1 over HTTP. Backends only move parameters
+//! and rows; every query lives in the `Store` implementation.
+
+use async_trait::async_trait;
+use std::collections::HashMap;
+
+/// A bound parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl From<i64> for Param {
+    fn from(v: i64) -> Self {
+        Param::Int(v)
+    }
+}
+impl From<bool> for Param {
+    fn from(v: bool) -> Self {
+        Param::Int(i64::from(v))
+    }
+}
+impl From<&str> for Param {
+    fn from(v: &str) -> Self {
+        Param::Text(v.to_string())
+    }
+}
+impl From<String> for Param {
+    fn from(v: String) -> Self {
+        Param::Text(v)
+    }
+}
+impl<T: Into<Param>> From<Option<T>> for Param {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Param::Null, Into::into)
+    }
+}
+
+/// A column value read back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+/// One result row, columns by name.
+#[derive(Debug, Default, Clone)]
+pub struct Row(pub HashMap<String, Value>);
+
+impl Row {
+    pub fn i64(&self, col: &str) -> i64 {
+        self.opt_i64(col).unwrap_or(0)
+    }
+    pub fn opt_i64(&self, col: &str) -> Option<i64> {
+        match self.0.get(col) {
+            Some(Value::Int(v)) => Some(*v),
+            // Saturating cast is intended: aggregates may come back as REAL on D1.
+            Some(Value::Real(v)) => Some(*v as i64),
+            Some(Value::Text(s)) => s.parse().ok(),
+            _ => None,
+        }
+    }
+    pub fn bool(&self, col: &str) -> bool {
+        self.i64(col) != 0
+    }
+    pub fn string(&self, col: &str) -> String {
+        self.opt_string(col).unwrap_or_default()
+    }
+    pub fn opt_string(&self, col: &str) -> Option<String> {
+        match self.0.get(col) {
+            Some(Value::Text(s)) => Some(s.clone()),
+            Some(Value::Int(v)) => Some(v.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// SQL text plus its parameters, built up piece by piece for dynamic filters.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    pub sql: String,
+    pub params: Vec<Param>,
+}
+
+impl Query {
+    pub fn new(sql: &str) -> Self {
+        Query {
+            sql: sql.to_string(),
+            params: Vec::new(),
+        }
+    }
+    pub fn bind(mut self, p: impl Into<Param>) -> Self {
+        self.params.push(p.into());
+        self
+    }
+    /// Appends SQL text (never user input).
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+    /// Appends a `?` placeholder bound to `p`.
+    pub fn push_bind(&mut self, p: impl Into<Param>) -> &mut Self {
+        self.sql.push('?');
+        self.params.push(p.into());
+        self
+    }
+}
+
+/// What a backend must do: run statements and return rows. `batch` runs all statements
+/// atomically (a transaction on sqlx backends, a batch on D1).
+#[async_trait]
+pub trait SqlBackend: Send + Sync {
+    async fn execute(&self, q: Query) -> Result<u64, DbError>;
+    async fn fetch_all(&self, q: Query) -> Result<Vec<Row>, DbError>;
+    async fn batch(&self, qs: Vec<Query>) -> Result<(), DbError>;
+    async fn fetch_optional(&self, q: Query) -> Result<Option<Row>, DbError> {
+        Ok(self.fetch_all(q).await?.into_iter().next())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("unique constraint violated")]
+    Unique,
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+/// Escapes `%`, `_` and the escape character for a `LIKE … ESCAPE '\'` pattern.
+pub fn like_pattern(input: &str) -> String {
+    let mut out = String::with_capacity(input.len() + 2);
+    out.push('%');
+    for c in input.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// Rewrites `?` placeholders as `$1, $2, …` for PostgreSQL (no `?` appears in our SQL
+/// literals, which are fixed text).
+pub fn numbered_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    let mut in_string = false;
+    for c in sql.chars() {
+        match c {
+            '\'' => {
+                in_string = !in_string;
+                out.push(c);
+            }
+            '?' if !in_string => {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_escapes_wildcards() {
+        assert_eq!(like_pattern("a%b_c\\"), "%a\\%b\\_c\\\\%");
+    }
+
+    #[test]
+    fn placeholders_are_numbered_outside_literals() {
+        assert_eq!(
+            numbered_placeholders("SELECT '?' , a FROM t WHERE x = ? AND y = ?"),
+            "SELECT '?' , a FROM t WHERE x = $1 AND y = $2"
+        );
+    }
+}

@@ -1,0 +1,138 @@
+//! SQLite and PostgreSQL through sqlx's `Any` driver, so both share the SQL text.
+
+use super::sql::{numbered_placeholders, DbError, Param, Query, Row, SqlBackend, Value};
+use async_trait::async_trait;
+use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Column, Row as _};
+use std::collections::HashMap;
+use std::time::Duration;
+
+pub struct SqlxBackend {
+    pool: AnyPool,
+    postgres: bool,
+}
+
+impl SqlxBackend {
+    /// Connects, applies the migrations of the URL's dialect and tunes SQLite (WAL, busy timeout).
+    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let postgres = url.starts_with("postgres");
+        let url = if postgres { url.to_string() } else { prepare_sqlite_url(url)? };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if postgres { max_connections } else { max_connections.min(8) })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if !postgres {
+                        sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        if postgres {
+            sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+        } else {
+            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+            sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+        }
+        Ok(SqlxBackend { pool, postgres })
+    }
+
+    fn sql(&self, q: &Query) -> String {
+        if self.postgres {
+            numbered_placeholders(&q.sql)
+        } else {
+            q.sql.clone()
+        }
+    }
+}
+
+/// Makes sure the SQLite file's directory exists and the file is created on first start.
+fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
+    let dir = crate::settings::data_dir(url);
+    std::fs::create_dir_all(&dir)?;
+    if url.contains(":memory:") || url.contains("mode=") {
+        return Ok(url.to_string());
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Ok(format!("{url}{sep}mode=rwc"))
+}
+
+fn bind_all<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, AnyArguments<'q>>,
+    params: &'q [Param],
+) -> sqlx::query::Query<'q, sqlx::Any, AnyArguments<'q>> {
+    for p in params {
+        query = match p {
+            Param::Null => query.bind(Option::<i64>::None),
+            Param::Int(v) => query.bind(*v),
+            Param::Text(s) => query.bind(s.as_str()),
+        };
+    }
+    query
+}
+
+fn map_err(e: sqlx::Error) -> DbError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.is_unique_violation() {
+            return DbError::Unique;
+        }
+    }
+    DbError::Other(e.to_string())
+}
+
+fn convert_row(row: &AnyRow) -> Row {
+    let mut map = HashMap::with_capacity(row.columns().len());
+    for (i, col) in row.columns().iter().enumerate() {
+        let v = if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
+            v.map_or(Value::Null, Value::Int)
+        } else if let Ok(v) = row.try_get::<Option<String>, _>(i) {
+            v.map_or(Value::Null, Value::Text)
+        } else if let Ok(v) = row.try_get::<Option<f64>, _>(i) {
+            v.map_or(Value::Null, Value::Real)
+        } else if let Ok(v) = row.try_get::<Option<i32>, _>(i) {
+            v.map_or(Value::Null, |x| Value::Int(i64::from(x)))
+        } else {
+            Value::Null
+        };
+        map.insert(col.name().to_string(), v);
+    }
+    Row(map)
+}
+
+#[async_trait]
+impl SqlBackend for SqlxBackend {
+    async fn execute(&self, q: Query) -> Result<u64, DbError> {
+        let sql = self.sql(&q);
+        let res = bind_all(sqlx::query(&sql), &q.params)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(res.rows_affected())
+    }
+
+    async fn fetch_all(&self, q: Query) -> Result<Vec<Row>, DbError> {
+        let sql = self.sql(&q);
+        let rows = bind_all(sqlx::query(&sql), &q.params)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(rows.iter().map(convert_row).collect())
+    }
+
+    async fn batch(&self, qs: Vec<Query>) -> Result<(), DbError> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        for q in &qs {
+            let sql = self.sql(q);
+            bind_all(sqlx::query(&sql), &q.params)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+}

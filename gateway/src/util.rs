@@ -1,0 +1,31 @@
+//! Small helpers with no better home.
+
+use actix_web::HttpRequest;
+
+/// Unix seconds now.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The peer address of the connection. Forwarded headers are not trusted: a client
+/// could forge them to dodge throttling or IP allow-lists.
+pub fn client_ip(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The request id assigned by the request-id middleware.
+pub fn request_id(req: &HttpRequest) -> String {
+    req.extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default()
+}
+
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+use actix_web::HttpMessage;

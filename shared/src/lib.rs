@@ -1,0 +1,7 @@
+//! Wire types and code both the gateway and the relay need.
+
+pub mod error;
+pub mod ip_guard;
+pub mod openai;
+pub mod relay_protocol;
+pub mod sse;
