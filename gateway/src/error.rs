@@ -70,7 +70,8 @@ impl ResponseError for ApiError {
             // The cause chain goes to the log only; clients get an opaque message.
             log::error!("internal error: {e:#}");
         }
-        HttpResponse::build(self.status_code()).json(json!({"success": false, "message": self.to_string()}))
+        HttpResponse::build(self.status_code())
+            .json(json!({"success": false, "message": self.to_string()}))
     }
 }
 

@@ -13,6 +13,7 @@
 //! | `INITIAL_ADMIN_PASSWORD` | `123456` (must be changed) |
 //! | `CHANNEL_KEY_SECRET` | derived from `JWT_SECRET` |
 //! | `UPSTREAM_TIMEOUT_SECS` | 600 |
+//! | `HTTP_WORKERS` | number of CPUs |
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -48,6 +49,7 @@ pub struct Settings {
     pub initial_admin_password: Option<String>,
     pub channel_key_secret: String,
     pub upstream_timeout_secs: u64,
+    pub http_workers: Option<usize>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/gateway.db";
@@ -64,7 +66,11 @@ impl Settings {
     /// Builds settings from a variable map; the JWT secret is generated into the data
     /// directory when absent so sessions survive restarts.
     pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let get = |k: &str| vars.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            vars.get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let port = match get("PORT") {
             Some(p) => p
                 .parse::<u16>()
@@ -84,6 +90,10 @@ impl Settings {
         let database_max_connections = parse_num(&get, "DATABASE_MAX_CONNECTIONS", 16u32, 1, 1000)?;
         let token_expiry_hours = parse_num(&get, "TOKEN_EXPIRY_HOURS", 24u64, 1, 24 * 365)?;
         let upstream_timeout_secs = parse_num(&get, "UPSTREAM_TIMEOUT_SECS", 600u64, 1, 86_400)?;
+        let http_workers = match get("HTTP_WORKERS") {
+            Some(_) => Some(parse_num(&get, "HTTP_WORKERS", 1usize, 1, 256)?),
+            None => None,
+        };
         let jwt_secret = match get("JWT_SECRET") {
             Some(s) if s.len() < MIN_SECRET_LEN => {
                 return Err(bad("JWT_SECRET", "must be at least 32 bytes long"))
@@ -101,17 +111,23 @@ impl Settings {
         let relay_proxy_url = get("RELAY_PROXY_URL").map(|u| u.trim_end_matches('/').to_string());
         let relay_proxy_key = get("RELAY_PROXY_KEY");
         if let Some(u) = &relay_proxy_url {
-            let parsed = url::Url::parse(u)
-                .map_err(|_| bad("RELAY_PROXY_URL", "is not an absolute URL"))?;
+            let parsed =
+                url::Url::parse(u).map_err(|_| bad("RELAY_PROXY_URL", "is not an absolute URL"))?;
             if !matches!(parsed.scheme(), "http" | "https") {
                 return Err(bad("RELAY_PROXY_URL", "must be http:// or https://"));
             }
             if relay_proxy_key.is_none() {
-                return Err(bad("RELAY_PROXY_KEY", "is required when RELAY_PROXY_URL is set"));
+                return Err(bad(
+                    "RELAY_PROXY_KEY",
+                    "is required when RELAY_PROXY_URL is set",
+                ));
             }
         }
         if database_url.starts_with("d1://") && get("CLOUDFLARE_API_TOKEN").is_none() {
-            return Err(bad("CLOUDFLARE_API_TOKEN", "is required for a d1:// DATABASE_URL"));
+            return Err(bad(
+                "CLOUDFLARE_API_TOKEN",
+                "is required for a d1:// DATABASE_URL",
+            ));
         }
         if let Some(p) = get("INITIAL_ADMIN_PASSWORD") {
             if p.len() < 8 || p.len() > 72 {
@@ -140,6 +156,7 @@ impl Settings {
             initial_admin_password: get("INITIAL_ADMIN_PASSWORD"),
             channel_key_secret,
             upstream_timeout_secs,
+            http_workers,
         })
     }
 }
@@ -186,10 +203,19 @@ fn load_or_create_secret(dir: &Path) -> Result<String, ConfigError> {
             return Ok(s);
         }
     }
-    std::fs::create_dir_all(dir).map_err(|e| bad("JWT_SECRET", format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(|e| {
+        bad(
+            "JWT_SECRET",
+            format!("cannot create {}: {e}", dir.display()),
+        )
+    })?;
     let secret = crate::auth::random_string(64);
-    std::fs::write(&file, &secret)
-        .map_err(|e| bad("JWT_SECRET", format!("cannot write {}: {e}", file.display())))?;
+    std::fs::write(&file, &secret).map_err(|e| {
+        bad(
+            "JWT_SECRET",
+            format!("cannot write {}: {e}", file.display()),
+        )
+    })?;
     restrict_permissions(&file);
     log::warn!(
         "JWT_SECRET is not set; generated one into {} (set JWT_SECRET for multi-replica deployments)",

@@ -2,8 +2,10 @@
 
 use crate::routes;
 use crate::services::accounts;
+use crate::services::dispatch::ledger::Ledger;
 use crate::settings::Settings;
 use crate::state::AppState;
+use crate::upstream::UpstreamClient;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
@@ -14,6 +16,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    ledger_task: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -21,26 +24,38 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let store = crate::store::connect(&settings).await?;
-        let state = web::Data::new(AppState::new(settings.clone(), store).await?);
+        let (ledger, ledger_task) = Ledger::spawn(store.clone());
+        let state = web::Data::new(AppState::new(settings.clone(), store, ledger).await?);
+        // Tokenizer tables take a moment to build; do it off the start-up path.
+        std::thread::spawn(crate::services::dispatch::billing::warm_up);
         accounts::seed_admin(&state).await?;
-        let listener = TcpListener::bind((settings.host.as_str(), settings.port))
-            .map_err(|e| anyhow::anyhow!("cannot listen on {}:{}: {e}", settings.host, settings.port))?;
+        let listener = TcpListener::bind((settings.host.as_str(), settings.port)).map_err(|e| {
+            anyhow::anyhow!("cannot listen on {}:{}: {e}", settings.host, settings.port)
+        })?;
         let port = listener.local_addr()?.port();
         let server_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(server_state.clone())
+                .app_data(web::Data::new(UpstreamClient::new(&server_state.settings)))
                 .wrap(crate::cors::build(&server_state.settings.allowed_origins))
                 .wrap(from_fn(crate::middleware::request_id))
                 .configure(routes::public::configure_root)
                 .configure(routes::configure_api)
+                .configure(routes::openai::configure)
         })
+        .workers(settings.http_workers.unwrap_or_else(default_workers))
         .tcp_nodelay(true)
         .shutdown_timeout(30)
         .client_request_timeout(Duration::from_secs(30))
         .listen(listener)?
         .run();
-        Ok(Application { port, server, state })
+        Ok(Application {
+            port,
+            server,
+            state,
+            ledger_task,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -51,7 +66,18 @@ impl Application {
         self.state.clone()
     }
 
+    /// Serves until shutdown (SIGTERM/SIGINT finish in-flight requests first), then
+    /// drains the settlement writer so no usage is lost.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        self.state.ledger.close();
+        if let Err(e) = self.ledger_task.await {
+            log::error!("settlement writer ended abnormally: {e}");
+        }
+        result
     }
+}
+
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }

@@ -3,12 +3,14 @@
 use crate::auth::jwt::JwtKeys;
 use crate::auth::secret_box::SecretBox;
 use crate::auth::throttle::LoginThrottle;
+use crate::services::dispatch::ledger::Ledger;
+use crate::services::dispatch::rate_limit::RateLimiter;
 use crate::services::options::Options;
 use crate::settings::Settings;
 use crate::store::{Channel, Store, Token, User};
-use std::sync::RwLock;
 use moka::future::Cache;
 use std::sync::Arc;
+use std::sync::RwLock;
 use std::time::Duration;
 
 /// How long a cached user may be served before it is re-read; bounds how late another
@@ -25,12 +27,18 @@ pub struct AppState {
     pub users: Cache<i64, User>,
     /// API keys by hash, for the `/v1` hot path.
     pub tokens: Cache<String, Token>,
+    pub ledger: Ledger,
+    pub rate_limiter: RateLimiter,
     /// All channels, loaded lazily; cleared when one changes.
     channels: RwLock<Option<Arc<Vec<Channel>>>>,
 }
 
 impl AppState {
-    pub async fn new(settings: Settings, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+    pub async fn new(
+        settings: Settings,
+        store: Arc<dyn Store>,
+        ledger: Ledger,
+    ) -> anyhow::Result<Self> {
         let options = Options::load(store.clone()).await?;
         Ok(AppState {
             jwt: JwtKeys::new(&settings.jwt_secret, settings.token_expiry_hours),
@@ -45,6 +53,8 @@ impl AppState {
                 .time_to_live(USER_CACHE_TTL)
                 .build(),
             channels: RwLock::new(None),
+            ledger,
+            rate_limiter: RateLimiter::default(),
             options,
             store,
             settings,

@@ -35,7 +35,13 @@ impl JwtKeys {
     }
 
     /// Returns the token and its expiry (unix seconds).
-    pub fn issue(&self, user_id: i64, role: i64, sv: i64, now: i64) -> anyhow::Result<(String, i64)> {
+    pub fn issue(
+        &self,
+        user_id: i64,
+        role: i64,
+        sv: i64,
+        now: i64,
+    ) -> anyhow::Result<(String, i64)> {
         let exp = now + self.lifetime_secs;
         let claims = Claims {
             sub: user_id.to_string(),
@@ -44,7 +50,10 @@ impl JwtKeys {
             iat: now,
             exp,
         };
-        Ok((encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?, exp))
+        Ok((
+            encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?,
+            exp,
+        ))
     }
 
     /// The user id and claims of a valid token.
@@ -74,7 +83,9 @@ mod tests {
         bad.pop();
         bad.push(if t.ends_with('A') { 'B' } else { 'A' });
         assert!(keys().verify(&bad).is_none());
-        assert!(JwtKeys::new("another-secret-another-secret-xxxx", 1).verify(&t).is_none());
+        assert!(JwtKeys::new("another-secret-another-secret-xxxx", 1)
+            .verify(&t)
+            .is_none());
     }
 
     #[test]
@@ -82,7 +93,10 @@ mod tests {
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let now = crate::util::now();
         let header = b64.encode(br#"{"alg":"none","typ":"JWT"}"#);
-        let body = b64.encode(format!(r#"{{"sub":"1","role":100,"sv":1,"iat":{now},"exp":{}}}"#, now + 999));
+        let body = b64.encode(format!(
+            r#"{{"sub":"1","role":100,"sv":1,"iat":{now},"exp":{}}}"#,
+            now + 999
+        ));
         assert!(keys().verify(&format!("{header}.{body}.")).is_none());
         let (expired, _) = keys().issue(1, 1, 1, now - 10_000).unwrap();
         assert!(keys().verify(&expired).is_none());

@@ -33,7 +33,8 @@ pub async fn verify(password: String, hash: Option<String>) -> bool {
 fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
-        bcrypt::hash(super::random_string(24), COST)
-            .unwrap_or_else(|_| "$2b$10$abcdefghijklmnopqrstuu5NqLZVm1j0n5x0oYjS1F8xhnZ/1R1Q2".into())
+        bcrypt::hash(super::random_string(24), COST).unwrap_or_else(|_| {
+            "$2b$10$abcdefghijklmnopqrstuu5NqLZVm1j0n5x0oYjS1F8xhnZ/1R1Q2".into()
+        })
     })
 }

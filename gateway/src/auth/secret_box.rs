@@ -40,10 +40,9 @@ impl SecretBox {
         }
         let (nonce, ct) = raw.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into()?;
-        let pt = self
-            .cipher
-            .decrypt(&Nonce::from(nonce), ct)
-            .map_err(|_| anyhow::anyhow!("cannot decrypt a channel key (CHANNEL_KEY_SECRET changed?)"))?;
+        let pt = self.cipher.decrypt(&Nonce::from(nonce), ct).map_err(|_| {
+            anyhow::anyhow!("cannot decrypt a channel key (CHANNEL_KEY_SECRET changed?)")
+        })?;
         Ok(String::from_utf8(pt)?)
     }
 }

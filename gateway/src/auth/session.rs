@@ -16,7 +16,9 @@ pub struct Session {
 fn bearer(req: &HttpRequest) -> Option<String> {
     let h = req.headers().get("authorization")?.to_str().ok()?;
     let (scheme, token) = h.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
 }
 
 impl FromRequest for Session {
@@ -27,18 +29,23 @@ impl FromRequest for Session {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer(req);
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("state missing")))?;
+            let state =
+                state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("state missing")))?;
             let token = token.ok_or_else(|| ApiError::Unauthorized("not logged in".into()))?;
             let (user_id, claims) = state
                 .jwt
                 .verify(&token)
                 .ok_or_else(|| ApiError::Unauthorized("invalid or expired session".into()))?;
+            // Read fresh: balances change with every request, and /api is not the hot path.
             let user = state
-                .user(user_id)
+                .store
+                .user_by_id(user_id)
                 .await?
                 .ok_or_else(|| ApiError::Unauthorized("invalid or expired session".into()))?;
             if user.session_version != claims.sv {
-                return Err(ApiError::Unauthorized("session has been revoked; log in again".into()));
+                return Err(ApiError::Unauthorized(
+                    "session has been revoked; log in again".into(),
+                ));
             }
             if user.status != USER_ENABLED {
                 return Err(ApiError::Forbidden("user is disabled".into()));

@@ -5,6 +5,7 @@ use crate::auth::session::Session;
 use crate::error::{created, ok, ApiError, ApiResult};
 use crate::services::channels::{self, ChannelBody};
 use crate::state::AppState;
+use crate::upstream::UpstreamClient;
 use actix_web::web;
 use serde_json::json;
 
@@ -13,7 +14,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/channel", web::post().to(create))
         .route("/channel/{id}", web::get().to(get))
         .route("/channel/{id}", web::put().to(update))
-        .route("/channel/{id}", web::delete().to(delete));
+        .route("/channel/{id}", web::delete().to(delete))
+        .route("/channel/{id}/test", web::post().to(test));
 }
 
 async fn list(state: web::Data<AppState>, s: Session, q: web::Query<ListQuery>) -> ApiResult {
@@ -31,13 +33,26 @@ async fn create(state: web::Data<AppState>, s: Session, body: web::Json<ChannelB
 
 async fn get(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiResult {
     s.require_admin()?;
-    let c = state.store.channel_by_id(*id).await?.ok_or_else(|| ApiError::not_found("channel"))?;
+    let c = state
+        .store
+        .channel_by_id(*id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("channel"))?;
     Ok(ok(c))
 }
 
-async fn update(state: web::Data<AppState>, s: Session, id: web::Path<i64>, body: web::Json<ChannelBody>) -> ApiResult {
+async fn update(
+    state: web::Data<AppState>,
+    s: Session,
+    id: web::Path<i64>,
+    body: web::Json<ChannelBody>,
+) -> ApiResult {
     s.require_admin()?;
-    let current = state.store.channel_by_id(*id).await?.ok_or_else(|| ApiError::not_found("channel"))?;
+    let current = state
+        .store
+        .channel_by_id(*id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("channel"))?;
     let fields = channels::build(&state, body.into_inner(), Some(&current))?;
     let channel = state
         .store
@@ -55,4 +70,28 @@ async fn delete(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> A
     }
     state.channels_changed();
     Ok(ok(json!(null)))
+}
+
+async fn test(
+    state: web::Data<AppState>,
+    client: web::Data<UpstreamClient>,
+    s: Session,
+    id: web::Path<i64>,
+    q: web::Query<TestQuery>,
+) -> ApiResult {
+    s.require_admin()?;
+    let c = state
+        .store
+        .channel_by_id(*id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("channel"))?;
+    let result =
+        crate::services::channel_test::run(&state, &client, &c, q.model.as_deref()).await?;
+    state.channels_changed();
+    Ok(ok(result))
+}
+
+#[derive(serde::Deserialize)]
+struct TestQuery {
+    model: Option<String>,
 }

@@ -2,6 +2,8 @@
 //! service and shape the response.
 
 pub mod channel;
+pub mod log;
+pub mod openai;
 pub mod option;
 pub mod public;
 pub mod token;
@@ -26,6 +28,7 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
             .configure(token::configure)
             .configure(channel::configure)
             .configure(option::configure)
+            .configure(log::configure)
             .default_service(web::to(api_not_found)),
     );
 }
@@ -73,6 +76,9 @@ impl ListQuery {
         crate::store::sql_store::Page::new(self.p, self.page_size)
     }
     pub fn keyword(&self) -> Option<&str> {
-        self.keyword.as_deref().map(str::trim).filter(|k| !k.is_empty())
+        self.keyword
+            .as_deref()
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
     }
 }

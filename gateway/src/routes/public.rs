@@ -8,7 +8,8 @@ use serde_json::json;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub fn configure_root(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(root)).route("/health", web::get().to(health));
+    cfg.route("/", web::get().to(root))
+        .route("/health", web::get().to(health));
 }
 
 pub fn configure_api(cfg: &mut web::ServiceConfig) {
@@ -29,7 +30,8 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
         Ok(()) => HttpResponse::Ok().json(json!({"status": "ok", "database": "ok"})),
         Err(e) => {
             log::error!("health check: database unreachable: {e}");
-            HttpResponse::ServiceUnavailable().json(json!({"status": "error", "database": "unreachable"}))
+            HttpResponse::ServiceUnavailable()
+                .json(json!({"status": "error", "database": "unreachable"}))
         }
     }
 }

@@ -17,11 +17,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn list(state: web::Data<AppState>, s: Session, q: web::Query<ListQuery>) -> ApiResult {
-    Ok(ok(state.store.list_tokens(s.user.id, q.keyword(), q.page()).await?))
+    Ok(ok(state
+        .store
+        .list_tokens(s.user.id, q.keyword(), q.page())
+        .await?))
 }
 
 async fn create(state: web::Data<AppState>, s: Session, body: web::Json<TokenBody>) -> ApiResult {
-    Ok(created(tokens::create(&state, s.user.id, body.into_inner()).await?))
+    Ok(created(
+        tokens::create(&state, s.user.id, body.into_inner()).await?,
+    ))
 }
 
 async fn get(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiResult {
@@ -34,7 +39,12 @@ async fn get(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiR
     Ok(ok(token))
 }
 
-async fn update(state: web::Data<AppState>, s: Session, id: web::Path<i64>, body: web::Json<TokenBody>) -> ApiResult {
+async fn update(
+    state: web::Data<AppState>,
+    s: Session,
+    id: web::Path<i64>,
+    body: web::Json<TokenBody>,
+) -> ApiResult {
     let token = tokens::update(&state, s.user.id, *id, body.into_inner()).await?;
     state.forget_token(&token.key_hash).await;
     Ok(ok(token))

@@ -22,10 +22,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn register(state: web::Data<AppState>, body: web::Json<Credentials>) -> ApiResult {
-    Ok(created(accounts::register(&state, body.into_inner()).await?))
+    Ok(created(
+        accounts::register(&state, body.into_inner()).await?,
+    ))
 }
 
-async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json<Credentials>) -> ApiResult {
+async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<Credentials>,
+) -> ApiResult {
     let ip = crate::util::client_ip(&req);
     Ok(ok(accounts::login(&state, body.into_inner(), &ip).await?))
 }
@@ -39,8 +45,17 @@ async fn get_self(s: Session) -> ApiResult {
     Ok(ok(s.user))
 }
 
-async fn update_self(state: web::Data<AppState>, s: Session, body: web::Json<SelfUpdate>) -> ApiResult {
-    Ok(ok(accounts::update_self(&state, &s.user, body.into_inner()).await?))
+async fn update_self(
+    state: web::Data<AppState>,
+    s: Session,
+    body: web::Json<SelfUpdate>,
+) -> ApiResult {
+    Ok(ok(accounts::update_self(
+        &state,
+        &s.user,
+        body.into_inner(),
+    )
+    .await?))
 }
 
 async fn list(state: web::Data<AppState>, s: Session, q: web::Query<ListQuery>) -> ApiResult {
@@ -50,12 +65,18 @@ async fn list(state: web::Data<AppState>, s: Session, q: web::Query<ListQuery>) 
 
 async fn create(state: web::Data<AppState>, s: Session, body: web::Json<NewAccount>) -> ApiResult {
     s.require_admin()?;
-    Ok(created(accounts::create_by_admin(&state, &s.user, body.into_inner()).await?))
+    Ok(created(
+        accounts::create_by_admin(&state, &s.user, body.into_inner()).await?,
+    ))
 }
 
 async fn get(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiResult {
     s.require_admin()?;
-    let user = state.store.user_by_id(*id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let user = state
+        .store
+        .user_by_id(*id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
     Ok(ok(user))
 }
 
@@ -66,7 +87,13 @@ async fn update(
     body: web::Json<AdminUserUpdate>,
 ) -> ApiResult {
     s.require_admin()?;
-    Ok(ok(accounts::admin_update(&state, &s.user, *id, body.into_inner()).await?))
+    Ok(ok(accounts::admin_update(
+        &state,
+        &s.user,
+        *id,
+        body.into_inner(),
+    )
+    .await?))
 }
 
 async fn delete(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiResult {

@@ -60,7 +60,16 @@ pub async fn register(state: &AppState, c: Credentials) -> Result<User, ApiError
     if !state.options.get().bool("register_enabled") {
         return Err(ApiError::forbidden("registration is closed"));
     }
-    create(state, NewAccount { username: c.username, password: c.password, ..Default::default() }, ROLE_USER).await
+    create(
+        state,
+        NewAccount {
+            username: c.username,
+            password: c.password,
+            ..Default::default()
+        },
+        ROLE_USER,
+    )
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -81,7 +90,11 @@ pub struct NewAccount {
 }
 
 /// Admin-created account; the actor's rank bounds the role it may hand out.
-pub async fn create_by_admin(state: &AppState, actor: &User, a: NewAccount) -> Result<User, ApiError> {
+pub async fn create_by_admin(
+    state: &AppState,
+    actor: &User,
+    a: NewAccount,
+) -> Result<User, ApiError> {
     let role = a.role.unwrap_or(ROLE_USER);
     check_role_grant(actor, role)?;
     create(state, a, role).await
@@ -94,7 +107,9 @@ async fn create(state: &AppState, a: NewAccount, role: i64) -> Result<User, ApiE
     validate::short_text("display_name", &display_name, 64)?;
     let email = a.email.unwrap_or_default();
     validate::email(&email)?;
-    let quota = a.quota.unwrap_or_else(|| state.options.get().i64("new_user_quota"));
+    let quota = a
+        .quota
+        .unwrap_or_else(|| state.options.get().i64("new_user_quota"));
     validate::non_negative("quota", quota)?;
     let group = a.group.unwrap_or_else(|| "default".into());
     validate::group(&group)?;
@@ -119,8 +134,10 @@ async fn create(state: &AppState, a: NewAccount, role: i64) -> Result<User, ApiE
 }
 
 pub async fn login(state: &AppState, c: Credentials, ip: &str) -> Result<LoginResult, ApiError> {
-    if state.throttle.is_blocked(&c.username, ip) {
-        return Err(ApiError::TooManyRequests("too many failed logins; try again later".into()));
+    if !state.throttle.try_begin(&c.username, ip) {
+        return Err(ApiError::TooManyRequests(
+            "too many failed logins; try again later".into(),
+        ));
     }
     let user = if c.username.len() <= 64 {
         state.store.user_by_username(&c.username).await?
@@ -130,19 +147,22 @@ pub async fn login(state: &AppState, c: Credentials, ip: &str) -> Result<LoginRe
     let ok = password::verify(c.password, user.as_ref().map(|u| u.password_hash.clone())).await;
     let user = match (ok, user) {
         (true, Some(u)) => u,
-        _ => {
-            state.throttle.record_failure(&c.username, ip);
-            return Err(ApiError::Unauthorized("wrong username or password".into()));
-        }
+        // The failure was already counted by `try_begin`.
+        _ => return Err(ApiError::Unauthorized("wrong username or password".into())),
     };
     state.throttle.record_success(&c.username, ip);
     if user.status != USER_ENABLED {
         return Err(ApiError::forbidden("user is disabled"));
     }
-    let (token, expires_at) = state
-        .jwt
-        .issue(user.id, user.role, user.session_version, crate::util::now())?;
-    Ok(LoginResult { token, expires_at, user })
+    let (token, expires_at) =
+        state
+            .jwt
+            .issue(user.id, user.role, user.session_version, crate::util::now())?;
+    Ok(LoginResult {
+        token,
+        expires_at,
+        user,
+    })
 }
 
 #[derive(Deserialize)]
@@ -183,7 +203,10 @@ pub async fn update_self(state: &AppState, me: &User, u: SelfUpdate) -> Result<U
 }
 
 pub async fn logout(state: &AppState, me: &User) -> Result<(), ApiError> {
-    let patch = UserPatch { bump_session: true, ..Default::default() };
+    let patch = UserPatch {
+        bump_session: true,
+        ..Default::default()
+    };
     state.store.update_user(me.id, patch).await?;
     state.forget_user(me.id).await;
     Ok(())
@@ -215,14 +238,31 @@ fn check_role_grant(actor: &User, role: i64) -> Result<(), ApiError> {
 /// An admin may act on users of strictly lower role, and on itself for harmless fields.
 fn check_rank(actor: &User, target: &User) -> Result<(), ApiError> {
     if actor.id != target.id && target.role >= actor.role {
-        return Err(ApiError::forbidden("you may not change a user of equal or higher role"));
+        return Err(ApiError::forbidden(
+            "you may not change a user of equal or higher role",
+        ));
     }
     Ok(())
 }
 
-pub async fn admin_update(state: &AppState, actor: &User, id: i64, u: AdminUserUpdate) -> Result<User, ApiError> {
-    let target = state.store.user_by_id(id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+pub async fn admin_update(
+    state: &AppState,
+    actor: &User,
+    id: i64,
+    u: AdminUserUpdate,
+) -> Result<User, ApiError> {
+    let target = state
+        .store
+        .user_by_id(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
     check_rank(actor, &target)?;
+    if actor.id == target.id && u.password.is_some() {
+        // The self-service endpoint asks for the current password; a stolen session must not skip that.
+        return Err(ApiError::forbidden(
+            "change your own password with PUT /api/user/self and current_password",
+        ));
+    }
     let mut patch = UserPatch::default();
     if let Some(role) = u.role.filter(|r| *r != target.role) {
         if actor.id == target.id {
@@ -269,7 +309,11 @@ pub async fn admin_update(state: &AppState, actor: &User, id: i64, u: AdminUserU
 }
 
 pub async fn admin_delete(state: &AppState, actor: &User, id: i64) -> Result<(), ApiError> {
-    let target = state.store.user_by_id(id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let target = state
+        .store
+        .user_by_id(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
     if actor.id == target.id {
         return Err(ApiError::forbidden("you may not delete yourself"));
     }

@@ -50,16 +50,24 @@ pub struct ChannelBody {
 /// Normalises a base URL to the server root: trailing `/` and `/v1` are dropped.
 fn normalise_base_url(raw: &str) -> Result<String, ApiError> {
     let trimmed = raw.trim().trim_end_matches('/');
-    let trimmed = trimmed.strip_suffix("/v1").unwrap_or(trimmed).trim_end_matches('/');
-    let parsed = url::Url::parse(trimmed).map_err(|_| ApiError::bad("base_url is not an absolute URL"))?;
+    let trimmed = trimmed
+        .strip_suffix("/v1")
+        .unwrap_or(trimmed)
+        .trim_end_matches('/');
+    let parsed =
+        url::Url::parse(trimmed).map_err(|_| ApiError::bad("base_url is not an absolute URL"))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(ApiError::bad("base_url must be an http(s) URL"));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(ApiError::bad("base_url must not contain credentials; use key"));
+        return Err(ApiError::bad(
+            "base_url must not contain credentials; use key",
+        ));
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(ApiError::bad("base_url must not contain a query or fragment"));
+        return Err(ApiError::bad(
+            "base_url must not contain a query or fragment",
+        ));
     }
     Ok(trimmed.to_string())
 }
@@ -73,20 +81,40 @@ fn key_preview(key: &str) -> String {
 }
 
 /// Builds the full field set from a body, on top of `current` for updates.
-pub fn build(state: &AppState, b: ChannelBody, current: Option<&Channel>) -> Result<ChannelFields, ApiError> {
+pub fn build(
+    state: &AppState,
+    b: ChannelBody,
+    current: Option<&Channel>,
+) -> Result<ChannelFields, ApiError> {
     let channel_type = b
         .channel_type
         .or(current.map(|c| c.channel_type))
         .ok_or_else(|| ApiError::bad("type is required"))?;
-    if ![TYPE_OPENAI, TYPE_AZURE, TYPE_ANTHROPIC, TYPE_GEMINI, TYPE_CUSTOM].contains(&channel_type) {
+    if ![
+        TYPE_OPENAI,
+        TYPE_AZURE,
+        TYPE_ANTHROPIC,
+        TYPE_GEMINI,
+        TYPE_CUSTOM,
+    ]
+    .contains(&channel_type)
+    {
         return Err(ApiError::bad("type must be 1 (OpenAI), 3 (Azure OpenAI), 14 (Anthropic), 24 (Gemini) or 99 (OpenAI-compatible)"));
     }
-    let name = b.name.or(current.map(|c| c.name.clone())).unwrap_or_default();
+    let name = b
+        .name
+        .or(current.map(|c| c.name.clone()))
+        .unwrap_or_default();
     if name.trim().is_empty() {
         return Err(ApiError::bad("name is required"));
     }
     validate::short_text("name", &name, 64)?;
-    let (key_ciphertext, key_preview) = match b.key.map(|k| k.trim().to_string()) {
+    // On update an empty key means "keep it": new-api's edit form sends the field blank.
+    let new_key = b
+        .key
+        .map(|k| k.trim().to_string())
+        .filter(|k| !(k.is_empty() && current.is_some()));
+    let (key_ciphertext, key_preview) = match new_key {
         Some(k) if k.is_empty() => return Err(ApiError::bad("key must not be empty")),
         Some(k) if k.len() > 4096 => return Err(ApiError::bad("key is too long")),
         Some(k) => (state.secret_box.seal(&k)?, key_preview(&k)),
@@ -123,19 +151,27 @@ pub fn build(state: &AppState, b: ChannelBody, current: Option<&Channel>) -> Res
         .unwrap_or_default();
     for (from, to) in &model_mapping {
         if from.is_empty() || to.trim().is_empty() {
-            return Err(ApiError::bad("model_mapping entries must map a name to a non-empty name"));
+            return Err(ApiError::bad(
+                "model_mapping entries must map a name to a non-empty name",
+            ));
         }
+        validate::short_text("model_mapping", from, 128)?;
         validate::short_text("model_mapping", to, 128)?;
     }
     let priority = b.priority.or(current.map(|c| c.priority)).unwrap_or(0);
     if !(-1_000_000..=1_000_000).contains(&priority) {
-        return Err(ApiError::bad("priority must be between -1000000 and 1000000"));
+        return Err(ApiError::bad(
+            "priority must be between -1000000 and 1000000",
+        ));
     }
     let weight = b.weight.or(current.map(|c| c.weight)).unwrap_or(1);
     if !(0..=1_000_000).contains(&weight) {
         return Err(ApiError::bad("weight must be between 0 and 1000000"));
     }
-    let group = b.group.or(current.map(|c| c.group.clone())).unwrap_or_else(|| "default".into());
+    let group = b
+        .group
+        .or(current.map(|c| c.group.clone()))
+        .unwrap_or_else(|| "default".into());
     validate::group(&group)?;
     let use_relay = match b.use_relay {
         Some(v) => v,
@@ -146,9 +182,20 @@ pub fn build(state: &AppState, b: ChannelBody, current: Option<&Channel>) -> Res
         None => current.map(|c| c.api_version.clone()).unwrap_or_default(),
     };
     validate::short_text("api_version", &api_version, 32)?;
-    let status = b.status.or(current.map(|c| c.status)).unwrap_or(CHANNEL_ENABLED);
-    if ![CHANNEL_ENABLED, CHANNEL_MANUALLY_DISABLED, CHANNEL_AUTO_DISABLED].contains(&status) {
-        return Err(ApiError::bad("status must be 1 (enabled), 2 (disabled) or 3 (auto-disabled)"));
+    let status = b
+        .status
+        .or(current.map(|c| c.status))
+        .unwrap_or(CHANNEL_ENABLED);
+    if ![
+        CHANNEL_ENABLED,
+        CHANNEL_MANUALLY_DISABLED,
+        CHANNEL_AUTO_DISABLED,
+    ]
+    .contains(&status)
+    {
+        return Err(ApiError::bad(
+            "status must be 1 (enabled), 2 (disabled) or 3 (auto-disabled)",
+        ));
     }
     Ok(ChannelFields {
         channel_type,
@@ -173,8 +220,14 @@ mod tests {
 
     #[test]
     fn base_url_is_normalised_to_the_server_root() {
-        assert_eq!(normalise_base_url("https://x.example/v1/").unwrap(), "https://x.example");
-        assert_eq!(normalise_base_url("http://127.0.0.1:8000").unwrap(), "http://127.0.0.1:8000");
+        assert_eq!(
+            normalise_base_url("https://x.example/v1/").unwrap(),
+            "https://x.example"
+        );
+        assert_eq!(
+            normalise_base_url("http://127.0.0.1:8000").unwrap(),
+            "http://127.0.0.1:8000"
+        );
         assert!(normalise_base_url("ftp://x").is_err());
         assert!(normalise_base_url("https://u:p@x.example").is_err());
     }

@@ -1,7 +1,9 @@
 //! Business logic behind the handlers.
 
 pub mod accounts;
+pub mod channel_test;
 pub mod channels;
+pub mod dispatch;
 pub mod options;
 pub mod tokens;
 pub mod validate;

@@ -36,7 +36,10 @@ const REGISTRY: &[(&str, Kind, &str)] = &[
 ];
 
 fn kind_of(key: &str) -> Option<Kind> {
-    REGISTRY.iter().find(|(k, _, _)| *k == key).map(|(_, kind, _)| *kind)
+    REGISTRY
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, kind, _)| *kind)
 }
 
 fn validate(key: &str, kind: Kind, v: &Value) -> Result<(), String> {
@@ -90,7 +93,10 @@ impl OptionsSnapshot {
         Value::Object(self.values.clone())
     }
     pub fn bool(&self, key: &str) -> bool {
-        self.values.get(key).and_then(Value::as_bool).unwrap_or(false)
+        self.values
+            .get(key)
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
     }
     pub fn i64(&self, key: &str) -> i64 {
         self.values.get(key).and_then(Value::as_i64).unwrap_or(0)
@@ -99,7 +105,11 @@ impl OptionsSnapshot {
         self.values.get(key).and_then(Value::as_f64).unwrap_or(0.0)
     }
     pub fn text(&self, key: &str) -> String {
-        self.values.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
+        self.values
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
     }
     /// A ratio from one of the map options, if the map names it.
     pub fn ratio(&self, map_key: &str, name: &str) -> Option<f64> {
@@ -159,7 +169,8 @@ impl Options {
         }
         let mut pairs = Vec::with_capacity(obj.len());
         for (key, value) in obj {
-            let kind = kind_of(key).ok_or_else(|| ApiError::bad(format!("unknown option {key}")))?;
+            let kind =
+                kind_of(key).ok_or_else(|| ApiError::bad(format!("unknown option {key}")))?;
             validate(key, kind, value).map_err(ApiError::BadRequest)?;
             pairs.push((key.clone(), value.to_string()));
         }

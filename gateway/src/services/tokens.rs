@@ -43,7 +43,9 @@ fn check_name(name: &str) -> Result<(), ApiError> {
 fn check_expiry(v: Option<i64>) -> Result<Option<i64>, ApiError> {
     match v {
         None | Some(-1) | Some(0) => Ok(None),
-        Some(t) if t <= crate::util::now() => Err(ApiError::bad("expired_at must be in the future")),
+        Some(t) if t <= crate::util::now() => {
+            Err(ApiError::bad("expired_at must be in the future"))
+        }
         Some(t) if t > 253_402_300_799 => Err(ApiError::bad("expired_at is too far in the future")),
         Some(t) => Ok(Some(t)),
     }
@@ -66,7 +68,9 @@ fn check_ips(list: StringList) -> Result<Vec<String>, ApiError> {
     for ip in &list.0 {
         let valid = ip.parse::<std::net::IpAddr>().is_ok() || ip.parse::<ipnet::IpNet>().is_ok();
         if !valid {
-            return Err(ApiError::bad(format!("allow_ips: {ip:?} is not an IP address or CIDR")));
+            return Err(ApiError::bad(format!(
+                "allow_ips: {ip:?} is not an IP address or CIDR"
+            )));
         }
     }
     Ok(list.0)
@@ -77,7 +81,11 @@ fn check_rate(v: i64) -> Result<i64, ApiError> {
     Ok(v)
 }
 
-pub async fn create(state: &AppState, user_id: i64, b: TokenBody) -> Result<CreatedToken, ApiError> {
+pub async fn create(
+    state: &AppState,
+    user_id: i64,
+    b: TokenBody,
+) -> Result<CreatedToken, ApiError> {
     let name = b.name.unwrap_or_default();
     check_name(&name)?;
     if b.status.is_some() {
@@ -109,7 +117,12 @@ pub async fn create(state: &AppState, user_id: i64, b: TokenBody) -> Result<Crea
     Ok(CreatedToken { token, key })
 }
 
-pub async fn update(state: &AppState, user_id: i64, id: i64, b: TokenBody) -> Result<Token, ApiError> {
+pub async fn update(
+    state: &AppState,
+    user_id: i64,
+    id: i64,
+    b: TokenBody,
+) -> Result<Token, ApiError> {
     let current = state
         .store
         .token_by_id(id)
@@ -150,12 +163,16 @@ pub async fn update(state: &AppState, user_id: i64, id: i64, b: TokenBody) -> Re
     if reenable {
         let expiry = patch.expired_at.unwrap_or(current.expired_at);
         if expiry.is_some_and(|t| t <= crate::util::now()) {
-            return Err(ApiError::bad("token has expired; set a new expired_at to enable it"));
+            return Err(ApiError::bad(
+                "token has expired; set a new expired_at to enable it",
+            ));
         }
         let unlimited = patch.unlimited_quota.unwrap_or(current.unlimited_quota);
         let remain = patch.remain_quota.unwrap_or(current.remain_quota);
         if !unlimited && remain <= 0 {
-            return Err(ApiError::bad("token quota is exhausted; raise remain_quota to enable it"));
+            return Err(ApiError::bad(
+                "token quota is exhausted; raise remain_quota to enable it",
+            ));
         }
     }
     let updated = state

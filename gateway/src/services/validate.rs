@@ -59,7 +59,9 @@ pub fn email(email: &str) -> Result<(), ApiError> {
         return Ok(());
     }
     let valid = email.len() <= 254
-        && email.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
+        && email
+            .split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
         && !email.chars().any(char::is_whitespace);
     if valid {
         Ok(())
@@ -94,6 +96,8 @@ pub fn group(name: &str) -> Result<(), ApiError> {
     if ok {
         Ok(())
     } else {
-        Err(ApiError::bad("group must be 1 to 64 characters of letters, digits, '_', '-', '.'"))
+        Err(ApiError::bad(
+            "group must be 1 to 64 characters of letters, digits, '_', '-', '.'",
+        ))
     }
 }

@@ -28,7 +28,8 @@ pub struct ChannelFields {
 pub trait ChannelStore {
     async fn create_channel(&self, c: ChannelFields) -> StoreResult<Channel>;
     async fn channel_by_id(&self, id: i64) -> StoreResult<Option<Channel>>;
-    async fn list_channels(&self, keyword: Option<&str>, page: Page) -> StoreResult<Paged<Channel>>;
+    async fn list_channels(&self, keyword: Option<&str>, page: Page)
+        -> StoreResult<Paged<Channel>>;
     /// Every channel, for routing tables (the set is small).
     async fn all_channels(&self) -> StoreResult<Vec<Channel>>;
     async fn update_channel(&self, id: i64, c: ChannelFields) -> StoreResult<Option<Channel>>;
@@ -104,33 +105,73 @@ impl ChannelStore for SqlStore {
     }
 
     async fn channel_by_id(&self, id: i64) -> StoreResult<Option<Channel>> {
-        let q = Query::new(&format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = ?")).bind(id);
-        Ok(self.db.fetch_optional(q).await?.map(|r| channel_from_row(&r)))
+        let q = Query::new(&format!(
+            "SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = ?"
+        ))
+        .bind(id);
+        Ok(self
+            .db
+            .fetch_optional(q)
+            .await?
+            .map(|r| channel_from_row(&r)))
     }
 
-    async fn list_channels(&self, keyword: Option<&str>, page: Page) -> StoreResult<Paged<Channel>> {
+    async fn list_channels(
+        &self,
+        keyword: Option<&str>,
+        page: Page,
+    ) -> StoreResult<Paged<Channel>> {
         let mut filter = Query::new(" FROM channels");
         if let Some(k) = keyword.filter(|k| !k.is_empty()) {
             let pat = like_pattern(&k.to_lowercase());
-            filter.push(" WHERE LOWER(name) LIKE ").push_bind(pat.clone());
-            filter.push(" ESCAPE '\\' OR LOWER(models) LIKE ").push_bind(pat).push(" ESCAPE '\\'");
+            filter
+                .push(" WHERE LOWER(name) LIKE ")
+                .push_bind(pat.clone());
+            filter
+                .push(" ESCAPE '\\' OR LOWER(models) LIKE ")
+                .push_bind(pat)
+                .push(" ESCAPE '\\'");
         }
         let mut count = Query::new("SELECT COUNT(*) AS n");
         count.sql.push_str(&filter.sql);
         count.params = filter.params.clone();
-        let total = self.db.fetch_optional(count).await?.map_or(0, |r| r.i64("n"));
+        let total = self
+            .db
+            .fetch_optional(count)
+            .await?
+            .map_or(0, |r| r.i64("n"));
         let mut list = Query::new(&format!("SELECT {CHANNEL_COLUMNS}"));
         list.sql.push_str(&filter.sql);
         list.params = filter.params;
-        list.push(" ORDER BY priority DESC, id LIMIT ").push_bind(page.size);
+        list.push(" ORDER BY priority DESC, id LIMIT ")
+            .push_bind(page.size);
         list.push(" OFFSET ").push_bind(page.offset());
-        let items = self.db.fetch_all(list).await?.iter().map(channel_from_row).collect();
-        Ok(Paged { items, total, page: page.page, page_size: page.size })
+        let items = self
+            .db
+            .fetch_all(list)
+            .await?
+            .iter()
+            .map(channel_from_row)
+            .collect();
+        Ok(Paged {
+            items,
+            total,
+            page: page.page,
+            page_size: page.size,
+        })
     }
 
     async fn all_channels(&self) -> StoreResult<Vec<Channel>> {
-        let q = Query::new(&format!("SELECT {CHANNEL_COLUMNS} FROM channels ORDER BY id"));
-        Ok(self.db.fetch_all(q).await?.iter().map(channel_from_row).collect())
+        let q = Query::new(&format!(
+            "SELECT {CHANNEL_COLUMNS} FROM channels ORDER BY id"
+        ));
+        Ok(self
+            .db
+            .fetch_all(q)
+            .await?
+            .iter()
+            .map(channel_from_row)
+            .collect())
     }
 
     async fn update_channel(&self, id: i64, c: ChannelFields) -> StoreResult<Option<Channel>> {
@@ -157,11 +198,19 @@ impl ChannelStore for SqlStore {
         .bind(crate::util::now())
         .bind(c.status)
         .bind(id);
-        Ok(self.db.fetch_optional(q).await?.map(|r| channel_from_row(&r)))
+        Ok(self
+            .db
+            .fetch_optional(q)
+            .await?
+            .map(|r| channel_from_row(&r)))
     }
 
     async fn delete_channel(&self, id: i64) -> StoreResult<bool> {
-        Ok(self.db.execute(Query::new("DELETE FROM channels WHERE id = ?").bind(id)).await? > 0)
+        Ok(self
+            .db
+            .execute(Query::new("DELETE FROM channels WHERE id = ?").bind(id))
+            .await?
+            > 0)
     }
 
     async fn set_channel_status(&self, id: i64, status: i64, reason: &str) -> StoreResult<bool> {

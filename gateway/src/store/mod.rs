@@ -2,6 +2,8 @@
 //! SQL implementation running on SQLite, PostgreSQL (sqlx) and D1 (HTTP).
 
 pub mod channels;
+pub mod ledger;
+pub mod logs;
 pub mod models;
 pub mod options;
 pub mod sql;
@@ -19,11 +21,25 @@ pub type StoreResult<T> = Result<T, DbError>;
 
 /// Everything the gateway persists.
 pub trait Store:
-    users::UserStore + tokens::TokenStore + channels::ChannelStore + options::OptionStore + Send + Sync
+    users::UserStore
+    + tokens::TokenStore
+    + channels::ChannelStore
+    + options::OptionStore
+    + ledger::LedgerStore
+    + logs::LogStore
+    + Send
+    + Sync
 {
 }
 impl<T> Store for T where
-    T: users::UserStore + tokens::TokenStore + channels::ChannelStore + options::OptionStore + Send + Sync
+    T: users::UserStore
+        + tokens::TokenStore
+        + channels::ChannelStore
+        + options::OptionStore
+        + ledger::LedgerStore
+        + logs::LogStore
+        + Send
+        + Sync
 {
 }
 
@@ -33,6 +49,7 @@ pub async fn connect(settings: &crate::settings::Settings) -> anyhow::Result<Arc
     if url.starts_with("d1://") {
         anyhow::bail!("DATABASE_URL: the d1:// backend is not available in this build yet");
     }
-    let backend = sqlx_backend::SqlxBackend::connect(url, settings.database_max_connections).await?;
+    let backend =
+        sqlx_backend::SqlxBackend::connect(url, settings.database_max_connections).await?;
     Ok(Arc::new(sql_store::SqlStore::new(Arc::new(backend))))
 }

@@ -19,8 +19,14 @@ pub trait OptionStore {
 #[async_trait]
 impl OptionStore for SqlStore {
     async fn all_options(&self) -> StoreResult<HashMap<String, String>> {
-        let rows = self.db.fetch_all(Query::new("SELECT key, value FROM options")).await?;
-        Ok(rows.iter().map(|r| (r.string("key"), r.string("value"))).collect())
+        let rows = self
+            .db
+            .fetch_all(Query::new("SELECT key, value FROM options"))
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.string("key"), r.string("value")))
+            .collect())
     }
 
     async fn set_options(&self, pairs: Vec<(String, String)>) -> StoreResult<()> {
@@ -42,15 +48,20 @@ impl OptionStore for SqlStore {
         let qs = pairs
             .into_iter()
             .map(|(k, v)| {
-                Query::new("INSERT INTO options (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
-                    .bind(k)
-                    .bind(v)
+                Query::new(
+                    "INSERT INTO options (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(k)
+                .bind(v)
             })
             .collect();
         self.db.batch(qs).await
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        self.db.fetch_all(Query::new("SELECT 1 AS ok")).await.map(|_| ())
+        self.db
+            .fetch_all(Query::new("SELECT 1 AS ok"))
+            .await
+            .map(|_| ())
     }
 }

@@ -17,16 +17,30 @@ impl SqlxBackend {
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         let postgres = url.starts_with("postgres");
-        let url = if postgres { url.to_string() } else { prepare_sqlite_url(url)? };
+        let url = if postgres {
+            url.to_string()
+        } else {
+            prepare_sqlite_url(url)?
+        };
         let pool = AnyPoolOptions::new()
-            .max_connections(if postgres { max_connections } else { max_connections.min(8) })
+            .max_connections(if postgres {
+                max_connections
+            } else {
+                max_connections.min(8)
+            })
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if !postgres {
-                        sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout = 5000")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA foreign_keys = ON")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL")
+                            .execute(&mut *conn)
+                            .await?;
                     }
                     Ok(())
                 })
@@ -36,7 +50,9 @@ impl SqlxBackend {
         if postgres {
             sqlx::migrate!("../migrations/postgres").run(&pool).await?;
         } else {
-            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await?;
             sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
         }
         Ok(SqlxBackend { pool, postgres })

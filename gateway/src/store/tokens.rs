@@ -36,9 +36,19 @@ pub trait TokenStore {
     async fn create_token(&self, t: NewToken) -> StoreResult<Token>;
     async fn token_by_id(&self, id: i64) -> StoreResult<Option<Token>>;
     async fn token_by_hash(&self, key_hash: &str) -> StoreResult<Option<Token>>;
-    async fn list_tokens(&self, user_id: i64, keyword: Option<&str>, page: Page) -> StoreResult<Paged<Token>>;
+    async fn list_tokens(
+        &self,
+        user_id: i64,
+        keyword: Option<&str>,
+        page: Page,
+    ) -> StoreResult<Paged<Token>>;
     /// Updates a token only when it belongs to `user_id`.
-    async fn update_token(&self, id: i64, user_id: i64, patch: TokenPatch) -> StoreResult<Option<Token>>;
+    async fn update_token(
+        &self,
+        id: i64,
+        user_id: i64,
+        patch: TokenPatch,
+    ) -> StoreResult<Option<Token>>;
     async fn delete_token(&self, id: i64, user_id: i64) -> StoreResult<bool>;
 }
 
@@ -103,32 +113,61 @@ impl TokenStore for SqlStore {
     }
 
     async fn token_by_hash(&self, key_hash: &str) -> StoreResult<Option<Token>> {
-        let q = Query::new(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE key_hash = ?"))
-            .bind(key_hash);
+        let q = Query::new(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE key_hash = ?"
+        ))
+        .bind(key_hash);
         Ok(self.db.fetch_optional(q).await?.map(|r| token_from_row(&r)))
     }
 
-    async fn list_tokens(&self, user_id: i64, keyword: Option<&str>, page: Page) -> StoreResult<Paged<Token>> {
+    async fn list_tokens(
+        &self,
+        user_id: i64,
+        keyword: Option<&str>,
+        page: Page,
+    ) -> StoreResult<Paged<Token>> {
         let mut filter = Query::new(" FROM tokens WHERE user_id = ");
         filter.push_bind(user_id);
         if let Some(k) = keyword.filter(|k| !k.is_empty()) {
-            filter.push(" AND LOWER(name) LIKE ").push_bind(like_pattern(&k.to_lowercase()));
+            filter
+                .push(" AND LOWER(name) LIKE ")
+                .push_bind(like_pattern(&k.to_lowercase()));
             filter.push(" ESCAPE '\\'");
         }
         let mut count = Query::new("SELECT COUNT(*) AS n");
         count.sql.push_str(&filter.sql);
         count.params = filter.params.clone();
-        let total = self.db.fetch_optional(count).await?.map_or(0, |r| r.i64("n"));
+        let total = self
+            .db
+            .fetch_optional(count)
+            .await?
+            .map_or(0, |r| r.i64("n"));
         let mut list = Query::new(&format!("SELECT {TOKEN_COLUMNS}"));
         list.sql.push_str(&filter.sql);
         list.params = filter.params;
         list.push(" ORDER BY id DESC LIMIT ").push_bind(page.size);
         list.push(" OFFSET ").push_bind(page.offset());
-        let items = self.db.fetch_all(list).await?.iter().map(token_from_row).collect();
-        Ok(Paged { items, total, page: page.page, page_size: page.size })
+        let items = self
+            .db
+            .fetch_all(list)
+            .await?
+            .iter()
+            .map(token_from_row)
+            .collect();
+        Ok(Paged {
+            items,
+            total,
+            page: page.page,
+            page_size: page.size,
+        })
     }
 
-    async fn update_token(&self, id: i64, user_id: i64, p: TokenPatch) -> StoreResult<Option<Token>> {
+    async fn update_token(
+        &self,
+        id: i64,
+        user_id: i64,
+        p: TokenPatch,
+    ) -> StoreResult<Option<Token>> {
         let mut q = Query::new("UPDATE tokens SET id = id");
         if let Some(v) = p.name {
             q.push(", name = ").push_bind(v);
@@ -154,13 +193,18 @@ impl TokenStore for SqlStore {
         if let Some(v) = p.rate_limit_per_minute {
             q.push(", rate_limit_per_minute = ").push_bind(v);
         }
-        q.push(" WHERE id = ").push_bind(id).push(" AND user_id = ").push_bind(user_id);
+        q.push(" WHERE id = ")
+            .push_bind(id)
+            .push(" AND user_id = ")
+            .push_bind(user_id);
         q.push(&format!(" RETURNING {TOKEN_COLUMNS}"));
         Ok(self.db.fetch_optional(q).await?.map(|r| token_from_row(&r)))
     }
 
     async fn delete_token(&self, id: i64, user_id: i64) -> StoreResult<bool> {
-        let q = Query::new("DELETE FROM tokens WHERE id = ? AND user_id = ?").bind(id).bind(user_id);
+        let q = Query::new("DELETE FROM tokens WHERE id = ? AND user_id = ?")
+            .bind(id)
+            .bind(user_id);
         Ok(self.db.execute(q).await? > 0)
     }
 }

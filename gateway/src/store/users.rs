@@ -95,8 +95,10 @@ impl UserStore for SqlStore {
     }
 
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
-        let q = Query::new(&format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?"))
-            .bind(username);
+        let q = Query::new(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username = ?"
+        ))
+        .bind(username);
         Ok(self.db.fetch_optional(q).await?.map(|r| user_from_row(&r)))
     }
 
@@ -105,27 +107,49 @@ impl UserStore for SqlStore {
         if let Some(k) = keyword.filter(|k| !k.is_empty()) {
             let pat = like_pattern(&k.to_lowercase());
             filter.push(" WHERE LOWER(username) LIKE ");
-            filter.push_bind(pat.clone()).push(" ESCAPE '\\' OR LOWER(display_name) LIKE ");
-            filter.push_bind(pat.clone()).push(" ESCAPE '\\' OR LOWER(email) LIKE ");
+            filter
+                .push_bind(pat.clone())
+                .push(" ESCAPE '\\' OR LOWER(display_name) LIKE ");
+            filter
+                .push_bind(pat.clone())
+                .push(" ESCAPE '\\' OR LOWER(email) LIKE ");
             filter.push_bind(pat).push(" ESCAPE '\\'");
         }
         let mut count = Query::new("SELECT COUNT(*) AS n");
         count.sql.push_str(&filter.sql);
         count.params = filter.params.clone();
-        let total = self.db.fetch_optional(count).await?.map_or(0, |r| r.i64("n"));
+        let total = self
+            .db
+            .fetch_optional(count)
+            .await?
+            .map_or(0, |r| r.i64("n"));
         let mut list = Query::new(&format!("SELECT {USER_COLUMNS}"));
         list.sql.push_str(&filter.sql);
         list.params = filter.params;
         list.push(" ORDER BY id LIMIT ");
-        list.push_bind(page.size).push(" OFFSET ").push_bind(page.offset());
-        let items = self.db.fetch_all(list).await?.iter().map(user_from_row).collect();
-        Ok(Paged { items, total, page: page.page, page_size: page.size })
+        list.push_bind(page.size)
+            .push(" OFFSET ")
+            .push_bind(page.offset());
+        let items = self
+            .db
+            .fetch_all(list)
+            .await?
+            .iter()
+            .map(user_from_row)
+            .collect();
+        Ok(Paged {
+            items,
+            total,
+            page: page.page,
+            page_size: page.size,
+        })
     }
 
     async fn update_user(&self, id: i64, p: UserPatch) -> StoreResult<Option<User>> {
         let mut q = Query::new("UPDATE users SET updated_at = ");
         q.push_bind(crate::util::now());
-        let bump = p.bump_session || p.password_hash.is_some() || p.status == Some(super::USER_DISABLED);
+        let bump =
+            p.bump_session || p.password_hash.is_some() || p.status == Some(super::USER_DISABLED);
         if let Some(v) = p.display_name {
             q.push(", display_name = ").push_bind(v);
         }
@@ -133,7 +157,9 @@ impl UserStore for SqlStore {
             q.push(", email = ").push_bind(v);
         }
         if let Some(v) = p.password_hash {
-            q.push(", password_hash = ").push_bind(v).push(", must_change_password = 0");
+            q.push(", password_hash = ")
+                .push_bind(v)
+                .push(", must_change_password = 0");
         }
         if let Some(v) = p.role {
             q.push(", role = ").push_bind(v);
@@ -167,7 +193,10 @@ impl UserStore for SqlStore {
     }
 
     async fn count_users(&self) -> StoreResult<i64> {
-        let r = self.db.fetch_optional(Query::new("SELECT COUNT(*) AS n FROM users")).await?;
+        let r = self
+            .db
+            .fetch_optional(Query::new("SELECT COUNT(*) AS n FROM users"))
+            .await?;
         Ok(r.map_or(0, |r| r.i64("n")))
     }
 }

@@ -1,0 +1,61 @@
+//! Azure OpenAI: deployment URLs with `api-version`, key in `api-key`; bodies as OpenAI.
+
+use super::{openai, Endpoint, Target};
+use crate::services::channels::DEFAULT_AZURE_API_VERSION;
+use crate::services::dispatch::error::V1Error;
+use crate::upstream::UpstreamRequest;
+use actix_web::http::Method;
+use serde_json::Value;
+
+/// Azure deployment names cannot contain dots (`gpt-3.5-turbo` → `gpt-35-turbo`).
+pub fn deployment_name(model: &str) -> String {
+    model.replace('.', "")
+}
+
+pub fn build(
+    t: &Target<'_>,
+    ep: Endpoint,
+    body: &Value,
+    stream: bool,
+) -> Result<UpstreamRequest, V1Error> {
+    let version = if t.channel.api_version.is_empty() {
+        DEFAULT_AZURE_API_VERSION
+    } else {
+        t.channel.api_version.as_str()
+    };
+    let deployment: String =
+        url::form_urlencoded::byte_serialize(deployment_name(&t.upstream_model).as_bytes())
+            .collect();
+    let version: String = url::form_urlencoded::byte_serialize(version.as_bytes()).collect();
+    Ok(UpstreamRequest {
+        method: Method::POST,
+        url: format!(
+            "{}/openai/deployments/{deployment}/{}?api-version={version}",
+            t.channel.base_url,
+            ep.openai_path()
+        ),
+        headers: vec![
+            ("api-key", t.key.clone()),
+            ("content-type", "application/json".into()),
+            (
+                "accept",
+                if stream {
+                    "text/event-stream"
+                } else {
+                    "application/json"
+                }
+                .into(),
+            ),
+        ],
+        body: openai::prepare_body(t, body, stream)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn deployment_names_drop_dots() {
+        assert_eq!(super::deployment_name("gpt-3.5-turbo"), "gpt-35-turbo");
+        assert_eq!(super::deployment_name("gpt-4o"), "gpt-4o");
+    }
+}

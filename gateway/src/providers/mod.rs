@@ -1,0 +1,118 @@
+//! One module per provider; `Provider` dispatches to them exhaustively.
+
+pub mod azure;
+pub mod openai;
+
+use crate::services::dispatch::error::V1Error;
+use crate::store::Channel;
+use crate::upstream::UpstreamRequest;
+use bytes::Bytes;
+use serde_json::Value;
+use shared::openai::Usage;
+use shared::sse::SseEvent;
+
+/// The OpenAI-style operation the client asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Chat,
+    Completions,
+    Embeddings,
+}
+
+impl Endpoint {
+    pub fn openai_path(self) -> &'static str {
+        match self {
+            Endpoint::Chat => "chat/completions",
+            Endpoint::Completions => "completions",
+            Endpoint::Embeddings => "embeddings",
+        }
+    }
+}
+
+/// Where and as whom to call: the channel, its decrypted key, the upstream model name.
+pub struct Target<'a> {
+    pub channel: &'a Channel,
+    pub key: String,
+    pub upstream_model: String,
+}
+
+/// A non-streaming answer converted to what the client expects.
+pub struct Parsed {
+    pub body: Bytes,
+    pub usage: Option<Usage>,
+    /// Generated text, for estimating usage when the upstream reports none.
+    pub completion_text: String,
+}
+
+/// Converts a provider's stream, one event at a time, into the client's format.
+pub trait StreamAdapter {
+    /// Appends the encoded client events produced by one upstream event.
+    fn on_event(&mut self, ev: &SseEvent, out: &mut Vec<Bytes>);
+    /// Usage the upstream reported so far.
+    fn usage(&self) -> Option<Usage>;
+    /// Tokens of generated text seen so far (the estimate when no usage arrives).
+    fn generated_tokens(&self) -> u64;
+    /// Whether the upstream signalled the end of the stream.
+    fn is_done(&self) -> bool;
+    /// Appends whatever closes the stream for the client (e.g. `data: [DONE]`).
+    fn finish(&mut self, out: &mut Vec<Bytes>);
+    /// An error event in the client's format, for failures after the first byte.
+    fn error_event(&self, message: &str) -> Bytes;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    OpenAi,
+    Azure,
+    Custom,
+}
+
+impl Provider {
+    pub fn for_channel(c: &Channel) -> Option<Provider> {
+        use crate::services::channels::{TYPE_AZURE, TYPE_CUSTOM, TYPE_OPENAI};
+        match c.channel_type {
+            TYPE_OPENAI => Some(Provider::OpenAi),
+            TYPE_AZURE => Some(Provider::Azure),
+            TYPE_CUSTOM => Some(Provider::Custom),
+            _ => None,
+        }
+    }
+
+    /// Builds the upstream request from the client's OpenAI-format body.
+    pub fn build(
+        &self,
+        t: &Target<'_>,
+        ep: Endpoint,
+        body: &Value,
+        stream: bool,
+    ) -> Result<UpstreamRequest, V1Error> {
+        match self {
+            Provider::OpenAi | Provider::Custom => openai::build(t, ep, body, stream),
+            Provider::Azure => azure::build(t, ep, body, stream),
+        }
+    }
+
+    pub fn parse(&self, ep: Endpoint, raw: Bytes) -> Result<Parsed, String> {
+        match self {
+            Provider::OpenAi | Provider::Custom | Provider::Azure => openai::parse(ep, raw),
+        }
+    }
+
+    pub fn stream_adapter(
+        &self,
+        ep: Endpoint,
+        model: &str,
+        client_wants_usage: bool,
+    ) -> Box<dyn StreamAdapter> {
+        match self {
+            Provider::OpenAi | Provider::Custom | Provider::Azure => {
+                Box::new(openai::OpenAiStream::new(ep, model, client_wants_usage))
+            }
+        }
+    }
+
+    /// The upstream's error message, for relaying a non-retryable 4xx to the client.
+    pub fn error_message(&self, raw: &[u8]) -> String {
+        openai::error_message(raw)
+    }
+}

@@ -1,0 +1,252 @@
+//! OpenAI and OpenAI-compatible servers: the body passes through with only `model`
+//! replaced (and usage requested on streams).
+
+use super::{Endpoint, Parsed, StreamAdapter, Target};
+use crate::services::dispatch::billing::count_tokens;
+use crate::services::dispatch::error::V1Error;
+use crate::upstream::UpstreamRequest;
+use actix_web::http::Method;
+use bytes::Bytes;
+use serde_json::{json, Value};
+use shared::openai::Usage;
+use shared::sse::{encode_data, SseEvent, DONE_EVENT};
+
+/// The body with the upstream model name and, for streams, `include_usage` switched on.
+pub fn prepare_body(t: &Target<'_>, body: &Value, stream: bool) -> Result<Bytes, V1Error> {
+    let mut b = body.clone();
+    let obj = b
+        .as_object_mut()
+        .ok_or_else(|| V1Error::bad_request("request body must be a JSON object"))?;
+    obj.insert("model".into(), Value::String(t.upstream_model.clone()));
+    if stream {
+        let opts = obj.entry("stream_options").or_insert_with(|| json!({}));
+        if let Some(o) = opts.as_object_mut() {
+            o.insert("include_usage".into(), Value::Bool(true));
+        } else {
+            *opts = json!({"include_usage": true});
+        }
+    }
+    serde_json::to_vec(&b)
+        .map(Bytes::from)
+        .map_err(|_| V1Error::internal())
+}
+
+pub fn build(
+    t: &Target<'_>,
+    ep: Endpoint,
+    body: &Value,
+    stream: bool,
+) -> Result<UpstreamRequest, V1Error> {
+    Ok(UpstreamRequest {
+        method: Method::POST,
+        url: format!("{}/v1/{}", t.channel.base_url, ep.openai_path()),
+        headers: vec![
+            ("authorization", format!("Bearer {}", t.key)),
+            ("content-type", "application/json".into()),
+            (
+                "accept",
+                if stream {
+                    "text/event-stream"
+                } else {
+                    "application/json"
+                }
+                .into(),
+            ),
+        ],
+        body: prepare_body(t, body, stream)?,
+    })
+}
+
+/// Text the model generated in a response or chunk (content, legacy text, tool arguments).
+fn generated_text(v: &Value, out: &mut String) {
+    let Some(choices) = v.get("choices").and_then(Value::as_array) else {
+        return;
+    };
+    for c in choices {
+        for holder in [c.get("message"), c.get("delta")].into_iter().flatten() {
+            if let Some(s) = holder.get("content").and_then(Value::as_str) {
+                out.push_str(s);
+            }
+            if let Some(s) = holder.get("reasoning_content").and_then(Value::as_str) {
+                out.push_str(s);
+            }
+            if let Some(calls) = holder.get("tool_calls").and_then(Value::as_array) {
+                for call in calls {
+                    if let Some(f) = call.get("function") {
+                        for k in ["name", "arguments"] {
+                            if let Some(s) = f.get(k).and_then(Value::as_str) {
+                                out.push_str(s);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(s) = c.get("text").and_then(Value::as_str) {
+            out.push_str(s);
+        }
+    }
+}
+
+fn usage_of(v: &Value) -> Option<Usage> {
+    let u = v.get("usage").filter(|u| !u.is_null())?;
+    serde_json::from_value::<Usage>(u.clone()).ok()
+}
+
+pub fn parse(_ep: Endpoint, raw: Bytes) -> Result<Parsed, String> {
+    let v: Value =
+        serde_json::from_slice(&raw).map_err(|_| "upstream returned invalid JSON".to_string())?;
+    if !v.is_object() {
+        return Err("upstream returned an unexpected body".into());
+    }
+    let mut completion_text = String::new();
+    generated_text(&v, &mut completion_text);
+    Ok(Parsed {
+        usage: usage_of(&v),
+        body: raw,
+        completion_text,
+    })
+}
+
+pub fn error_message(raw: &[u8]) -> String {
+    let v: Option<Value> = serde_json::from_slice(raw).ok();
+    let msg = v.as_ref().and_then(|v| {
+        v.pointer("/error/message")
+            .or_else(|| v.get("message"))
+            .or_else(|| v.get("error").filter(|e| e.is_string()))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    });
+    msg.unwrap_or_else(|| String::from_utf8_lossy(&raw[..raw.len().min(300)]).into_owned())
+}
+
+/// OpenAI streams pass through event by event; the usage-only chunk we asked for is
+/// hidden from clients that did not ask for it themselves.
+pub struct OpenAiStream {
+    model: String,
+    wants_usage: bool,
+    usage: Option<Usage>,
+    tokens: u64,
+    done: bool,
+    scratch: String,
+}
+
+impl OpenAiStream {
+    pub fn new(_ep: Endpoint, model: &str, wants_usage: bool) -> Self {
+        OpenAiStream {
+            model: model.to_string(),
+            wants_usage,
+            usage: None,
+            tokens: 0,
+            done: false,
+            scratch: String::new(),
+        }
+    }
+}
+
+impl StreamAdapter for OpenAiStream {
+    fn on_event(&mut self, ev: &SseEvent, out: &mut Vec<Bytes>) {
+        if self.done {
+            return;
+        }
+        if ev.is_done() {
+            self.done = true;
+            return;
+        }
+        let Ok(mut v) = serde_json::from_str::<Value>(&ev.data) else {
+            // Not JSON: pass it on untouched rather than guess.
+            out.push(encode_data(&ev.data));
+            return;
+        };
+        self.scratch.clear();
+        generated_text(&v, &mut self.scratch);
+        if !self.scratch.is_empty() {
+            self.tokens = self
+                .tokens
+                .saturating_add(count_tokens(&self.model, &self.scratch));
+        }
+        let Some(usage) = usage_of(&v) else {
+            out.push(encode_data(&ev.data));
+            return;
+        };
+        self.usage = Some(usage);
+        if self.wants_usage {
+            out.push(encode_data(&ev.data));
+            return;
+        }
+        let has_choices = v
+            .get("choices")
+            .and_then(Value::as_array)
+            .is_some_and(|c| !c.is_empty());
+        if has_choices {
+            if let Some(o) = v.as_object_mut() {
+                o.remove("usage");
+            }
+            out.push(encode_data(&v.to_string()));
+        }
+    }
+
+    fn usage(&self) -> Option<Usage> {
+        self.usage.clone()
+    }
+
+    fn generated_tokens(&self) -> u64 {
+        self.tokens
+    }
+
+    fn is_done(&self) -> bool {
+        self.done
+    }
+
+    fn finish(&mut self, out: &mut Vec<Bytes>) {
+        out.push(Bytes::from_static(DONE_EVENT));
+    }
+
+    fn error_event(&self, message: &str) -> Bytes {
+        let body = json!({"error": {"message": message, "type": "upstream_error", "param": null, "code": "stream_interrupted"}});
+        encode_data(&body.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_chunk_is_hidden_unless_asked() {
+        let mut s = OpenAiStream::new(Endpoint::Chat, "gpt-4o", false);
+        let mut out = Vec::new();
+        s.on_event(
+            &SseEvent::data(r#"{"choices":[{"delta":{"content":"Hello there"}}]}"#),
+            &mut out,
+        );
+        s.on_event(
+            &SseEvent::data(r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#),
+            &mut out,
+        );
+        s.on_event(&SseEvent::data("[DONE]"), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(s.usage().unwrap().completion_tokens, 2);
+        assert!(s.is_done());
+        assert!(s.generated_tokens() >= 2);
+    }
+
+    #[test]
+    fn usage_chunk_passes_when_asked() {
+        let mut s = OpenAiStream::new(Endpoint::Chat, "gpt-4o", true);
+        let mut out = Vec::new();
+        s.on_event(
+            &SseEvent::data(r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#),
+            &mut out,
+        );
+        assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn negative_usage_is_not_accepted() {
+        let v: Value =
+            serde_json::from_str(r#"{"usage":{"prompt_tokens":-3,"completion_tokens":2}}"#)
+                .unwrap();
+        assert!(usage_of(&v).is_none());
+    }
+}

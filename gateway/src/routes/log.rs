@@ -1,0 +1,97 @@
+//! `/api/log/*`: usage logs and statistics (own rows for users, everything for admins).
+
+use crate::auth::session::Session;
+use crate::error::{ok, ApiResult};
+use crate::state::AppState;
+use crate::store::logs::LogFilter;
+use crate::store::sql_store::Page;
+use actix_web::web;
+use serde::Deserialize;
+use serde_json::Value;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/log/self", web::get().to(list_self))
+        .route("/log/self/stat", web::get().to(stat_self))
+        .route("/log", web::get().to(list_all))
+        .route("/log/stat", web::get().to(stat_all));
+}
+
+#[derive(Deserialize)]
+struct LogQuery {
+    p: Option<i64>,
+    page_size: Option<i64>,
+    start_timestamp: Option<i64>,
+    end_timestamp: Option<i64>,
+    model_name: Option<String>,
+    token_name: Option<String>,
+    channel: Option<i64>,
+    username: Option<String>,
+}
+
+fn nonempty(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+impl LogQuery {
+    fn filter(&self, own: Option<i64>) -> LogFilter {
+        LogFilter {
+            user_id: own,
+            start: self.start_timestamp,
+            end: self.end_timestamp,
+            model_name: nonempty(&self.model_name),
+            token_name: nonempty(&self.token_name),
+            channel_id: if own.is_some() { None } else { self.channel },
+            username: if own.is_some() {
+                None
+            } else {
+                nonempty(&self.username)
+            },
+        }
+    }
+    fn page(&self) -> Page {
+        Page::new(self.p, self.page_size)
+    }
+}
+
+/// Users see their own rows without channel details.
+fn strip_channel(mut v: Value) -> Value {
+    if let Some(items) = v.get_mut("items").and_then(Value::as_array_mut) {
+        for item in items {
+            if let Some(o) = item.as_object_mut() {
+                for k in ["channel_id", "channel_name", "upstream_model"] {
+                    o.remove(k);
+                }
+            }
+        }
+    }
+    v
+}
+
+async fn list_self(state: web::Data<AppState>, s: Session, q: web::Query<LogQuery>) -> ApiResult {
+    let page = state
+        .store
+        .list_logs(&q.filter(Some(s.user.id)), q.page())
+        .await?;
+    let value = serde_json::to_value(page).map_err(anyhow::Error::from)?;
+    Ok(ok(strip_channel(value)))
+}
+
+async fn stat_self(state: web::Data<AppState>, s: Session, q: web::Query<LogQuery>) -> ApiResult {
+    Ok(ok(state
+        .store
+        .log_stats(&q.filter(Some(s.user.id)))
+        .await?))
+}
+
+async fn list_all(state: web::Data<AppState>, s: Session, q: web::Query<LogQuery>) -> ApiResult {
+    s.require_admin()?;
+    Ok(ok(state.store.list_logs(&q.filter(None), q.page()).await?))
+}
+
+async fn stat_all(state: web::Data<AppState>, s: Session, q: web::Query<LogQuery>) -> ApiResult {
+    s.require_admin()?;
+    Ok(ok(state.store.log_stats(&q.filter(None)).await?))
+}

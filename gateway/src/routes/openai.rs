@@ -1,0 +1,120 @@
+//! `/v1/*`: the OpenAI-compatible API for `sk-` keys.
+
+use crate::providers::Endpoint;
+use crate::services::dispatch::error::V1Error;
+use crate::services::dispatch::{flow, key_auth, routing};
+use crate::state::AppState;
+use crate::upstream::UpstreamClient;
+use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde_json::json;
+
+/// Largest request body accepted on `/v1` (images travel inline as base64).
+pub const V1_BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/v1")
+            .route("/models", web::get().to(list_models))
+            .route("/models/{id:.*}", web::get().to(get_model))
+            .route("/chat/completions", web::post().to(chat))
+            .route("/completions", web::post().to(completions))
+            .route("/embeddings", web::post().to(embeddings))
+            .default_service(web::to(not_found)),
+    );
+}
+
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, V1Error> {
+    Err(V1Error::not_found(
+        format!("unknown endpoint {} {}", req.method(), req.path()),
+        "unknown_url",
+    ))
+}
+
+async fn chat(
+    state: web::Data<AppState>,
+    client: web::Data<UpstreamClient>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, V1Error> {
+    let body = read_body(body).await?;
+    flow::handle(&state, &client, &req, body, Endpoint::Chat).await
+}
+
+async fn completions(
+    state: web::Data<AppState>,
+    client: web::Data<UpstreamClient>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, V1Error> {
+    let body = read_body(body).await?;
+    flow::handle(&state, &client, &req, body, Endpoint::Completions).await
+}
+
+async fn embeddings(
+    state: web::Data<AppState>,
+    client: web::Data<UpstreamClient>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, V1Error> {
+    let body = read_body(body).await?;
+    flow::handle(&state, &client, &req, body, Endpoint::Embeddings).await
+}
+
+/// Collects the body up to the limit, answering 413 in OpenAI's shape beyond it.
+pub async fn read_body(mut payload: web::Payload) -> Result<Bytes, V1Error> {
+    let mut buf = bytes::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| V1Error::bad_request("could not read the request body"))?;
+        if buf.len() + chunk.len() > V1_BODY_LIMIT {
+            return Err(V1Error::new(
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request_error",
+                format!("request body is larger than {V1_BODY_LIMIT} bytes"),
+            ));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+/// Models the key may use: its own list (if any) ∩ what enabled channels of the user's
+/// group serve.
+async fn visible_models(state: &AppState, req: &HttpRequest) -> Result<Vec<String>, V1Error> {
+    let caller = key_auth::authenticate(state, req).await?;
+    let channels = state.channels().await?;
+    let mut models = routing::group_models(&channels, &caller.user.group);
+    if !caller.token.models.is_empty() {
+        models.retain(|m| caller.token.models.contains(m));
+    }
+    Ok(models)
+}
+
+fn model_object(id: &str) -> serde_json::Value {
+    json!({"id": id, "object": "model", "created": 0, "owned_by": "llm-gateway"})
+}
+
+async fn list_models(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, V1Error> {
+    let models = visible_models(&state, &req).await?;
+    let data: Vec<_> = models.iter().map(|m| model_object(m)).collect();
+    Ok(HttpResponse::Ok().json(json!({"object": "list", "data": data})))
+}
+
+async fn get_model(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, V1Error> {
+    let models = visible_models(&state, &req).await?;
+    if models.iter().any(|m| m == id.as_str()) {
+        return Ok(HttpResponse::Ok().json(model_object(&id)));
+    }
+    Err(V1Error::not_found(
+        format!("The model '{id}' does not exist or you do not have access to it."),
+        "model_not_found",
+    ))
+}

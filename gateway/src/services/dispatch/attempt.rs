@@ -1,0 +1,174 @@
+//! One try against one channel, and how its failure is classified.
+
+use super::error::V1Error;
+use crate::providers::{Endpoint, Provider, Target};
+use crate::state::AppState;
+use crate::store::{Channel, CHANNEL_AUTO_DISABLED};
+use crate::upstream::{SendError, UpstreamClient, UpstreamResponse};
+use actix_web::http::StatusCode;
+use serde_json::Value;
+
+/// A failed try: whether another channel may be tried, and the error the client would
+/// get if this was the last one.
+pub struct Failure {
+    pub retryable: bool,
+    pub error: V1Error,
+    /// Text for the log row and the admin's view of the channel.
+    pub detail: String,
+}
+
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Sends the request for `channel` and returns the response when its status is 2xx.
+pub async fn send(
+    state: &AppState,
+    client: &UpstreamClient,
+    channel: &Channel,
+    provider: Provider,
+    ep: Endpoint,
+    body: &Value,
+    stream: bool,
+    upstream_model: &str,
+    request_id: &str,
+) -> Result<UpstreamResponse, Failure> {
+    let key = state
+        .secret_box
+        .open(&channel.key_ciphertext)
+        .map_err(|e| Failure {
+            retryable: true,
+            error: V1Error::upstream(StatusCode::BAD_GATEWAY, "channel is misconfigured"),
+            detail: format!("channel key cannot be decrypted: {e}"),
+        })?;
+    let target = Target {
+        channel,
+        key,
+        upstream_model: upstream_model.to_string(),
+    };
+    let req = provider
+        .build(&target, ep, body, stream)
+        .map_err(|e| Failure {
+            retryable: false,
+            detail: e.message.clone(),
+            error: e,
+        })?;
+    let via_relay = channel.use_relay.unwrap_or(client.relay_configured());
+    if via_relay && !client.relay_configured() {
+        return Err(Failure {
+            retryable: true,
+            error: V1Error::upstream(
+                StatusCode::BAD_GATEWAY,
+                "channel requires the relay, which is not configured",
+            ),
+            detail: "channel has use_relay=true but RELAY_PROXY_URL is not set".into(),
+        });
+    }
+    let res = client
+        .send(req, via_relay, request_id)
+        .await
+        .map_err(send_failure)?;
+    if res.status.is_success() {
+        return Ok(res);
+    }
+    let status = res.status;
+    let raw = res.read_all(MAX_ERROR_BODY).await.unwrap_or_default();
+    let message = provider.error_message(&raw);
+    Err(status_failure(state, channel, status, &message).await)
+}
+
+fn send_failure(e: SendError) -> Failure {
+    let detail = e.describe();
+    let error = match &e {
+        SendError::Timeout => V1Error::upstream(StatusCode::GATEWAY_TIMEOUT, "upstream timed out"),
+        SendError::Relay { status, code } => {
+            let status = if *status == StatusCode::GATEWAY_TIMEOUT {
+                StatusCode::GATEWAY_TIMEOUT
+            } else {
+                StatusCode::BAD_GATEWAY
+            };
+            V1Error::upstream(
+                status,
+                format!("the relay proxy could not reach the upstream ({code})"),
+            )
+            .code("relay_error")
+        }
+        _ => V1Error::upstream(
+            StatusCode::BAD_GATEWAY,
+            "could not reach the upstream provider",
+        ),
+    };
+    Failure {
+        retryable: true,
+        error,
+        detail,
+    }
+}
+
+async fn status_failure(
+    state: &AppState,
+    channel: &Channel,
+    status: StatusCode,
+    message: &str,
+) -> Failure {
+    let detail = format!("upstream answered {}: {message}", status.as_u16());
+    match status.as_u16() {
+        401 | 403 => {
+            if state.options.get().bool("auto_disable_channel") {
+                let reason = format!(
+                    "auto-disabled: upstream answered {} ({})",
+                    status.as_u16(),
+                    truncate(message)
+                );
+                match state
+                    .store
+                    .set_channel_status(channel.id, CHANNEL_AUTO_DISABLED, &reason)
+                    .await
+                {
+                    Ok(_) => log::warn!(
+                        "channel {} auto-disabled after upstream {}",
+                        channel.id,
+                        status.as_u16()
+                    ),
+                    Err(e) => log::error!("could not auto-disable channel {}: {e}", channel.id),
+                }
+                state.channels_changed();
+            }
+            Failure {
+                retryable: true,
+                error: V1Error::upstream(
+                    StatusCode::BAD_GATEWAY,
+                    "the upstream provider rejected the channel's credentials",
+                ),
+                detail,
+            }
+        }
+        429 => Failure {
+            retryable: true,
+            error: V1Error::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limit_error",
+                format!("upstream rate limit: {}", truncate(message)),
+            )
+            .code("upstream_rate_limited"),
+            detail,
+        },
+        408 => Failure {
+            retryable: true,
+            error: V1Error::upstream(StatusCode::GATEWAY_TIMEOUT, "upstream timed out"),
+            detail,
+        },
+        s if s >= 500 => Failure {
+            retryable: true,
+            error: V1Error::upstream(StatusCode::BAD_GATEWAY, format!("upstream error ({s})")),
+            detail,
+        },
+        _ => Failure {
+            retryable: false,
+            error: V1Error::new(status, "invalid_request_error", truncate(message)),
+            detail,
+        },
+    }
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(500).collect()
+}

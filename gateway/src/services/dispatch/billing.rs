@@ -1,0 +1,108 @@
+//! Prices and token counts: `quota = ceil((prompt + completion × completion_ratio) ×
+//! model_ratio × group_ratio)`, with checked arithmetic throughout.
+
+use crate::services::options::OptionsSnapshot;
+use std::sync::OnceLock;
+use tiktoken_rs::CoreBPE;
+
+/// Ratios that apply to one request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prices {
+    pub model_ratio: f64,
+    pub completion_ratio: f64,
+    pub group_ratio: f64,
+}
+
+impl Prices {
+    /// Looks the requested model and the user's group up in the options.
+    pub fn lookup(o: &OptionsSnapshot, model: &str, group: &str) -> Self {
+        Prices {
+            model_ratio: o
+                .ratio("model_ratio", model)
+                .unwrap_or_else(|| o.f64("default_model_ratio")),
+            completion_ratio: o
+                .ratio("completion_ratio", model)
+                .unwrap_or_else(|| o.f64("default_completion_ratio")),
+            group_ratio: o.ratio("group_ratio", group).unwrap_or(1.0),
+        }
+    }
+
+    /// The quota for a usage; `None` when the figure cannot be represented.
+    pub fn quota(&self, prompt: u64, completion: u64) -> Option<i64> {
+        let weighted = (prompt as f64) + (completion as f64) * self.completion_ratio;
+        let q = (weighted * self.model_ratio * self.group_ratio).ceil();
+        if !q.is_finite() || q < 0.0 || q > (i64::MAX / 4) as f64 {
+            return None;
+        }
+        // In range and integral by the checks above.
+        Some(q as i64)
+    }
+}
+
+fn cl100k() -> Option<&'static CoreBPE> {
+    static BPE: OnceLock<Option<CoreBPE>> = OnceLock::new();
+    BPE.get_or_init(|| tiktoken_rs::cl100k_base().ok()).as_ref()
+}
+
+fn o200k() -> Option<&'static CoreBPE> {
+    static BPE: OnceLock<Option<CoreBPE>> = OnceLock::new();
+    BPE.get_or_init(|| tiktoken_rs::o200k_base().ok()).as_ref()
+}
+
+/// Loads the tokenizers ahead of the first request that needs them.
+pub fn warm_up() {
+    let _ = cl100k();
+    let _ = o200k();
+}
+
+/// Counts tokens with the encoding the model family uses (o200k for GPT-4o/4.1/5 and
+/// o-series, cl100k otherwise); a byte-based estimate if the tables failed to load.
+pub fn count_tokens(model: &str, text: &str) -> u64 {
+    if text.is_empty() {
+        return 0;
+    }
+    let m = model.to_ascii_lowercase();
+    let modern = m.starts_with("gpt-4o")
+        || m.starts_with("gpt-4.1")
+        || m.starts_with("gpt-5")
+        || m.starts_with("chatgpt-4o")
+        || (m.starts_with('o') && m.chars().nth(1).is_some_and(|c| c.is_ascii_digit()));
+    let bpe = if modern { o200k() } else { cl100k() };
+    match bpe {
+        Some(b) => b.encode_ordinary(text).len() as u64,
+        None => (text.len() as u64).div_ceil(4),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(m: f64, c: f64, g: f64) -> Prices {
+        Prices {
+            model_ratio: m,
+            completion_ratio: c,
+            group_ratio: g,
+        }
+    }
+
+    #[test]
+    fn formula_matches_the_design() {
+        assert_eq!(p(1.0, 3.0, 1.0).quota(10, 5), Some(25));
+        assert_eq!(p(2.5, 4.0, 1.5).quota(100, 10), Some(525));
+        assert_eq!(p(0.1, 1.0, 1.0).quota(1, 0), Some(1));
+        assert_eq!(p(0.0, 3.0, 1.0).quota(1000, 1000), Some(0));
+    }
+
+    #[test]
+    fn absurd_usage_does_not_overflow() {
+        assert_eq!(p(1e300, 3.0, 1e300).quota(u64::MAX, u64::MAX), None);
+    }
+
+    #[test]
+    fn token_counts_are_plausible() {
+        let n = count_tokens("gpt-4o", "Hello, world! How are you today?");
+        assert!((5..=12).contains(&n), "{n}");
+        assert_eq!(count_tokens("gpt-3.5-turbo", ""), 0);
+    }
+}

@@ -1,0 +1,276 @@
+//! The request flow for `/v1/chat/completions`, `/v1/completions` and `/v1/embeddings`.
+
+use super::attempt::{self, Failure};
+use super::billing::{self, Prices};
+use super::error::V1Error;
+use super::key_auth::{self, Caller};
+use super::meter::Meter;
+use super::request::{self, ClientRequest};
+use super::routing;
+use super::stream::{self, StreamSettings};
+use crate::providers::{Endpoint, Provider};
+use crate::state::AppState;
+use crate::store::ledger::ReserveError;
+use crate::store::Channel;
+use crate::upstream::UpstreamClient;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use bytes::Bytes;
+use shared::openai::Usage;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+/// Largest upstream body read for a non-streaming answer.
+const MAX_UPSTREAM_BODY: usize = 64 * 1024 * 1024;
+
+pub async fn handle(
+    state: &AppState,
+    client: &UpstreamClient,
+    req: &HttpRequest,
+    raw: Bytes,
+    ep: Endpoint,
+) -> Result<HttpResponse, V1Error> {
+    let started = Instant::now();
+    let caller = key_auth::authenticate(state, req).await?;
+    let request_id = crate::util::request_id(req);
+    let mut meter = Meter::new(
+        state.ledger.clone(),
+        &caller,
+        request_id.clone(),
+        crate::util::client_ip(req),
+        started,
+    );
+    match run(state, client, &caller, &mut meter, raw, ep, &request_id).await {
+        Ok(res) => Ok(res),
+        Err(e) => {
+            meter.set_outcome(e.status.as_u16(), &e.message);
+            meter.finish().await;
+            Err(e)
+        }
+    }
+}
+
+async fn run(
+    state: &AppState,
+    client: &UpstreamClient,
+    caller: &Caller,
+    meter: &mut Meter,
+    raw: Bytes,
+    ep: Endpoint,
+    request_id: &str,
+) -> Result<HttpResponse, V1Error> {
+    let cr = request::parse(ep, &raw)?;
+    meter.set_model(&cr.model, cr.stream);
+    if !state.rate_limiter.allow(
+        caller.token.id,
+        caller.token.rate_limit_per_minute,
+        crate::util::now(),
+    ) {
+        return Err(V1Error::rate_limited(
+            "this API key is over its requests-per-minute limit",
+        ));
+    }
+    if !caller.token.models.is_empty() && !caller.token.models.contains(&cr.model) {
+        return Err(V1Error::forbidden(
+            format!("this API key may not use the model '{}'", cr.model),
+            "model_not_allowed",
+        ));
+    }
+    let channels = state.channels().await?;
+    let cands = routing::candidates(&channels, &caller.user.group, &cr.model);
+    if cands.is_empty() {
+        if routing::model_known(&channels, &cr.model) {
+            return Err(V1Error::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server_error",
+                format!(
+                    "no available channel for model '{}' in group '{}'",
+                    cr.model, caller.user.group
+                ),
+            )
+            .code("model_not_available"));
+        }
+        return Err(V1Error::not_found(
+            format!(
+                "The model '{}' does not exist or you do not have access to it.",
+                cr.model
+            ),
+            "model_not_found",
+        ));
+    }
+    let opts = state.options.get();
+    let prices = Prices::lookup(&opts, &cr.model, &caller.user.group);
+    meter.set_prices(prices);
+    let estimate = prices
+        .quota(cr.prompt_tokens, cr.completion_reserve)
+        .ok_or_else(|| V1Error::bad_request("the request is too large to price"))?;
+    match state
+        .store
+        .reserve(caller.token.id, caller.user.id, estimate)
+        .await?
+    {
+        Ok(r) => meter.set_reservation(r),
+        Err(ReserveError::Token) => {
+            state.forget_token(&caller.token.key_hash).await;
+            return Err(V1Error::insufficient_quota(format!(
+                "this API key's remaining quota is too small for this request (needs {estimate})"
+            )));
+        }
+        Err(ReserveError::User) => {
+            state.forget_user(caller.user.id).await;
+            return Err(V1Error::insufficient_quota(format!(
+                "your account quota is too small for this request (needs {estimate})"
+            )));
+        }
+    }
+    let attempts = usize::try_from(opts.i64("retry_times")).unwrap_or(0) + 1;
+    let stream_settings = StreamSettings {
+        keepalive: Duration::from_secs(
+            u64::try_from(opts.i64("stream_keepalive_secs")).unwrap_or(15),
+        ),
+        idle_timeout: Duration::from_secs(
+            u64::try_from(opts.i64("stream_idle_timeout_secs")).unwrap_or(300),
+        ),
+        first_event_timeout: Duration::from_secs(state.settings.upstream_timeout_secs),
+    };
+    let mut tried = HashSet::new();
+    let mut last: Option<Failure> = None;
+    for _ in 0..attempts {
+        let Some(channel) = routing::pick(&cands, &tried, &mut rand::thread_rng()).cloned() else {
+            break;
+        };
+        tried.insert(channel.id);
+        match try_channel(
+            state,
+            client,
+            &channel,
+            ep,
+            &cr,
+            meter,
+            &stream_settings,
+            request_id,
+        )
+        .await
+        {
+            Ok(res) => return Ok(res),
+            Err(f) => {
+                log::warn!(
+                    "request_id={request_id} channel={} attempt failed: {}",
+                    channel.id,
+                    f.detail
+                );
+                let retryable = f.retryable;
+                last = Some(f);
+                if !retryable {
+                    break;
+                }
+            }
+        }
+    }
+    let f = last.unwrap_or(Failure {
+        retryable: false,
+        error: V1Error::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_error",
+            "no channel available",
+        ),
+        detail: "no channel available".into(),
+    });
+    let mut e = f.error;
+    if e.message.is_empty() {
+        e.message = f.detail;
+    }
+    Err(e)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn try_channel(
+    state: &AppState,
+    client: &UpstreamClient,
+    channel: &Channel,
+    ep: Endpoint,
+    cr: &ClientRequest,
+    meter: &mut Meter,
+    settings: &StreamSettings,
+    request_id: &str,
+) -> Result<HttpResponse, Failure> {
+    let provider = Provider::for_channel(channel).ok_or_else(|| Failure {
+        retryable: true,
+        error: V1Error::upstream(
+            StatusCode::BAD_GATEWAY,
+            "channel type is not supported for this endpoint",
+        ),
+        detail: format!(
+            "channel type {} cannot serve {:?}",
+            channel.channel_type, ep
+        ),
+    })?;
+    let upstream_model = routing::upstream_model(channel, &cr.model);
+    meter.set_channel(channel, &upstream_model);
+    let res = attempt::send(
+        state,
+        client,
+        channel,
+        provider,
+        ep,
+        &cr.body,
+        cr.stream,
+        &upstream_model,
+        request_id,
+    )
+    .await?;
+    meter.first_byte();
+    if cr.stream {
+        let adapter = provider.stream_adapter(ep, &cr.model, cr.wants_usage);
+        let opened = stream::open(
+            res.body,
+            adapter,
+            cr.prompt_tokens,
+            settings.first_event_timeout,
+        )
+        .await
+        .map_err(|detail| Failure {
+            retryable: true,
+            error: V1Error::upstream(
+                StatusCode::BAD_GATEWAY,
+                "upstream stream failed before the first event",
+            ),
+            detail,
+        })?;
+        let body = stream::into_client_stream(opened, meter.hand_over(), settings.clone());
+        return Ok(HttpResponse::Ok()
+            .content_type("text/event-stream")
+            .insert_header(("cache-control", "no-cache"))
+            .insert_header(("x-accel-buffering", "no"))
+            .streaming(body));
+    }
+    let raw = res
+        .read_all(MAX_UPSTREAM_BODY)
+        .await
+        .map_err(|detail| Failure {
+            retryable: true,
+            error: V1Error::upstream(StatusCode::BAD_GATEWAY, "upstream response was cut off"),
+            detail,
+        })?;
+    let parsed = provider.parse(ep, raw).map_err(|detail| Failure {
+        retryable: false,
+        error: V1Error::upstream(
+            StatusCode::BAD_GATEWAY,
+            "upstream returned an invalid response",
+        ),
+        detail,
+    })?;
+    let usage = match parsed.usage {
+        Some(u) if !u.is_empty() => u,
+        _ => Usage::new(
+            cr.prompt_tokens,
+            billing::count_tokens(&cr.model, &parsed.completion_text),
+        ),
+    };
+    meter.set_usage(usage);
+    meter.set_outcome(200, "");
+    meter.hand_over().finish().await;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(parsed.body))
+}

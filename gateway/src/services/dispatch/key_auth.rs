@@ -1,0 +1,124 @@
+//! Turns an `sk-` key into the token and user behind it, enforcing status, expiry,
+//! allowed IPs and the per-key rate limit.
+
+use super::error::V1Error;
+use crate::auth::api_key;
+use crate::state::AppState;
+use crate::store::{
+    Token, User, TOKEN_DISABLED, TOKEN_ENABLED, TOKEN_EXHAUSTED, TOKEN_EXPIRED, USER_ENABLED,
+};
+use actix_web::HttpRequest;
+use std::net::IpAddr;
+
+/// The authenticated caller of a `/v1` request.
+#[derive(Clone)]
+pub struct Caller {
+    pub token: Token,
+    pub user: User,
+}
+
+/// The key from `Authorization: Bearer`, `x-api-key`, `x-goog-api-key` or `?key=`.
+pub fn presented_key(req: &HttpRequest) -> Option<String> {
+    let h = req.headers();
+    if let Some(v) = h.get("authorization").and_then(|v| v.to_str().ok()) {
+        if let Some((scheme, key)) = v.split_once(' ') {
+            if scheme.eq_ignore_ascii_case("bearer") {
+                return Some(key.trim().to_string());
+            }
+        }
+    }
+    for name in ["x-api-key", "x-goog-api-key"] {
+        if let Some(v) = h.get(name).and_then(|v| v.to_str().ok()) {
+            return Some(v.trim().to_string());
+        }
+    }
+    url::form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(k, _)| k == "key")
+        .map(|(_, v)| v.into_owned())
+}
+
+pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Caller, V1Error> {
+    let key = presented_key(req).ok_or_else(|| {
+        V1Error::unauthorized("missing API key: send it as 'Authorization: Bearer sk-...'")
+    })?;
+    // A malformed key is refused before hashing or touching the database.
+    if !api_key::looks_valid(&key) {
+        return Err(V1Error::unauthorized("invalid API key"));
+    }
+    let hash = api_key::hash(&key);
+    let token = match state.tokens.get(&hash).await {
+        Some(t) => t,
+        None => {
+            let t = state
+                .store
+                .token_by_hash(&hash)
+                .await?
+                .ok_or_else(|| V1Error::unauthorized("invalid API key"))?;
+            state.tokens.insert(hash.clone(), t.clone()).await;
+            t
+        }
+    };
+    check_token(state, &token).await?;
+    let user = state
+        .user(token.user_id)
+        .await?
+        .ok_or_else(|| V1Error::unauthorized("invalid API key"))?;
+    if user.status != USER_ENABLED {
+        return Err(V1Error::forbidden("user is disabled", "user_disabled"));
+    }
+    check_ip(&token, req)?;
+    Ok(Caller { token, user })
+}
+
+async fn check_token(state: &AppState, t: &Token) -> Result<(), V1Error> {
+    match t.status {
+        TOKEN_ENABLED => {}
+        TOKEN_DISABLED => {
+            return Err(V1Error::unauthorized("this API key is disabled").code("token_disabled"))
+        }
+        TOKEN_EXPIRED => {
+            return Err(V1Error::unauthorized("this API key has expired").code("token_expired"))
+        }
+        TOKEN_EXHAUSTED => {
+            return Err(V1Error::insufficient_quota(
+                "this API key has used up its quota",
+            ))
+        }
+        _ => return Err(V1Error::unauthorized("invalid API key")),
+    }
+    if t.expired_at.is_some_and(|e| e <= crate::util::now()) {
+        let patch = crate::store::tokens::TokenPatch {
+            status: Some(TOKEN_EXPIRED),
+            ..Default::default()
+        };
+        state.store.update_token(t.id, t.user_id, patch).await?;
+        state.forget_token(&t.key_hash).await;
+        return Err(V1Error::unauthorized("this API key has expired").code("token_expired"));
+    }
+    Ok(())
+}
+
+fn check_ip(t: &Token, req: &HttpRequest) -> Result<(), V1Error> {
+    if t.allow_ips.is_empty() {
+        return Ok(());
+    }
+    let ip: Option<IpAddr> = req.peer_addr().map(|a| a.ip());
+    let allowed = ip.is_some_and(|ip| {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+            v4 => v4,
+        };
+        t.allow_ips.iter().any(|rule| {
+            rule.parse::<IpAddr>().is_ok_and(|r| r == ip)
+                || rule.parse::<ipnet::IpNet>().is_ok_and(|n| n.contains(&ip))
+        })
+    });
+    if allowed {
+        Ok(())
+    } else {
+        Err(V1Error::forbidden(
+            "this API key may not be used from your IP address",
+            "ip_not_allowed",
+        ))
+    }
+}

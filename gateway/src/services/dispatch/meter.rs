@@ -1,0 +1,162 @@
+//! Tracks one `/v1` request from authentication to settlement, and settles it exactly
+//! once: explicitly when the request ends, or from `Drop` when the client went away.
+
+use super::billing::Prices;
+use super::key_auth::Caller;
+use super::ledger::Ledger;
+use crate::store::ledger::{Reservation, Settlement};
+use crate::store::logs::NewLog;
+use crate::store::Channel;
+use shared::openai::Usage;
+use std::time::Instant;
+
+struct MeterData {
+    ledger: Ledger,
+    started: Instant,
+    log: NewLog,
+    token_id: i64,
+    user_id: i64,
+    reservation: Reservation,
+    prices: Option<Prices>,
+    usage: Usage,
+}
+
+pub struct Meter {
+    inner: Option<MeterData>,
+}
+
+impl Meter {
+    pub fn new(
+        ledger: Ledger,
+        caller: &Caller,
+        request_id: String,
+        ip: String,
+        started: Instant,
+    ) -> Self {
+        let log = NewLog {
+            created_at: crate::util::now(),
+            user_id: caller.user.id,
+            username: caller.user.username.clone(),
+            token_id: caller.token.id,
+            token_name: caller.token.name.clone(),
+            request_id,
+            ip,
+            ..Default::default()
+        };
+        Meter {
+            inner: Some(MeterData {
+                ledger,
+                started,
+                log,
+                token_id: caller.token.id,
+                user_id: caller.user.id,
+                reservation: Reservation::default(),
+                prices: None,
+                usage: Usage::default(),
+            }),
+        }
+    }
+
+    fn with(&mut self, f: impl FnOnce(&mut MeterData)) {
+        if let Some(d) = self.inner.as_mut() {
+            f(d);
+        }
+    }
+
+    pub fn set_model(&mut self, model: &str, stream: bool) {
+        self.with(|d| {
+            d.log.model_name = model.to_string();
+            d.log.is_stream = stream;
+        });
+    }
+
+    pub fn set_prices(&mut self, p: Prices) {
+        self.with(|d| d.prices = Some(p));
+    }
+
+    pub fn set_reservation(&mut self, r: Reservation) {
+        self.with(|d| d.reservation = r);
+    }
+
+    pub fn set_channel(&mut self, c: &Channel, upstream_model: &str) {
+        self.with(|d| {
+            d.log.channel_id = c.id;
+            d.log.channel_name = c.name.clone();
+            d.log.upstream_model = upstream_model.to_string();
+        });
+    }
+
+    pub fn first_byte(&mut self) {
+        self.with(|d| d.log.first_byte_ms = elapsed_ms(d.started));
+    }
+
+    pub fn set_usage(&mut self, u: Usage) {
+        self.with(|d| d.usage = u);
+    }
+
+    pub fn set_outcome(&mut self, status: u16, error: &str) {
+        self.with(|d| {
+            d.log.status_code = i64::from(status);
+            d.log.error = error.chars().take(500).collect();
+        });
+    }
+
+    /// Moves the tracking into a new meter (e.g. into a response stream), leaving this
+    /// one inert so it does not settle on drop.
+    pub fn hand_over(&mut self) -> Meter {
+        Meter {
+            inner: self.inner.take(),
+        }
+    }
+
+    /// Settles and waits until it is written.
+    pub async fn finish(mut self) {
+        if let Some(d) = self.inner.take() {
+            let ledger = d.ledger.clone();
+            ledger.settle(settlement(d)).await;
+        }
+    }
+}
+
+impl Drop for Meter {
+    fn drop(&mut self) {
+        if let Some(d) = self.inner.take() {
+            let ledger = d.ledger.clone();
+            ledger.settle_detached(settlement(d));
+        }
+    }
+}
+
+fn elapsed_ms(since: Instant) -> i64 {
+    i64::try_from(since.elapsed().as_millis()).unwrap_or(i64::MAX)
+}
+
+fn settlement(mut d: MeterData) -> Settlement {
+    let prompt = d.usage.prompt_tokens;
+    let completion = d.usage.completion_tokens;
+    let actual = d
+        .prices
+        .and_then(|p| p.quota(prompt, completion))
+        .unwrap_or(if d.prices.is_some() {
+            d.reservation.user_amount
+        } else {
+            0
+        });
+    d.log.prompt_tokens = i64::try_from(prompt).unwrap_or(i64::MAX);
+    d.log.completion_tokens = i64::try_from(completion).unwrap_or(i64::MAX);
+    d.log.quota = actual;
+    d.log.latency_ms = elapsed_ms(d.started);
+    if d.log.status_code == 0 {
+        // Settled from Drop before any outcome was recorded: the client went away.
+        d.log.status_code = 499;
+        d.log.error = "client closed the connection".into();
+    }
+    Settlement {
+        token_id: d.token_id,
+        user_id: d.user_id,
+        channel_id: (d.log.channel_id > 0).then_some(d.log.channel_id),
+        reservation: d.reservation,
+        actual,
+        log: d.log,
+    }
+}

@@ -1,0 +1,15 @@
+//! The `/v1` relay path (DESIGN.md §4): authenticate the key, check the model, reserve
+//! quota, pick a channel, call the upstream with failover, stream or return the answer,
+//! settle and log.
+
+pub mod attempt;
+pub mod billing;
+pub mod error;
+pub mod flow;
+pub mod key_auth;
+pub mod ledger;
+pub mod meter;
+pub mod rate_limit;
+pub mod request;
+pub mod routing;
+pub mod stream;

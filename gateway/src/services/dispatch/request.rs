@@ -1,0 +1,225 @@
+//! What the gateway needs to know about a client's OpenAI-format body, read once.
+
+use super::billing::count_tokens;
+use super::error::V1Error;
+use crate::providers::Endpoint;
+use serde_json::Value;
+
+/// Completion tokens reserved when the client sets no `max_tokens`.
+pub const DEFAULT_COMPLETION_RESERVE: u64 = 512;
+const MAX_N: u64 = 128;
+
+pub struct ClientRequest {
+    pub body: Value,
+    pub model: String,
+    pub stream: bool,
+    pub wants_usage: bool,
+    pub prompt_tokens: u64,
+    pub completion_reserve: u64,
+}
+
+pub fn parse(ep: Endpoint, raw: &[u8]) -> Result<ClientRequest, V1Error> {
+    let body: Value = serde_json::from_slice(raw)
+        .map_err(|e| V1Error::bad_request(format!("request body is not valid JSON: {e}")))?;
+    let obj = body
+        .as_object()
+        .ok_or_else(|| V1Error::bad_request("request body must be a JSON object"))?;
+    let model = match obj.get("model") {
+        Some(Value::String(m)) if !m.trim().is_empty() && m.len() <= 256 => m.clone(),
+        Some(Value::String(_)) | None => {
+            return Err(V1Error::bad_request("model is required").param("model"))
+        }
+        Some(_) => return Err(V1Error::bad_request("model must be a string").param("model")),
+    };
+    let stream = match obj.get("stream") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(V1Error::bad_request("stream must be a boolean").param("stream")),
+    };
+    if stream && ep == Endpoint::Embeddings {
+        return Err(V1Error::bad_request("embeddings cannot be streamed").param("stream"));
+    }
+    let wants_usage = obj
+        .get("stream_options")
+        .and_then(|o| o.get("include_usage"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let prompt_text = match ep {
+        Endpoint::Chat => {
+            let messages = obj
+                .get("messages")
+                .and_then(Value::as_array)
+                .filter(|m| !m.is_empty())
+                .ok_or_else(|| {
+                    V1Error::bad_request("messages must be a non-empty array").param("messages")
+                })?;
+            let mut text = String::new();
+            for m in messages {
+                if !m.is_object() {
+                    return Err(
+                        V1Error::bad_request("each message must be an object").param("messages")
+                    );
+                }
+                collect_text(m, &mut text);
+            }
+            if let Some(tools) = obj.get("tools") {
+                text.push_str(&tools.to_string());
+            }
+            text
+        }
+        Endpoint::Completions => {
+            let p = obj
+                .get("prompt")
+                .ok_or_else(|| V1Error::bad_request("prompt is required").param("prompt"))?;
+            let mut text = String::new();
+            collect_text(p, &mut text);
+            text
+        }
+        Endpoint::Embeddings => {
+            let i = obj
+                .get("input")
+                .filter(|i| !i.is_null())
+                .ok_or_else(|| V1Error::bad_request("input is required").param("input"))?;
+            let mut text = String::new();
+            collect_text(i, &mut text);
+            text
+        }
+    };
+    let prompt_tokens =
+        count_tokens(&model, &prompt_text).saturating_add(per_message_overhead(ep, &body));
+    let completion_reserve = match ep {
+        Endpoint::Embeddings => 0,
+        _ => completion_reserve(obj)?,
+    };
+    Ok(ClientRequest {
+        body,
+        model,
+        stream,
+        wants_usage,
+        prompt_tokens,
+        completion_reserve,
+    })
+}
+
+fn per_message_overhead(ep: Endpoint, body: &Value) -> u64 {
+    match ep {
+        Endpoint::Chat => body
+            .get("messages")
+            .and_then(Value::as_array)
+            .map_or(0, |m| 3 * m.len() as u64 + 3),
+        _ => 0,
+    }
+}
+
+fn completion_reserve(obj: &serde_json::Map<String, Value>) -> Result<u64, V1Error> {
+    let mut max = DEFAULT_COMPLETION_RESERVE;
+    for key in ["max_completion_tokens", "max_tokens"] {
+        match obj.get(key) {
+            None | Some(Value::Null) => {}
+            Some(v) => {
+                let n = v
+                    .as_u64()
+                    .filter(|n| *n > 0 && *n <= 10_000_000)
+                    .ok_or_else(|| {
+                        V1Error::bad_request(format!("{key} must be a positive integer")).param(key)
+                    })?;
+                max = n;
+                break;
+            }
+        }
+    }
+    let n = match obj.get("n") {
+        None | Some(Value::Null) => 1,
+        Some(v) => v
+            .as_u64()
+            .filter(|n| (1..=MAX_N).contains(n))
+            .ok_or_else(|| V1Error::bad_request("n must be an integer from 1 to 128").param("n"))?,
+    };
+    Ok(max.saturating_mul(n))
+}
+
+/// Every string inside a value (message contents, prompt arrays, embedding inputs).
+/// Token-id arrays are counted as one token per number.
+fn collect_text(v: &Value, out: &mut String) {
+    match v {
+        Value::String(s) => {
+            out.push_str(s);
+            out.push('\n');
+        }
+        Value::Array(items) => items.iter().for_each(|i| collect_text(i, out)),
+        Value::Object(map) => {
+            for (k, val) in map {
+                // Image payloads are priced by the provider, not by their base64 length.
+                if k == "image_url" || k == "input_audio" {
+                    out.push_str("image ");
+                    continue;
+                }
+                collect_text(val, out);
+            }
+        }
+        Value::Number(_) => out.push_str(" 0"),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_requires_model_and_messages() {
+        assert!(parse(
+            Endpoint::Chat,
+            br#"{"messages":[{"role":"user","content":"hi"}]}"#
+        )
+        .is_err());
+        assert!(parse(Endpoint::Chat, br#"{"model":"m"}"#).is_err());
+        assert!(parse(
+            Endpoint::Chat,
+            br#"{"model":"m","messages":[],"stream":true}"#
+        )
+        .is_err());
+        assert!(parse(
+            Endpoint::Chat,
+            br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":"yes"}"#
+        )
+        .is_err());
+        let r = parse(
+            Endpoint::Chat,
+            br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":7,"n":2}"#,
+        )
+        .unwrap();
+        assert_eq!(r.completion_reserve, 14);
+        assert!(r.prompt_tokens > 0);
+    }
+
+    #[test]
+    fn absurd_numbers_are_refused() {
+        assert!(parse(
+            Endpoint::Chat,
+            br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":1e30}"#
+        )
+        .is_err());
+        assert!(parse(
+            Endpoint::Chat,
+            br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":-1}"#
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn embeddings_need_input_and_do_not_stream() {
+        assert!(parse(Endpoint::Embeddings, br#"{"model":"e"}"#).is_err());
+        assert!(parse(
+            Endpoint::Embeddings,
+            br#"{"model":"e","input":"x","stream":true}"#
+        )
+        .is_err());
+        assert_eq!(
+            parse(Endpoint::Embeddings, br#"{"model":"e","input":["a","b"]}"#)
+                .unwrap()
+                .completion_reserve,
+            0
+        );
+    }
+}

@@ -1,0 +1,123 @@
+//! Channel selection: the highest priority tier first, weighted random inside a tier,
+//! never a channel that already failed for this request.
+
+use crate::store::{Channel, CHANNEL_ENABLED};
+use rand::Rng;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// Enabled channels of `group` that list `model`.
+pub fn candidates(channels: &[Channel], group: &str, model: &str) -> Vec<Channel> {
+    channels
+        .iter()
+        .filter(|c| {
+            c.status == CHANNEL_ENABLED && c.group == group && c.models.iter().any(|m| m == model)
+        })
+        .cloned()
+        .collect()
+}
+
+/// Whether any channel at all (enabled or not, any group) knows the model.
+pub fn model_known(channels: &[Channel], model: &str) -> bool {
+    channels.iter().any(|c| c.models.iter().any(|m| m == model))
+}
+
+/// Models the group can reach through enabled channels, sorted and unique.
+pub fn group_models(channels: &Arc<Vec<Channel>>, group: &str) -> Vec<String> {
+    let mut out: Vec<String> = channels
+        .iter()
+        .filter(|c| c.status == CHANNEL_ENABLED && c.group == group)
+        .flat_map(|c| c.models.iter().cloned())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The name the upstream knows the model by.
+pub fn upstream_model(c: &Channel, model: &str) -> String {
+    c.model_mapping
+        .get(model)
+        .cloned()
+        .unwrap_or_else(|| model.to_string())
+}
+
+/// Picks the next channel to try, or `None` when every candidate has been tried.
+pub fn pick<'a, R: Rng>(
+    cands: &'a [Channel],
+    tried: &HashSet<i64>,
+    rng: &mut R,
+) -> Option<&'a Channel> {
+    let untried: Vec<&Channel> = cands.iter().filter(|c| !tried.contains(&c.id)).collect();
+    let top = untried.iter().map(|c| c.priority).max()?;
+    let tier: Vec<&Channel> = untried.into_iter().filter(|c| c.priority == top).collect();
+    let total: u64 = tier.iter().map(|c| c.weight.max(0) as u64).sum();
+    if total == 0 {
+        return tier.get(rng.gen_range(0..tier.len())).copied();
+    }
+    let mut roll = rng.gen_range(0..total);
+    for c in &tier {
+        let w = c.weight.max(0) as u64;
+        if roll < w {
+            return Some(c);
+        }
+        roll -= w;
+    }
+    tier.last().copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn ch(id: i64, priority: i64, weight: i64) -> Channel {
+        Channel {
+            id,
+            channel_type: 1,
+            name: format!("c{id}"),
+            base_url: String::new(),
+            key_ciphertext: String::new(),
+            key_preview: String::new(),
+            models: vec!["m".into()],
+            model_mapping: BTreeMap::new(),
+            priority,
+            weight,
+            status: CHANNEL_ENABLED,
+            group: "default".into(),
+            use_relay: None,
+            api_version: String::new(),
+            response_time_ms: 0,
+            used_quota: 0,
+            test_at: None,
+            disabled_reason: String::new(),
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn higher_priority_first_then_fallback() {
+        let cs = vec![ch(1, 0, 1), ch(2, 10, 1)];
+        let mut rng = rand::thread_rng();
+        let mut tried = HashSet::new();
+        assert_eq!(pick(&cs, &tried, &mut rng).unwrap().id, 2);
+        tried.insert(2);
+        assert_eq!(pick(&cs, &tried, &mut rng).unwrap().id, 1);
+        tried.insert(1);
+        assert!(pick(&cs, &tried, &mut rng).is_none());
+    }
+
+    #[test]
+    fn weights_split_traffic_within_a_tier() {
+        let cs = vec![ch(1, 5, 1), ch(2, 5, 3), ch(3, 5, 0)];
+        let mut rng = rand::thread_rng();
+        let mut counts = [0u32; 4];
+        for _ in 0..4000 {
+            counts[pick(&cs, &HashSet::new(), &mut rng).unwrap().id as usize] += 1;
+        }
+        assert_eq!(counts[3], 0);
+        assert!((800..1200).contains(&counts[1]), "{counts:?}");
+        assert!((2800..3200).contains(&counts[2]), "{counts:?}");
+    }
+}

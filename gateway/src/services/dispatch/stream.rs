@@ -1,0 +1,231 @@
+//! The streaming pipeline shared by every provider: incremental SSE decoding, per-event
+//! conversion, immediate forwarding, keep-alive comments, an idle timeout, usage counted
+//! on the fly and settlement when the stream ends or the client goes away.
+
+use super::meter::Meter;
+use crate::providers::StreamAdapter;
+use crate::upstream::BodyStream;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use shared::openai::Usage;
+use shared::sse::{SseDecoder, SseEvent, KEEP_ALIVE};
+use std::collections::VecDeque;
+use std::time::Duration;
+use tokio::time::Instant;
+
+#[derive(Clone)]
+pub struct StreamSettings {
+    pub keepalive: Duration,
+    pub idle_timeout: Duration,
+    /// First-event wait before the stream counts as failed (before any byte is sent).
+    pub first_event_timeout: Duration,
+}
+
+/// An upstream stream after its first event: ready to become the client's response.
+pub struct OpenedStream {
+    upstream: BodyStream,
+    decoder: SseDecoder,
+    adapter: Box<dyn StreamAdapter>,
+    pending: VecDeque<Bytes>,
+    prompt_tokens: u64,
+}
+
+/// Reads until the first complete event (or fails), so an upstream that errors early
+/// still lets the caller answer with a proper HTTP error or try another channel.
+pub async fn open(
+    mut upstream: BodyStream,
+    mut adapter: Box<dyn StreamAdapter>,
+    prompt_tokens: u64,
+    timeout: Duration,
+) -> Result<OpenedStream, String> {
+    let mut decoder = SseDecoder::new();
+    let deadline = Instant::now() + timeout;
+    let mut out = Vec::new();
+    loop {
+        let next = tokio::time::timeout_at(deadline, upstream.next())
+            .await
+            .map_err(|_| "upstream sent no event before the timeout".to_string())?;
+        let events = match next {
+            Some(Ok(chunk)) => decoder.push(&chunk).map_err(|e| e.to_string())?,
+            Some(Err(e)) => return Err(format!("upstream stream failed: {e}")),
+            None => match decoder.finish().map_err(|e| e.to_string())? {
+                Some(ev) => vec![ev],
+                None => return Err("upstream closed the stream without sending an event".into()),
+            },
+        };
+        if events.is_empty() {
+            continue;
+        }
+        for ev in &events {
+            if let Some(msg) = early_error(ev) {
+                return Err(msg);
+            }
+            adapter.on_event(ev, &mut out);
+        }
+        return Ok(OpenedStream {
+            upstream,
+            decoder,
+            adapter,
+            pending: out.into(),
+            prompt_tokens,
+        });
+    }
+}
+
+/// An error object as the very first event means the request failed upstream.
+fn early_error(ev: &SseEvent) -> Option<String> {
+    if ev.event.as_deref() == Some("error") {
+        return Some(format!("upstream error: {}", truncate(&ev.data)));
+    }
+    let v: serde_json::Value = serde_json::from_str(&ev.data).ok()?;
+    let e = v.get("error")?;
+    if e.is_null() {
+        return None;
+    }
+    let msg = e
+        .get("message")
+        .and_then(|m| m.as_str())
+        .unwrap_or("unknown error");
+    Some(format!("upstream error: {}", truncate(msg)))
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(300).collect()
+}
+
+struct Pipeline {
+    s: OpenedStream,
+    meter: Meter,
+    settings: StreamSettings,
+    last_activity: Instant,
+    finished: bool,
+}
+
+impl Pipeline {
+    fn usage(&self) -> Usage {
+        match self.s.adapter.usage() {
+            Some(u) if !u.is_empty() => {
+                // Some servers report only completion tokens in the final chunk.
+                let prompt = if u.prompt_tokens == 0 {
+                    self.s.prompt_tokens
+                } else {
+                    u.prompt_tokens
+                };
+                Usage {
+                    prompt_tokens: prompt,
+                    ..u
+                }
+            }
+            _ => Usage::new(self.s.prompt_tokens, self.s.adapter.generated_tokens()),
+        }
+    }
+
+    /// Records the outcome and settles before the closing bytes go out, so balances are
+    /// final by the time the client sees the end of the stream.
+    async fn end(&mut self, error: Option<String>) {
+        self.finished = true;
+        let usage = self.usage();
+        self.meter.set_usage(usage);
+        match &error {
+            None => self.meter.set_outcome(200, ""),
+            Some(e) => {
+                self.meter.set_outcome(200, e);
+                let ev = self.s.adapter.error_event(e);
+                self.s.pending.push_back(ev);
+            }
+        }
+        let mut tail = Vec::new();
+        self.s.adapter.finish(&mut tail);
+        self.s.pending.extend(tail);
+        self.meter.hand_over().finish().await;
+    }
+
+    async fn step(&mut self) {
+        let wait = self.settings.keepalive;
+        tokio::select! {
+            next = self.s.upstream.next() => {
+                self.last_activity = Instant::now();
+                match next {
+                    Some(Ok(chunk)) => self.feed(&chunk).await,
+                    Some(Err(e)) => self.end(Some(format!("upstream stream failed: {e}"))).await,
+                    None => {
+                        if let Ok(Some(ev)) = self.s.decoder.finish() {
+                            let mut out = Vec::new();
+                            self.s.adapter.on_event(&ev, &mut out);
+                            self.s.pending.extend(out);
+                        }
+                        let error = (!self.s.adapter.is_done())
+                            .then(|| "upstream closed the stream early".to_string());
+                        self.end(error).await;
+                    }
+                }
+            }
+            _ = tokio::time::sleep(wait) => {
+                if self.last_activity.elapsed() >= self.settings.idle_timeout {
+                    self.end(Some("upstream stream idle timeout".into())).await;
+                } else {
+                    self.s.pending.push_back(Bytes::from_static(KEEP_ALIVE));
+                }
+            }
+        }
+    }
+
+    async fn feed(&mut self, chunk: &[u8]) {
+        match self.s.decoder.push(chunk) {
+            Ok(events) => {
+                let mut out = Vec::new();
+                for ev in &events {
+                    self.s.adapter.on_event(ev, &mut out);
+                }
+                self.s.pending.extend(out);
+                if self.s.adapter.is_done() {
+                    self.end(None).await;
+                }
+            }
+            Err(e) => {
+                self.end(Some(format!("upstream sent an invalid stream: {e}")))
+                    .await
+            }
+        }
+    }
+}
+
+/// The client-facing byte stream. Dropping it (client disconnect) drops the upstream
+/// response, which closes that connection, and the meter settles what was generated.
+pub fn into_client_stream(
+    s: OpenedStream,
+    meter: Meter,
+    settings: StreamSettings,
+) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
+    let p = Pipeline {
+        s,
+        meter,
+        settings,
+        last_activity: Instant::now(),
+        finished: false,
+    };
+    futures_util::stream::unfold(p, |mut p| async move {
+        loop {
+            if let Some(b) = p.s.pending.pop_front() {
+                return Some((Ok(b), p));
+            }
+            if p.finished {
+                return None;
+            }
+            p.step().await;
+        }
+    })
+}
+
+/// Updates the meter with what a dropped stream had generated, via `Drop` of the
+/// pipeline: the meter's own `Drop` then settles it.
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        if !self.finished {
+            let usage = self.usage();
+            self.meter.set_usage(usage);
+            self.meter
+                .set_outcome(499, "client closed the connection mid-stream");
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! Usage logs: one row per `/v1` request, queried with filters and summarised.
+
+use super::sql::{Query, Row};
+use super::sql_store::{Page, SqlStore};
+use super::{Paged, StoreResult};
+use async_trait::async_trait;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NewLog {
+    pub created_at: i64,
+    pub user_id: i64,
+    pub username: String,
+    pub token_id: i64,
+    pub token_name: String,
+    pub channel_id: i64,
+    pub channel_name: String,
+    pub model_name: String,
+    pub upstream_model: String,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub quota: i64,
+    pub latency_ms: i64,
+    pub first_byte_ms: i64,
+    pub is_stream: bool,
+    pub status_code: i64,
+    pub error: String,
+    pub request_id: String,
+    pub ip: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LogEntry {
+    pub id: i64,
+    #[serde(flatten)]
+    pub row: NewLog,
+}
+
+/// Filters; `user_id` is forced for the self-service endpoints.
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    pub user_id: Option<i64>,
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+    pub model_name: Option<String>,
+    pub token_name: Option<String>,
+    pub channel_id: Option<i64>,
+    pub username: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct UsageTotals {
+    pub requests: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub quota: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DailyModelUsage {
+    /// Start of the UTC day (unix seconds).
+    pub day: i64,
+    pub model_name: String,
+    #[serde(flatten)]
+    pub totals: UsageTotals,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LogStats {
+    pub total: UsageTotals,
+    pub by_model_day: Vec<DailyModelUsage>,
+}
+
+#[async_trait]
+pub trait LogStore {
+    async fn insert_logs(&self, rows: &[NewLog]) -> StoreResult<()>;
+    async fn list_logs(&self, f: &LogFilter, page: Page) -> StoreResult<Paged<LogEntry>>;
+    async fn log_stats(&self, f: &LogFilter) -> StoreResult<LogStats>;
+}
+
+pub(crate) fn insert_log_query(l: &NewLog) -> Query {
+    Query::new(
+        "INSERT INTO logs (created_at, user_id, username, token_id, token_name, channel_id, \
+         channel_name, model_name, upstream_model, prompt_tokens, completion_tokens, quota, \
+         latency_ms, first_byte_ms, is_stream, status_code, error, request_id, ip) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(l.created_at)
+    .bind(l.user_id)
+    .bind(l.username.clone())
+    .bind(l.token_id)
+    .bind(l.token_name.clone())
+    .bind(l.channel_id)
+    .bind(l.channel_name.clone())
+    .bind(l.model_name.clone())
+    .bind(l.upstream_model.clone())
+    .bind(l.prompt_tokens)
+    .bind(l.completion_tokens)
+    .bind(l.quota)
+    .bind(l.latency_ms)
+    .bind(l.first_byte_ms)
+    .bind(l.is_stream)
+    .bind(l.status_code)
+    .bind(l.error.clone())
+    .bind(l.request_id.clone())
+    .bind(l.ip.clone())
+}
+
+fn log_from_row(r: &Row) -> LogEntry {
+    LogEntry {
+        id: r.i64("id"),
+        row: NewLog {
+            created_at: r.i64("created_at"),
+            user_id: r.i64("user_id"),
+            username: r.string("username"),
+            token_id: r.i64("token_id"),
+            token_name: r.string("token_name"),
+            channel_id: r.i64("channel_id"),
+            channel_name: r.string("channel_name"),
+            model_name: r.string("model_name"),
+            upstream_model: r.string("upstream_model"),
+            prompt_tokens: r.i64("prompt_tokens"),
+            completion_tokens: r.i64("completion_tokens"),
+            quota: r.i64("quota"),
+            latency_ms: r.i64("latency_ms"),
+            first_byte_ms: r.i64("first_byte_ms"),
+            is_stream: r.bool("is_stream"),
+            status_code: r.i64("status_code"),
+            error: r.string("error"),
+            request_id: r.string("request_id"),
+            ip: r.string("ip"),
+        },
+    }
+}
+
+fn where_clause(f: &LogFilter) -> Query {
+    let mut q = Query::new(" FROM logs WHERE 1 = 1");
+    if let Some(v) = f.user_id {
+        q.push(" AND user_id = ").push_bind(v);
+    }
+    if let Some(v) = f.start {
+        q.push(" AND created_at >= ").push_bind(v);
+    }
+    if let Some(v) = f.end {
+        q.push(" AND created_at <= ").push_bind(v);
+    }
+    if let Some(v) = &f.model_name {
+        q.push(" AND model_name = ").push_bind(v.clone());
+    }
+    if let Some(v) = &f.token_name {
+        q.push(" AND token_name = ").push_bind(v.clone());
+    }
+    if let Some(v) = f.channel_id {
+        q.push(" AND channel_id = ").push_bind(v);
+    }
+    if let Some(v) = &f.username {
+        q.push(" AND username = ").push_bind(v.clone());
+    }
+    q
+}
+
+const TOTALS: &str =
+    "COUNT(*) AS requests, CAST(COALESCE(SUM(prompt_tokens), 0) AS BIGINT) AS prompt_tokens, \
+    CAST(COALESCE(SUM(completion_tokens), 0) AS BIGINT) AS completion_tokens, \
+    CAST(COALESCE(SUM(quota), 0) AS BIGINT) AS quota";
+
+fn totals_from_row(r: &Row) -> UsageTotals {
+    UsageTotals {
+        requests: r.i64("requests"),
+        prompt_tokens: r.i64("prompt_tokens"),
+        completion_tokens: r.i64("completion_tokens"),
+        quota: r.i64("quota"),
+    }
+}
+
+fn with_filter(head: &str, filter: &Query, tail: &str) -> Query {
+    Query {
+        sql: format!("{head}{}{tail}", filter.sql),
+        params: filter.params.clone(),
+    }
+}
+
+#[async_trait]
+impl LogStore for SqlStore {
+    async fn insert_logs(&self, rows: &[NewLog]) -> StoreResult<()> {
+        self.db
+            .batch(rows.iter().map(insert_log_query).collect())
+            .await
+    }
+
+    async fn list_logs(&self, f: &LogFilter, page: Page) -> StoreResult<Paged<LogEntry>> {
+        let filter = where_clause(f);
+        let total = self
+            .db
+            .fetch_optional(with_filter("SELECT COUNT(*) AS n", &filter, ""))
+            .await?
+            .map_or(0, |r| r.i64("n"));
+        let mut list = with_filter("SELECT *", &filter, " ORDER BY id DESC LIMIT ");
+        list.push_bind(page.size)
+            .push(" OFFSET ")
+            .push_bind(page.offset());
+        let items = self
+            .db
+            .fetch_all(list)
+            .await?
+            .iter()
+            .map(log_from_row)
+            .collect();
+        Ok(Paged {
+            items,
+            total,
+            page: page.page,
+            page_size: page.size,
+        })
+    }
+
+    async fn log_stats(&self, f: &LogFilter) -> StoreResult<LogStats> {
+        let filter = where_clause(f);
+        let total = self
+            .db
+            .fetch_optional(with_filter(&format!("SELECT {TOTALS}"), &filter, ""))
+            .await?
+            .map(|r| totals_from_row(&r))
+            .unwrap_or_default();
+        let rows = self
+            .db
+            .fetch_all(with_filter(
+                &format!("SELECT (created_at / 86400) * 86400 AS day, model_name, {TOTALS}"),
+                &filter,
+                " GROUP BY (created_at / 86400) * 86400, model_name ORDER BY day, model_name",
+            ))
+            .await?;
+        let by_model_day = rows
+            .iter()
+            .map(|r| DailyModelUsage {
+                day: r.i64("day"),
+                model_name: r.string("model_name"),
+                totals: totals_from_row(r),
+            })
+            .collect();
+        Ok(LogStats {
+            total,
+            by_model_day,
+        })
+    }
+}

@@ -1,0 +1,174 @@
+//! Calling upstream providers: directly, or through the relay (DESIGN.md §5).
+
+mod connector;
+
+use actix_web::http::{Method, StatusCode};
+use bytes::Bytes;
+use futures_util::stream::LocalBoxStream;
+use futures_util::StreamExt;
+use shared::relay_protocol as rp;
+use std::time::Duration;
+
+/// A provider request, ready to send.
+#[derive(Debug, Clone)]
+pub struct UpstreamRequest {
+    pub method: Method,
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Bytes,
+}
+
+pub type BodyStream = LocalBoxStream<'static, Result<Bytes, String>>;
+
+pub struct UpstreamResponse {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: BodyStream,
+}
+
+impl UpstreamResponse {
+    /// Reads the whole body, refusing more than `limit` bytes.
+    pub async fn read_all(mut self, limit: usize) -> Result<Bytes, String> {
+        let mut buf = bytes::BytesMut::new();
+        while let Some(chunk) = self.body.next().await {
+            let chunk = chunk?;
+            if buf.len() + chunk.len() > limit {
+                return Err(format!("upstream body larger than {limit} bytes"));
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(buf.freeze())
+    }
+}
+
+/// Why no response head came back.
+#[derive(Debug, Clone)]
+pub enum SendError {
+    Connect(String),
+    Timeout,
+    /// The relay itself refused or failed (`X-Relay-Error`).
+    Relay {
+        status: StatusCode,
+        code: String,
+    },
+    Other(String),
+}
+
+impl SendError {
+    pub fn describe(&self) -> String {
+        match self {
+            SendError::Connect(e) => format!("could not connect to upstream: {e}"),
+            SendError::Timeout => "upstream timed out before answering".into(),
+            SendError::Relay { status, code } => {
+                format!("relay error {code} ({})", status.as_u16())
+            }
+            SendError::Other(e) => format!("upstream request failed: {e}"),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct RelayConfig {
+    url: String,
+    key: String,
+}
+
+/// One per worker thread (awc clients are not `Send`).
+pub struct UpstreamClient {
+    client: awc::Client,
+    relay: Option<RelayConfig>,
+    head_timeout: Duration,
+}
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl UpstreamClient {
+    pub fn new(settings: &crate::settings::Settings) -> Self {
+        let connector = awc::Connector::new()
+            .connector(connector::NoDelayConnector)
+            .timeout(CONNECT_TIMEOUT)
+            .handshake_timeout(CONNECT_TIMEOUT)
+            .limit(0)
+            .conn_keep_alive(Duration::from_secs(60));
+        let client = awc::Client::builder()
+            .connector(connector)
+            .disable_redirects()
+            .disable_timeout()
+            .no_default_headers()
+            .finish();
+        let relay = match (&settings.relay_proxy_url, &settings.relay_proxy_key) {
+            (Some(url), Some(key)) => Some(RelayConfig {
+                url: url.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        };
+        UpstreamClient {
+            client,
+            relay,
+            head_timeout: Duration::from_secs(settings.upstream_timeout_secs),
+        }
+    }
+
+    pub fn relay_configured(&self) -> bool {
+        self.relay.is_some()
+    }
+
+    /// Sends the request and waits for the response head.
+    pub async fn send(
+        &self,
+        req: UpstreamRequest,
+        via_relay: bool,
+        request_id: &str,
+    ) -> Result<UpstreamResponse, SendError> {
+        let relay = if via_relay { self.relay.clone() } else { None };
+        let mut builder = match &relay {
+            Some(r) => self
+                .client
+                .request(req.method.clone(), format!("{}{}", r.url, rp::PROXY_PATH))
+                .insert_header((rp::HEADER_PROXY_KEY, r.key.as_str()))
+                .insert_header((rp::HEADER_TARGET_URL, req.url.as_str())),
+            None => self.client.request(req.method.clone(), req.url.as_str()),
+        };
+        builder = builder.timeout(self.head_timeout);
+        if !request_id.is_empty() {
+            builder = builder.insert_header((rp::HEADER_REQUEST_ID, request_id));
+        }
+        for (name, value) in &req.headers {
+            builder = builder.insert_header((*name, value.as_str()));
+        }
+        let res = builder
+            .send_body(req.body)
+            .await
+            .map_err(|e| classify(&e))?;
+        let status = res.status();
+        if relay.is_some() {
+            if let Some(code) = res.headers().get(rp::HEADER_RELAY_ERROR) {
+                let code = code.to_str().unwrap_or("relay_error").to_string();
+                return Err(SendError::Relay { status, code });
+            }
+        }
+        let content_type = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let body = res.map(|r| r.map_err(|e| e.to_string())).boxed_local();
+        Ok(UpstreamResponse {
+            status,
+            content_type,
+            body,
+        })
+    }
+}
+
+fn classify(e: &awc::error::SendRequestError) -> SendError {
+    use awc::error::SendRequestError as E;
+    match e {
+        E::Timeout => SendError::Timeout,
+        E::Connect(c) => SendError::Connect(c.to_string()),
+        E::Url(u) => SendError::Other(format!("invalid upstream URL: {u}")),
+        other => SendError::Other(other.to_string()),
+    }
+}
