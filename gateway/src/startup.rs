@@ -17,6 +17,7 @@ pub struct Application {
     server: Server,
     state: web::Data<AppState>,
     ledger_task: tokio::task::JoinHandle<()>,
+    refresher: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -29,6 +30,7 @@ impl Application {
         // Tokenizer tables take a moment to build; do it off the start-up path.
         std::thread::spawn(crate::services::dispatch::billing::warm_up);
         accounts::seed_admin(&state).await?;
+        let refresher = spawn_option_refresher(state.clone());
         let listener = TcpListener::bind((settings.host.as_str(), settings.port)).map_err(|e| {
             anyhow::anyhow!("cannot listen on {}:{}: {e}", settings.host, settings.port)
         })?;
@@ -55,6 +57,7 @@ impl Application {
             server,
             state,
             ledger_task,
+            refresher,
         })
     }
 
@@ -70,6 +73,7 @@ impl Application {
     /// drains the settlement writer so no usage is lost.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        self.refresher.abort();
         self.state.ledger.close();
         if let Err(e) = self.ledger_task.await {
             log::error!("settlement writer ended abnormally: {e}");
@@ -80,4 +84,19 @@ impl Application {
 
 fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Re-reads options periodically so a change made through another replica applies here
+/// within `CACHE_TTL`.
+fn spawn_option_refresher(state: web::Data<AppState>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(crate::state::CACHE_TTL);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(e) = state.options.refresh().await {
+                log::warn!("could not refresh options: {e}");
+            }
+        }
+    })
 }

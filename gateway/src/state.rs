@@ -11,11 +11,13 @@ use crate::store::{Channel, Store, Token, User};
 use moka::future::Cache;
 use std::sync::Arc;
 use std::sync::RwLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long a cached user may be served before it is re-read; bounds how late another
 /// replica's change (disable, password change) is seen.
 pub const USER_CACHE_TTL: Duration = Duration::from_secs(5);
+/// The same bound for channels and options.
+pub const CACHE_TTL: Duration = Duration::from_secs(5);
 
 pub struct AppState {
     pub settings: Settings,
@@ -29,8 +31,9 @@ pub struct AppState {
     pub tokens: Cache<String, Token>,
     pub ledger: Ledger,
     pub rate_limiter: RateLimiter,
-    /// All channels, loaded lazily; cleared when one changes.
-    channels: RwLock<Option<Arc<Vec<Channel>>>>,
+    /// All channels with the time they were read; cleared when one changes here, and
+    /// re-read after `CACHE_TTL` so other replicas' changes arrive too.
+    channels: RwLock<Option<(Instant, Arc<Vec<Channel>>)>>,
 }
 
 impl AppState {
@@ -96,13 +99,16 @@ impl AppState {
             Ok(c) => c.clone(),
             Err(p) => p.into_inner().clone(),
         };
-        if let Some(c) = cached {
-            return Ok(c);
+        if let Some((at, c)) = cached {
+            if at.elapsed() < CACHE_TTL {
+                return Ok(c);
+            }
         }
         let fresh = Arc::new(self.store.all_channels().await?);
+        let entry = Some((Instant::now(), fresh.clone()));
         match self.channels.write() {
-            Ok(mut c) => *c = Some(fresh.clone()),
-            Err(p) => *p.into_inner() = Some(fresh.clone()),
+            Ok(mut c) => *c = entry,
+            Err(p) => *p.into_inner() = entry,
         }
         Ok(fresh)
     }
