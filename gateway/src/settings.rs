@@ -33,7 +33,7 @@ fn bad(var: &'static str, reason: impl Into<String>) -> ConfigError {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Settings {
     pub host: String,
     pub port: u16,
@@ -231,3 +231,16 @@ fn restrict_permissions(file: &Path) {
 }
 #[cfg(not(unix))]
 fn restrict_permissions(_file: &Path) {}
+
+// Hand-written so secrets can never reach a log line through `{:?}`.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("database", &self.database_url.split(':').next().unwrap_or("?"))
+            .field("relay_configured", &self.relay_proxy_url.is_some())
+            .field("token_expiry_hours", &self.token_expiry_hours)
+            .finish_non_exhaustive()
+    }
+}

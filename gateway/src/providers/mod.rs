@@ -1,6 +1,9 @@
 //! One module per provider; `Provider` dispatches to them exhaustively.
 
+pub mod anthropic;
+pub mod anthropic_inbound;
 pub mod azure;
+pub mod gemini;
 pub mod openai;
 
 use crate::services::dispatch::error::V1Error;

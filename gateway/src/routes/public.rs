@@ -2,6 +2,7 @@
 
 use crate::error::ok;
 use crate::state::AppState;
+use crate::upstream::UpstreamClient;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
@@ -25,13 +26,20 @@ async fn root(state: web::Data<AppState>) -> HttpResponse {
     }))
 }
 
-async fn health(state: web::Data<AppState>) -> HttpResponse {
+/// 503 when the database is unreachable; the relay's state is reported, not fatal,
+/// since channels that do not use it keep working.
+async fn health(state: web::Data<AppState>, client: web::Data<UpstreamClient>) -> HttpResponse {
+    let relay = match client.relay_health().await {
+        None => "not_configured",
+        Some(true) => "ok",
+        Some(false) => "unreachable",
+    };
     match state.store.ping().await {
-        Ok(()) => HttpResponse::Ok().json(json!({"status": "ok", "database": "ok"})),
+        Ok(()) => HttpResponse::Ok().json(json!({"status": "ok", "database": "ok", "relay": relay})),
         Err(e) => {
             log::error!("health check: database unreachable: {e}");
             HttpResponse::ServiceUnavailable()
-                .json(json!({"status": "error", "database": "unreachable"}))
+                .json(json!({"status": "error", "database": "unreachable", "relay": relay}))
         }
     }
 }

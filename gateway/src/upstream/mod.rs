@@ -110,6 +110,18 @@ impl UpstreamClient {
         }
     }
 
+    /// `None` when no relay is configured, else whether its `/health` answered 2xx.
+    pub async fn relay_health(&self) -> Option<bool> {
+        let relay = self.relay.as_ref()?;
+        let res = self
+            .client
+            .get(format!("{}/health", relay.url))
+            .timeout(Duration::from_secs(3))
+            .send()
+            .await;
+        Some(res.is_ok_and(|r| r.status().is_success()))
+    }
+
     pub fn relay_configured(&self) -> bool {
         self.relay.is_some()
     }

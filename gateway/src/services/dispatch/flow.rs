@@ -112,6 +112,11 @@ async fn run(
         Ok(r) => meter.set_reservation(r),
         Err(ReserveError::Token) => {
             state.forget_token(&caller.token.key_hash).await;
+            // The cached key may be stale (changed through another replica): report the
+            // real reason when it is no longer enabled.
+            if let Some(fresh) = state.store.token_by_id(caller.token.id).await? {
+                key_auth::status_error(&fresh)?;
+            }
             return Err(V1Error::insufficient_quota(format!(
                 "this API key's remaining quota is too small for this request (needs {estimate})"
             )));

@@ -70,22 +70,19 @@ pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Caller,
     Ok(Caller { token, user })
 }
 
-async fn check_token(state: &AppState, t: &Token) -> Result<(), V1Error> {
+/// The error for a key that is not enabled.
+pub fn status_error(t: &Token) -> Result<(), V1Error> {
     match t.status {
-        TOKEN_ENABLED => {}
-        TOKEN_DISABLED => {
-            return Err(V1Error::unauthorized("this API key is disabled").code("token_disabled"))
-        }
-        TOKEN_EXPIRED => {
-            return Err(V1Error::unauthorized("this API key has expired").code("token_expired"))
-        }
-        TOKEN_EXHAUSTED => {
-            return Err(V1Error::insufficient_quota(
-                "this API key has used up its quota",
-            ))
-        }
-        _ => return Err(V1Error::unauthorized("invalid API key")),
+        TOKEN_ENABLED => Ok(()),
+        TOKEN_DISABLED => Err(V1Error::unauthorized("this API key is disabled").code("token_disabled")),
+        TOKEN_EXPIRED => Err(V1Error::unauthorized("this API key has expired").code("token_expired")),
+        TOKEN_EXHAUSTED => Err(V1Error::insufficient_quota("this API key has used up its quota")),
+        _ => Err(V1Error::unauthorized("invalid API key")),
     }
+}
+
+async fn check_token(state: &AppState, t: &Token) -> Result<(), V1Error> {
+    status_error(t)?;
     if t.expired_at.is_some_and(|e| e <= crate::util::now()) {
         let patch = crate::store::tokens::TokenPatch {
             status: Some(TOKEN_EXPIRED),

@@ -1,0 +1,79 @@
+//! Anthropic Messages API (channel type 14): OpenAI requests are converted to
+//! `POST {base}/v1/messages`, answers and streams converted back.
+
+pub(crate) mod openai_shape;
+mod request;
+mod response;
+mod stream;
+#[cfg(test)]
+pub(crate) mod testkit;
+#[cfg(test)]
+mod tests;
+
+use super::{Endpoint, Target};
+use crate::services::dispatch::error::V1Error;
+use crate::upstream::UpstreamRequest;
+use actix_web::http::Method;
+use bytes::Bytes;
+use serde_json::Value;
+use shared::anthropic::{ErrorBody, API_VERSION};
+
+pub use request::{to_anthropic, DEFAULT_MAX_TOKENS};
+pub use response::{finish_reason, parse};
+pub use stream::AnthropicStream;
+
+/// Builds the upstream call from the client's OpenAI-format body.
+pub fn build(
+    t: &Target<'_>,
+    ep: Endpoint,
+    body: &Value,
+    stream: bool,
+) -> Result<UpstreamRequest, V1Error> {
+    let req = to_anthropic(body, ep, &t.upstream_model, stream)?;
+    let bytes = serde_json::to_vec(&req).map_err(|_| V1Error::internal())?;
+    Ok(messages_request(t, Bytes::from(bytes), stream))
+}
+
+/// For `/v1/messages` clients on an Anthropic channel: the client's Anthropic body goes
+/// upstream unchanged except for the (mapped) model name.
+pub fn build_native(
+    t: &Target<'_>,
+    body: &Value,
+    stream: bool,
+) -> Result<UpstreamRequest, V1Error> {
+    let mut b = body.clone();
+    let obj = b
+        .as_object_mut()
+        .ok_or_else(|| V1Error::bad_request("request body must be a JSON object"))?;
+    obj.insert("model".into(), Value::String(t.upstream_model.clone()));
+    let bytes = serde_json::to_vec(&b).map_err(|_| V1Error::internal())?;
+    Ok(messages_request(t, Bytes::from(bytes), stream))
+}
+
+fn messages_request(t: &Target<'_>, body: Bytes, stream: bool) -> UpstreamRequest {
+    let accept = if stream {
+        "text/event-stream"
+    } else {
+        "application/json"
+    };
+    UpstreamRequest {
+        method: Method::POST,
+        url: format!("{}/v1/messages", t.channel.base_url.trim_end_matches('/')),
+        headers: vec![
+            ("x-api-key", t.key.clone()),
+            ("anthropic-version", API_VERSION.into()),
+            ("content-type", "application/json".into()),
+            ("accept", accept.into()),
+        ],
+        body,
+    }
+}
+
+/// The message of an Anthropic error body (`{"type":"error","error":{…}}`), falling back
+/// to the generic reader for proxies that answer in other shapes.
+pub fn error_message(raw: &[u8]) -> String {
+    match serde_json::from_slice::<ErrorBody>(raw) {
+        Ok(b) if !b.error.message.is_empty() => b.error.message,
+        _ => super::openai::error_message(raw),
+    }
+}
