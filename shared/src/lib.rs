@@ -1,6 +1,8 @@
 //! Wire types and code both the gateway and the relay need.
 
+pub mod anthropic;
 pub mod error;
+pub mod gemini;
 pub mod ip_guard;
 pub mod openai;
 pub mod relay_protocol;

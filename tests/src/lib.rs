@@ -1,0 +1,5 @@
+pub mod gateway_support;
+pub mod mock_upstream;
+pub mod relay_support;
+pub mod test_db;
+pub mod v1_support;
