@@ -51,6 +51,8 @@ pub enum SendError {
         status: StatusCode,
         code: String,
     },
+    /// The relay could not be reached or did not answer in time.
+    RelayUnreachable(String),
     Other(String),
 }
 
@@ -59,6 +61,7 @@ impl SendError {
         match self {
             SendError::Connect(e) => format!("could not connect to upstream: {e}"),
             SendError::Timeout => "upstream timed out before answering".into(),
+            SendError::RelayUnreachable(e) => format!("relay unreachable: {e}"),
             SendError::Relay { status, code } => {
                 format!("relay error {code} ({})", status.as_u16())
             }
@@ -152,7 +155,10 @@ impl UpstreamClient {
         let res = builder
             .send_body(req.body)
             .await
-            .map_err(|e| classify(&e))?;
+            .map_err(|e| match (&relay, classify(&e)) {
+                (Some(_), SendError::Connect(c)) => SendError::RelayUnreachable(c),
+                (_, other) => other,
+            })?;
         let status = res.status();
         if relay.is_some() {
             if let Some(code) = res.headers().get(rp::HEADER_RELAY_ERROR) {

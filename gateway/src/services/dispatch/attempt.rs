@@ -72,7 +72,14 @@ pub async fn send(
     let status = res.status;
     let raw = res.read_all(MAX_ERROR_BODY).await.unwrap_or_default();
     let message = provider.error_message(&raw);
-    Err(status_failure(state, channel, status, &message).await)
+    let mut failure = status_failure(state, channel, status, &message).await;
+    if !failure.retryable {
+        // Relayed to the client: keep the upstream's own code and param.
+        let (code, param) = provider.error_code_and_param(&raw);
+        failure.error.code = code;
+        failure.error.param = param;
+    }
+    Err(failure)
 }
 
 fn send_failure(e: SendError) -> Failure {
@@ -90,6 +97,10 @@ fn send_failure(e: SendError) -> Failure {
                 format!("the relay proxy could not reach the upstream ({code})"),
             )
             .code("relay_error")
+        }
+        SendError::RelayUnreachable(_) => {
+            V1Error::upstream(StatusCode::BAD_GATEWAY, "could not reach the relay proxy")
+                .code("relay_error")
         }
         _ => V1Error::upstream(
             StatusCode::BAD_GATEWAY,
