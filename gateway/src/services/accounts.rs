@@ -9,8 +9,9 @@ use crate::store::users::{NewUser, UserPatch};
 use crate::store::{User, ROLE_ADMIN, ROLE_ROOT, ROLE_USER, USER_DISABLED, USER_ENABLED};
 use serde::{Deserialize, Serialize};
 
+/// Extra fields (new-api front ends send `email`, `password2`, `verification_code`) are
+/// ignored rather than refused.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Credentials {
     pub username: String,
     pub password: String,
@@ -110,7 +111,7 @@ async fn create(state: &AppState, a: NewAccount, role: i64) -> Result<User, ApiE
     let quota = a
         .quota
         .unwrap_or_else(|| state.options.get().i64("new_user_quota"));
-    validate::non_negative("quota", quota)?;
+    validate::quota("quota", quota)?;
     let group = a.group.unwrap_or_else(|| "default".into());
     validate::group(&group)?;
     if state.store.user_by_username(&a.username).await?.is_some() {
@@ -284,7 +285,7 @@ pub async fn admin_update(
         patch.status = Some(status);
     }
     if let Some(q) = u.quota {
-        validate::non_negative("quota", q)?;
+        validate::quota("quota", q)?;
         patch.quota = Some(q);
     }
     if let Some(g) = u.group {

@@ -92,7 +92,7 @@ pub async fn create(
         return Err(ApiError::bad("status cannot be set on create"));
     }
     let remain_quota = b.remain_quota.unwrap_or(0);
-    validate::non_negative("remain_quota", remain_quota)?;
+    validate::quota("remain_quota", remain_quota)?;
     let unlimited_quota = b.unlimited_quota.unwrap_or(b.remain_quota.is_none());
     let expired_at = check_expiry(b.expired_at.flatten())?;
     let models = check_models(b.models.unwrap_or_default())?;
@@ -135,7 +135,7 @@ pub async fn update(
         patch.name = Some(n);
     }
     if let Some(q) = b.remain_quota {
-        validate::non_negative("remain_quota", q)?;
+        validate::quota("remain_quota", q)?;
         patch.remain_quota = Some(q);
     }
     patch.unlimited_quota = b.unlimited_quota;

@@ -79,6 +79,17 @@ pub fn short_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> 
     Ok(())
 }
 
+/// Largest quota a user or key may hold (2 000 000 000 USD at the default unit); keeps
+/// every balance sum far from integer overflow on every backend.
+pub const MAX_QUOTA: i64 = 1_000_000_000_000_000;
+
+pub fn quota(field: &str, v: i64) -> Result<(), ApiError> {
+    if !(0..=MAX_QUOTA).contains(&v) {
+        return Err(ApiError::bad(format!("{field} must be between 0 and {MAX_QUOTA}")));
+    }
+    Ok(())
+}
+
 pub fn non_negative(field: &str, v: i64) -> Result<(), ApiError> {
     if v < 0 {
         return Err(ApiError::bad(format!("{field} must not be negative")));

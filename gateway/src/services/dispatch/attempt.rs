@@ -20,6 +20,7 @@ pub struct Failure {
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// Sends the request for `channel` and returns the response when its status is 2xx.
+#[allow(clippy::too_many_arguments)]
 pub async fn send(
     state: &AppState,
     client: &UpstreamClient,

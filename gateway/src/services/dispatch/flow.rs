@@ -27,11 +27,11 @@ pub async fn handle(
     state: &AppState,
     client: &UpstreamClient,
     req: &HttpRequest,
+    caller: Caller,
     raw: Bytes,
     ep: Endpoint,
 ) -> Result<HttpResponse, V1Error> {
     let started = Instant::now();
-    let caller = key_auth::authenticate(state, req).await?;
     let request_id = crate::util::request_id(req);
     let mut meter = Meter::new(
         state.ledger.clone(),

@@ -74,9 +74,15 @@ pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Caller,
 pub fn status_error(t: &Token) -> Result<(), V1Error> {
     match t.status {
         TOKEN_ENABLED => Ok(()),
-        TOKEN_DISABLED => Err(V1Error::unauthorized("this API key is disabled").code("token_disabled")),
-        TOKEN_EXPIRED => Err(V1Error::unauthorized("this API key has expired").code("token_expired")),
-        TOKEN_EXHAUSTED => Err(V1Error::insufficient_quota("this API key has used up its quota")),
+        TOKEN_DISABLED => {
+            Err(V1Error::unauthorized("this API key is disabled").code("token_disabled"))
+        }
+        TOKEN_EXPIRED => {
+            Err(V1Error::unauthorized("this API key has expired").code("token_expired"))
+        }
+        TOKEN_EXHAUSTED => Err(V1Error::insufficient_quota(
+            "this API key has used up its quota",
+        )),
         _ => Err(V1Error::unauthorized("invalid API key")),
     }
 }

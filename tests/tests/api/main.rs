@@ -1,0 +1,15 @@
+//! Integration tests of the gateway's management API (`/`, `/health`, `/api/*`), driven
+//! over HTTP against a real gateway with a fresh SQLite database per test.
+
+mod auth;
+mod bad_input;
+mod channels;
+mod helpers;
+mod odd_values;
+mod options;
+mod permissions;
+mod public;
+mod register;
+mod throttle;
+mod tokens;
+mod users;
