@@ -82,7 +82,8 @@ fn is_package_scoped(name: &str) -> bool {
 /// A command for the relay binary with a clean environment and an empty working
 /// directory, so neither the caller's variables nor a `.env` file leak in.
 pub fn relay_command(env: &[(&str, &str)]) -> Command {
-    let dir = std::env::temp_dir().join(format!("relay-test-{}", uuid::Uuid::new_v4().simple()));
+    // One shared empty directory: nothing writes to it, and it holds no `.env`.
+    let dir = std::env::temp_dir().join("relay-test-empty-cwd");
     std::fs::create_dir_all(&dir).expect("temp dir");
     let mut command = Command::new(relay_binary());
     command

@@ -1,0 +1,73 @@
+//! One log line per proxied request, written when the request is over (however it ended).
+
+use std::time::{Duration, Instant};
+
+use actix_web::http::Method;
+
+/// Collects what the log line needs; logs on drop so aborted streams are logged too.
+/// Never holds keys, header values other than the request id, URLs or bodies.
+pub struct AccessLog {
+    request_id: String,
+    method: Method,
+    host: String,
+    started: Instant,
+    status: Option<u16>,
+    first_byte: Option<Duration>,
+    bytes: u64,
+    outcome: &'static str,
+}
+
+impl AccessLog {
+    pub fn start(request_id: String, method: Method) -> Self {
+        Self {
+            request_id,
+            method,
+            host: "-".into(),
+            started: Instant::now(),
+            status: None,
+            first_byte: None,
+            bytes: 0,
+            // Stays this way if the response stream is dropped before it finished.
+            outcome: "client_closed",
+        }
+    }
+
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    pub fn set_host(&mut self, host: &str) {
+        self.host = host.to_owned();
+    }
+
+    /// The upstream (or the relay itself) answered with `status`.
+    pub fn responded(&mut self, status: u16) {
+        self.status = Some(status);
+        self.first_byte = Some(self.started.elapsed());
+    }
+
+    pub fn add_bytes(&mut self, count: usize) {
+        self.bytes = self.bytes.saturating_add(count as u64);
+    }
+
+    pub fn finish(&mut self, outcome: &'static str) {
+        self.outcome = outcome;
+    }
+}
+
+impl Drop for AccessLog {
+    fn drop(&mut self) {
+        let ms = |d: Option<Duration>| d.map_or(-1, |d| d.as_millis() as i64);
+        log::info!(
+            "proxy request_id={} method={} host={} status={} first_byte_ms={} duration_ms={} bytes={} outcome={}",
+            self.request_id,
+            self.method,
+            self.host,
+            self.status.map_or(0, |s| s),
+            ms(self.first_byte),
+            self.started.elapsed().as_millis(),
+            self.bytes,
+            self.outcome,
+        );
+    }
+}

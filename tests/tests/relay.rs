@@ -1,0 +1,11 @@
+//! Integration tests for the relay binary (DESIGN.md §5). Run with
+//! `cargo test -p integration-tests --test relay`.
+//! Every server involved binds on 127.0.0.0/8; nothing leaves the machine.
+
+mod relay {
+    mod lifecycle;
+    mod limits;
+    mod passthrough;
+    mod security;
+    mod streaming;
+}
