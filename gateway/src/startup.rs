@@ -44,10 +44,14 @@ impl Application {
                 .wrap(from_fn(crate::middleware::request_id))
                 .configure(routes::public::configure_root)
                 .configure(routes::configure_api)
+                .configure(routes::console::configure)
                 .configure(routes::openai::configure)
         })
         .workers(settings.http_workers.unwrap_or_else(default_workers))
         .tcp_nodelay(true)
+        // A client that closes its side is gone: drop the handler (and with it the upstream
+        // call and its reservation) even before the upstream has answered.
+        .h1_allow_half_closed(false)
         .shutdown_timeout(30)
         .client_request_timeout(Duration::from_secs(30))
         .listen(listener)?

@@ -7,6 +7,9 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
+mod stream;
+pub use stream::{Delta, MessageDelta, StreamEvent};
+
 /// The `anthropic-version` header value the gateway speaks.
 pub const API_VERSION: &str = "2023-06-01";
 
@@ -100,8 +103,13 @@ pub enum ContentBlock {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ImageSource {
-    Base64 { media_type: String, data: String },
-    Url { url: String },
+    Base64 {
+        media_type: String,
+        data: String,
+    },
+    Url {
+        url: String,
+    },
     #[serde(other)]
     Other,
 }
@@ -165,13 +173,29 @@ pub struct MessagesResponse {
 /// Token usage. `message_delta` repeats it cumulatively, so later values replace earlier.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
-    #[serde(default, deserialize_with = "opt_count", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_count",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub input_tokens: Option<u64>,
-    #[serde(default, deserialize_with = "opt_count", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_count",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub output_tokens: Option<u64>,
-    #[serde(default, deserialize_with = "opt_count", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_count",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cache_creation_input_tokens: Option<u64>,
-    #[serde(default, deserialize_with = "opt_count", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_count",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cache_read_input_tokens: Option<u64>,
 }
 
@@ -181,8 +205,14 @@ impl Usage {
         let pairs = [
             (&mut self.input_tokens, newer.input_tokens),
             (&mut self.output_tokens, newer.output_tokens),
-            (&mut self.cache_creation_input_tokens, newer.cache_creation_input_tokens),
-            (&mut self.cache_read_input_tokens, newer.cache_read_input_tokens),
+            (
+                &mut self.cache_creation_input_tokens,
+                newer.cache_creation_input_tokens,
+            ),
+            (
+                &mut self.cache_read_input_tokens,
+                newer.cache_read_input_tokens,
+            ),
         ];
         for (mine, theirs) in pairs {
             if theirs.is_some() {
@@ -209,69 +239,6 @@ impl Usage {
         u.prompt_tokens_details = Some(serde_json::json!({ "cached_tokens": cached }));
         u
     }
-}
-
-/// One streaming event's data (its `type` repeats the SSE event name).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum StreamEvent {
-    MessageStart {
-        message: MessagesResponse,
-    },
-    ContentBlockStart {
-        index: u64,
-        content_block: ContentBlock,
-    },
-    ContentBlockDelta {
-        index: u64,
-        delta: Delta,
-    },
-    ContentBlockStop {
-        #[serde(default)]
-        index: u64,
-    },
-    MessageDelta {
-        #[serde(default)]
-        delta: MessageDelta,
-        #[serde(default)]
-        usage: Usage,
-    },
-    MessageStop,
-    Ping,
-    Error {
-        error: ErrorDetail,
-    },
-    #[serde(other)]
-    Other,
-}
-
-/// The change inside `content_block_delta`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Delta {
-    TextDelta {
-        #[serde(default)]
-        text: String,
-    },
-    InputJsonDelta {
-        #[serde(default)]
-        partial_json: String,
-    },
-    ThinkingDelta {
-        #[serde(default)]
-        thinking: String,
-    },
-    #[serde(other)]
-    Other,
-}
-
-/// The top-level change inside `message_delta`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct MessageDelta {
-    #[serde(default)]
-    pub stop_reason: Option<String>,
-    #[serde(default)]
-    pub stop_sequence: Option<String>,
 }
 
 /// Anthropic's error body: `{"type":"error","error":{"type","message"}}`.
@@ -324,9 +291,13 @@ mod tests {
     #[test]
     fn usage_maps_cache_tokens_into_the_prompt() {
         let u: Usage = serde_json::from_value(json!({"input_tokens": 10, "output_tokens": 5,
-            "cache_read_input_tokens": 100, "cache_creation_input_tokens": 20})).unwrap();
+            "cache_read_input_tokens": 100, "cache_creation_input_tokens": 20}))
+        .unwrap();
         let o = u.to_openai();
-        assert_eq!((o.prompt_tokens, o.completion_tokens, o.total_tokens), (130, 5, 135));
+        assert_eq!(
+            (o.prompt_tokens, o.completion_tokens, o.total_tokens),
+            (130, 5, 135)
+        );
         assert_eq!(o.cached_tokens(), 100);
     }
 

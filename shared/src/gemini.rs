@@ -191,17 +191,41 @@ pub struct PromptFeedback {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UsageMetadata {
-    #[serde(default, deserialize_with = "opt_count", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_count",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub prompt_token_count: Option<u64>,
-    #[serde(default, deserialize_with = "opt_count", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_count",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub candidates_token_count: Option<u64>,
-    #[serde(default, deserialize_with = "opt_count", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_count",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub thoughts_token_count: Option<u64>,
-    #[serde(default, deserialize_with = "opt_count", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_count",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub tool_use_prompt_token_count: Option<u64>,
-    #[serde(default, deserialize_with = "opt_count", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_count",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cached_content_token_count: Option<u64>,
-    #[serde(default, deserialize_with = "opt_count", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_count",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub total_token_count: Option<u64>,
 }
 
@@ -298,7 +322,10 @@ mod tests {
         assert_eq!(parts.len(), 3);
         assert_eq!(parts[1].function_call.as_ref().unwrap().args["x"], 1);
         let u = r.usage_metadata.unwrap().to_openai();
-        assert_eq!((u.prompt_tokens, u.completion_tokens, u.total_tokens), (10, 10, 20));
+        assert_eq!(
+            (u.prompt_tokens, u.completion_tokens, u.total_tokens),
+            (10, 10, 20)
+        );
         assert_eq!(u.cached_tokens(), 8);
     }
 

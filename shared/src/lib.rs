@@ -3,6 +3,8 @@
 pub mod anthropic;
 pub mod error;
 pub mod gemini;
+#[cfg(feature = "connector")]
+pub mod guarded_connector;
 pub mod ip_guard;
 pub mod openai;
 pub mod relay_protocol;

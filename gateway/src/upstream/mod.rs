@@ -1,11 +1,12 @@
 //! Calling upstream providers: directly, or through the relay (DESIGN.md §5).
 
-mod connector;
 
 use actix_web::http::{Method, StatusCode};
 use bytes::Bytes;
 use futures_util::stream::LocalBoxStream;
 use futures_util::StreamExt;
+use shared::guarded_connector::GuardedConnector;
+use shared::ip_guard::UrlPolicy;
 use shared::relay_protocol as rp;
 use std::time::Duration;
 
@@ -85,10 +86,17 @@ pub struct UpstreamClient {
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Channels are configured by admins and often point at private servers (vLLM, Ollama),
+/// so provider calls may reach any address; client-supplied URLs use a strict policy.
+const CHANNEL_POLICY: UrlPolicy = UrlPolicy {
+    allow_http: true,
+    allow_private: true,
+};
+
 impl UpstreamClient {
     pub fn new(settings: &crate::settings::Settings) -> Self {
         let connector = awc::Connector::new()
-            .connector(connector::NoDelayConnector)
+            .connector(GuardedConnector::new(CHANNEL_POLICY))
             .timeout(CONNECT_TIMEOUT)
             .handshake_timeout(CONNECT_TIMEOUT)
             .limit(0)
