@@ -118,4 +118,9 @@ impl Provider {
     pub fn error_message(&self, raw: &[u8]) -> String {
         openai::error_message(raw)
     }
+
+    /// The upstream error's `code` and `param`, when it gives them.
+    pub fn error_code_and_param(&self, raw: &[u8]) -> (Option<String>, Option<String>) {
+        openai::error_code_and_param(raw)
+    }
 }

@@ -120,6 +120,21 @@ pub fn error_message(raw: &[u8]) -> String {
     msg.unwrap_or_else(|| String::from_utf8_lossy(&raw[..raw.len().min(300)]).into_owned())
 }
 
+/// The `code` and `param` of an OpenAI-shaped error body, so a non-retryable upstream
+/// error reaches the client as the upstream said it (e.g. `context_length_exceeded`).
+pub fn error_code_and_param(raw: &[u8]) -> (Option<String>, Option<String>) {
+    let v: Option<Value> = serde_json::from_slice(raw).ok();
+    let field = |name: &str| {
+        let f = v.as_ref()?.get("error")?.get(name)?;
+        match f {
+            Value::String(s) if !s.is_empty() && s.len() <= 200 => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    };
+    (field("code"), field("param"))
+}
+
 /// OpenAI streams pass through event by event; the usage-only chunk we asked for is
 /// hidden from clients that did not ask for it themselves.
 pub struct OpenAiStream {

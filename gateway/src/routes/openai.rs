@@ -38,8 +38,7 @@ async fn chat(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, V1Error> {
-    let body = read_body(body).await?;
-    flow::handle(&state, &client, &req, body, Endpoint::Chat).await
+    relay(&state, &client, &req, body, Endpoint::Chat).await
 }
 
 async fn completions(
@@ -48,8 +47,7 @@ async fn completions(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, V1Error> {
-    let body = read_body(body).await?;
-    flow::handle(&state, &client, &req, body, Endpoint::Completions).await
+    relay(&state, &client, &req, body, Endpoint::Completions).await
 }
 
 async fn embeddings(
@@ -58,8 +56,38 @@ async fn embeddings(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, V1Error> {
-    let body = read_body(body).await?;
-    flow::handle(&state, &client, &req, body, Endpoint::Embeddings).await
+    relay(&state, &client, &req, body, Endpoint::Embeddings).await
+}
+
+/// Authenticates the key before reading the body, so anonymous clients cannot make the
+/// gateway buffer large bodies, then hands over to the relay flow.
+async fn relay(
+    state: &AppState,
+    client: &UpstreamClient,
+    req: &HttpRequest,
+    payload: web::Payload,
+    ep: Endpoint,
+) -> Result<HttpResponse, V1Error> {
+    let caller = key_auth::authenticate(state, req).await?;
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > V1_BODY_LIMIT as u64) {
+        return Err(too_large());
+    }
+    let body = read_body(payload).await?;
+    flow::handle(state, client, req, caller, body, ep).await
+}
+
+fn too_large() -> V1Error {
+    V1Error::new(
+        actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+        "invalid_request_error",
+        format!("request body is larger than {V1_BODY_LIMIT} bytes"),
+    )
+    .code("request_too_large")
 }
 
 /// Collects the body up to the limit, answering 413 in OpenAI's shape beyond it.
@@ -68,11 +96,7 @@ pub async fn read_body(mut payload: web::Payload) -> Result<Bytes, V1Error> {
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| V1Error::bad_request("could not read the request body"))?;
         if buf.len() + chunk.len() > V1_BODY_LIMIT {
-            return Err(V1Error::new(
-                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid_request_error",
-                format!("request body is larger than {V1_BODY_LIMIT} bytes"),
-            ));
+            return Err(too_large());
         }
         buf.extend_from_slice(&chunk);
     }

@@ -57,16 +57,25 @@ fn settlement_queries(s: &Settlement, now: i64, out: &mut Vec<Query>) {
     } else {
         0
     };
+    // Only a settlement of quota actually reserved on the token decides exhaustion: a
+    // request refused while another holds the whole balance must not mark the key
+    // exhausted, and a refund that brings the balance back above zero revives it.
+    let limited = i64::from(s.reservation.token_limited);
     out.push(
         Query::new(
             "UPDATE tokens SET remain_quota = remain_quota + ?, used_quota = used_quota + ?, \
              request_count = request_count + 1, last_used_at = ?, \
-             status = CASE WHEN unlimited_quota = 0 AND status = 1 AND remain_quota + ? <= 0 \
-             THEN 4 ELSE status END WHERE id = ?",
+             status = CASE \
+             WHEN ? = 1 AND unlimited_quota = 0 AND status = 1 AND remain_quota + ? <= 0 THEN 4 \
+             WHEN ? = 1 AND unlimited_quota = 0 AND status = 4 AND remain_quota + ? > 0 THEN 1 \
+             ELSE status END WHERE id = ?",
         )
         .bind(token_refund)
         .bind(s.actual)
         .bind(now)
+        .bind(limited)
+        .bind(token_refund)
+        .bind(limited)
         .bind(token_refund)
         .bind(s.token_id),
     );

@@ -1,0 +1,14 @@
+//! Integration tests of the OpenAI-compatible `/v1` API (issue 3): a real gateway with a
+//! fresh SQLite database per test, channels pointing at the scriptable mock upstream.
+
+mod billing;
+mod channel_test;
+mod chat;
+mod concurrency;
+mod errors;
+mod keys;
+mod logs;
+mod models;
+mod routing;
+mod sdk;
+mod streaming;
