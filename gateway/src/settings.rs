@@ -14,6 +14,7 @@
 //! | `CHANNEL_KEY_SECRET` | derived from `JWT_SECRET` |
 //! | `UPSTREAM_TIMEOUT_SECS` | 600 |
 //! | `HTTP_WORKERS` | number of CPUs |
+//! | `IMAGE_FETCH_ALLOW_PRIVATE` | false (testing only) |
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -50,6 +51,8 @@ pub struct Settings {
     pub channel_key_secret: String,
     pub upstream_timeout_secs: u64,
     pub http_workers: Option<usize>,
+    /// Lets image URLs point at private addresses (local testing only).
+    pub image_fetch_allow_private: bool,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/gateway.db";
@@ -157,6 +160,7 @@ impl Settings {
             channel_key_secret,
             upstream_timeout_secs,
             http_workers,
+            image_fetch_allow_private: get("IMAGE_FETCH_ALLOW_PRIVATE").is_some_and(|v| v == "true" || v == "1"),
         })
     }
 }
@@ -238,7 +242,10 @@ impl std::fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("host", &self.host)
             .field("port", &self.port)
-            .field("database", &self.database_url.split(':').next().unwrap_or("?"))
+            .field(
+                "database",
+                &self.database_url.split(':').next().unwrap_or("?"),
+            )
             .field("relay_configured", &self.relay_proxy_url.is_some())
             .field("token_expiry_hours", &self.token_expiry_hours)
             .finish_non_exhaustive()

@@ -1,1 +1,278 @@
-//! placeholder
+//! `POST /v1/messages` for Anthropic-format clients (the `anthropic` SDKs, Claude Code):
+//! the request is converted to an OpenAI chat request so any channel can serve it, and
+//! the answer or stream converted back. On Anthropic channels [`AnthropicPassthrough`]
+//! forwards the upstream stream unchanged instead.
+
+mod passthrough;
+mod response;
+mod stream;
+#[cfg(test)]
+mod tests;
+
+use crate::services::dispatch::billing::count_tokens;
+use crate::services::dispatch::error::{Dialect, V1Error};
+use serde_json::{json, Map, Value};
+use shared::anthropic::{Content, ContentBlock, ImageSource, MessagesRequest, ToolChoice};
+
+pub use passthrough::AnthropicPassthrough;
+pub use response::from_openai_response;
+pub use stream::OpenAiToAnthropicStream;
+
+/// Rough token cost of one image, for estimates only (Anthropic caps images near this).
+const IMAGE_TOKENS: u64 = 1600;
+
+fn bad(message: impl Into<String>) -> V1Error {
+    V1Error::bad_request(message).dialect(Dialect::Anthropic)
+}
+
+/// Anthropic Messages request → OpenAI chat request. Errors are in Anthropic's dialect.
+pub fn to_openai(body: &Value) -> Result<Value, V1Error> {
+    if !body.is_object() {
+        return Err(bad("request body must be a JSON object"));
+    }
+    let req: MessagesRequest = serde_json::from_value(body.clone())
+        .map_err(|e| bad(format!("invalid Messages request: {e}")))?;
+    if req.model.trim().is_empty() {
+        return Err(bad("model: field required"));
+    }
+    let mut messages = Vec::new();
+    if let Some(system) = &req.system {
+        let text = text_of(system);
+        if !text.is_empty() {
+            messages.push(json!({"role": "system", "content": text}));
+        }
+    }
+    for m in &req.messages {
+        match m.role.as_str() {
+            "user" => user_messages(&m.content, &mut messages),
+            "assistant" => messages.push(assistant_message(&m.content)),
+            other => return Err(bad(format!("messages: unexpected role '{other}'"))),
+        }
+    }
+    let mut out = Map::new();
+    out.insert("model".into(), json!(req.model));
+    out.insert("messages".into(), Value::Array(messages));
+    if let Some(n) = req.max_tokens {
+        out.insert("max_tokens".into(), json!(n));
+    }
+    if let Some(stop) = req.stop_sequences.filter(|s| !s.is_empty()) {
+        out.insert("stop".into(), json!(stop));
+    }
+    if let Some(t) = req.temperature {
+        out.insert("temperature".into(), json!(t));
+    }
+    if let Some(p) = req.top_p {
+        out.insert("top_p".into(), json!(p));
+    }
+    if req.stream == Some(true) {
+        out.insert("stream".into(), json!(true));
+        out.insert("stream_options".into(), json!({"include_usage": true}));
+    }
+    // Server tools (web search, code execution, …) only exist on Anthropic's side.
+    let tools: Vec<Value> = req
+        .tools
+        .iter()
+        .flatten()
+        .filter(|t| t.kind.as_deref().is_none_or(|k| k == "custom"))
+        .map(|t| {
+            let params = if t.input_schema.is_object() {
+                t.input_schema.clone()
+            } else {
+                json!({"type": "object", "properties": {}})
+            };
+            let mut f = json!({"name": t.name, "parameters": params});
+            if let Some(d) = &t.description {
+                f["description"] = json!(d);
+            }
+            json!({"type": "function", "function": f})
+        })
+        .collect();
+    if !tools.is_empty() {
+        out.insert("tools".into(), Value::Array(tools));
+        if let Some(choice) = &req.tool_choice {
+            let (value, no_parallel) = match choice {
+                ToolChoice::Auto {
+                    disable_parallel_tool_use: p,
+                } => (json!("auto"), *p),
+                ToolChoice::Any {
+                    disable_parallel_tool_use: p,
+                } => (json!("required"), *p),
+                ToolChoice::Tool {
+                    name,
+                    disable_parallel_tool_use: p,
+                } => (json!({"type": "function", "function": {"name": name}}), *p),
+                ToolChoice::None => (json!("none"), None),
+            };
+            out.insert("tool_choice".into(), value);
+            if no_parallel == Some(true) {
+                out.insert("parallel_tool_calls".into(), json!(false));
+            }
+        }
+    }
+    if let Some(user) = req.metadata.and_then(|m| m.user_id) {
+        out.insert("user".into(), json!(user));
+    }
+    Ok(Value::Object(out))
+}
+
+/// The text of string-or-blocks content (non-text blocks skipped).
+fn text_of(content: &Content) -> String {
+    match content {
+        Content::Text(s) => s.clone(),
+        Content::Blocks(blocks) => {
+            let texts: Vec<&str> = blocks
+                .iter()
+                .filter_map(|b| match b {
+                    ContentBlock::Text { text } => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect();
+            texts.join("\n")
+        }
+    }
+}
+
+fn image_part(source: &ImageSource) -> Option<Value> {
+    let url = match source {
+        ImageSource::Base64 { media_type, data } => format!("data:{media_type};base64,{data}"),
+        ImageSource::Url { url } => url.clone(),
+        ImageSource::Other => return None,
+    };
+    Some(json!({"type": "image_url", "image_url": {"url": url}}))
+}
+
+/// Documents: inline PDFs become OpenAI file parts, plain-text documents text parts.
+fn document_part(source: &Value) -> Option<Value> {
+    let kind = source.get("type").and_then(Value::as_str)?;
+    let data = source.get("data").and_then(Value::as_str)?;
+    match kind {
+        "base64" => {
+            let mime = source.get("media_type").and_then(Value::as_str)?;
+            Some(json!({"type": "file", "file": {"filename": "document.pdf",
+                                                  "file_data": format!("data:{mime};base64,{data}")}}))
+        }
+        "text" => Some(json!({"type": "text", "text": data})),
+        _ => None,
+    }
+}
+
+/// A user turn: its tool results become `tool` messages first (they answer the previous
+/// assistant turn), then the rest becomes one user message.
+fn user_messages(content: &Content, out: &mut Vec<Value>) {
+    let blocks = match content {
+        Content::Text(s) => return out.push(json!({"role": "user", "content": s})),
+        Content::Blocks(b) => b,
+    };
+    let mut parts = Vec::new();
+    for b in blocks {
+        match b {
+            ContentBlock::Text { text } => parts.push(json!({"type": "text", "text": text})),
+            ContentBlock::Image { source } => parts.extend(image_part(source)),
+            ContentBlock::Document { source } => parts.extend(document_part(source)),
+            ContentBlock::ToolResult {
+                tool_use_id,
+                content,
+                ..
+            } => {
+                let text = content.as_ref().map(text_of).unwrap_or_default();
+                out.push(json!({"role": "tool", "tool_call_id": tool_use_id, "content": text}));
+                // OpenAI tool messages hold text only; images follow in the user message.
+                if let Some(Content::Blocks(inner)) = content {
+                    for ib in inner {
+                        if let ContentBlock::Image { source } = ib {
+                            parts.extend(image_part(source));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if parts.is_empty() {
+        return;
+    }
+    let all_text = parts.iter().all(|p| p["type"] == "text");
+    if all_text && parts.len() == 1 {
+        out.push(json!({"role": "user", "content": parts[0]["text"]}));
+    } else {
+        out.push(json!({"role": "user", "content": parts}));
+    }
+}
+
+fn assistant_message(content: &Content) -> Value {
+    let mut text = String::new();
+    let mut calls = Vec::new();
+    let blocks = match content {
+        Content::Text(s) => return json!({"role": "assistant", "content": s}),
+        Content::Blocks(b) => b,
+    };
+    for b in blocks {
+        match b {
+            ContentBlock::Text { text: t } => text.push_str(t),
+            ContentBlock::ToolUse { id, name, input } => {
+                let args = if input.is_null() {
+                    "{}".to_string()
+                } else {
+                    input.to_string()
+                };
+                calls.push(json!({"id": id, "type": "function",
+                                  "function": {"name": name, "arguments": args}}));
+            }
+            // Thinking blocks are Anthropic-signed; other providers cannot use them.
+            _ => {}
+        }
+    }
+    let mut m = json!({"role": "assistant", "content": text});
+    if !calls.is_empty() {
+        if text.is_empty() {
+            m["content"] = Value::Null;
+        }
+        m["tool_calls"] = Value::Array(calls);
+    }
+    m
+}
+
+/// A local estimate for `POST /v1/messages/count_tokens` (`{"input_tokens": n}`).
+pub fn count_tokens_estimate(body: &Value) -> u64 {
+    let model = body
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mut text = String::new();
+    let mut images = 0u64;
+    collect(body.get("system"), &mut text, &mut images);
+    let messages = body.get("messages").and_then(Value::as_array);
+    let n_messages = messages.map_or(0, |m| m.len() as u64);
+    for m in messages.into_iter().flatten() {
+        collect(m.get("content"), &mut text, &mut images);
+    }
+    if let Some(tools) = body.get("tools") {
+        text.push_str(&tools.to_string());
+    }
+    count_tokens(model, &text)
+        .saturating_add(images.saturating_mul(IMAGE_TOKENS))
+        .saturating_add(n_messages.saturating_mul(3))
+}
+
+fn collect(v: Option<&Value>, text: &mut String, images: &mut u64) {
+    match v {
+        Some(Value::String(s)) => {
+            text.push_str(s);
+            text.push('\n');
+        }
+        Some(Value::Array(blocks)) => {
+            for b in blocks {
+                match b.get("type").and_then(Value::as_str) {
+                    Some("image") | Some("document") => *images = images.saturating_add(1),
+                    Some("tool_use") => {
+                        collect(b.get("name"), text, images);
+                        text.push_str(&b.get("input").map(Value::to_string).unwrap_or_default());
+                    }
+                    Some("tool_result") => collect(b.get("content"), text, images),
+                    _ => collect(b.get("text").or_else(|| b.get("thinking")), text, images),
+                }
+            }
+        }
+        _ => {}
+    }
+}

@@ -61,6 +61,26 @@ pub trait StreamAdapter {
     fn finish(&mut self, out: &mut Vec<Bytes>);
     /// An error event in the client's format, for failures after the first byte.
     fn error_event(&self, message: &str) -> Bytes;
+    /// The upstream's own error, when it ended the stream with one (for the log).
+    fn failure(&self) -> Option<String> {
+        None
+    }
+    /// Whether the upstream closing the connection now is a normal end (providers
+    /// without an end marker, such as Gemini).
+    fn completes_at_eof(&self) -> bool {
+        false
+    }
+}
+
+/// Everything a provider may build its request from.
+pub struct Outbound<'a> {
+    /// The request in OpenAI's format.
+    pub openai: &'a Value,
+    /// The client's Anthropic body when it called `/v1/messages` (passed through as is
+    /// to Anthropic channels).
+    pub anthropic_native: Option<&'a Value>,
+    /// Remote images fetched through the guard, for providers that need them inline.
+    pub images: &'a gemini::Images,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,39 +88,64 @@ pub enum Provider {
     OpenAi,
     Azure,
     Custom,
+    Anthropic,
+    Gemini,
 }
 
 impl Provider {
     pub fn for_channel(c: &Channel) -> Option<Provider> {
-        use crate::services::channels::{TYPE_AZURE, TYPE_CUSTOM, TYPE_OPENAI};
+        use crate::services::channels::{
+            TYPE_ANTHROPIC, TYPE_AZURE, TYPE_CUSTOM, TYPE_GEMINI, TYPE_OPENAI,
+        };
         match c.channel_type {
             TYPE_OPENAI => Some(Provider::OpenAi),
             TYPE_AZURE => Some(Provider::Azure),
             TYPE_CUSTOM => Some(Provider::Custom),
+            TYPE_ANTHROPIC => Some(Provider::Anthropic),
+            TYPE_GEMINI => Some(Provider::Gemini),
             _ => None,
         }
     }
 
-    /// Builds the upstream request from the client's OpenAI-format body.
+    /// Whether an Anthropic-format client talks to this provider natively.
+    pub fn passes_anthropic_through(&self, out: &Outbound<'_>) -> bool {
+        *self == Provider::Anthropic && out.anthropic_native.is_some()
+    }
+
     pub fn build(
         &self,
         t: &Target<'_>,
         ep: Endpoint,
-        body: &Value,
+        out: &Outbound<'_>,
         stream: bool,
     ) -> Result<UpstreamRequest, V1Error> {
-        match self {
-            Provider::OpenAi | Provider::Custom => openai::build(t, ep, body, stream),
-            Provider::Azure => azure::build(t, ep, body, stream),
+        match (self, out.anthropic_native) {
+            (Provider::OpenAi | Provider::Custom, _) => openai::build(t, ep, out.openai, stream),
+            (Provider::Azure, _) => azure::build(t, ep, out.openai, stream),
+            (Provider::Anthropic, Some(native)) => anthropic::build_native(t, native, stream),
+            (Provider::Anthropic, None) => anthropic::build(t, ep, out.openai, stream),
+            (Provider::Gemini, _) => {
+                gemini::build_with_images(t, ep, out.openai, stream, out.images)
+            }
         }
     }
 
-    pub fn parse(&self, ep: Endpoint, raw: Bytes) -> Result<Parsed, String> {
+    /// Converts a non-streaming answer into OpenAI's format with its usage.
+    pub fn parse(
+        &self,
+        ep: Endpoint,
+        raw: Bytes,
+        request: &Value,
+        prompt_tokens: u64,
+    ) -> Result<Parsed, String> {
         match self {
             Provider::OpenAi | Provider::Custom | Provider::Azure => openai::parse(ep, raw),
+            Provider::Anthropic => anthropic::parse(ep, raw),
+            Provider::Gemini => gemini::parse_with(ep, raw, request, prompt_tokens),
         }
     }
 
+    /// The adapter turning this provider's stream into OpenAI chunks.
     pub fn stream_adapter(
         &self,
         ep: Endpoint,
@@ -111,16 +156,31 @@ impl Provider {
             Provider::OpenAi | Provider::Custom | Provider::Azure => {
                 Box::new(openai::OpenAiStream::new(ep, model, client_wants_usage))
             }
+            Provider::Anthropic => {
+                Box::new(anthropic::AnthropicStream::new(model, client_wants_usage).with_endpoint(ep))
+            }
+            Provider::Gemini => {
+                Box::new(gemini::GeminiStream::new(model, client_wants_usage).with_endpoint(ep))
+            }
         }
     }
 
     /// The upstream's error message, for relaying a non-retryable 4xx to the client.
     pub fn error_message(&self, raw: &[u8]) -> String {
-        openai::error_message(raw)
+        match self {
+            Provider::OpenAi | Provider::Custom | Provider::Azure => openai::error_message(raw),
+            Provider::Anthropic => anthropic::error_message(raw),
+            Provider::Gemini => gemini::error_message(raw),
+        }
     }
 
     /// The upstream error's `code` and `param`, when it gives them.
     pub fn error_code_and_param(&self, raw: &[u8]) -> (Option<String>, Option<String>) {
-        openai::error_code_and_param(raw)
+        match self {
+            Provider::OpenAi | Provider::Custom | Provider::Azure => {
+                openai::error_code_and_param(raw)
+            }
+            Provider::Anthropic | Provider::Gemini => (None, None),
+        }
     }
 }

@@ -144,6 +144,7 @@ pub struct OpenAiStream {
     tokens: u64,
     done: bool,
     scratch: String,
+    failure: Option<String>,
 }
 
 impl OpenAiStream {
@@ -155,6 +156,7 @@ impl OpenAiStream {
             tokens: 0,
             done: false,
             scratch: String::new(),
+            failure: None,
         }
     }
 }
@@ -173,6 +175,10 @@ impl StreamAdapter for OpenAiStream {
             out.push(encode_data(&ev.data));
             return;
         };
+        if let Some(e) = v.get("error").filter(|e| !e.is_null()) {
+            let message = e.get("message").and_then(Value::as_str).unwrap_or("upstream error");
+            self.failure = Some(message.chars().take(300).collect());
+        }
         self.scratch.clear();
         generated_text(&v, &mut self.scratch);
         if !self.scratch.is_empty() {
@@ -215,6 +221,10 @@ impl StreamAdapter for OpenAiStream {
 
     fn finish(&mut self, out: &mut Vec<Bytes>) {
         out.push(Bytes::from_static(DONE_EVENT));
+    }
+
+    fn failure(&self) -> Option<String> {
+        self.failure.clone()
     }
 
     fn error_event(&self, message: &str) -> Bytes {

@@ -1,7 +1,9 @@
 //! HTTP routes. Each resource module exposes `configure`; handlers extract, call one
 //! service and shape the response.
 
+pub mod anthropic;
 pub mod channel;
+pub mod console;
 pub mod log;
 pub mod openai;
 pub mod option;

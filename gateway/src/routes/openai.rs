@@ -1,7 +1,7 @@
 //! `/v1/*`: the OpenAI-compatible API for `sk-` keys.
 
 use crate::providers::Endpoint;
-use crate::services::dispatch::error::V1Error;
+use crate::services::dispatch::error::{Dialect, V1Error};
 use crate::services::dispatch::{flow, key_auth, routing};
 use crate::state::AppState;
 use crate::upstream::UpstreamClient;
@@ -21,6 +21,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/chat/completions", web::post().to(chat))
             .route("/completions", web::post().to(completions))
             .route("/embeddings", web::post().to(embeddings))
+            .route("/messages", web::post().to(super::anthropic::messages))
+            .route("/messages/count_tokens", web::post().to(super::anthropic::count_tokens))
             .default_service(web::to(not_found)),
     );
 }
@@ -61,7 +63,7 @@ async fn embeddings(
 
 /// Authenticates the key before reading the body, so anonymous clients cannot make the
 /// gateway buffer large bodies, then hands over to the relay flow.
-async fn relay(
+pub(super) async fn relay(
     state: &AppState,
     client: &UpstreamClient,
     req: &HttpRequest,
@@ -78,10 +80,10 @@ async fn relay(
         return Err(too_large());
     }
     let body = read_body(payload).await?;
-    flow::handle(state, client, req, caller, body, ep).await
+    flow::handle(state, client, req, caller, body, ep, Dialect::OpenAi).await
 }
 
-fn too_large() -> V1Error {
+pub(super) fn too_large() -> V1Error {
     V1Error::new(
         actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
         "invalid_request_error",

@@ -17,13 +17,20 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     cfg.route("/status", web::get().to(status));
 }
 
-async fn root(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(json!({
-        "name": state.options.get().text("system_name"),
-        "service": "llm-gateway",
-        "version": VERSION,
-        "api": {"openai": "/v1", "management": "/api", "health": "/health"},
-    }))
+/// Browsers (`Accept` preferring `text/html`) get the web console; every other client
+/// gets the service info as JSON.
+async fn root(state: web::Data<AppState>, req: actix_web::HttpRequest) -> HttpResponse {
+    if super::console::wants_html(&req) {
+        return super::console::index();
+    }
+    HttpResponse::Ok()
+        .insert_header((actix_web::http::header::VARY, "Accept"))
+        .json(json!({
+            "name": state.options.get().text("system_name"),
+            "service": "llm-gateway",
+            "version": VERSION,
+            "api": {"openai": "/v1", "management": "/api", "health": "/health"},
+        }))
 }
 
 /// 503 when the database is unreachable; the relay's state is reported, not fatal,
@@ -35,7 +42,9 @@ async fn health(state: web::Data<AppState>, client: web::Data<UpstreamClient>) -
         Some(false) => "unreachable",
     };
     match state.store.ping().await {
-        Ok(()) => HttpResponse::Ok().json(json!({"status": "ok", "database": "ok", "relay": relay})),
+        Ok(()) => {
+            HttpResponse::Ok().json(json!({"status": "ok", "database": "ok", "relay": relay}))
+        }
         Err(e) => {
             log::error!("health check: database unreachable: {e}");
             HttpResponse::ServiceUnavailable()

@@ -2,7 +2,7 @@
 //! relay when the channel uses it); records the latency.
 
 use crate::error::ApiError;
-use crate::providers::{Endpoint, Provider};
+use crate::providers::{Endpoint, Outbound, Provider};
 use crate::services::dispatch::attempt;
 use crate::services::dispatch::routing;
 use crate::state::AppState;
@@ -44,13 +44,19 @@ pub async fn run(
         "max_tokens": 1,
     });
     let started = Instant::now();
+    let images = crate::providers::gemini::Images::new();
+    let out = Outbound {
+        openai: &body,
+        anthropic_native: None,
+        images: &images,
+    };
     let outcome = attempt::send(
         state,
         client,
         c,
         provider,
         Endpoint::Chat,
-        &body,
+        &out,
         false,
         &upstream_model,
         "",

@@ -2,6 +2,7 @@
 //! SQL implementation running on SQLite, PostgreSQL (sqlx) and D1 (HTTP).
 
 pub mod channels;
+pub mod d1_backend;
 pub mod ledger;
 pub mod logs;
 pub mod models;
@@ -46,10 +47,18 @@ impl<T> Store for T where
 /// Opens the backend named by the URL scheme and applies its migrations.
 pub async fn connect(settings: &crate::settings::Settings) -> anyhow::Result<Arc<dyn Store>> {
     let url = settings.database_url.as_str();
-    if url.starts_with("d1://") {
-        anyhow::bail!("DATABASE_URL: the d1:// backend is not available in this build yet");
-    }
-    let backend =
-        sqlx_backend::SqlxBackend::connect(url, settings.database_max_connections).await?;
-    Ok(Arc::new(sql_store::SqlStore::new(Arc::new(backend))))
+    let backend: Arc<dyn sql::SqlBackend> = if url.starts_with("d1://") {
+        Arc::new(
+            d1_backend::D1Backend::connect(
+                url,
+                &settings.d1_api_base,
+                settings.cloudflare_api_token.as_deref(),
+                settings.database_max_connections,
+            )
+            .await?,
+        )
+    } else {
+        Arc::new(sqlx_backend::SqlxBackend::connect(url, settings.database_max_connections).await?)
+    };
+    Ok(Arc::new(sql_store::SqlStore::new(backend)))
 }

@@ -77,9 +77,12 @@ struct RelayConfig {
     key: String,
 }
 
+pub mod image_fetch;
+
 /// One per worker thread (awc clients are not `Send`).
 pub struct UpstreamClient {
     client: awc::Client,
+    pub images: image_fetch::ImageFetcher,
     relay: Option<RelayConfig>,
     head_timeout: Duration,
 }
@@ -116,6 +119,7 @@ impl UpstreamClient {
         };
         UpstreamClient {
             client,
+            images: image_fetch::ImageFetcher::new(settings.image_fetch_allow_private),
             relay,
             head_timeout: Duration::from_secs(settings.upstream_timeout_secs),
         }

@@ -22,7 +22,9 @@ pub(crate) fn parse_data_url(url: &str) -> Option<(String, String)> {
 /// The URL of an `image_url` part (an object with `url`, or a bare string some clients send).
 pub(crate) fn image_url_of(part: &Value) -> Option<&str> {
     let iu = part.get("image_url")?;
-    iu.get("url").and_then(Value::as_str).or_else(|| iu.as_str())
+    iu.get("url")
+        .and_then(Value::as_str)
+        .or_else(|| iu.as_str())
 }
 
 pub(crate) fn unsupported(what: impl std::fmt::Display) -> V1Error {
@@ -49,8 +51,9 @@ pub(crate) fn plain_text(content: Option<&Value>) -> Result<String, V1Error> {
             }
             Ok(out)
         }
-        Some(_) => Err(V1Error::bad_request("message content must be a string or an array")
-            .param("messages")),
+        Some(_) => Err(
+            V1Error::bad_request("message content must be a string or an array").param("messages"),
+        ),
     }
 }
 
@@ -72,7 +75,11 @@ pub(crate) fn prompt_text(body: &Value) -> Result<String, V1Error> {
 pub(crate) fn stop_list(body: &Value) -> Option<Vec<String>> {
     let list: Vec<String> = match body.get("stop")? {
         Value::String(s) => vec![s.clone()],
-        Value::Array(a) => a.iter().filter_map(Value::as_str).map(String::from).collect(),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(String::from)
+            .collect(),
         _ => return None,
     };
     let list: Vec<String> = list.into_iter().filter(|s| !s.trim().is_empty()).collect();
@@ -227,9 +234,15 @@ mod tests {
         assert_eq!(parse_data_url("data:image/png,rawtext"), None);
         assert_eq!(parse_data_url("https://x/y.png"), None);
         assert_eq!(stop_list(&json!({"stop": "END"})), Some(vec!["END".into()]));
-        assert_eq!(stop_list(&json!({"stop": ["a", " ", "b"]})), Some(vec!["a".into(), "b".into()]));
+        assert_eq!(
+            stop_list(&json!({"stop": ["a", " ", "b"]})),
+            Some(vec!["a".into(), "b".into()])
+        );
         assert_eq!(stop_list(&json!({"stop": null})), None);
-        assert_eq!(max_tokens(&json!({"max_tokens": 5, "max_completion_tokens": 9})), Some(9));
+        assert_eq!(
+            max_tokens(&json!({"max_tokens": 5, "max_completion_tokens": 9})),
+            Some(9)
+        );
     }
 
     #[test]
@@ -241,7 +254,10 @@ mod tests {
         assert!(out.is_empty());
         w.delta(&mut out, 0, json!({"content": "hi"}), None);
         let s = String::from_utf8(out[0].to_vec()).unwrap();
-        assert!(s.contains("\"text\":\"hi\"") && s.contains("text_completion"), "{s}");
+        assert!(
+            s.contains("\"text\":\"hi\"") && s.contains("text_completion"),
+            "{s}"
+        );
     }
 
     #[test]

@@ -34,7 +34,9 @@ pub fn to_anthropic(
             let messages = body
                 .get("messages")
                 .and_then(Value::as_array)
-                .ok_or_else(|| V1Error::bad_request("messages must be an array").param("messages"))?;
+                .ok_or_else(|| {
+                    V1Error::bad_request("messages must be an array").param("messages")
+                })?;
             for m in messages {
                 convert_message(m, &mut system, &mut turns)?;
             }
@@ -49,6 +51,7 @@ pub fn to_anthropic(
     } else {
         None
     };
+    let temperature = body.get("temperature").and_then(Value::as_f64);
     Ok(MessagesRequest {
         model: model.to_string(),
         messages: turns.finish(),
@@ -56,21 +59,19 @@ pub fn to_anthropic(
         max_tokens: Some(max_tokens(body).unwrap_or(DEFAULT_MAX_TOKENS)),
         stop_sequences: stop_list(body),
         // OpenAI allows up to 2, Anthropic up to 1: clamp rather than fail the request.
-        temperature: body
-            .get("temperature")
+        temperature: temperature.map(|t| t.clamp(0.0, 1.0)),
+        // Recent Claude models refuse temperature and top_p together; temperature wins.
+        top_p: body
+            .get("top_p")
             .and_then(Value::as_f64)
-            .map(|t| t.clamp(0.0, 1.0)),
-        top_p: body.get("top_p").and_then(Value::as_f64),
+            .filter(|_| temperature.is_none()),
         top_k: body.get("top_k").and_then(Value::as_u64),
         stream: stream.then_some(true),
         tools,
         tool_choice,
-        metadata: body
-            .get("user")
-            .and_then(Value::as_str)
-            .map(|u| Metadata {
-                user_id: Some(u.to_string()),
-            }),
+        metadata: body.get("user").and_then(Value::as_str).map(|u| Metadata {
+            user_id: Some(u.to_string()),
+        }),
     })
 }
 
@@ -93,7 +94,12 @@ fn convert_message(m: &Value, system: &mut Vec<String>, turns: &mut Turns) -> Re
         "user" => turns.push("user", user_blocks(m.get("content"))?),
         "assistant" => {
             let mut blocks = vec![text_block(plain_text(m.get("content"))?)];
-            for call in m.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
+            for call in m
+                .get("tool_calls")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 blocks.push(tool_use(call)?);
             }
             turns.push("assistant", blocks);
@@ -173,8 +179,9 @@ fn tool_use(call: &Value) -> Result<ContentBlock, V1Error> {
     let f = call.get("function");
     let name = f.and_then(|f| f.get("name")).and_then(Value::as_str);
     let (Some(id), Some(name)) = (call.get("id").and_then(Value::as_str), name) else {
-        return Err(V1Error::bad_request("tool_calls need an id and a function name")
-            .param("messages"));
+        return Err(
+            V1Error::bad_request("tool_calls need an id and a function name").param("messages"),
+        );
     };
     let args = f.and_then(|f| f.get("arguments")).and_then(Value::as_str);
     // Anthropic wants an object; models occasionally emit broken JSON, so fall back to {}.
@@ -191,7 +198,12 @@ fn tool_use(call: &Value) -> Result<ContentBlock, V1Error> {
 
 fn convert_tools(body: &Value) -> Result<Option<Vec<Tool>>, V1Error> {
     let mut out = Vec::new();
-    for t in body.get("tools").and_then(Value::as_array).into_iter().flatten() {
+    for t in body
+        .get("tools")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let kind = t.get("type").and_then(Value::as_str).unwrap_or("function");
         if kind != "function" {
             return Err(unsupported(format!("the tool type '{kind}'")).param("tools"));
@@ -199,7 +211,12 @@ fn convert_tools(body: &Value) -> Result<Option<Vec<Tool>>, V1Error> {
         out.push(function_tool(t.get("function").unwrap_or(&Value::Null))?);
     }
     // The deprecated `functions` list is the same thing without the wrapper.
-    for f in body.get("functions").and_then(Value::as_array).into_iter().flatten() {
+    for f in body
+        .get("functions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         out.push(function_tool(f)?);
     }
     Ok((!out.is_empty()).then_some(out))
@@ -227,8 +244,11 @@ fn function_tool(f: &Value) -> Result<Tool, V1Error> {
 }
 
 fn convert_tool_choice(body: &Value) -> Result<Option<ToolChoice>, V1Error> {
-    let no_parallel = (body.get("parallel_tool_calls") == Some(&Value::Bool(false))).then_some(true);
-    let choice = body.get("tool_choice").or_else(|| body.get("function_call"));
+    let no_parallel =
+        (body.get("parallel_tool_calls") == Some(&Value::Bool(false))).then_some(true);
+    let choice = body
+        .get("tool_choice")
+        .or_else(|| body.get("function_call"));
     let named = |name: &str| ToolChoice::Tool {
         name: name.to_string(),
         disable_parallel_tool_use: no_parallel,
@@ -253,8 +273,11 @@ fn convert_tool_choice(body: &Value) -> Result<Option<ToolChoice>, V1Error> {
             .and_then(Value::as_str)
         {
             Some(name) => named(name),
-            None => return Err(V1Error::bad_request("tool_choice names no function")
-                .param("tool_choice")),
+            None => {
+                return Err(
+                    V1Error::bad_request("tool_choice names no function").param("tool_choice")
+                )
+            }
         },
     }))
 }

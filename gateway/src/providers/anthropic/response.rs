@@ -36,7 +36,9 @@ fn choice(blocks: &[ContentBlock], stop_reason: Option<&str>) -> Choice {
         match b {
             ContentBlock::Text { text } => c.content.push_str(text),
             ContentBlock::Thinking { thinking, .. } => c.reasoning.push_str(thinking),
-            ContentBlock::ToolUse { id, name, input } => c.tool_calls.push(tool_call(id, name, input)),
+            ContentBlock::ToolUse { id, name, input } => {
+                c.tool_calls.push(tool_call(id, name, input))
+            }
             _ => {}
         }
     }
@@ -53,7 +55,13 @@ pub fn parse(ep: Endpoint, raw: Bytes) -> Result<Parsed, String> {
         .map_err(|e| format!("upstream returned an unexpected body: {e}"))?;
     let c = choice(&r.content, r.stop_reason.as_deref());
     let usage = (!r.usage.is_unset()).then(|| r.usage.to_openai());
-    let body = response_body(ep, &r.id, &r.model, std::slice::from_ref(&c), usage.as_ref());
+    let body = response_body(
+        ep,
+        &r.id,
+        &r.model,
+        std::slice::from_ref(&c),
+        usage.as_ref(),
+    );
     let mut completion_text = String::new();
     c.generated_text(&mut completion_text);
     Ok(Parsed {

@@ -23,6 +23,7 @@ pub struct AnthropicStream {
     done: bool,
     closed: bool,
     tokens: u64,
+    failure: Option<String>,
 }
 
 impl AnthropicStream {
@@ -37,6 +38,7 @@ impl AnthropicStream {
             role_sent: false,
             tool_index: HashMap::new(),
             done: false,
+            failure: None,
             closed: false,
             tokens: 0,
         }
@@ -126,7 +128,9 @@ impl StreamAdapter for AnthropicStream {
             Ok(p) => p,
             Err(_) if ev.event.as_deref() == Some("error") => {
                 self.done = true;
-                out.push(error_event(&ev.data.chars().take(300).collect::<String>()));
+                let message: String = ev.data.chars().take(300).collect();
+                out.push(error_event(&message));
+                self.failure = Some(message);
                 return;
             }
             // Unreadable non-error events carry nothing we could forward faithfully.
@@ -144,7 +148,9 @@ impl StreamAdapter for AnthropicStream {
                 index,
                 content_block,
             } => self.on_block_start(out, index, content_block),
-            StreamEvent::ContentBlockDelta { index, delta } => self.on_block_delta(out, index, delta),
+            StreamEvent::ContentBlockDelta { index, delta } => {
+                self.on_block_delta(out, index, delta)
+            }
             StreamEvent::MessageDelta { delta, usage } => {
                 self.usage.merge(&usage);
                 if let Some(reason) = delta.stop_reason.as_deref() {
@@ -160,7 +166,9 @@ impl StreamAdapter for AnthropicStream {
             }
             StreamEvent::Error { error } => {
                 self.done = true;
-                out.push(error_event(&format!("{}: {}", error.kind, error.message)));
+                let message = format!("{}: {}", error.kind, error.message);
+                out.push(error_event(&message));
+                self.failure = Some(message);
             }
             StreamEvent::ContentBlockStop { .. } | StreamEvent::Ping | StreamEvent::Other => {}
         }
@@ -183,6 +191,10 @@ impl StreamAdapter for AnthropicStream {
             self.closed = true;
             out.push(Bytes::from_static(DONE_EVENT));
         }
+    }
+
+    fn failure(&self) -> Option<String> {
+        self.failure.clone()
     }
 
     fn error_event(&self, message: &str) -> Bytes {

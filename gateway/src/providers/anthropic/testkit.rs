@@ -2,6 +2,7 @@
 //! chunks the way the streaming pipeline does, and check every split gives the same output.
 
 use crate::providers::StreamAdapter;
+use crate::store::Channel;
 use serde_json::Value;
 use shared::sse::{SseDecoder, SseEvent};
 
@@ -33,7 +34,11 @@ pub fn run<'a>(
 pub fn split_invariant(make: &dyn Fn() -> Box<dyn StreamAdapter>, raw: &[u8]) -> String {
     let whole = run(&mut *make(), [raw]);
     for size in [1, 2, 3, 7] {
-        assert_eq!(run(&mut *make(), raw.chunks(size)), whole, "chunks of {size}");
+        assert_eq!(
+            run(&mut *make(), raw.chunks(size)),
+            whole,
+            "chunks of {size}"
+        );
     }
     for i in 0..=raw.len() {
         let (a, b) = raw.split_at(i);
@@ -65,4 +70,30 @@ pub fn concat(chunks: &[Value], pointer: &str) -> String {
         .iter()
         .filter_map(|c| c.pointer(pointer).and_then(Value::as_str))
         .collect()
+}
+
+/// A channel pointing at `base`, for `build` tests.
+pub fn channel(base: &str) -> Channel {
+    Channel {
+        id: 1,
+        channel_type: 14,
+        name: "c".into(),
+        base_url: base.into(),
+        key_ciphertext: String::new(),
+        key_preview: String::new(),
+        models: vec![],
+        model_mapping: Default::default(),
+        priority: 0,
+        weight: 1,
+        status: 1,
+        group: "default".into(),
+        use_relay: None,
+        api_version: String::new(),
+        response_time_ms: 0,
+        used_quota: 0,
+        test_at: None,
+        disabled_reason: String::new(),
+        created_at: 0,
+        updated_at: 0,
+    }
 }

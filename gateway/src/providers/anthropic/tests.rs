@@ -1,34 +1,8 @@
-use super::testkit::{concat, json_data, split_invariant};
+use super::testkit::{channel, concat, json_data, split_invariant};
 use super::*;
 use crate::providers::{StreamAdapter, Target};
-use crate::store::Channel;
 use serde_json::json;
 use shared::sse::SseEvent;
-
-pub(crate) fn channel(base: &str) -> Channel {
-    Channel {
-        id: 1,
-        channel_type: 14,
-        name: "c".into(),
-        base_url: base.into(),
-        key_ciphertext: String::new(),
-        key_preview: String::new(),
-        models: vec![],
-        model_mapping: Default::default(),
-        priority: 0,
-        weight: 1,
-        status: 1,
-        group: "default".into(),
-        use_relay: None,
-        api_version: String::new(),
-        response_time_ms: 0,
-        used_quota: 0,
-        test_at: None,
-        disabled_reason: String::new(),
-        created_at: 0,
-        updated_at: 0,
-    }
-}
 
 fn convert(body: Value) -> Value {
     serde_json::to_value(to_anthropic(&body, Endpoint::Chat, "claude-x", false).unwrap()).unwrap()
@@ -46,16 +20,25 @@ fn build_targets_messages_with_anthropic_headers() {
     let r = build(&t, Endpoint::Chat, &body, true).unwrap();
     assert_eq!(r.url, "https://api.anthropic.com/v1/messages");
     assert!(r.headers.contains(&("x-api-key", "sk-ant".into())));
-    assert!(r.headers.contains(&("anthropic-version", "2023-06-01".into())));
+    assert!(r
+        .headers
+        .contains(&("anthropic-version", "2023-06-01".into())));
     let sent: Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(sent["model"], "claude-sonnet-4-5");
     assert_eq!(sent["stream"], true);
     assert_eq!(sent["max_tokens"], DEFAULT_MAX_TOKENS);
     let e = build(&t, Endpoint::Embeddings, &json!({"input": "x"}), false).unwrap_err();
     assert_eq!(e.status.as_u16(), 400);
-    assert!(e.message.contains("not supported by this channel"), "{}", e.message);
+    assert!(
+        e.message.contains("not supported by this channel"),
+        "{}",
+        e.message
+    );
     let native = build_native(&t, &json!({"model": "alias", "max_tokens": 5}), false).unwrap();
-    assert_eq!(serde_json::from_slice::<Value>(&native.body).unwrap()["model"], "claude-sonnet-4-5");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&native.body).unwrap()["model"],
+        "claude-sonnet-4-5"
+    );
 }
 
 #[test]
@@ -70,15 +53,28 @@ fn system_messages_move_out_and_turns_alternate_starting_with_user() {
         "max_completion_tokens": 77, "temperature": 1.7, "top_p": 0.9, "stop": "END",
         "user": "u-42", "stream": true}));
     assert_eq!(v["system"], "Be brief.\n\nUse French.");
-    let roles: Vec<&str> = v["messages"].as_array().unwrap().iter()
-        .map(|m| m["role"].as_str().unwrap()).collect();
+    let roles: Vec<&str> = v["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
     assert_eq!(roles, ["user", "assistant", "user", "assistant"]);
-    assert_eq!(v["messages"][2]["content"], json!([{"type": "text", "text": "one"}, {"type": "text", "text": "two"}]));
+    assert_eq!(
+        v["messages"][2]["content"],
+        json!([{"type": "text", "text": "one"}, {"type": "text", "text": "two"}])
+    );
     assert_eq!(v["messages"][3]["content"][0]["text"], "Prefill");
-    assert_eq!((v["max_tokens"].clone(), v["temperature"].clone()), (json!(77), json!(1.0)));
+    assert_eq!(
+        (v["max_tokens"].clone(), v["temperature"].clone()),
+        (json!(77), json!(1.0))
+    );
     assert_eq!(v["stop_sequences"], json!(["END"]));
     assert_eq!(v["metadata"]["user_id"], "u-42");
-    assert!(v.get("stream").is_none(), "stream follows the argument, not the body");
+    assert!(
+        v.get("stream").is_none(),
+        "stream follows the argument, not the body"
+    );
 }
 
 #[test]
@@ -88,8 +84,14 @@ fn images_become_base64_or_url_sources() {
         {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
         {"type": "image_url", "image_url": {"url": "https://example.com/cat.jpg", "detail": "low"}}]}]}));
     let c = &v["messages"][0]["content"];
-    assert_eq!(c[1]["source"], json!({"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}));
-    assert_eq!(c[2]["source"], json!({"type": "url", "url": "https://example.com/cat.jpg"}));
+    assert_eq!(
+        c[1]["source"],
+        json!({"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="})
+    );
+    assert_eq!(
+        c[2]["source"],
+        json!({"type": "url", "url": "https://example.com/cat.jpg"})
+    );
     let bad = json!({"messages": [{"role": "user", "content": [
         {"type": "image_url", "image_url": {"url": "file:///etc/passwd"}}]}]});
     assert!(to_anthropic(&bad, Endpoint::Chat, "m", false).is_err());
@@ -102,20 +104,31 @@ fn tools_and_tool_choice_map_to_anthropic_tools() {
         {"type": "function", "function": {"name": "noargs"}}]);
     let msgs = json!([{"role": "user", "content": "hi"}]);
     let v = convert(json!({"messages": msgs, "tools": tools}));
-    assert_eq!(v["tools"][0]["input_schema"]["properties"]["city"]["type"], "string");
-    assert_eq!(v["tools"][1]["input_schema"], json!({"type": "object", "properties": {}}));
+    assert_eq!(
+        v["tools"][0]["input_schema"]["properties"]["city"]["type"],
+        "string"
+    );
+    assert_eq!(
+        v["tools"][1]["input_schema"],
+        json!({"type": "object", "properties": {}})
+    );
     assert_eq!(v["tool_choice"], json!({"type": "auto"}));
     for (choice, expected) in [
         (json!("none"), json!({"type": "none"})),
         (json!("required"), json!({"type": "any"})),
-        (json!({"type": "function", "function": {"name": "get_weather"}}),
-         json!({"type": "tool", "name": "get_weather"})),
+        (
+            json!({"type": "function", "function": {"name": "get_weather"}}),
+            json!({"type": "tool", "name": "get_weather"}),
+        ),
     ] {
         let v = convert(json!({"messages": msgs, "tools": tools, "tool_choice": choice}));
         assert_eq!(v["tool_choice"], expected);
     }
     let v = convert(json!({"messages": msgs, "tools": tools, "parallel_tool_calls": false}));
-    assert_eq!(v["tool_choice"], json!({"type": "auto", "disable_parallel_tool_use": true}));
+    assert_eq!(
+        v["tool_choice"],
+        json!({"type": "auto", "disable_parallel_tool_use": true})
+    );
     let v = convert(json!({"messages": msgs, "tool_choice": "required"}));
     assert!(v.get("tool_choice").is_none(), "no tools, no tool_choice");
 }
@@ -132,21 +145,43 @@ fn tool_calls_and_tool_results_round_trip() {
         {"role": "user", "content": "Thanks"}]}));
     let m = v["messages"].as_array().unwrap();
     assert_eq!(m.len(), 3);
-    assert_eq!(m[1]["content"][0], json!({"type": "tool_use", "id": "toolu_1", "name": "w", "input": {"city": "Paris"}}));
+    assert_eq!(
+        m[1]["content"][0],
+        json!({"type": "tool_use", "id": "toolu_1", "name": "w", "input": {"city": "Paris"}})
+    );
     assert_eq!(m[1]["content"][1]["input"], json!({}));
-    assert_eq!(m[2]["content"][0], json!({"type": "tool_result", "tool_use_id": "toolu_1", "content": "18C"}));
+    assert_eq!(
+        m[2]["content"][0],
+        json!({"type": "tool_result", "tool_use_id": "toolu_1", "content": "18C"})
+    );
     assert_eq!(m[2]["content"][1]["tool_use_id"], "toolu_2");
-    assert_eq!(m[2]["content"][2], json!({"type": "text", "text": "Thanks"}));
+    assert_eq!(
+        m[2]["content"][2],
+        json!({"type": "text", "text": "Thanks"})
+    );
 }
 
 #[test]
 fn completions_wrap_the_prompt_and_bad_input_is_a_clear_400() {
-    let r = to_anthropic(&json!({"prompt": "Say hi"}), Endpoint::Completions, "m", false).unwrap();
-    assert_eq!(serde_json::to_value(&r.messages).unwrap(), json!([{"role": "user", "content": [{"type": "text", "text": "Say hi"}]}]));
-    for bad in [json!([1]), json!({"messages": "x"}), json!({"messages": [{"content": "no role"}]}),
-                json!({"messages": [{"role": "tool", "content": "no id"}]}),
-                json!({"messages": [{"role": "user", "content": 5}]}),
-                json!({"messages": [{"role": "user", "content": "x"}], "n": 3})] {
+    let r = to_anthropic(
+        &json!({"prompt": "Say hi"}),
+        Endpoint::Completions,
+        "m",
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        serde_json::to_value(&r.messages).unwrap(),
+        json!([{"role": "user", "content": [{"type": "text", "text": "Say hi"}]}])
+    );
+    for bad in [
+        json!([1]),
+        json!({"messages": "x"}),
+        json!({"messages": [{"content": "no role"}]}),
+        json!({"messages": [{"role": "tool", "content": "no id"}]}),
+        json!({"messages": [{"role": "user", "content": 5}]}),
+        json!({"messages": [{"role": "user", "content": "x"}], "n": 3}),
+    ] {
         let e = to_anthropic(&bad, Endpoint::Chat, "m", false).unwrap_err();
         assert_eq!(e.status.as_u16(), 400, "{bad}");
     }
@@ -165,28 +200,53 @@ fn responses_map_content_tool_calls_stop_reasons_and_usage() {
     let v: Value = serde_json::from_slice(&p.body).unwrap();
     assert_eq!(v["object"], "chat.completion");
     let msg = &v["choices"][0]["message"];
-    assert_eq!((msg["content"].as_str(), msg["reasoning_content"].as_str()), (Some("Checking."), Some("hmm")));
-    assert_eq!(msg["tool_calls"][0], json!({"id": "toolu_9", "type": "function",
-        "function": {"name": "w", "arguments": "{\"city\":\"Paris\"}"}}));
+    assert_eq!(
+        (msg["content"].as_str(), msg["reasoning_content"].as_str()),
+        (Some("Checking."), Some("hmm"))
+    );
+    assert_eq!(
+        msg["tool_calls"][0],
+        json!({"id": "toolu_9", "type": "function",
+        "function": {"name": "w", "arguments": "{\"city\":\"Paris\"}"}})
+    );
     assert_eq!(v["choices"][0]["finish_reason"], "tool_calls");
     let u = p.usage.unwrap();
-    assert_eq!((u.prompt_tokens, u.completion_tokens, u.total_tokens, u.cached_tokens()), (115, 20, 135, 100));
+    assert_eq!(
+        (
+            u.prompt_tokens,
+            u.completion_tokens,
+            u.total_tokens,
+            u.cached_tokens()
+        ),
+        (115, 20, 135, 100)
+    );
     assert_eq!(v["usage"]["prompt_tokens_details"]["cached_tokens"], 100);
     assert!(p.completion_text.contains("Checking.") && p.completion_text.contains("Paris"));
-    for (stop, finish) in [("end_turn", "stop"), ("stop_sequence", "stop"), ("max_tokens", "length"),
-                           ("tool_use", "tool_calls"), ("refusal", "content_filter")] {
+    for (stop, finish) in [
+        ("end_turn", "stop"),
+        ("stop_sequence", "stop"),
+        ("max_tokens", "length"),
+        ("tool_use", "tool_calls"),
+        ("refusal", "content_filter"),
+    ] {
         assert_eq!(finish_reason(stop), finish);
     }
     let legacy = parse(Endpoint::Completions, Bytes::from(raw.to_string())).unwrap();
     let v: Value = serde_json::from_slice(&legacy.body).unwrap();
-    assert_eq!((v["object"].as_str(), v["choices"][0]["text"].as_str()), (Some("text_completion"), Some("Checking.")));
+    assert_eq!(
+        (v["object"].as_str(), v["choices"][0]["text"].as_str()),
+        (Some("text_completion"), Some("Checking."))
+    );
 }
 
 #[test]
 fn upstream_errors_and_garbage_are_reported_not_panicked() {
     let err = br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
     assert_eq!(error_message(err), "Overloaded");
-    assert!(parse(Endpoint::Chat, Bytes::from_static(err)).unwrap_err().contains("Overloaded"));
+    let Err(e) = parse(Endpoint::Chat, Bytes::from_static(err)) else {
+        panic!("an error body must not parse as an answer");
+    };
+    assert!(e.contains("Overloaded"));
     assert!(parse(Endpoint::Chat, Bytes::from_static(b"<html>")).is_err());
     assert!(parse(Endpoint::Chat, Bytes::from_static(br#"{"content":"nope"}"#)).is_err());
     assert_eq!(error_message(br#"{"error":{"message":"m"}}"#), "m");
@@ -230,19 +290,40 @@ fn stream_converts_text_tools_finish_and_usage_at_every_split() {
     let out = split_invariant(&|| stream_with(true), STREAM.as_bytes());
     assert!(out.ends_with("data: [DONE]\n\n") && out.matches("[DONE]").count() == 1);
     let chunks = json_data(&out);
-    assert_eq!(chunks[0]["choices"][0]["delta"], json!({"role": "assistant", "content": ""}));
-    assert!(chunks.iter().all(|c| c["id"] == "msg_s1" && c["model"] == "my-claude"));
-    assert_eq!(concat(&chunks, "/choices/0/delta/content"), "Météo à Paris ☀️, un instant.");
-    let calls: Vec<&Value> = chunks.iter()
-        .filter_map(|c| c.pointer("/choices/0/delta/tool_calls/0")).collect();
-    assert_eq!(calls[0], &json!({"index": 0, "id": "toolu_a", "type": "function",
-        "function": {"name": "get_weather", "arguments": ""}}));
-    let args0: String = calls.iter().filter(|c| c["index"] == 0)
-        .filter_map(|c| c.pointer("/function/arguments").and_then(Value::as_str)).collect();
+    assert_eq!(
+        chunks[0]["choices"][0]["delta"],
+        json!({"role": "assistant", "content": ""})
+    );
+    assert!(chunks
+        .iter()
+        .all(|c| c["id"] == "msg_s1" && c["model"] == "my-claude"));
+    assert_eq!(
+        concat(&chunks, "/choices/0/delta/content"),
+        "Météo à Paris ☀️, un instant."
+    );
+    let calls: Vec<&Value> = chunks
+        .iter()
+        .filter_map(|c| c.pointer("/choices/0/delta/tool_calls/0"))
+        .collect();
+    assert_eq!(
+        calls[0],
+        &json!({"index": 0, "id": "toolu_a", "type": "function",
+        "function": {"name": "get_weather", "arguments": ""}})
+    );
+    let args0: String = calls
+        .iter()
+        .filter(|c| c["index"] == 0)
+        .filter_map(|c| c.pointer("/function/arguments").and_then(Value::as_str))
+        .collect();
     assert_eq!(args0, r#"{"city": "Paris"}"#);
-    assert!(calls.iter().any(|c| c["index"] == 1 && c["id"] == "toolu_b"));
-    let finishes: Vec<&Value> = chunks.iter()
-        .filter_map(|c| c.pointer("/choices/0/finish_reason")).filter(|f| !f.is_null()).collect();
+    assert!(calls
+        .iter()
+        .any(|c| c["index"] == 1 && c["id"] == "toolu_b"));
+    let finishes: Vec<&Value> = chunks
+        .iter()
+        .filter_map(|c| c.pointer("/choices/0/finish_reason"))
+        .filter(|f| !f.is_null())
+        .collect();
     assert_eq!(finishes, [&json!("tool_calls")]);
     let last = chunks.last().unwrap();
     assert_eq!(last["choices"], json!([]));
@@ -256,7 +337,10 @@ fn usage_is_billed_but_hidden_from_clients_that_did_not_ask() {
     let out = testkit::run(&mut s, [STREAM.as_bytes()]);
     assert!(!out.contains("\"usage\""));
     let u = s.usage().unwrap();
-    assert_eq!((u.prompt_tokens, u.completion_tokens, u.cached_tokens()), (603, 89, 128));
+    assert_eq!(
+        (u.prompt_tokens, u.completion_tokens, u.cached_tokens()),
+        (603, 89, 128)
+    );
     assert!(s.is_done() && s.generated_tokens() > 5);
 }
 
@@ -269,10 +353,14 @@ fn error_events_end_the_stream_with_an_openai_error() {
         r#"data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Partial"}}"#,
         "\n\nevent: error\n",
         r#"data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
-        "\n\n");
+        "\n\n"
+    );
     let out = split_invariant(&|| stream_with(false), raw.as_bytes());
     let chunks = json_data(&out);
-    assert_eq!(chunks.last().unwrap()["error"]["message"], "overloaded_error: Overloaded");
+    assert_eq!(
+        chunks.last().unwrap()["error"]["message"],
+        "overloaded_error: Overloaded"
+    );
     assert_eq!(concat(&chunks, "/choices/0/delta/content"), "Partial");
     let mut s = AnthropicStream::new("m", false);
     let mut v = Vec::new();
@@ -284,9 +372,16 @@ fn error_events_end_the_stream_with_an_openai_error() {
 fn hostile_events_do_not_panic() {
     let mut s = AnthropicStream::new("m", true);
     let mut out = Vec::new();
-    for data in ["", "{}", "[]", "null", r#"{"type":"content_block_delta","index":-1}"#,
-                 r#"{"type":"content_block_delta","index":99,"delta":{"type":"input_json_delta","partial_json":"x"}}"#,
-                 r#"{"type":"message_delta","usage":{"output_tokens":1e99}}"#, "\u{0}\u{ffff}"] {
+    for data in [
+        "",
+        "{}",
+        "[]",
+        "null",
+        r#"{"type":"content_block_delta","index":-1}"#,
+        r#"{"type":"content_block_delta","index":99,"delta":{"type":"input_json_delta","partial_json":"x"}}"#,
+        r#"{"type":"message_delta","usage":{"output_tokens":1e99}}"#,
+        "\u{0}\u{ffff}",
+    ] {
         s.on_event(&SseEvent::data(data), &mut out);
     }
     assert!(!s.is_done());

@@ -1,12 +1,11 @@
 //! One try against one channel, and how its failure is classified.
 
 use super::error::V1Error;
-use crate::providers::{Endpoint, Provider, Target};
+use crate::providers::{Endpoint, Outbound, Provider, Target};
 use crate::state::AppState;
 use crate::store::{Channel, CHANNEL_AUTO_DISABLED};
 use crate::upstream::{SendError, UpstreamClient, UpstreamResponse};
 use actix_web::http::StatusCode;
-use serde_json::Value;
 
 /// A failed try: whether another channel may be tried, and the error the client would
 /// get if this was the last one.
@@ -27,7 +26,7 @@ pub async fn send(
     channel: &Channel,
     provider: Provider,
     ep: Endpoint,
-    body: &Value,
+    body: &Outbound<'_>,
     stream: bool,
     upstream_model: &str,
     request_id: &str,

@@ -8,7 +8,9 @@ use super::meter::Meter;
 use super::request::{self, ClientRequest};
 use super::routing;
 use super::stream::{self, StreamSettings};
-use crate::providers::{Endpoint, Provider};
+use super::error::Dialect;
+use crate::providers::anthropic_inbound::{self, AnthropicPassthrough, OpenAiToAnthropicStream};
+use crate::providers::{gemini, Endpoint, Outbound, Provider, StreamAdapter};
 use crate::state::AppState;
 use crate::store::ledger::ReserveError;
 use crate::store::Channel;
@@ -30,6 +32,7 @@ pub async fn handle(
     caller: Caller,
     raw: Bytes,
     ep: Endpoint,
+    dialect: Dialect,
 ) -> Result<HttpResponse, V1Error> {
     let started = Instant::now();
     let request_id = crate::util::request_id(req);
@@ -40,9 +43,10 @@ pub async fn handle(
         crate::util::client_ip(req),
         started,
     );
-    match run(state, client, &caller, &mut meter, raw, ep, &request_id).await {
+    match run(state, client, &caller, &mut meter, raw, ep, dialect, &request_id).await {
         Ok(res) => Ok(res),
         Err(e) => {
+            let e = e.dialect(dialect);
             meter.set_outcome(e.status.as_u16(), &e.message);
             meter.finish().await;
             Err(e)
@@ -50,6 +54,23 @@ pub async fn handle(
     }
 }
 
+/// Reads the client's body in its dialect into the common OpenAI-format request.
+fn client_request(ep: Endpoint, raw: &[u8], dialect: Dialect) -> Result<ClientRequest, V1Error> {
+    match dialect {
+        Dialect::OpenAi => request::parse(ep, raw),
+        Dialect::Anthropic => {
+            let native: serde_json::Value = serde_json::from_slice(raw).map_err(|e| {
+                V1Error::bad_request(format!("request body is not valid JSON: {e}"))
+            })?;
+            let openai = anthropic_inbound::to_openai(&native)?;
+            let mut cr = request::from_value(ep, openai)?;
+            cr.native = Some(native);
+            Ok(cr)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn run(
     state: &AppState,
     client: &UpstreamClient,
@@ -57,9 +78,10 @@ async fn run(
     meter: &mut Meter,
     raw: Bytes,
     ep: Endpoint,
+    dialect: Dialect,
     request_id: &str,
 ) -> Result<HttpResponse, V1Error> {
-    let cr = request::parse(ep, &raw)?;
+    let cr = client_request(ep, &raw, dialect)?;
     meter.set_model(&cr.model, cr.stream);
     if !state.rate_limiter.allow(
         caller.token.id,
@@ -140,6 +162,7 @@ async fn run(
     };
     let mut tried = HashSet::new();
     let mut last: Option<Failure> = None;
+    let mut images: Option<gemini::Images> = None;
     for _ in 0..attempts {
         let Some(channel) = routing::pick(&cands, &tried, &mut rand::thread_rng()).cloned() else {
             break;
@@ -154,6 +177,7 @@ async fn run(
             meter,
             &stream_settings,
             request_id,
+            &mut images,
         )
         .await
         {
@@ -198,6 +222,7 @@ async fn try_channel(
     meter: &mut Meter,
     settings: &StreamSettings,
     request_id: &str,
+    images: &mut Option<gemini::Images>,
 ) -> Result<HttpResponse, Failure> {
     let provider = Provider::for_channel(channel).ok_or_else(|| Failure {
         retryable: true,
@@ -212,13 +237,23 @@ async fn try_channel(
     })?;
     let upstream_model = routing::upstream_model(channel, &cr.model);
     meter.set_channel(channel, &upstream_model);
+    if provider == Provider::Gemini && images.is_none() {
+        *images = Some(fetch_images(client, &cr.body).await?);
+    }
+    let no_images = gemini::Images::new();
+    let out = Outbound {
+        openai: &cr.body,
+        anthropic_native: cr.native.as_ref(),
+        images: images.as_ref().unwrap_or(&no_images),
+    };
+    let passthrough = provider.passes_anthropic_through(&out);
     let res = attempt::send(
         state,
         client,
         channel,
         provider,
         ep,
-        &cr.body,
+        &out,
         cr.stream,
         &upstream_model,
         request_id,
@@ -226,7 +261,14 @@ async fn try_channel(
     .await?;
     meter.first_byte();
     if cr.stream {
-        let adapter = provider.stream_adapter(ep, &cr.model, cr.wants_usage);
+        let adapter: Box<dyn StreamAdapter> = if passthrough {
+            Box::new(AnthropicPassthrough::new(&cr.model))
+        } else if cr.native.is_some() {
+            let inner = provider.stream_adapter(ep, &cr.model, true);
+            Box::new(OpenAiToAnthropicStream::new(inner, &cr.model).with_input_tokens(cr.prompt_tokens))
+        } else {
+            provider.stream_adapter(ep, &cr.model, cr.wants_usage)
+        };
         let opened = stream::open(
             res.body,
             adapter,
@@ -257,7 +299,9 @@ async fn try_channel(
             error: V1Error::upstream(StatusCode::BAD_GATEWAY, "upstream response was cut off"),
             detail,
         })?;
-    let parsed = provider.parse(ep, raw).map_err(|detail| Failure {
+    let parsed = provider
+        .parse(ep, raw.clone(), &cr.body, cr.prompt_tokens)
+        .map_err(|detail| Failure {
         retryable: false,
         error: V1Error::upstream(
             StatusCode::BAD_GATEWAY,
@@ -275,7 +319,28 @@ async fn try_channel(
     meter.set_usage(usage);
     meter.set_outcome(200, "");
     meter.hand_over().finish().await;
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .body(parsed.body))
+    let body = if passthrough {
+        raw
+    } else if cr.native.is_some() {
+        let openai: serde_json::Value = serde_json::from_slice(&parsed.body).unwrap_or_default();
+        Bytes::from(anthropic_inbound::from_openai_response(&openai, &cr.model).to_string())
+    } else {
+        parsed.body
+    };
+    Ok(HttpResponse::Ok().content_type("application/json").body(body))
+}
+
+/// Fetches the remote images a Gemini request needs inline, through the guard; a URL
+/// that is refused or fails is the client's problem (400), not the channel's.
+async fn fetch_images(client: &UpstreamClient, body: &serde_json::Value) -> Result<gemini::Images, Failure> {
+    let mut images = gemini::Images::new();
+    for url in gemini::remote_image_urls(body) {
+        let fetched = client.images.fetch(&url).await.map_err(|detail| Failure {
+            retryable: false,
+            error: V1Error::bad_request(detail.clone()).param("messages"),
+            detail,
+        })?;
+        images.insert(url, fetched);
+    }
+    Ok(images)
 }

@@ -10,7 +10,10 @@ pub const DEFAULT_COMPLETION_RESERVE: u64 = 512;
 const MAX_N: u64 = 128;
 
 pub struct ClientRequest {
+    /// The body in OpenAI's format (converted when the client spoke another dialect).
     pub body: Value,
+    /// The client's own `/v1/messages` body, for passing through to Anthropic channels.
+    pub native: Option<Value>,
     pub model: String,
     pub stream: bool,
     pub wants_usage: bool,
@@ -21,6 +24,11 @@ pub struct ClientRequest {
 pub fn parse(ep: Endpoint, raw: &[u8]) -> Result<ClientRequest, V1Error> {
     let body: Value = serde_json::from_slice(raw)
         .map_err(|e| V1Error::bad_request(format!("request body is not valid JSON: {e}")))?;
+    from_value(ep, body)
+}
+
+/// Reads an already-parsed OpenAI-format body.
+pub fn from_value(ep: Endpoint, body: Value) -> Result<ClientRequest, V1Error> {
     let obj = body
         .as_object()
         .ok_or_else(|| V1Error::bad_request("request body must be a JSON object"))?;
@@ -93,6 +101,7 @@ pub fn parse(ep: Endpoint, raw: &[u8]) -> Result<ClientRequest, V1Error> {
     };
     Ok(ClientRequest {
         body,
+        native: None,
         model,
         stream,
         wants_usage,

@@ -127,7 +127,11 @@ impl Pipeline {
         let usage = self.usage();
         self.meter.set_usage(usage);
         match &error {
-            None => self.meter.set_outcome(200, ""),
+            None => {
+                // An error the upstream itself sent in the stream was already forwarded.
+                let upstream_error = self.s.adapter.failure().unwrap_or_default();
+                self.meter.set_outcome(200, &upstream_error);
+            }
             Some(e) => {
                 self.meter.set_outcome(200, e);
                 let ev = self.s.adapter.error_event(e);
@@ -154,8 +158,10 @@ impl Pipeline {
                             self.s.adapter.on_event(&ev, &mut out);
                             self.s.pending.extend(out);
                         }
-                        let error = (!self.s.adapter.is_done())
-                            .then(|| "upstream closed the stream early".to_string());
+                        let complete =
+                            self.s.adapter.is_done() || self.s.adapter.completes_at_eof();
+                        let error =
+                            (!complete).then(|| "upstream closed the stream early".to_string());
                         self.end(error).await;
                     }
                 }

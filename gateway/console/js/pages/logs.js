@@ -1,0 +1,80 @@
+// Usage logs: filters, totals from the stat endpoint, paged table. Admins see every
+// user's rows and can filter by user and channel.
+
+import { api, query } from "../api.js";
+import { h, mount } from "../dom.js";
+import { dateTime, fromLocalInput, ms, num, usd } from "../format.js";
+import { badge, busy, button, errorBox, field, loading, pageHead, pager, table } from "../ui.js";
+
+const PAGE_SIZE = 25;
+
+export async function render(root, ctx) {
+  const per = ctx.status.quota_per_unit;
+  const admin = ctx.isAdmin;
+  const inputs = {
+    start: h("input", { type: "datetime-local", id: "log-start" }),
+    end: h("input", { type: "datetime-local", id: "log-end" }),
+    model: h("input", { id: "log-model", placeholder: "any" }),
+    key: h("input", { id: "log-key", placeholder: "any" }),
+    user: h("input", { id: "log-user", placeholder: "any" }),
+    channel: h("input", { id: "log-channel", type: "number", min: 1, placeholder: "any", inputmode: "numeric" }),
+  };
+  const apply = h("button", { type: "submit", class: "primary", id: "log-apply" }, "Apply");
+  const reset = button("Reset", () => { for (const i of Object.values(inputs)) i.value = ""; page = 1; run(); });
+  const err = errorBox();
+  const form = h("form", { class: "filters", role: "search", "aria-label": "Filter logs" },
+    h("div", { class: "form-grid" },
+      field("From", inputs.start), field("To", inputs.end),
+      field("Model", inputs.model), field("Key name", inputs.key),
+      admin ? field("Username", inputs.user) : null,
+      admin ? field("Channel id", inputs.channel) : null),
+    h("div", { class: "actions field" }, apply, reset), err.el);
+  const totals = h("div", { class: "totals", "aria-live": "polite" });
+  const list = h("div", null, loading());
+  let page = 1;
+
+  const params = () => ({
+    start_timestamp: fromLocalInput(inputs.start.value),
+    end_timestamp: fromLocalInput(inputs.end.value),
+    model_name: inputs.model.value.trim(),
+    token_name: inputs.key.value.trim(),
+    ...(admin ? { username: inputs.user.value.trim(), channel: inputs.channel.value } : {}),
+  });
+  const base = admin ? "/log" : "/log/self";
+
+  const load = async () => {
+    const f = params();
+    const [data, stat] = await Promise.all([
+      api("GET", `${base}${query({ ...f, p: page, page_size: PAGE_SIZE })}`),
+      api("GET", `${base}/stat${query(f)}`),
+    ]);
+    const t = stat.total;
+    mount(totals,
+      h("span", null, "Requests ", h("b", { id: "total-requests" }, num(t.requests))),
+      h("span", null, "Prompt tokens ", h("b", null, num(t.prompt_tokens))),
+      h("span", null, "Completion tokens ", h("b", null, num(t.completion_tokens))),
+      h("span", null, "Cost ", h("b", null, usd(t.quota, per)), h("span", { class: "muted" }, ` (${num(t.quota)} quota)`)));
+    mount(list, table(columns(), data.items, { empty: "No requests match these filters.", caption: "Usage logs" }),
+      pager(data.page, data.page_size, data.total, (p) => { page = p; run(); }));
+  };
+  const run = () => busy(apply, err, load);
+
+  const columns = () => [
+    { label: "Time", nowrap: true, render: (r) => dateTime(r.created_at) },
+    admin ? { label: "User", render: (r) => r.username } : null,
+    { label: "Key", render: (r) => r.token_name || "—" },
+    { label: "Model", render: (r) => [r.model_name, admin && r.upstream_model && r.upstream_model !== r.model_name ? h("div", { class: "muted small" }, `→ ${r.upstream_model}`) : null] },
+    admin ? { label: "Channel", render: (r) => (r.channel_id ? `#${r.channel_id} ${r.channel_name || ""}` : "—") } : null,
+    { label: "Prompt", num: true, render: (r) => num(r.prompt_tokens) },
+    { label: "Completion", num: true, render: (r) => num(r.completion_tokens) },
+    { label: "Cost", num: true, render: (r) => usd(r.quota, per) },
+    { label: "Latency", num: true, render: (r) => [ms(r.latency_ms), r.is_stream ? h("div", { class: "muted small" }, `first byte ${ms(r.first_byte_ms)}`) : null] },
+    { label: "Type", render: (r) => badge(r.is_stream ? "stream" : "once", r.is_stream ? "accent" : null) },
+    { label: "Status", render: (r) => [badge(String(r.status_code), r.status_code < 400 ? "ok" : "bad"), r.error ? h("div", { class: "muted small truncate", title: r.error }, r.error) : null] },
+    admin ? { label: "IP", render: (r) => r.ip || "—" } : null,
+  ].filter(Boolean);
+
+  form.addEventListener("submit", (e) => { e.preventDefault(); page = 1; run(); });
+  root.append(pageHead("Usage logs"), form, totals, list);
+  await run();
+}
