@@ -160,7 +160,8 @@ impl Settings {
             channel_key_secret,
             upstream_timeout_secs,
             http_workers,
-            image_fetch_allow_private: get("IMAGE_FETCH_ALLOW_PRIVATE").is_some_and(|v| v == "true" || v == "1"),
+            image_fetch_allow_private: get("IMAGE_FETCH_ALLOW_PRIVATE")
+                .is_some_and(|v| v == "true" || v == "1"),
         })
     }
 }

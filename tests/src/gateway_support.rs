@@ -14,6 +14,8 @@ pub struct TestGateway {
     pub client: reqwest::Client,
     pub state: actix_web::web::Data<gateway::state::AppState>,
     pub dir: tempfile::TempDir,
+    /// The leased D1 test database, given back when the gateway is dropped.
+    pub db_lease: Option<crate::test_db::D1Lease>,
 }
 
 /// A response reduced to what tests assert on.
@@ -40,7 +42,7 @@ impl TestGateway {
     /// A gateway with extra environment variables (over the test defaults).
     pub async fn spawn_with(vars: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let database_url = crate::test_db::fresh_database_url(dir.path()).await;
+        let (database_url, db_lease) = crate::test_db::fresh_database(dir.path()).await;
         let mut env: HashMap<String, String> = HashMap::from([
             ("HOST".into(), "127.0.0.1".into()),
             ("PORT".into(), "0".into()),
@@ -48,6 +50,7 @@ impl TestGateway {
             ("JWT_SECRET".into(), TEST_JWT_SECRET.into()),
             ("DATABASE_URL".into(), database_url),
         ]);
+        env.extend(crate::test_db::database_env());
         for (k, v) in vars {
             env.insert((*k).into(), (*v).into());
         }
@@ -67,6 +70,7 @@ impl TestGateway {
                 .expect("client"),
             state,
             dir,
+            db_lease,
         }
     }
 

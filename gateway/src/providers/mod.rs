@@ -156,9 +156,9 @@ impl Provider {
             Provider::OpenAi | Provider::Custom | Provider::Azure => {
                 Box::new(openai::OpenAiStream::new(ep, model, client_wants_usage))
             }
-            Provider::Anthropic => {
-                Box::new(anthropic::AnthropicStream::new(model, client_wants_usage).with_endpoint(ep))
-            }
+            Provider::Anthropic => Box::new(
+                anthropic::AnthropicStream::new(model, client_wants_usage).with_endpoint(ep),
+            ),
             Provider::Gemini => {
                 Box::new(gemini::GeminiStream::new(model, client_wants_usage).with_endpoint(ep))
             }

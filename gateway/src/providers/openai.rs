@@ -176,7 +176,10 @@ impl StreamAdapter for OpenAiStream {
             return;
         };
         if let Some(e) = v.get("error").filter(|e| !e.is_null()) {
-            let message = e.get("message").and_then(Value::as_str).unwrap_or("upstream error");
+            let message = e
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("upstream error");
             self.failure = Some(message.chars().take(300).collect());
         }
         self.scratch.clear();

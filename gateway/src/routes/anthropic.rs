@@ -29,12 +29,23 @@ pub async fn messages(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, V1Error> {
-    let caller = key_auth::authenticate(&state, &req).await.map_err(anthropic)?;
+    let caller = key_auth::authenticate(&state, &req)
+        .await
+        .map_err(anthropic)?;
     if declared_too_large(&req) {
         return Err(anthropic(too_large()));
     }
     let body = read_body(payload).await.map_err(anthropic)?;
-    flow::handle(&state, &client, &req, caller, body, Endpoint::Chat, Dialect::Anthropic).await
+    flow::handle(
+        &state,
+        &client,
+        &req,
+        caller,
+        body,
+        Endpoint::Chat,
+        Dialect::Anthropic,
+    )
+    .await
 }
 
 /// Answered locally with an estimate; no upstream call and nothing billed.
@@ -43,13 +54,19 @@ pub async fn count_tokens(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, V1Error> {
-    key_auth::authenticate(&state, &req).await.map_err(anthropic)?;
+    key_auth::authenticate(&state, &req)
+        .await
+        .map_err(anthropic)?;
     let body = read_body(payload).await.map_err(anthropic)?;
-    let v: Value = serde_json::from_slice(&body)
-        .map_err(|e| anthropic(V1Error::bad_request(format!("request body is not valid JSON: {e}"))))?;
+    let v: Value = serde_json::from_slice(&body).map_err(|e| {
+        anthropic(V1Error::bad_request(format!(
+            "request body is not valid JSON: {e}"
+        )))
+    })?;
     if !v.is_object() || v.get("messages").and_then(Value::as_array).is_none() {
         return Err(anthropic(V1Error::bad_request("messages must be an array")));
     }
     anthropic_inbound::to_openai(&v).map_err(anthropic)?;
-    Ok(HttpResponse::Ok().json(json!({"input_tokens": anthropic_inbound::count_tokens_estimate(&v)})))
+    Ok(HttpResponse::Ok()
+        .json(json!({"input_tokens": anthropic_inbound::count_tokens_estimate(&v)})))
 }

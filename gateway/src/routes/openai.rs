@@ -22,7 +22,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/completions", web::post().to(completions))
             .route("/embeddings", web::post().to(embeddings))
             .route("/messages", web::post().to(super::anthropic::messages))
-            .route("/messages/count_tokens", web::post().to(super::anthropic::count_tokens))
+            .route(
+                "/messages/count_tokens",
+                web::post().to(super::anthropic::count_tokens),
+            )
             .default_service(web::to(not_found)),
     );
 }

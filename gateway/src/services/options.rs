@@ -22,7 +22,11 @@ enum Kind {
 const REGISTRY: &[(&str, Kind, &str)] = &[
     ("system_name", Kind::Text, r#""LLM Gateway""#),
     ("register_enabled", Kind::Bool, "true"),
-    ("new_user_quota", Kind::Int(0, super::validate::MAX_QUOTA), "0"),
+    (
+        "new_user_quota",
+        Kind::Int(0, super::validate::MAX_QUOTA),
+        "0",
+    ),
     ("quota_per_unit", Kind::Int(1, 1_000_000_000_000), "500000"),
     ("retry_times", Kind::Int(0, 10), "2"),
     ("auto_disable_channel", Kind::Bool, "true"),

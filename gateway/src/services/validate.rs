@@ -85,7 +85,9 @@ pub const MAX_QUOTA: i64 = 1_000_000_000_000_000;
 
 pub fn quota(field: &str, v: i64) -> Result<(), ApiError> {
     if !(0..=MAX_QUOTA).contains(&v) {
-        return Err(ApiError::bad(format!("{field} must be between 0 and {MAX_QUOTA}")));
+        return Err(ApiError::bad(format!(
+            "{field} must be between 0 and {MAX_QUOTA}"
+        )));
     }
     Ok(())
 }

@@ -1,6 +1,5 @@
 //! Calling upstream providers: directly, or through the relay (DESIGN.md §5).
 
-
 use actix_web::http::{Method, StatusCode};
 use bytes::Bytes;
 use futures_util::stream::LocalBoxStream;

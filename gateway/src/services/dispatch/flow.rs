@@ -2,13 +2,13 @@
 
 use super::attempt::{self, Failure};
 use super::billing::{self, Prices};
+use super::error::Dialect;
 use super::error::V1Error;
 use super::key_auth::{self, Caller};
 use super::meter::Meter;
 use super::request::{self, ClientRequest};
 use super::routing;
 use super::stream::{self, StreamSettings};
-use super::error::Dialect;
 use crate::providers::anthropic_inbound::{self, AnthropicPassthrough, OpenAiToAnthropicStream};
 use crate::providers::{gemini, Endpoint, Outbound, Provider, StreamAdapter};
 use crate::state::AppState;
@@ -43,7 +43,18 @@ pub async fn handle(
         crate::util::client_ip(req),
         started,
     );
-    match run(state, client, &caller, &mut meter, raw, ep, dialect, &request_id).await {
+    match run(
+        state,
+        client,
+        &caller,
+        &mut meter,
+        raw,
+        ep,
+        dialect,
+        &request_id,
+    )
+    .await
+    {
         Ok(res) => Ok(res),
         Err(e) => {
             let e = e.dialect(dialect);
@@ -265,7 +276,9 @@ async fn try_channel(
             Box::new(AnthropicPassthrough::new(&cr.model))
         } else if cr.native.is_some() {
             let inner = provider.stream_adapter(ep, &cr.model, true);
-            Box::new(OpenAiToAnthropicStream::new(inner, &cr.model).with_input_tokens(cr.prompt_tokens))
+            Box::new(
+                OpenAiToAnthropicStream::new(inner, &cr.model).with_input_tokens(cr.prompt_tokens),
+            )
         } else {
             provider.stream_adapter(ep, &cr.model, cr.wants_usage)
         };
@@ -302,13 +315,13 @@ async fn try_channel(
     let parsed = provider
         .parse(ep, raw.clone(), &cr.body, cr.prompt_tokens)
         .map_err(|detail| Failure {
-        retryable: false,
-        error: V1Error::upstream(
-            StatusCode::BAD_GATEWAY,
-            "upstream returned an invalid response",
-        ),
-        detail,
-    })?;
+            retryable: false,
+            error: V1Error::upstream(
+                StatusCode::BAD_GATEWAY,
+                "upstream returned an invalid response",
+            ),
+            detail,
+        })?;
     let usage = match parsed.usage {
         Some(u) if !u.is_empty() => u,
         _ => Usage::new(
@@ -327,12 +340,17 @@ async fn try_channel(
     } else {
         parsed.body
     };
-    Ok(HttpResponse::Ok().content_type("application/json").body(body))
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
 }
 
 /// Fetches the remote images a Gemini request needs inline, through the guard; a URL
 /// that is refused or fails is the client's problem (400), not the channel's.
-async fn fetch_images(client: &UpstreamClient, body: &serde_json::Value) -> Result<gemini::Images, Failure> {
+async fn fetch_images(
+    client: &UpstreamClient,
+    body: &serde_json::Value,
+) -> Result<gemini::Images, Failure> {
     let mut images = gemini::Images::new();
     for url in gemini::remote_image_urls(body) {
         let fetched = client.images.fetch(&url).await.map_err(|detail| Failure {
