@@ -9,9 +9,8 @@ use crate::store::users::{NewUser, UserPatch};
 use crate::store::{User, ROLE_ADMIN, ROLE_ROOT, ROLE_USER, USER_DISABLED, USER_ENABLED};
 use serde::{Deserialize, Serialize};
 
-/// Extra fields (new-api front ends send `email`, `password2`, `verification_code`) are
-/// ignored rather than refused.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Credentials {
     pub username: String,
     pub password: String,

@@ -132,33 +132,14 @@ impl ChannelStore for SqlStore {
                 .push_bind(pat)
                 .push(" ESCAPE '\\'");
         }
-        let mut count = Query::new("SELECT COUNT(*) AS n");
-        count.sql.push_str(&filter.sql);
-        count.params = filter.params.clone();
-        let total = self
-            .db
-            .fetch_optional(count)
-            .await?
-            .map_or(0, |r| r.i64("n"));
-        let mut list = Query::new(&format!("SELECT {CHANNEL_COLUMNS}"));
-        list.sql.push_str(&filter.sql);
-        list.params = filter.params;
-        list.push(" ORDER BY priority DESC, id LIMIT ")
-            .push_bind(page.size);
-        list.push(" OFFSET ").push_bind(page.offset());
-        let items = self
-            .db
-            .fetch_all(list)
-            .await?
-            .iter()
-            .map(channel_from_row)
-            .collect();
-        Ok(Paged {
-            items,
-            total,
-            page: page.page,
-            page_size: page.size,
-        })
+        self.paged(
+            CHANNEL_COLUMNS,
+            filter,
+            "priority DESC, id",
+            page,
+            channel_from_row,
+        )
+        .await
     }
 
     async fn all_channels(&self) -> StoreResult<Vec<Channel>> {

@@ -189,29 +189,8 @@ impl LogStore for SqlStore {
     }
 
     async fn list_logs(&self, f: &LogFilter, page: Page) -> StoreResult<Paged<LogEntry>> {
-        let filter = where_clause(f);
-        let total = self
-            .db
-            .fetch_optional(with_filter("SELECT COUNT(*) AS n", &filter, ""))
-            .await?
-            .map_or(0, |r| r.i64("n"));
-        let mut list = with_filter("SELECT *", &filter, " ORDER BY id DESC LIMIT ");
-        list.push_bind(page.size)
-            .push(" OFFSET ")
-            .push_bind(page.offset());
-        let items = self
-            .db
-            .fetch_all(list)
-            .await?
-            .iter()
-            .map(log_from_row)
-            .collect();
-        Ok(Paged {
-            items,
-            total,
-            page: page.page,
-            page_size: page.size,
-        })
+        self.paged("*", where_clause(f), "id DESC", page, log_from_row)
+            .await
     }
 
     async fn log_stats(&self, f: &LogFilter) -> StoreResult<LogStats> {

@@ -1,6 +1,7 @@
 //! The `Store` implementation shared by every backend.
 
-use super::sql::SqlBackend;
+use super::sql::{Query, Row, SqlBackend};
+use super::{Paged, StoreResult};
 use std::sync::Arc;
 
 pub struct SqlStore {
@@ -10,6 +11,41 @@ pub struct SqlStore {
 impl SqlStore {
     pub fn new(db: Arc<dyn SqlBackend>) -> Self {
         SqlStore { db }
+    }
+
+    /// One page of `SELECT {columns}{filter} ORDER BY {order}` plus the filter's total.
+    /// `filter` is the `FROM … WHERE …` part with its parameters; `order` is fixed text.
+    pub(crate) async fn paged<T>(
+        &self,
+        columns: &str,
+        filter: Query,
+        order: &str,
+        page: Page,
+        map: fn(&Row) -> T,
+    ) -> StoreResult<Paged<T>> {
+        let count = Query {
+            sql: format!("SELECT COUNT(*) AS n{}", filter.sql),
+            params: filter.params.clone(),
+        };
+        let total = self
+            .db
+            .fetch_optional(count)
+            .await?
+            .map_or(0, |r| r.i64("n"));
+        let mut list = Query {
+            sql: format!("SELECT {columns}{} ORDER BY {order} LIMIT ", filter.sql),
+            params: filter.params,
+        };
+        list.push_bind(page.size)
+            .push(" OFFSET ")
+            .push_bind(page.offset());
+        let items = self.db.fetch_all(list).await?.iter().map(map).collect();
+        Ok(Paged {
+            items,
+            total,
+            page: page.page,
+            page_size: page.size,
+        })
     }
 }
 

@@ -134,32 +134,8 @@ impl TokenStore for SqlStore {
                 .push_bind(like_pattern(&k.to_lowercase()));
             filter.push(" ESCAPE '\\'");
         }
-        let mut count = Query::new("SELECT COUNT(*) AS n");
-        count.sql.push_str(&filter.sql);
-        count.params = filter.params.clone();
-        let total = self
-            .db
-            .fetch_optional(count)
-            .await?
-            .map_or(0, |r| r.i64("n"));
-        let mut list = Query::new(&format!("SELECT {TOKEN_COLUMNS}"));
-        list.sql.push_str(&filter.sql);
-        list.params = filter.params;
-        list.push(" ORDER BY id DESC LIMIT ").push_bind(page.size);
-        list.push(" OFFSET ").push_bind(page.offset());
-        let items = self
-            .db
-            .fetch_all(list)
-            .await?
-            .iter()
-            .map(token_from_row)
-            .collect();
-        Ok(Paged {
-            items,
-            total,
-            page: page.page,
-            page_size: page.size,
-        })
+        self.paged(TOKEN_COLUMNS, filter, "id DESC", page, token_from_row)
+            .await
     }
 
     async fn update_token(

@@ -115,34 +115,8 @@ impl UserStore for SqlStore {
                 .push(" ESCAPE '\\' OR LOWER(email) LIKE ");
             filter.push_bind(pat).push(" ESCAPE '\\'");
         }
-        let mut count = Query::new("SELECT COUNT(*) AS n");
-        count.sql.push_str(&filter.sql);
-        count.params = filter.params.clone();
-        let total = self
-            .db
-            .fetch_optional(count)
-            .await?
-            .map_or(0, |r| r.i64("n"));
-        let mut list = Query::new(&format!("SELECT {USER_COLUMNS}"));
-        list.sql.push_str(&filter.sql);
-        list.params = filter.params;
-        list.push(" ORDER BY id LIMIT ");
-        list.push_bind(page.size)
-            .push(" OFFSET ")
-            .push_bind(page.offset());
-        let items = self
-            .db
-            .fetch_all(list)
-            .await?
-            .iter()
-            .map(user_from_row)
-            .collect();
-        Ok(Paged {
-            items,
-            total,
-            page: page.page,
-            page_size: page.size,
-        })
+        self.paged(USER_COLUMNS, filter, "id", page, user_from_row)
+            .await
     }
 
     async fn update_user(&self, id: i64, p: UserPatch) -> StoreResult<Option<User>> {
