@@ -3,3 +3,4 @@ pub mod mock_upstream;
 pub mod relay_support;
 pub mod test_db;
 pub mod v1_support;
+pub mod provider_support;

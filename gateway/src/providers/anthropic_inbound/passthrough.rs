@@ -13,6 +13,8 @@ pub struct AnthropicPassthrough {
     usage: AnthropicUsage,
     done: bool,
     tokens: u64,
+    /// The upstream's in-stream error, for the log row.
+    failure: Option<String>,
 }
 
 impl AnthropicPassthrough {
@@ -23,6 +25,7 @@ impl AnthropicPassthrough {
             usage: AnthropicUsage::default(),
             done: false,
             tokens: 0,
+            failure: None,
         }
     }
 
@@ -52,8 +55,15 @@ impl StreamAdapter for AnthropicPassthrough {
                 Delta::ThinkingDelta { thinking } => self.count(&thinking),
                 Delta::Other => {}
             },
-            Ok(StreamEvent::MessageStop) | Ok(StreamEvent::Error { .. }) => self.done = true,
-            Err(_) if ev.event.as_deref() == Some("error") => self.done = true,
+            Ok(StreamEvent::MessageStop) => self.done = true,
+            Ok(StreamEvent::Error { error }) => {
+                self.done = true;
+                self.failure = Some(format!("{}: {}", error.kind, error.message));
+            }
+            Err(_) if ev.event.as_deref() == Some("error") => {
+                self.done = true;
+                self.failure = Some(ev.data.chars().take(300).collect());
+            }
             _ => {}
         }
     }
@@ -72,6 +82,10 @@ impl StreamAdapter for AnthropicPassthrough {
 
     /// Anthropic streams end with `message_stop`, which was already forwarded.
     fn finish(&mut self, _out: &mut Vec<Bytes>) {}
+
+    fn failure(&self) -> Option<String> {
+        self.failure.clone()
+    }
 
     fn error_event(&self, message: &str) -> Bytes {
         encode_event("error", &ErrorBody::new("api_error", message).to_json())

@@ -284,6 +284,14 @@ impl StreamAdapter for OpenAiToAnthropicStream {
         self.inner.is_done()
     }
 
+    fn failure(&self) -> Option<String> {
+        self.inner.failure()
+    }
+
+    fn completes_at_eof(&self) -> bool {
+        self.inner.completes_at_eof()
+    }
+
     fn finish(&mut self, out: &mut Vec<Bytes>) {
         let mut produced = Vec::new();
         self.inner.finish(&mut produced);

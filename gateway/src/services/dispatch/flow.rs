@@ -43,6 +43,13 @@ pub async fn handle(
         crate::util::client_ip(req),
         started,
     );
+    // Claude Code's body fields depend on its beta flags; Anthropic channels need them.
+    let anthropic_beta = req
+        .headers()
+        .get("anthropic-beta")
+        .and_then(|v| v.to_str().ok())
+        .filter(|_| dialect == Dialect::Anthropic)
+        .map(String::from);
     match run(
         state,
         client,
@@ -52,6 +59,7 @@ pub async fn handle(
         ep,
         dialect,
         &request_id,
+        anthropic_beta,
     )
     .await
     {
@@ -91,8 +99,10 @@ async fn run(
     ep: Endpoint,
     dialect: Dialect,
     request_id: &str,
+    anthropic_beta: Option<String>,
 ) -> Result<HttpResponse, V1Error> {
-    let cr = client_request(ep, &raw, dialect)?;
+    let mut cr = client_request(ep, &raw, dialect)?;
+    cr.anthropic_beta = anthropic_beta;
     meter.set_model(&cr.model, cr.stream);
     if !state.rate_limiter.allow(
         caller.token.id,
@@ -258,7 +268,10 @@ async fn try_channel(
         images: images.as_ref().unwrap_or(&no_images),
     };
     let passthrough = provider.passes_anthropic_through(&out);
-    let res = attempt::send(
+    let beta = cr.anthropic_beta.clone().filter(|_| passthrough);
+    let extra_headers: Vec<(&'static str, String)> =
+        beta.map(|b| ("anthropic-beta", b)).into_iter().collect();
+    let res = attempt::send_with(
         state,
         client,
         channel,
@@ -268,6 +281,7 @@ async fn try_channel(
         cr.stream,
         &upstream_model,
         request_id,
+        extra_headers,
     )
     .await?;
     meter.first_byte();

@@ -14,6 +14,8 @@ pub struct ClientRequest {
     pub body: Value,
     /// The client's own `/v1/messages` body, for passing through to Anthropic channels.
     pub native: Option<Value>,
+    /// The `/v1/messages` client's `anthropic-beta` header, for Anthropic channels.
+    pub anthropic_beta: Option<String>,
     pub model: String,
     pub stream: bool,
     pub wants_usage: bool,
@@ -102,6 +104,7 @@ pub fn from_value(ep: Endpoint, body: Value) -> Result<ClientRequest, V1Error> {
     Ok(ClientRequest {
         body,
         native: None,
+        anthropic_beta: None,
         model,
         stream,
         wants_usage,

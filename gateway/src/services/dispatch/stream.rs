@@ -158,8 +158,11 @@ impl Pipeline {
                             self.s.adapter.on_event(&ev, &mut out);
                             self.s.pending.extend(out);
                         }
-                        let complete =
-                            self.s.adapter.is_done() || self.s.adapter.completes_at_eof();
+                        // After an in-stream error the upstream closing is the normal
+                        // end: that error was forwarded and is what the log shows.
+                        let complete = self.s.adapter.is_done()
+                            || self.s.adapter.completes_at_eof()
+                            || self.s.adapter.failure().is_some();
                         let error =
                             (!complete).then(|| "upstream closed the stream early".to_string());
                         self.end(error).await;

@@ -1,0 +1,12 @@
+//! Integration tests of the Anthropic and Gemini channels and the Anthropic-native
+//! `/v1/messages` endpoint (issue 5): a real gateway per test, channels of type 14 and
+//! 24 pointing at the mock upstream, which speaks both providers' wire formats.
+
+mod anthropic_channel;
+mod billing;
+mod gemini_channel;
+mod messages_endpoint;
+mod messages_errors;
+mod sdk;
+mod streaming;
+mod upstream_errors;
