@@ -180,8 +180,16 @@ impl D1Lease {
              Content-Length: 0\r\nConnection: close\r\n\r\n",
             self.config.token
         )?;
+        // The answer's head means the Worker has handled it (it may keep the socket open).
         let mut answer = Vec::new();
-        stream.read_to_end(&mut answer)?;
+        let mut buf = [0u8; 512];
+        while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&buf[..n]);
+        }
         Ok(())
     }
 }
