@@ -82,4 +82,3 @@ async fn connect_any(addrs: &[SocketAddr]) -> Result<TcpStream, ConnectError> {
     }
     Err(ConnectError::Io(last_error))
 }
-
