@@ -49,9 +49,9 @@ fn o200k() -> Option<&'static CoreBPE> {
     BPE.get_or_init(|| tiktoken_rs::o200k_base().ok()).as_ref()
 }
 
-/// Loads the tokenizers ahead of the first request that needs them.
+/// Loads the tokenizer most requests use ahead of the first request; the older table is
+/// loaded on first use only, since each costs tens of megabytes of memory.
 pub fn warm_up() {
-    let _ = cl100k();
     let _ = o200k();
 }
 
