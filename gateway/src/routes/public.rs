@@ -9,8 +9,11 @@ use serde_json::json;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub fn configure_root(cfg: &mut web::ServiceConfig) {
+    // HEAD too: uptime checkers and load balancers often probe with it.
     cfg.route("/", web::get().to(root))
-        .route("/health", web::get().to(health));
+        .route("/", web::head().to(root))
+        .route("/health", web::get().to(health))
+        .route("/health", web::head().to(health));
 }
 
 pub fn configure_api(cfg: &mut web::ServiceConfig) {

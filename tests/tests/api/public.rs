@@ -29,6 +29,17 @@ async fn health_checks_the_database() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_probes_of_root_and_health_answer_200_without_a_body() {
+    let gw = TestGateway::spawn().await;
+    for path in ["/", "/health"] {
+        let r = gw.request(Method::HEAD, path, None, None).await;
+        assert_eq!(r.status, 200, "HEAD {path}");
+        assert!(r.text.is_empty(), "HEAD {path} sent a body: {}", r.text);
+        assert!(r.headers.contains_key("x-request-id"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_shows_system_name_registration_quota_per_unit_and_version() {
     let gw = TestGateway::spawn().await;
     let d = ok(&gw.get("/api/status", None).await, 200);
