@@ -81,23 +81,10 @@ impl TestGateway {
         jwt: Option<&str>,
         body: Option<Value>,
     ) -> Resp {
-        let mut req = self.client.request(method, format!("{}{}", self.url, path));
-        if let Some(t) = jwt {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.expect("request sent");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let text = res.text().await.expect("body");
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp {
-            status,
-            headers,
-            body,
-            text,
+        let req = self.builder(method, path, jwt);
+        match body {
+            Some(b) => self.send(req.json(&b)).await,
+            None => self.send(req).await,
         }
     }
 
@@ -123,36 +110,16 @@ impl TestGateway {
         content_type: &str,
         body: Vec<u8>,
     ) -> Resp {
-        let mut req = self
-            .client
-            .request(method, format!("{}{}", self.url, path))
+        let req = self
+            .builder(method, path, jwt)
             .header("content-type", content_type)
             .body(body);
-        if let Some(t) = jwt {
-            req = req.bearer_auth(t);
-        }
-        let res = req.send().await.expect("request sent");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let text = res.text().await.expect("body");
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp {
-            status,
-            headers,
-            body,
-            text,
-        }
+        self.send(req).await
     }
 
     /// Logs in and returns the session JWT (panics on failure).
     pub async fn login(&self, username: &str, password: &str) -> String {
-        let r = self
-            .post(
-                "/api/user/login",
-                None,
-                json!({"username": username, "password": password}),
-            )
-            .await;
+        let r = self.try_login(username, password).await;
         assert_eq!(r.status, StatusCode::OK, "login {username}: {}", r.text);
         r.data()["token"].as_str().expect("token").to_string()
     }
