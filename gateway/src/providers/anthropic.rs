@@ -35,10 +35,11 @@ pub fn build(
 }
 
 /// For `/v1/messages` clients on an Anthropic channel: the client's Anthropic body goes
-/// upstream unchanged except for the (mapped) model name.
+/// upstream unchanged except for the (mapped) model name, with its `anthropic-beta` flags.
 pub fn build_native(
     t: &Target<'_>,
     body: &Value,
+    beta: Option<&str>,
     stream: bool,
 ) -> Result<UpstreamRequest, V1Error> {
     let mut b = body.clone();
@@ -47,7 +48,10 @@ pub fn build_native(
         .ok_or_else(|| V1Error::bad_request("request body must be a JSON object"))?;
     obj.insert("model".into(), Value::String(t.upstream_model.clone()));
     let bytes = serde_json::to_vec(&b).map_err(|_| V1Error::internal())?;
-    Ok(messages_request(t, Bytes::from(bytes), stream))
+    let mut req = messages_request(t, Bytes::from(bytes), stream);
+    req.headers
+        .extend(beta.map(|b| ("anthropic-beta", b.to_string())));
+    Ok(req)
 }
 
 fn messages_request(t: &Target<'_>, body: Bytes, stream: bool) -> UpstreamRequest {

@@ -79,6 +79,9 @@ pub struct Outbound<'a> {
     /// The client's Anthropic body when it called `/v1/messages` (passed through as is
     /// to Anthropic channels).
     pub anthropic_native: Option<&'a Value>,
+    /// That client's `anthropic-beta` header (Claude Code's body fields depend on it),
+    /// sent along when the body passes through to an Anthropic channel.
+    pub anthropic_beta: Option<&'a str>,
     /// Remote images fetched through the guard, for providers that need them inline.
     pub images: &'a gemini::Images,
 }
@@ -122,7 +125,9 @@ impl Provider {
         match (self, out.anthropic_native) {
             (Provider::OpenAi | Provider::Custom, _) => openai::build(t, ep, out.openai, stream),
             (Provider::Azure, _) => azure::build(t, ep, out.openai, stream),
-            (Provider::Anthropic, Some(native)) => anthropic::build_native(t, native, stream),
+            (Provider::Anthropic, Some(native)) => {
+                anthropic::build_native(t, native, out.anthropic_beta, stream)
+            }
             (Provider::Anthropic, None) => anthropic::build(t, ep, out.openai, stream),
             (Provider::Gemini, _) => {
                 gemini::build_with_images(t, ep, out.openai, stream, out.images)

@@ -1,11 +1,11 @@
 //! `/v1/messages` and `/v1/messages/count_tokens` for Anthropic-format clients (the
 //! `anthropic` SDKs, Claude Code), over any channel; errors in Anthropic's shape.
 
-use super::openai::{read_body, too_large, V1_BODY_LIMIT};
+use super::openai::{read_limited_body, relay};
 use crate::providers::anthropic_inbound;
 use crate::providers::Endpoint;
 use crate::services::dispatch::error::{Dialect, V1Error};
-use crate::services::dispatch::{flow, key_auth};
+use crate::services::dispatch::key_auth;
 use crate::state::AppState;
 use crate::upstream::UpstreamClient;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -15,33 +15,17 @@ fn anthropic(e: V1Error) -> V1Error {
     e.dialect(Dialect::Anthropic)
 }
 
-fn declared_too_large(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .is_some_and(|n| n > V1_BODY_LIMIT as u64)
-}
-
 pub async fn messages(
     state: web::Data<AppState>,
     client: web::Data<UpstreamClient>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, V1Error> {
-    let caller = key_auth::authenticate(&state, &req)
-        .await
-        .map_err(anthropic)?;
-    if declared_too_large(&req) {
-        return Err(anthropic(too_large()));
-    }
-    let body = read_body(payload).await.map_err(anthropic)?;
-    flow::handle(
+    relay(
         &state,
         &client,
         &req,
-        caller,
-        body,
+        payload,
         Endpoint::Chat,
         Dialect::Anthropic,
     )
@@ -57,7 +41,7 @@ pub async fn count_tokens(
     key_auth::authenticate(&state, &req)
         .await
         .map_err(anthropic)?;
-    let body = read_body(payload).await.map_err(anthropic)?;
+    let body = read_limited_body(&req, payload).await.map_err(anthropic)?;
     let v: Value = serde_json::from_slice(&body).map_err(|e| {
         anthropic(V1Error::bad_request(format!(
             "request body is not valid JSON: {e}"

@@ -43,7 +43,7 @@ async fn chat(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, V1Error> {
-    relay(&state, &client, &req, body, Endpoint::Chat).await
+    relay(&state, &client, &req, body, Endpoint::Chat, Dialect::OpenAi).await
 }
 
 async fn completions(
@@ -52,7 +52,15 @@ async fn completions(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, V1Error> {
-    relay(&state, &client, &req, body, Endpoint::Completions).await
+    relay(
+        &state,
+        &client,
+        &req,
+        body,
+        Endpoint::Completions,
+        Dialect::OpenAi,
+    )
+    .await
 }
 
 async fn embeddings(
@@ -61,19 +69,44 @@ async fn embeddings(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, V1Error> {
-    relay(&state, &client, &req, body, Endpoint::Embeddings).await
+    relay(
+        &state,
+        &client,
+        &req,
+        body,
+        Endpoint::Embeddings,
+        Dialect::OpenAi,
+    )
+    .await
 }
 
 /// Authenticates the key before reading the body, so anonymous clients cannot make the
-/// gateway buffer large bodies, then hands over to the relay flow.
+/// gateway buffer large bodies, then hands over to the relay flow; every error comes back
+/// in the client's dialect.
 pub(super) async fn relay(
     state: &AppState,
     client: &UpstreamClient,
     req: &HttpRequest,
     payload: web::Payload,
     ep: Endpoint,
+    dialect: Dialect,
 ) -> Result<HttpResponse, V1Error> {
-    let caller = key_auth::authenticate(state, req).await?;
+    // Only identified here: refusals of a known key (disabled, exhausted, …) are decided
+    // inside the flow, so they get a log row like every other refusal.
+    let caller = key_auth::identify(state, req)
+        .await
+        .map_err(|e| e.dialect(dialect))?;
+    let body = read_limited_body(req, payload)
+        .await
+        .map_err(|e| e.dialect(dialect))?;
+    flow::handle(state, client, req, caller, body, ep, dialect).await
+}
+
+/// The body, refusing at once a declared length over the limit.
+pub(super) async fn read_limited_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Bytes, V1Error> {
     let declared = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
@@ -82,11 +115,10 @@ pub(super) async fn relay(
     if declared.is_some_and(|n| n > V1_BODY_LIMIT as u64) {
         return Err(too_large());
     }
-    let body = read_body(payload).await?;
-    flow::handle(state, client, req, caller, body, ep, Dialect::OpenAi).await
+    read_body(payload).await
 }
 
-pub(super) fn too_large() -> V1Error {
+fn too_large() -> V1Error {
     V1Error::new(
         actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
         "invalid_request_error",

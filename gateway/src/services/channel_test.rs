@@ -48,6 +48,7 @@ pub async fn run(
     let out = Outbound {
         openai: &body,
         anthropic_native: None,
+        anthropic_beta: None,
         images: &images,
     };
     let outcome = attempt::send(

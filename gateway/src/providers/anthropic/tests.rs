@@ -34,7 +34,8 @@ fn build_targets_messages_with_anthropic_headers() {
         "{}",
         e.message
     );
-    let native = build_native(&t, &json!({"model": "alias", "max_tokens": 5}), false).unwrap();
+    let native =
+        build_native(&t, &json!({"model": "alias", "max_tokens": 5}), None, false).unwrap();
     assert_eq!(
         serde_json::from_slice::<Value>(&native.body).unwrap()["model"],
         "claude-sonnet-4-5"

@@ -31,35 +31,6 @@ pub async fn send(
     upstream_model: &str,
     request_id: &str,
 ) -> Result<UpstreamResponse, Failure> {
-    send_with(
-        state,
-        client,
-        channel,
-        provider,
-        ep,
-        body,
-        stream,
-        upstream_model,
-        request_id,
-        Vec::new(),
-    )
-    .await
-}
-
-/// [`send`] with extra headers for the upstream (e.g. a client's `anthropic-beta`).
-#[allow(clippy::too_many_arguments)]
-pub async fn send_with(
-    state: &AppState,
-    client: &UpstreamClient,
-    channel: &Channel,
-    provider: Provider,
-    ep: Endpoint,
-    body: &Outbound<'_>,
-    stream: bool,
-    upstream_model: &str,
-    request_id: &str,
-    extra_headers: Vec<(&'static str, String)>,
-) -> Result<UpstreamResponse, Failure> {
     let key = state
         .secret_box
         .open(&channel.key_ciphertext)
@@ -73,14 +44,13 @@ pub async fn send_with(
         key,
         upstream_model: upstream_model.to_string(),
     };
-    let mut req = provider
+    let req = provider
         .build(&target, ep, body, stream)
         .map_err(|e| Failure {
             retryable: false,
             detail: e.message.clone(),
             error: e,
         })?;
-    req.headers.extend(extra_headers);
     let via_relay = channel.use_relay.unwrap_or(client.relay_configured());
     if via_relay && !client.relay_configured() {
         return Err(Failure {

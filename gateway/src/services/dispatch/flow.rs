@@ -43,13 +43,6 @@ pub async fn handle(
         crate::util::client_ip(req),
         started,
     );
-    // Claude Code's body fields depend on its beta flags; Anthropic channels need them.
-    let anthropic_beta = req
-        .headers()
-        .get("anthropic-beta")
-        .and_then(|v| v.to_str().ok())
-        .filter(|_| dialect == Dialect::Anthropic)
-        .map(String::from);
     match run(
         state,
         client,
@@ -59,7 +52,7 @@ pub async fn handle(
         ep,
         dialect,
         &request_id,
-        anthropic_beta,
+        req,
     )
     .await
     {
@@ -99,11 +92,18 @@ async fn run(
     ep: Endpoint,
     dialect: Dialect,
     request_id: &str,
-    anthropic_beta: Option<String>,
+    req: &HttpRequest,
 ) -> Result<HttpResponse, V1Error> {
+    key_auth::admit(state, req, caller).await?;
     let mut cr = client_request(ep, &raw, dialect)?;
-    cr.anthropic_beta = anthropic_beta;
     meter.set_model(&cr.model, cr.stream);
+    // Claude Code's body fields depend on its beta flags; Anthropic channels need them.
+    cr.anthropic_beta = req
+        .headers()
+        .get("anthropic-beta")
+        .and_then(|v| v.to_str().ok())
+        .filter(|_| dialect == Dialect::Anthropic)
+        .map(String::from);
     if !state.rate_limiter.allow(
         caller.token.id,
         caller.token.rate_limit_per_minute,
@@ -265,13 +265,11 @@ async fn try_channel(
     let out = Outbound {
         openai: &cr.body,
         anthropic_native: cr.native.as_ref(),
+        anthropic_beta: cr.anthropic_beta.as_deref(),
         images: images.as_ref().unwrap_or(&no_images),
     };
     let passthrough = provider.passes_anthropic_through(&out);
-    let beta = cr.anthropic_beta.clone().filter(|_| passthrough);
-    let extra_headers: Vec<(&'static str, String)> =
-        beta.map(|b| ("anthropic-beta", b)).into_iter().collect();
-    let res = attempt::send_with(
+    let res = attempt::send(
         state,
         client,
         channel,
@@ -281,7 +279,6 @@ async fn try_channel(
         cr.stream,
         &upstream_model,
         request_id,
-        extra_headers,
     )
     .await?;
     meter.first_byte();

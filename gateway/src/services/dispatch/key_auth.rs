@@ -37,7 +37,15 @@ pub fn presented_key(req: &HttpRequest) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// Identifies and admits the caller (for endpoints that keep no usage log).
 pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Caller, V1Error> {
+    let caller = identify(state, req).await?;
+    admit(state, req, &caller).await?;
+    Ok(caller)
+}
+
+/// Finds the key's token and user; an unknown key is refused here.
+pub async fn identify(state: &AppState, req: &HttpRequest) -> Result<Caller, V1Error> {
     let key = presented_key(req).ok_or_else(|| {
         V1Error::unauthorized("missing API key: send it as 'Authorization: Bearer sk-...'")
     })?;
@@ -58,16 +66,21 @@ pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Caller,
             t
         }
     };
-    check_token(state, &token).await?;
     let user = state
         .user(token.user_id)
         .await?
         .ok_or_else(|| V1Error::unauthorized("invalid API key"))?;
-    if user.status != USER_ENABLED {
+    Ok(Caller { token, user })
+}
+
+/// Whether an identified caller may make requests now: key status and expiry, user
+/// status, allowed IPs. Separate from `identify` so the relay flow can log refusals.
+pub async fn admit(state: &AppState, req: &HttpRequest, caller: &Caller) -> Result<(), V1Error> {
+    check_token(state, &caller.token).await?;
+    if caller.user.status != USER_ENABLED {
         return Err(V1Error::forbidden("user is disabled", "user_disabled"));
     }
-    check_ip(&token, req)?;
-    Ok(Caller { token, user })
+    check_ip(&caller.token, req)
 }
 
 /// The error for a key that is not enabled.
