@@ -14,6 +14,7 @@
 //! | `CHANNEL_KEY_SECRET` | derived from `JWT_SECRET` |
 //! | `UPSTREAM_TIMEOUT_SECS` | 600 |
 //! | `HTTP_WORKERS` | number of CPUs |
+//! | `QUOTA_LEASE_REQUESTS` | 16 (0: every request reserves in the database) |
 //! | `IMAGE_FETCH_ALLOW_PRIVATE` | false (testing only) |
 
 use std::collections::HashMap;
@@ -51,6 +52,8 @@ pub struct Settings {
     pub channel_key_secret: String,
     pub upstream_timeout_secs: u64,
     pub http_workers: Option<usize>,
+    /// How many requests' worth of quota a replica takes from a balance at once.
+    pub quota_lease_requests: i64,
     /// Lets image URLs point at private addresses (local testing only).
     pub image_fetch_allow_private: bool,
 }
@@ -93,6 +96,7 @@ impl Settings {
         let database_max_connections = parse_num(&get, "DATABASE_MAX_CONNECTIONS", 16u32, 1, 1000)?;
         let token_expiry_hours = parse_num(&get, "TOKEN_EXPIRY_HOURS", 24u64, 1, 24 * 365)?;
         let upstream_timeout_secs = parse_num(&get, "UPSTREAM_TIMEOUT_SECS", 600u64, 1, 86_400)?;
+        let quota_lease_requests = parse_num(&get, "QUOTA_LEASE_REQUESTS", 16i64, 0, 1000)?;
         let http_workers = match get("HTTP_WORKERS") {
             Some(_) => Some(parse_num(&get, "HTTP_WORKERS", 1usize, 1, 256)?),
             None => None,
@@ -160,6 +164,7 @@ impl Settings {
             channel_key_secret,
             upstream_timeout_secs,
             http_workers,
+            quota_lease_requests,
             image_fetch_allow_private: get("IMAGE_FETCH_ALLOW_PRIVATE")
                 .is_some_and(|v| v == "true" || v == "1"),
         })

@@ -3,6 +3,7 @@
 use crate::routes;
 use crate::services::accounts;
 use crate::services::dispatch::ledger::Ledger;
+use crate::services::dispatch::quota_lease::IDLE_RETURN;
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::upstream::UpstreamClient;
@@ -18,6 +19,7 @@ pub struct Application {
     state: web::Data<AppState>,
     ledger_task: tokio::task::JoinHandle<()>,
     refresher: tokio::task::JoinHandle<()>,
+    sweeper: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -31,6 +33,7 @@ impl Application {
         std::thread::spawn(crate::services::dispatch::billing::warm_up);
         accounts::seed_admin(&state).await?;
         let refresher = spawn_option_refresher(state.clone());
+        let sweeper = spawn_lease_sweeper(state.clone());
         let listener = TcpListener::bind((settings.host.as_str(), settings.port)).map_err(|e| {
             anyhow::anyhow!("cannot listen on {}:{}: {e}", settings.host, settings.port)
         })?;
@@ -62,6 +65,7 @@ impl Application {
             state,
             ledger_task,
             refresher,
+            sweeper,
         })
     }
 
@@ -73,11 +77,13 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until shutdown (SIGTERM/SIGINT finish in-flight requests first), then
-    /// drains the settlement writer so no usage is lost.
+    /// Serves until shutdown (SIGTERM/SIGINT finish in-flight requests first), then gives
+    /// back every quota lease and drains the settlement writer so no usage is lost.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.refresher.abort();
+        self.sweeper.abort();
+        self.state.quota.sweep(Duration::ZERO);
         self.state.ledger.close();
         if let Err(e) = self.ledger_task.await {
             log::error!("settlement writer ended abnormally: {e}");
@@ -88,6 +94,17 @@ impl Application {
 
 fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Gives back quota leases that went idle, so other replicas (and a restart) can use it.
+fn spawn_lease_sweeper(state: web::Data<AppState>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(IDLE_RETURN / 4);
+        loop {
+            tick.tick().await;
+            state.quota.sweep(IDLE_RETURN);
+        }
+    })
 }
 
 /// Re-reads options periodically so a change made through another replica applies here

@@ -4,6 +4,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::secret_box::SecretBox;
 use crate::auth::throttle::LoginThrottle;
 use crate::services::dispatch::ledger::Ledger;
+use crate::services::dispatch::quota_lease::QuotaLeases;
 use crate::services::dispatch::rate_limit::RateLimiter;
 use crate::services::options::Options;
 use crate::settings::Settings;
@@ -30,6 +31,8 @@ pub struct AppState {
     /// API keys by hash, for the `/v1` hot path.
     pub tokens: Cache<String, Token>,
     pub ledger: Ledger,
+    /// Quota this replica holds in leases (reserve and refund in memory).
+    pub quota: Arc<QuotaLeases>,
     pub rate_limiter: RateLimiter,
     /// All channels with the time they were read; cleared when one changes here, and
     /// re-read after `CACHE_TTL` so other replicas' changes arrive too.
@@ -56,6 +59,11 @@ impl AppState {
                 .time_to_live(USER_CACHE_TTL)
                 .build(),
             channels: RwLock::new(None),
+            quota: Arc::new(QuotaLeases::new(
+                store.clone(),
+                ledger.clone(),
+                settings.quota_lease_requests,
+            )),
             ledger,
             rate_limiter: RateLimiter::default(),
             options,

@@ -140,12 +140,56 @@ pub async fn budget_for_ten_admits_exactly_ten(r: &Replicas) {
         4,
         "an emptied key is marked exhausted"
     );
-    let user = a.get("/api/user/self", Some(jwt)).await;
-    assert_eq!(
+    // b's lease on the user's balance goes back once idle; then a sees all of it.
+    let total = |user: &crate::gateway_support::Resp| {
         user.data()["quota"].as_i64().expect("quota")
-            + user.data()["used_quota"].as_i64().expect("used"),
-        cost * 1000
-    );
+            + user.data()["used_quota"].as_i64().expect("used")
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let user = loop {
+        let user = a.get("/api/user/self", Some(jwt)).await;
+        if total(&user) == cost * 1000 || Instant::now() > deadline {
+            break user;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(total(&user), cost * 1000);
+}
+
+/// Quota one replica holds in a lease is spendable by the other once it goes idle: after
+/// a spends from its lease, b reads the user's exact balance within a few seconds.
+pub async fn an_idle_lease_returns_to_the_shared_balance(r: &Replicas) {
+    let (a, b, jwt, cost) = (&r.a, &r.b, r.jwt.as_str(), r.cost);
+    let res = a
+        .put("/api/user/1", Some(jwt), json!({"quota": cost * 1000}))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let (_, key) = a.create_key(jwt, json!({"name": "lease"})).await;
+    for _ in 0..3 {
+        let res = a
+            .client
+            .post(format!("{}/v1/chat/completions", a.url))
+            .bearer_auth(&key)
+            .json(&chat_body())
+            .send()
+            .await
+            .expect("response");
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    async fn quota(gw: &TestGateway, jwt: &str) -> i64 {
+        let user = gw.get("/api/user/self", Some(jwt)).await;
+        user.data()["quota"].as_i64().expect("quota")
+    }
+    assert_eq!(quota(a, jwt).await, cost * 997, "a counts its own lease in");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while quota(b, jwt).await != cost * 997 {
+        assert!(
+            Instant::now() < deadline,
+            "b still reads {} after 5 s",
+            quota(b, jwt).await
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// A key disabled through replica a is refused by replica b (which has it cached) within 5 s.

@@ -129,23 +129,27 @@ impl V1World {
     }
 
     /// The user row as stored (no cache).
+    /// The user as the API shows it: settlements written, this replica's lease included.
     pub async fn user(&self) -> User {
-        self.gw
-            .state
+        let state = &self.gw.state;
+        state.ledger.flush().await;
+        let user = state
             .store
             .user_by_id(self.user_id)
             .await
             .expect("db")
-            .expect("user exists")
+            .expect("user exists");
+        state.quota.show_user(user)
     }
 
-    /// The key's row as stored (no cache).
+    /// The key as the API shows it (no cache).
     pub async fn token(&self) -> Token {
         token_row(&self.gw, self.token_id).await
     }
 
-    /// A channel row as stored.
+    /// A channel row as stored, once settlements are written.
     pub async fn channel(&self, id: i64) -> Channel {
+        self.gw.state.ledger.flush().await;
         self.gw
             .state
             .store
@@ -215,13 +219,17 @@ impl V1World {
 }
 
 /// A token row as stored.
+/// The key as the API shows it: settlements written, this replica's lease included.
 pub async fn token_row(gw: &TestGateway, id: i64) -> Token {
-    gw.state
+    gw.state.ledger.flush().await;
+    let token = gw
+        .state
         .store
         .token_by_id(id)
         .await
         .expect("db")
-        .expect("token exists")
+        .expect("token exists");
+    gw.state.quota.show_token(token)
 }
 
 /// A channel body of type 1 pointing at `mock`, serving `MODEL`, with `extra` merged in.

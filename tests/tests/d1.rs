@@ -4,7 +4,7 @@
 
 use integration_tests::gateway_support::{TestGateway, ADMIN_PASSWORD};
 use integration_tests::replica_support::{
-    budget_for_ten_admits_exactly_ten,
+    an_idle_lease_returns_to_the_shared_balance, budget_for_ten_admits_exactly_ten,
     disabled_key_is_refused_by_the_other_replica_within_five_seconds, two_replicas,
 };
 use integration_tests::test_db::{d1_config, D1Config, D1Lease};
@@ -164,4 +164,12 @@ async fn a_key_disabled_through_one_replica_is_refused_by_the_other_within_five_
     let lease = D1Lease::acquire(&c).await;
     let r = two_replicas(&lease.database_url()).await;
     disabled_key_is_refused_by_the_other_replica_within_five_seconds(&r).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_idle_lease_on_one_replica_returns_to_the_balance_the_other_reads_on_d1() {
+    let Some(c) = d1() else { return };
+    let lease = D1Lease::acquire(&c).await;
+    let r = two_replicas(&lease.database_url()).await;
+    an_idle_lease_returns_to_the_shared_balance(&r).await;
 }

@@ -1,7 +1,7 @@
 //! Two gateway replicas on one PostgreSQL database (skipped without `TEST_DATABASE_URL`).
 
 use integration_tests::replica_support::{
-    budget_for_ten_admits_exactly_ten,
+    an_idle_lease_returns_to_the_shared_balance, budget_for_ten_admits_exactly_ten,
     disabled_key_is_refused_by_the_other_replica_within_five_seconds, two_replicas,
 };
 use integration_tests::test_db;
@@ -38,4 +38,13 @@ async fn a_key_disabled_through_one_replica_is_refused_by_the_other_within_five_
     }
     let r = two_replicas(&shared_database().await).await;
     disabled_key_is_refused_by_the_other_replica_within_five_seconds(&r).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_idle_lease_on_one_replica_returns_to_the_balance_the_other_reads() {
+    if postgres_url().is_none() {
+        return;
+    }
+    let r = two_replicas(&shared_database().await).await;
+    an_idle_lease_returns_to_the_shared_balance(&r).await;
 }

@@ -36,11 +36,14 @@ impl FromRequest for Session {
                 .jwt
                 .verify(&token)
                 .ok_or_else(|| ApiError::Unauthorized("invalid or expired session".into()))?;
-            // Read fresh: balances change with every request, and /api is not the hot path.
+            // Read fresh, after the settlement writer has caught up: a user who reads their
+            // balance or logs sees every request that has already answered.
+            state.ledger.flush().await;
             let user = state
                 .store
                 .user_by_id(user_id)
                 .await?
+                .map(|u| state.quota.show_user(u))
                 .ok_or_else(|| ApiError::Unauthorized("invalid or expired session".into()))?;
             if user.session_version != claims.sv {
                 return Err(ApiError::Unauthorized(

@@ -17,10 +17,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn list(state: web::Data<AppState>, s: Session, q: web::Query<ListQuery>) -> ApiResult {
-    Ok(ok(state
+    let mut page = state
         .store
         .list_tokens(s.user.id, q.keyword(), q.page())
-        .await?))
+        .await?;
+    page.items = page
+        .items
+        .into_iter()
+        .map(|t| state.quota.show_token(t))
+        .collect();
+    Ok(ok(page))
 }
 
 async fn create(state: web::Data<AppState>, s: Session, body: web::Json<TokenBody>) -> ApiResult {
@@ -36,7 +42,7 @@ async fn get(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiR
         .await?
         .filter(|t| t.user_id == s.user.id)
         .ok_or_else(|| ApiError::not_found("token"))?;
-    Ok(ok(token))
+    Ok(ok(state.quota.show_token(token)))
 }
 
 async fn update(
@@ -47,7 +53,7 @@ async fn update(
 ) -> ApiResult {
     let token = tokens::update(&state, s.user.id, *id, body.into_inner()).await?;
     state.forget_token(&token.key_hash).await;
-    Ok(ok(token))
+    Ok(ok(state.quota.show_token(token)))
 }
 
 async fn delete(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiResult {

@@ -60,7 +60,13 @@ async fn update_self(
 
 async fn list(state: web::Data<AppState>, s: Session, q: web::Query<ListQuery>) -> ApiResult {
     s.require_admin()?;
-    Ok(ok(state.store.list_users(q.keyword(), q.page()).await?))
+    let mut page = state.store.list_users(q.keyword(), q.page()).await?;
+    page.items = page
+        .items
+        .into_iter()
+        .map(|u| state.quota.show_user(u))
+        .collect();
+    Ok(ok(page))
 }
 
 async fn create(state: web::Data<AppState>, s: Session, body: web::Json<NewAccount>) -> ApiResult {
@@ -77,7 +83,7 @@ async fn get(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiR
         .user_by_id(*id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
-    Ok(ok(user))
+    Ok(ok(state.quota.show_user(user)))
 }
 
 async fn update(
@@ -87,13 +93,8 @@ async fn update(
     body: web::Json<AdminUserUpdate>,
 ) -> ApiResult {
     s.require_admin()?;
-    Ok(ok(accounts::admin_update(
-        &state,
-        &s.user,
-        *id,
-        body.into_inner(),
-    )
-    .await?))
+    let user = accounts::admin_update(&state, &s.user, *id, body.into_inner()).await?;
+    Ok(ok(state.quota.show_user(user)))
 }
 
 async fn delete(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiResult {

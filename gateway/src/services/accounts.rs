@@ -5,6 +5,7 @@ use crate::auth::password;
 use crate::error::ApiError;
 use crate::services::validate;
 use crate::state::AppState;
+use crate::store::ledger::Holder;
 use crate::store::users::{NewUser, UserPatch};
 use crate::store::{User, ROLE_ADMIN, ROLE_ROOT, ROLE_USER, USER_DISABLED, USER_ENABLED};
 use serde::{Deserialize, Serialize};
@@ -286,6 +287,8 @@ pub async fn admin_update(
     if let Some(q) = u.quota {
         validate::quota("quota", q)?;
         patch.quota = Some(q);
+        // Setting the balance replaces what this replica holds of it too.
+        state.quota.release(Holder::User(id)).await;
     }
     if let Some(g) = u.group {
         validate::group(&g)?;

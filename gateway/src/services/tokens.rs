@@ -4,6 +4,7 @@ use crate::auth::api_key;
 use crate::error::ApiError;
 use crate::services::validate::{self, double_option, StringList};
 use crate::state::AppState;
+use crate::store::ledger::Holder;
 use crate::store::tokens::{NewToken, TokenPatch};
 use crate::store::{Token, TOKEN_DISABLED, TOKEN_ENABLED};
 use serde::{Deserialize, Serialize};
@@ -138,6 +139,13 @@ pub async fn update(
         validate::quota("remain_quota", q)?;
         patch.remain_quota = Some(q);
     }
+    // Setting the balance replaces what this replica holds of it too.
+    let current = if patch.remain_quota.is_some() {
+        state.quota.release(Holder::Token(id)).await;
+        current
+    } else {
+        state.quota.show_token(current)
+    };
     patch.unlimited_quota = b.unlimited_quota;
     if let Some(e) = b.expired_at {
         patch.expired_at = Some(check_expiry(e)?);

@@ -2,7 +2,7 @@
 //! invariants hold on every backend without interactive transactions (D1 has none) and
 //! across replicas sharing one database.
 
-use super::logs::{insert_log_query, NewLog};
+use super::logs::{insert_logs_query, NewLog};
 use super::sql::Query;
 use super::sql_store::SqlStore;
 use super::StoreResult;
@@ -27,142 +27,218 @@ pub enum ReserveError {
     User,
 }
 
-/// The final accounting of one request: refund or charge the difference between what was
-/// reserved and what was used, count the request and write its log row.
+/// A balance quota is taken from: a key's `remain_quota` or a user's `quota`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Holder {
+    Token(i64),
+    User(i64),
+}
+
+/// The final accounting of one request: count it, record what it used, give back what the
+/// replica does not keep in its lease, and write its log row.
 #[derive(Debug, Clone)]
 pub struct Settlement {
     pub token_id: i64,
     pub user_id: i64,
     pub channel_id: Option<i64>,
-    pub reservation: Reservation,
+    /// Whether quota was taken from the token's own balance (limited keys only).
+    pub token_limited: bool,
     pub actual: i64,
+    /// Added to the token's `remain_quota` (negative: used more than was reserved).
+    pub token_return: i64,
+    /// What this replica still holds of the token's quota after this settlement; the key
+    /// is exhausted only when the database balance and this are both gone.
+    pub token_held: i64,
+    /// Added to the user's `quota`.
+    pub user_return: i64,
     pub log: NewLog,
+}
+
+/// One write for the background writer.
+#[derive(Debug, Clone)]
+pub enum LedgerEntry {
+    Settle(Box<Settlement>),
+    /// Quota a replica held in a lease and gives back.
+    Return {
+        holder: Holder,
+        amount: i64,
+    },
 }
 
 #[async_trait]
 pub trait LedgerStore {
-    async fn reserve(
+    /// Takes `amount` from the holder's balance when the holder is enabled and the balance
+    /// is at least `at_least`; returns the balance left, or `None` when refused.
+    async fn take_quota(
         &self,
-        token_id: i64,
-        user_id: i64,
+        holder: Holder,
         amount: i64,
-    ) -> StoreResult<Result<Reservation, ReserveError>>;
-    /// Applies several settlements in one atomic batch (coalescing writes under load).
-    async fn settle(&self, items: &[Settlement]) -> StoreResult<()>;
+        at_least: i64,
+    ) -> StoreResult<Option<i64>>;
+    /// Applies several entries in one atomic batch (coalescing writes under load).
+    async fn apply(&self, entries: &[LedgerEntry]) -> StoreResult<()>;
 }
 
-fn settlement_queries(s: &Settlement, now: i64, out: &mut Vec<Query>) {
-    let token_refund = if s.reservation.token_limited {
-        s.reservation.token_amount - s.actual
-    } else {
-        0
+/// What a batch adds up to for one token or user.
+#[derive(Default)]
+struct Totals {
+    returned: i64,
+    used: i64,
+    requests: i64,
+    limited: bool,
+    /// The replica's lease after the batch's last settlement that touched it.
+    held: i64,
+}
+
+fn totals_for(all: &mut Vec<(i64, Totals)>, id: i64) -> &mut Totals {
+    let i = match all.iter().position(|(k, _)| *k == id) {
+        Some(i) => i,
+        None => {
+            all.push((id, Totals::default()));
+            all.len() - 1
+        }
     };
-    // Only a settlement of quota actually reserved on the token decides exhaustion: a
-    // request refused while another holds the whole balance must not mark the key
-    // exhausted, and a refund that brings the balance back above zero revives it.
-    let limited = i64::from(s.reservation.token_limited);
-    out.push(
-        Query::new(
-            "UPDATE tokens SET remain_quota = remain_quota + ?, used_quota = used_quota + ?, \
-             request_count = request_count + 1, last_used_at = ?, \
-             status = CASE \
-             WHEN ? = 1 AND unlimited_quota = 0 AND status = 1 AND remain_quota + ? <= 0 THEN 4 \
-             WHEN ? = 1 AND unlimited_quota = 0 AND status = 4 AND remain_quota + ? > 0 THEN 1 \
-             ELSE status END WHERE id = ?",
-        )
-        .bind(token_refund)
-        .bind(s.actual)
-        .bind(now)
-        .bind(limited)
-        .bind(token_refund)
-        .bind(limited)
-        .bind(token_refund)
-        .bind(s.token_id),
+    &mut all[i].1
+}
+
+/// Rows per log INSERT: 19 columns each stays under D1's 100 bound parameters.
+const LOG_ROWS_PER_INSERT: usize = 5;
+
+/// The statements for a batch: settlements are summed per token, user and channel (one
+/// UPDATE each however many requests they cover), logs go in multi-row INSERTs, and
+/// lease returns follow.
+fn batch_queries(entries: &[LedgerEntry], now: i64) -> Vec<Query> {
+    let mut tokens: Vec<(i64, Totals)> = Vec::new();
+    let mut users: Vec<(i64, Totals)> = Vec::new();
+    let mut channels: Vec<(i64, i64)> = Vec::new();
+    let mut logs = Vec::new();
+    let mut returns = Vec::new();
+    for e in entries {
+        match e {
+            LedgerEntry::Settle(s) => {
+                let t = totals_for(&mut tokens, s.token_id);
+                t.returned = t.returned.saturating_add(s.token_return);
+                t.used = t.used.saturating_add(s.actual);
+                t.requests += 1;
+                if s.token_limited {
+                    t.limited = true;
+                    t.held = s.token_held;
+                }
+                let u = totals_for(&mut users, s.user_id);
+                u.returned = u.returned.saturating_add(s.user_return);
+                u.used = u.used.saturating_add(s.actual);
+                u.requests += 1;
+                if let Some(id) = s.channel_id.filter(|_| s.actual > 0) {
+                    match channels.iter_mut().find(|(c, _)| *c == id) {
+                        Some((_, used)) => *used = used.saturating_add(s.actual),
+                        None => channels.push((id, s.actual)),
+                    }
+                }
+                logs.push(&s.log);
+            }
+            LedgerEntry::Return { holder, amount } => returns.push(return_query(*holder, *amount)),
+        }
+    }
+    let mut out = Vec::with_capacity(
+        tokens.len() + users.len() + channels.len() + returns.len() + logs.len(),
     );
-    out.push(
-        Query::new(
-            "UPDATE users SET quota = quota + ?, used_quota = used_quota + ?, \
-             request_count = request_count + 1 WHERE id = ?",
-        )
-        .bind(s.reservation.user_amount - s.actual)
-        .bind(s.actual)
-        .bind(s.user_id),
-    );
-    if let Some(channel_id) = s.channel_id.filter(|_| s.actual > 0) {
+    for (id, t) in tokens {
+        // Only a settlement of quota actually reserved on the token decides exhaustion: a
+        // request refused while another holds the whole balance must not mark the key
+        // exhausted, and quota coming back revives it.
+        let limited = i64::from(t.limited);
+        let left = t.returned.saturating_add(t.held);
         out.push(
-            Query::new("UPDATE channels SET used_quota = used_quota + ? WHERE id = ?")
-                .bind(s.actual)
-                .bind(channel_id),
+            Query::new(
+                "UPDATE tokens SET remain_quota = remain_quota + ?, used_quota = used_quota + ?, \
+                 request_count = request_count + ?, last_used_at = ?, \
+                 status = CASE \
+                 WHEN ? = 1 AND unlimited_quota = 0 AND status = 1 AND remain_quota + ? <= 0 THEN 4 \
+                 WHEN ? = 1 AND unlimited_quota = 0 AND status = 4 AND remain_quota + ? > 0 THEN 1 \
+                 ELSE status END WHERE id = ?",
+            )
+            .bind(t.returned)
+            .bind(t.used)
+            .bind(t.requests)
+            .bind(now)
+            .bind(limited)
+            .bind(left)
+            .bind(limited)
+            .bind(left)
+            .bind(id),
         );
     }
-    out.push(insert_log_query(&s.log));
+    for (id, u) in users {
+        out.push(
+            Query::new(
+                "UPDATE users SET quota = quota + ?, used_quota = used_quota + ?, \
+                 request_count = request_count + ? WHERE id = ?",
+            )
+            .bind(u.returned)
+            .bind(u.used)
+            .bind(u.requests)
+            .bind(id),
+        );
+    }
+    for (id, used) in channels {
+        out.push(
+            Query::new("UPDATE channels SET used_quota = used_quota + ? WHERE id = ?")
+                .bind(used)
+                .bind(id),
+        );
+    }
+    out.extend(logs.chunks(LOG_ROWS_PER_INSERT).map(insert_logs_query));
+    out.extend(returns);
+    out
+}
+
+fn return_query(holder: Holder, amount: i64) -> Query {
+    match holder {
+        Holder::Token(id) => Query::new(
+            "UPDATE tokens SET remain_quota = remain_quota + ?, status = CASE \
+             WHEN status = 4 AND unlimited_quota = 0 AND remain_quota + ? > 0 THEN 1 \
+             ELSE status END WHERE id = ?",
+        )
+        .bind(amount)
+        .bind(amount)
+        .bind(id),
+        Holder::User(id) => Query::new("UPDATE users SET quota = quota + ? WHERE id = ?")
+            .bind(amount)
+            .bind(id),
+    }
 }
 
 #[async_trait]
 impl LedgerStore for SqlStore {
-    async fn reserve(
+    async fn take_quota(
         &self,
-        token_id: i64,
-        user_id: i64,
+        holder: Holder,
         amount: i64,
-    ) -> StoreResult<Result<Reservation, ReserveError>> {
-        let token = self
-            .db
-            .fetch_optional(
-                Query::new(
-                    "UPDATE tokens SET remain_quota = CASE WHEN unlimited_quota = 1 \
-                     THEN remain_quota ELSE remain_quota - ? END \
-                     WHERE id = ? AND status = 1 AND (unlimited_quota = 1 OR remain_quota >= ?) \
-                     RETURNING unlimited_quota",
-                )
-                .bind(amount)
-                .bind(token_id)
-                .bind(amount),
+        at_least: i64,
+    ) -> StoreResult<Option<i64>> {
+        let q = match holder {
+            Holder::Token(id) => Query::new(
+                "UPDATE tokens SET remain_quota = remain_quota - ? \
+                 WHERE id = ? AND status = 1 AND unlimited_quota = 0 AND remain_quota >= ? \
+                 RETURNING remain_quota AS left_over",
             )
-            .await?;
-        let Some(token) = token else {
-            return Ok(Err(ReserveError::Token));
+            .bind(amount)
+            .bind(id)
+            .bind(at_least),
+            Holder::User(id) => Query::new(
+                "UPDATE users SET quota = quota - ? WHERE id = ? AND status = 1 AND quota >= ? \
+                 RETURNING quota AS left_over",
+            )
+            .bind(amount)
+            .bind(id)
+            .bind(at_least),
         };
-        let token_limited = !token.bool("unlimited_quota");
-        let token_amount = if token_limited { amount } else { 0 };
-        let user_rows = self
-            .db
-            .execute(
-                Query::new(
-                    "UPDATE users SET quota = quota - ? WHERE id = ? AND status = 1 AND quota >= ?",
-                )
-                .bind(amount)
-                .bind(user_id)
-                .bind(amount),
-            )
-            .await?;
-        if user_rows == 0 {
-            if token_limited {
-                self.db
-                    .execute(
-                        Query::new(
-                            "UPDATE tokens SET remain_quota = remain_quota + ? WHERE id = ?",
-                        )
-                        .bind(amount)
-                        .bind(token_id),
-                    )
-                    .await?;
-            }
-            return Ok(Err(ReserveError::User));
-        }
-        Ok(Ok(Reservation {
-            token_amount,
-            user_amount: amount,
-            token_limited,
-        }))
+        Ok(self.db.fetch_optional(q).await?.map(|r| r.i64("left_over")))
     }
 
-    async fn settle(&self, items: &[Settlement]) -> StoreResult<()> {
-        let now = crate::util::now();
-        let mut qs = Vec::with_capacity(items.len() * 4);
-        for s in items {
-            settlement_queries(s, now, &mut qs);
-        }
-        self.db.batch(qs).await
+    async fn apply(&self, entries: &[LedgerEntry]) -> StoreResult<()> {
+        self.db
+            .batch(batch_queries(entries, crate::util::now()))
+            .await
     }
 }

@@ -78,32 +78,43 @@ pub trait LogStore {
     async fn log_stats(&self, f: &LogFilter) -> StoreResult<LogStats>;
 }
 
-pub(crate) fn insert_log_query(l: &NewLog) -> Query {
-    Query::new(
+/// One INSERT of several log rows.
+pub(crate) fn insert_logs_query(rows: &[&NewLog]) -> Query {
+    let mut sql = String::from(
         "INSERT INTO logs (created_at, user_id, username, token_id, token_name, channel_id, \
          channel_name, model_name, upstream_model, prompt_tokens, completion_tokens, quota, \
-         latency_ms, first_byte_ms, is_stream, status_code, error, request_id, ip) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(l.created_at)
-    .bind(l.user_id)
-    .bind(l.username.clone())
-    .bind(l.token_id)
-    .bind(l.token_name.clone())
-    .bind(l.channel_id)
-    .bind(l.channel_name.clone())
-    .bind(l.model_name.clone())
-    .bind(l.upstream_model.clone())
-    .bind(l.prompt_tokens)
-    .bind(l.completion_tokens)
-    .bind(l.quota)
-    .bind(l.latency_ms)
-    .bind(l.first_byte_ms)
-    .bind(l.is_stream)
-    .bind(l.status_code)
-    .bind(l.error.clone())
-    .bind(l.request_id.clone())
-    .bind(l.ip.clone())
+         latency_ms, first_byte_ms, is_stream, status_code, error, request_id, ip) VALUES ",
+    );
+    for i in 0..rows.len() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    }
+    let mut q = Query::new(&sql);
+    for l in rows {
+        q = q
+            .bind(l.created_at)
+            .bind(l.user_id)
+            .bind(l.username.clone())
+            .bind(l.token_id)
+            .bind(l.token_name.clone())
+            .bind(l.channel_id)
+            .bind(l.channel_name.clone())
+            .bind(l.model_name.clone())
+            .bind(l.upstream_model.clone())
+            .bind(l.prompt_tokens)
+            .bind(l.completion_tokens)
+            .bind(l.quota)
+            .bind(l.latency_ms)
+            .bind(l.first_byte_ms)
+            .bind(l.is_stream)
+            .bind(l.status_code)
+            .bind(l.error.clone())
+            .bind(l.request_id.clone())
+            .bind(l.ip.clone());
+    }
+    q
 }
 
 fn log_from_row(r: &Row) -> LogEntry {
@@ -184,7 +195,7 @@ fn with_filter(head: &str, filter: &Query, tail: &str) -> Query {
 impl LogStore for SqlStore {
     async fn insert_logs(&self, rows: &[NewLog]) -> StoreResult<()> {
         self.db
-            .batch(rows.iter().map(insert_log_query).collect())
+            .batch(rows.iter().map(|r| insert_logs_query(&[r])).collect())
             .await
     }
 

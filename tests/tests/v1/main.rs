@@ -7,6 +7,7 @@ mod chat;
 mod concurrency;
 mod errors;
 mod keys;
+mod leases;
 mod logs;
 mod models;
 mod routing;

@@ -37,7 +37,7 @@ pub async fn handle(
     let started = Instant::now();
     let request_id = crate::util::request_id(req);
     let mut meter = Meter::new(
-        state.ledger.clone(),
+        state.quota.clone(),
         &caller,
         request_id.clone(),
         crate::util::client_ip(req),
@@ -60,7 +60,7 @@ pub async fn handle(
         Err(e) => {
             let e = e.dialect(dialect);
             meter.set_outcome(e.status.as_u16(), &e.message);
-            meter.finish().await;
+            meter.finish();
             Err(e)
         }
     }
@@ -148,8 +148,8 @@ async fn run(
         .quota(cr.prompt_tokens, cr.completion_reserve)
         .ok_or_else(|| V1Error::bad_request("the request is too large to price"))?;
     match state
-        .store
-        .reserve(caller.token.id, caller.user.id, estimate)
+        .quota
+        .reserve(&caller.token, caller.user.id, estimate)
         .await?
     {
         Ok(r) => meter.set_reservation(r),
@@ -342,7 +342,7 @@ async fn try_channel(
     };
     meter.set_usage(usage);
     meter.set_outcome(200, "");
-    meter.hand_over().finish().await;
+    meter.hand_over().finish();
     let body = if passthrough {
         raw
     } else if cr.native.is_some() {

@@ -1,20 +1,26 @@
-//! The settlement writer: one background task applies settlements (quota refunds or
-//! charges, counters, the log row), coalescing whatever is queued into one batch so
-//! SQLite's single writer is not hit once per request. Graceful shutdown drains it.
+//! The settlement writer: one background task applies settlements (quota returns,
+//! counters, the log row), coalescing whatever is queued into one batch so the database
+//! is not hit once per request and requests never wait for it. Reads through `/api` call
+//! `flush` first, so a user reading their balance or logs sees every request that has
+//! already answered. Graceful shutdown drains it.
 
-use crate::store::ledger::Settlement;
+use crate::store::ledger::{Holder, LedgerEntry, Settlement};
 use crate::store::Store;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 enum Msg {
-    Settle(Box<Settlement>, Option<oneshot::Sender<()>>),
+    Entry(LedgerEntry),
+    Flush(oneshot::Sender<()>),
     Close,
 }
 
 #[derive(Clone)]
 pub struct Ledger {
     tx: mpsc::UnboundedSender<Msg>,
+    /// Entries queued but not yet written; lets `flush` skip the queue when it is empty.
+    pending: Arc<AtomicUsize>,
 }
 
 const MAX_BATCH: usize = 256;
@@ -23,25 +29,42 @@ impl Ledger {
     /// Starts the writer task on the current runtime.
     pub fn spawn(store: Arc<dyn Store>) -> (Ledger, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let handle = tokio::spawn(run(store, rx));
-        (Ledger { tx }, handle)
+        let pending = Arc::new(AtomicUsize::new(0));
+        let handle = tokio::spawn(run(store, rx, pending.clone()));
+        (Ledger { tx, pending }, handle)
     }
 
-    /// Queues a settlement and waits until it is written.
-    pub async fn settle(&self, s: Settlement) {
+    /// Queues a settlement; it is written in the next batch.
+    pub fn settle(&self, s: Settlement) {
+        self.push(LedgerEntry::Settle(Box::new(s)));
+    }
+
+    /// Queues quota a lease gives back to its holder's balance.
+    pub fn give_back(&self, holder: Holder, amount: i64) {
+        if amount != 0 {
+            self.push(LedgerEntry::Return { holder, amount });
+        }
+    }
+
+    fn push(&self, e: LedgerEntry) {
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        if self.tx.send(Msg::Entry(e)).is_err() {
+            self.pending.fetch_sub(1, Ordering::SeqCst);
+            log::error!("settlement lost: ledger writer has stopped");
+        }
+    }
+
+    /// Waits until everything queued before this call is written; says whether anything
+    /// was queued.
+    pub async fn flush(&self) -> bool {
+        if self.pending.load(Ordering::SeqCst) == 0 {
+            return false;
+        }
         let (ack, done) = oneshot::channel();
-        if self.tx.send(Msg::Settle(Box::new(s), Some(ack))).is_ok() {
+        if self.tx.send(Msg::Flush(ack)).is_ok() {
             let _ = done.await;
-        } else {
-            log::error!("settlement lost: ledger writer has stopped");
         }
-    }
-
-    /// Queues a settlement without waiting (from `Drop`, when a client went away).
-    pub fn settle_detached(&self, s: Settlement) {
-        if self.tx.send(Msg::Settle(Box::new(s), None)).is_err() {
-            log::error!("settlement lost: ledger writer has stopped");
-        }
+        true
     }
 
     /// Asks the writer to finish what is queued and stop.
@@ -50,7 +73,11 @@ impl Ledger {
     }
 }
 
-async fn run(store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<Msg>) {
+async fn run(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+    pending: Arc<AtomicUsize>,
+) {
     let mut closing = false;
     while let Some(first) = rx.recv().await {
         let mut batch = Vec::new();
@@ -58,10 +85,8 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<Msg>) {
         let mut next = Some(first);
         while let Some(m) = next.take() {
             match m {
-                Msg::Settle(s, ack) => {
-                    batch.push(*s);
-                    acks.extend(ack);
-                }
+                Msg::Entry(e) => batch.push(e),
+                Msg::Flush(ack) => acks.push(ack),
                 Msg::Close => closing = true,
             }
             if batch.len() < MAX_BATCH {
@@ -70,6 +95,7 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<Msg>) {
         }
         if !batch.is_empty() {
             write(&*store, &batch).await;
+            pending.fetch_sub(batch.len(), Ordering::SeqCst);
         }
         for a in acks {
             let _ = a.send(());
@@ -80,23 +106,28 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<Msg>) {
     }
 }
 
-/// Writes a batch; if the batch fails, each item is retried alone so one bad row
+/// Writes a batch; if the batch fails, each entry is retried alone so one bad row
 /// cannot lose the others.
-async fn write(store: &dyn Store, batch: &[Settlement]) {
-    if let Err(e) = store.settle(batch).await {
+async fn write(store: &dyn Store, batch: &[LedgerEntry]) {
+    if let Err(e) = store.apply(batch).await {
         log::warn!(
             "settlement batch of {} failed ({e}); retrying one by one",
             batch.len()
         );
-        for s in batch {
+        for entry in batch {
             let mut attempts = 0;
-            while let Err(e) = store.settle(std::slice::from_ref(s)).await {
+            while let Err(e) = store.apply(std::slice::from_ref(entry)).await {
                 attempts += 1;
                 if attempts >= 3 {
-                    log::error!(
-                        "settlement for request {} failed permanently: {e}",
-                        s.log.request_id
-                    );
+                    match entry {
+                        LedgerEntry::Settle(s) => log::error!(
+                            "settlement for request {} failed permanently: {e}",
+                            s.log.request_id
+                        ),
+                        LedgerEntry::Return { holder, amount } => log::error!(
+                            "returning {amount} quota to {holder:?} failed permanently: {e}"
+                        ),
+                    }
                     break;
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(50 * attempts)).await;

@@ -3,15 +3,16 @@
 
 use super::billing::Prices;
 use super::key_auth::Caller;
-use super::ledger::Ledger;
-use crate::store::ledger::{Reservation, Settlement};
+use super::quota_lease::QuotaLeases;
+use crate::store::ledger::{Holder, Reservation, Settlement};
 use crate::store::logs::NewLog;
 use crate::store::Channel;
 use shared::openai::Usage;
+use std::sync::Arc;
 use std::time::Instant;
 
 struct MeterData {
-    ledger: Ledger,
+    quota: Arc<QuotaLeases>,
     started: Instant,
     log: NewLog,
     token_id: i64,
@@ -27,7 +28,7 @@ pub struct Meter {
 
 impl Meter {
     pub fn new(
-        ledger: Ledger,
+        quota: Arc<QuotaLeases>,
         caller: &Caller,
         request_id: String,
         ip: String,
@@ -45,7 +46,7 @@ impl Meter {
         };
         Meter {
             inner: Some(MeterData {
-                ledger,
+                quota,
                 started,
                 log,
                 token_id: caller.token.id,
@@ -109,21 +110,23 @@ impl Meter {
         }
     }
 
-    /// Settles and waits until it is written.
-    pub async fn finish(mut self) {
+    /// Settles now: the reservation's unused part returns to the lease at once, and the
+    /// writer records the rest in its next batch.
+    pub fn finish(mut self) {
+        self.settle();
+    }
+
+    fn settle(&mut self) {
         if let Some(d) = self.inner.take() {
-            let ledger = d.ledger.clone();
-            ledger.settle(settlement(d)).await;
+            let quota = d.quota.clone();
+            quota.ledger().settle(settlement(&quota, d));
         }
     }
 }
 
 impl Drop for Meter {
     fn drop(&mut self) {
-        if let Some(d) = self.inner.take() {
-            let ledger = d.ledger.clone();
-            ledger.settle_detached(settlement(d));
-        }
+        self.settle();
     }
 }
 
@@ -131,7 +134,7 @@ fn elapsed_ms(since: Instant) -> i64 {
     i64::try_from(since.elapsed().as_millis()).unwrap_or(i64::MAX)
 }
 
-fn settlement(mut d: MeterData) -> Settlement {
+fn settlement(quota: &QuotaLeases, mut d: MeterData) -> Settlement {
     let prompt = d.usage.prompt_tokens;
     let completion = d.usage.completion_tokens;
     let actual = d
@@ -151,12 +154,26 @@ fn settlement(mut d: MeterData) -> Settlement {
         d.log.status_code = 499;
         d.log.error = "client closed the connection".into();
     }
+    let r = d.reservation;
+    let (token_return, token_held) = if r.token_limited {
+        quota.refund(Holder::Token(d.token_id), r.token_amount, actual)
+    } else {
+        (0, 0)
+    };
+    let (user_return, _) = if r.user_amount != 0 || actual != 0 {
+        quota.refund(Holder::User(d.user_id), r.user_amount, actual)
+    } else {
+        (0, 0)
+    };
     Settlement {
         token_id: d.token_id,
         user_id: d.user_id,
         channel_id: (d.log.channel_id > 0).then_some(d.log.channel_id),
-        reservation: d.reservation,
+        token_limited: r.token_limited,
         actual,
+        token_return,
+        token_held,
+        user_return,
         log: d.log,
     }
 }

@@ -9,6 +9,7 @@ pub mod flow;
 pub mod key_auth;
 pub mod ledger;
 pub mod meter;
+pub mod quota_lease;
 pub mod rate_limit;
 pub mod request;
 pub mod routing;

@@ -141,7 +141,7 @@ impl Pipeline {
         let mut tail = Vec::new();
         self.s.adapter.finish(&mut tail);
         self.s.pending.extend(tail);
-        self.meter.hand_over().finish().await;
+        self.meter.hand_over().finish();
     }
 
     async fn step(&mut self) {

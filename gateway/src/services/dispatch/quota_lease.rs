@@ -1,0 +1,265 @@
+//! Per-replica quota leases: the hot path reserves and refunds in memory, and the
+//! database is touched only to take a block of quota from a balance (one conditional
+//! UPDATE) and, in the background, to give it back.
+//!
+//! Exactness holds because a lease is already deducted from the balance in the database:
+//! what one replica holds no other replica can spend, and nothing is spent that was not
+//! taken. Blocks are only taken while the balance has room for several, so near the end of
+//! a balance every reservation goes to the database one request at a time, exactly as
+//! without leases, and no replica strands quota the others need. A lease that goes idle is
+//! given back. What a replica holds is added to the balances it shows, so on one replica
+//! the numbers a user reads are exact; other replicas see a held amount only once it is
+//! given back (within a second or two of idling). A replica that crashes loses its leases
+//! (at most a few requests' worth per key and user); `QUOTA_LEASE_REQUESTS=0` turns
+//! leases off.
+
+use super::ledger::Ledger;
+use crate::store::ledger::{Holder, Reservation, ReserveError};
+use crate::store::{DbError, Store, Token, User};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// A lease unused this long is given back to its balance.
+pub const IDLE_RETURN: Duration = Duration::from_secs(1);
+/// A block is taken only while the balance holds this many blocks.
+const BLOCK_HEADROOM: i64 = 4;
+/// After a balance proved too small for a block, reserve exactly for this long.
+const EXACT_FOR: Duration = Duration::from_secs(1);
+
+pub struct QuotaLeases {
+    store: Arc<dyn Store>,
+    ledger: Ledger,
+    requests_per_lease: i64,
+    cells: Mutex<HashMap<Holder, Arc<Cell>>>,
+}
+
+#[derive(Default)]
+struct Cell {
+    lease: Mutex<Lease>,
+    /// One top-up at a time per balance, so concurrent misses do not each take a block.
+    topping_up: tokio::sync::Mutex<()>,
+}
+
+#[derive(Default)]
+struct Lease {
+    /// Quota taken from the balance and not reserved by any request.
+    held: i64,
+    /// The block size while the balance is large; refunds above twice this go back.
+    keep: i64,
+    last_used: Option<Instant>,
+    exact_until: Option<Instant>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Cell {
+    fn try_take(&self, amount: i64) -> bool {
+        let mut l = lock(&self.lease);
+        l.last_used = Some(Instant::now());
+        if l.held >= amount {
+            l.held -= amount;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn drain(&self) -> i64 {
+        std::mem::take(&mut lock(&self.lease).held)
+    }
+
+    fn add(&self, amount: i64, keep: Option<i64>) {
+        let mut l = lock(&self.lease);
+        l.held = l.held.saturating_add(amount);
+        if let Some(k) = keep {
+            l.keep = k;
+        }
+    }
+}
+
+impl QuotaLeases {
+    pub fn new(store: Arc<dyn Store>, ledger: Ledger, requests_per_lease: i64) -> Self {
+        QuotaLeases {
+            store,
+            ledger,
+            requests_per_lease,
+            cells: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    fn cell(&self, holder: Holder) -> Arc<Cell> {
+        lock(&self.cells).entry(holder).or_default().clone()
+    }
+
+    /// Reserves `amount` on the key (unless it is unlimited) and on its user.
+    pub async fn reserve(
+        &self,
+        token: &Token,
+        user_id: i64,
+        amount: i64,
+    ) -> Result<Result<Reservation, ReserveError>, DbError> {
+        let token_limited = !token.unlimited_quota;
+        let token_holder = Holder::Token(token.id);
+        if token_limited && !self.take(token_holder, amount).await? {
+            return Ok(Err(ReserveError::Token));
+        }
+        let user = self.take(Holder::User(user_id), amount).await;
+        if !matches!(user, Ok(true)) && token_limited {
+            self.cell(token_holder).add(amount, None);
+        }
+        if !user? {
+            return Ok(Err(ReserveError::User));
+        }
+        Ok(Ok(Reservation {
+            token_amount: if token_limited { amount } else { 0 },
+            user_amount: amount,
+            token_limited,
+        }))
+    }
+
+    async fn take(&self, holder: Holder, amount: i64) -> Result<bool, DbError> {
+        if amount <= 0 {
+            return Ok(true);
+        }
+        let cell = self.cell(holder);
+        if cell.try_take(amount) {
+            return Ok(true);
+        }
+        let _turn = cell.topping_up.lock().await;
+        if cell.try_take(amount) {
+            return Ok(true);
+        }
+        let had = cell.drain();
+        match self.top_up(holder, &cell, amount - had).await {
+            Ok(Some((taken, keep))) => {
+                cell.add(had + taken - amount, Some(keep));
+                Ok(true)
+            }
+            Ok(None) => {
+                cell.add(had, None);
+                Ok(false)
+            }
+            Err(e) => {
+                cell.add(had, None);
+                Err(e)
+            }
+        }
+    }
+
+    /// Takes at least `need` from the balance: a block when the balance is large, else
+    /// exactly `need`. Returns what was taken and how much the lease may keep.
+    async fn top_up(
+        &self,
+        holder: Holder,
+        cell: &Cell,
+        need: i64,
+    ) -> Result<Option<(i64, i64)>, DbError> {
+        let block = need.saturating_mul(self.requests_per_lease);
+        let exact = lock(&cell.lease)
+            .exact_until
+            .is_some_and(|t| Instant::now() < t);
+        if block > need && !exact {
+            let at_least = block.saturating_mul(BLOCK_HEADROOM);
+            if self
+                .store
+                .take_quota(holder, block, at_least)
+                .await?
+                .is_some()
+            {
+                return Ok(Some((block, block)));
+            }
+            lock(&cell.lease).exact_until = Some(Instant::now() + EXACT_FOR);
+        }
+        if self.store.take_quota(holder, need, need).await?.is_some() {
+            return Ok(Some((need, 0)));
+        }
+        // Quota given back by this replica may still be queued: write it, look once more.
+        if self.ledger.flush().await {
+            if self.store.take_quota(holder, need, need).await?.is_some() {
+                return Ok(Some((need, 0)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Refunds the unused part of a reservation into the lease (charging any excess) and
+    /// says what goes back to the balance now and what the lease still holds.
+    pub fn refund(&self, holder: Holder, reserved: i64, actual: i64) -> (i64, i64) {
+        let cell = self.cell(holder);
+        let mut l = lock(&cell.lease);
+        l.held = l.held.saturating_add(reserved.saturating_sub(actual));
+        l.last_used = Some(Instant::now());
+        let mut give = 0;
+        if l.held < 0 {
+            give = l.held;
+            l.held = 0;
+        }
+        let cap = l.keep.saturating_mul(2);
+        if l.held > cap {
+            give += l.held - cap;
+            l.held = cap;
+        }
+        (give, l.held)
+    }
+
+    /// What this replica holds of a balance (added to the balance it shows).
+    pub fn held(&self, holder: Holder) -> i64 {
+        let cell = lock(&self.cells).get(&holder).cloned();
+        cell.map_or(0, |c| lock(&c.lease).held)
+    }
+
+    /// The key as a reader should see it: its balance includes what this replica holds.
+    pub fn show_token(&self, mut t: Token) -> Token {
+        if !t.unlimited_quota {
+            t.remain_quota = t
+                .remain_quota
+                .saturating_add(self.held(Holder::Token(t.id)));
+        }
+        t
+    }
+
+    /// The user as a reader should see it (see `show_token`).
+    pub fn show_user(&self, mut u: User) -> User {
+        u.quota = u.quota.saturating_add(self.held(Holder::User(u.id)));
+        u
+    }
+
+    /// Gives back this replica's lease on a balance and waits until it is written: before
+    /// an admin sets the balance, so the new figure is not inflated later.
+    pub async fn release(&self, holder: Holder) {
+        let cell = self.cell(holder);
+        let _turn = cell.topping_up.lock().await;
+        let amount = {
+            let mut l = lock(&cell.lease);
+            l.keep = 0;
+            std::mem::take(&mut l.held)
+        };
+        self.ledger.give_back(holder, amount);
+        self.ledger.flush().await;
+    }
+
+    /// Gives back every lease unused for `idle_for` and forgets balances nobody uses.
+    pub fn sweep(&self, idle_for: Duration) {
+        let mut cells = lock(&self.cells);
+        cells.retain(|holder, cell| {
+            let Ok(_turn) = cell.topping_up.try_lock() else {
+                return true;
+            };
+            let mut l = lock(&cell.lease);
+            if l.last_used.is_some_and(|t| t.elapsed() < idle_for) {
+                return true;
+            }
+            self.ledger.give_back(*holder, std::mem::take(&mut l.held));
+            l.keep = 0;
+            drop(l);
+            Arc::strong_count(cell) > 1
+        });
+    }
+}

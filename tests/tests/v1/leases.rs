@@ -1,0 +1,112 @@
+//! Quota leases: a replica reserves from a block of quota it took from the balance, shows
+//! balances as if it held nothing, gives idle leases back, and lets an admin's new balance
+//! replace what it holds.
+
+use integration_tests::v1_support::{chat_body, wait_until, V1World, USER_QUOTA};
+use reqwest::StatusCode;
+use serde_json::json;
+use std::time::Duration;
+
+/// Each `chat_body("x")` answer from the default mock costs this much.
+const COST: i64 = 32;
+const KEY_QUOTA: i64 = 10_000_000;
+
+/// (user quota, key remain_quota) as written in the database, without this replica's lease.
+async fn stored(w: &V1World) -> (i64, i64) {
+    let state = &w.gw.state;
+    state.ledger.flush().await;
+    let user = state.store.user_by_id(w.user_id).await.expect("db");
+    let token = state.store.token_by_id(w.token_id).await.expect("db");
+    (
+        user.expect("user").quota,
+        token.expect("token").remain_quota,
+    )
+}
+
+async fn limited_world(env: &[(&str, &str)]) -> V1World {
+    V1World::build(
+        env,
+        USER_QUOTA,
+        json!({"name": "k", "remain_quota": KEY_QUOTA, "unlimited_quota": false}),
+    )
+    .await
+}
+
+async fn chats(w: &V1World, n: i64) {
+    for _ in 0..n {
+        let r = w.chat(chat_body("x")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn balances_read_exact_while_a_lease_is_held_and_the_lease_goes_back_when_idle() {
+    let w = limited_world(&[]).await;
+    chats(&w, 3).await;
+    let (user_quota, key_quota) = (USER_QUOTA - 3 * COST, KEY_QUOTA - 3 * COST);
+    assert_eq!(w.user().await.quota, user_quota);
+    assert_eq!(w.token().await.remain_quota, key_quota);
+    let self_view = w.gw.get("/api/user/self", Some(&w.user_jwt)).await;
+    assert_eq!(self_view.data()["quota"], user_quota);
+    let key_view =
+        w.gw.get(&format!("/api/token/{}", w.token_id), Some(&w.user_jwt))
+            .await;
+    assert_eq!(key_view.data()["remain_quota"], key_quota);
+
+    let (stored_user, stored_key) = stored(&w).await;
+    assert!(
+        stored_user < user_quota && stored_key < key_quota,
+        "the replica holds a lease: stored {stored_user}/{stored_key}"
+    );
+    let returned = wait_until(Duration::from_secs(5), || async {
+        stored(&w).await == (user_quota, key_quota)
+    })
+    .await;
+    assert!(returned, "idle leases went back: {:?}", stored(&w).await);
+    assert_eq!(w.user().await.quota, user_quota);
+    w.assert_ledger(USER_QUOTA).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_setting_a_balance_replaces_what_the_replica_holds() {
+    let w = limited_world(&[]).await;
+    chats(&w, 2).await;
+    let r =
+        w.gw.put(
+            &format!("/api/user/{}", w.user_id),
+            Some(&w.root),
+            json!({"quota": 50_000}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.data()["quota"], 50_000);
+    let r =
+        w.gw.put(
+            &format!("/api/token/{}", w.token_id),
+            Some(&w.user_jwt),
+            json!({"remain_quota": 40_000}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.data()["remain_quota"], 40_000);
+
+    chats(&w, 1).await;
+    assert_eq!(w.user().await.quota, 50_000 - COST);
+    assert_eq!(w.token().await.remain_quota, 40_000 - COST);
+    let settled = wait_until(Duration::from_secs(5), || async {
+        stored(&w).await == (50_000 - COST, 40_000 - COST)
+    })
+    .await;
+    assert!(settled, "stored balances: {:?}", stored(&w).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_leases_off_the_database_holds_every_balance_at_once() {
+    let w = limited_world(&[("QUOTA_LEASE_REQUESTS", "0")]).await;
+    chats(&w, 2).await;
+    assert_eq!(
+        stored(&w).await,
+        (USER_QUOTA - 2 * COST, KEY_QUOTA - 2 * COST)
+    );
+    w.assert_ledger(USER_QUOTA).await;
+}
