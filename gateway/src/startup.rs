@@ -29,8 +29,6 @@ impl Application {
         let store = crate::store::connect(&settings).await?;
         let (ledger, ledger_task) = Ledger::spawn(store.clone());
         let state = web::Data::new(AppState::new(settings.clone(), store, ledger).await?);
-        // Tokenizer tables take a moment to build; do it off the start-up path.
-        std::thread::spawn(crate::services::dispatch::billing::warm_up);
         accounts::seed_admin(&state).await?;
         let refresher = spawn_option_refresher(state.clone());
         let sweeper = spawn_lease_sweeper(state.clone());

@@ -38,7 +38,7 @@ pub async fn two_replicas(database_url: &str) -> Replicas {
     .expect("parse");
     let mock = MockUpstream::start_with(MockOptions {
         usage: Some(MockUsage {
-            prompt_tokens: parsed.prompt_tokens,
+            prompt_tokens: parsed.prompt.estimate(),
             completion_tokens: parsed.completion_reserve,
             ..MockUsage::default()
         }),
@@ -55,7 +55,7 @@ pub async fn two_replicas(database_url: &str) -> Replicas {
         "base_url": mock.url(), "models": ["gpt-4o"]}),
     )
     .await;
-    let cost = i64::try_from(parsed.prompt_tokens + parsed.completion_reserve).expect("cost");
+    let cost = i64::try_from(parsed.prompt.estimate() + parsed.completion_reserve).expect("cost");
     Replicas {
         a,
         b,

@@ -7,6 +7,7 @@ pub mod gemini;
 pub mod openai;
 
 use crate::services::dispatch::error::V1Error;
+use crate::services::dispatch::request::Prompt;
 use crate::store::Channel;
 use crate::upstream::UpstreamRequest;
 use bytes::Bytes;
@@ -141,12 +142,12 @@ impl Provider {
         ep: Endpoint,
         raw: Bytes,
         request: &Value,
-        prompt_tokens: u64,
+        prompt: &Prompt,
     ) -> Result<Parsed, String> {
         match self {
             Provider::OpenAi | Provider::Custom | Provider::Azure => openai::parse(ep, raw),
             Provider::Anthropic => anthropic::parse(ep, raw),
-            Provider::Gemini => gemini::parse_with(ep, raw, request, prompt_tokens),
+            Provider::Gemini => gemini::parse_with(ep, raw, request, prompt.tokens()),
         }
     }
 

@@ -2,7 +2,7 @@
 //! replaced (and usage requested on streams).
 
 use super::{Endpoint, Parsed, StreamAdapter, Target};
-use crate::services::dispatch::billing::count_tokens;
+use crate::services::dispatch::billing::TokenTally;
 use crate::services::dispatch::error::V1Error;
 use crate::upstream::UpstreamRequest;
 use actix_web::http::Method;
@@ -141,7 +141,7 @@ pub struct OpenAiStream {
     model: String,
     wants_usage: bool,
     usage: Option<Usage>,
-    tokens: u64,
+    tokens: TokenTally,
     done: bool,
     scratch: String,
     failure: Option<String>,
@@ -153,7 +153,7 @@ impl OpenAiStream {
             model: model.to_string(),
             wants_usage,
             usage: None,
-            tokens: 0,
+            tokens: TokenTally::default(),
             done: false,
             scratch: String::new(),
             failure: None,
@@ -184,11 +184,7 @@ impl StreamAdapter for OpenAiStream {
         }
         self.scratch.clear();
         generated_text(&v, &mut self.scratch);
-        if !self.scratch.is_empty() {
-            self.tokens = self
-                .tokens
-                .saturating_add(count_tokens(&self.model, &self.scratch));
-        }
+        self.tokens.push(&self.model, &self.scratch);
         let Some(usage) = usage_of(&v) else {
             out.push(encode_data(&ev.data));
             return;
@@ -215,7 +211,7 @@ impl StreamAdapter for OpenAiStream {
     }
 
     fn generated_tokens(&self) -> u64 {
-        self.tokens
+        self.tokens.total(&self.model)
     }
 
     fn is_done(&self) -> bool {

@@ -3,7 +3,7 @@
 use super::openai_shape::{error_event, ChunkWriter};
 use super::response::finish_reason;
 use crate::providers::{Endpoint, StreamAdapter};
-use crate::services::dispatch::billing::count_tokens;
+use crate::services::dispatch::billing::TokenTally;
 use bytes::Bytes;
 use serde_json::{json, Value};
 use shared::anthropic::{ContentBlock, Delta, StreamEvent, Usage as AnthropicUsage};
@@ -22,7 +22,7 @@ pub struct AnthropicStream {
     tool_index: HashMap<u64, u64>,
     done: bool,
     closed: bool,
-    tokens: u64,
+    tokens: TokenTally,
     failure: Option<String>,
 }
 
@@ -40,7 +40,7 @@ impl AnthropicStream {
             done: false,
             failure: None,
             closed: false,
-            tokens: 0,
+            tokens: TokenTally::default(),
         }
     }
 
@@ -58,9 +58,7 @@ impl AnthropicStream {
     }
 
     fn count(&mut self, text: &str) {
-        self.tokens = self
-            .tokens
-            .saturating_add(count_tokens(&self.w.model, text));
+        self.tokens.push(&self.w.model, text);
     }
 
     /// OpenAI streams open with a chunk carrying only the role.
@@ -179,7 +177,7 @@ impl StreamAdapter for AnthropicStream {
     }
 
     fn generated_tokens(&self) -> u64 {
-        self.tokens
+        self.tokens.total(&self.w.model)
     }
 
     fn is_done(&self) -> bool {

@@ -2,7 +2,7 @@
 //! read only for billing (usage from `message_start` and `message_delta`).
 
 use crate::providers::StreamAdapter;
-use crate::services::dispatch::billing::count_tokens;
+use crate::services::dispatch::billing::TokenTally;
 use bytes::Bytes;
 use shared::anthropic::{ContentBlock, Delta, ErrorBody, StreamEvent, Usage as AnthropicUsage};
 use shared::openai::Usage;
@@ -12,7 +12,7 @@ pub struct AnthropicPassthrough {
     model: String,
     usage: AnthropicUsage,
     done: bool,
-    tokens: u64,
+    tokens: TokenTally,
     /// The upstream's in-stream error, for the log row.
     failure: Option<String>,
 }
@@ -24,15 +24,13 @@ impl AnthropicPassthrough {
             model: model.to_string(),
             usage: AnthropicUsage::default(),
             done: false,
-            tokens: 0,
+            tokens: TokenTally::default(),
             failure: None,
         }
     }
 
     fn count(&mut self, text: &str) {
-        if !text.is_empty() {
-            self.tokens = self.tokens.saturating_add(count_tokens(&self.model, text));
-        }
+        self.tokens.push(&self.model, text);
     }
 }
 
@@ -73,7 +71,7 @@ impl StreamAdapter for AnthropicPassthrough {
     }
 
     fn generated_tokens(&self) -> u64 {
-        self.tokens
+        self.tokens.total(&self.model)
     }
 
     fn is_done(&self) -> bool {

@@ -7,7 +7,7 @@
 use super::response::{blocked, finish_reason, tool_call, CallIds};
 use crate::providers::anthropic::openai_shape::{error_event, ChunkWriter};
 use crate::providers::{Endpoint, StreamAdapter};
-use crate::services::dispatch::billing::count_tokens;
+use crate::services::dispatch::billing::TokenTally;
 use bytes::Bytes;
 use serde_json::{json, Value};
 use shared::gemini::{GenerateContentResponse, UsageMetadata};
@@ -31,7 +31,7 @@ pub struct GeminiStream {
     finished: bool,
     done: bool,
     closed: bool,
-    tokens: u64,
+    tokens: TokenTally,
     failure: Option<String>,
 }
 
@@ -50,7 +50,7 @@ impl GeminiStream {
             finished: false,
             done: false,
             closed: false,
-            tokens: 0,
+            tokens: TokenTally::default(),
             failure: None,
         }
     }
@@ -71,9 +71,7 @@ impl GeminiStream {
     }
 
     fn count(&mut self, text: &str) {
-        self.tokens = self
-            .tokens
-            .saturating_add(count_tokens(&self.w.model, text));
+        self.tokens.push(&self.w.model, text);
     }
 
     fn delta(&mut self, out: &mut Vec<Bytes>, index: u64, delta: Value, finish: Option<&str>) {
@@ -173,7 +171,7 @@ impl StreamAdapter for GeminiStream {
     }
 
     fn generated_tokens(&self) -> u64 {
-        self.tokens
+        self.tokens.total(&self.w.model)
     }
 
     fn is_done(&self) -> bool {

@@ -49,10 +49,55 @@ fn o200k() -> Option<&'static CoreBPE> {
     BPE.get_or_init(|| tiktoken_rs::o200k_base().ok()).as_ref()
 }
 
-/// Loads the tokenizer most requests use ahead of the first request; the older table is
-/// loaded on first use only, since each costs tens of megabytes of memory.
+/// Loads the tokenizer tables now rather than on first use. The gateway itself does not:
+/// they cost tens of megabytes and are needed only when an upstream reports no usage.
 pub fn warm_up() {
     let _ = o200k();
+}
+
+/// Text gathered before it is tokenized: one tokenizer call per few KiB of stream
+/// instead of one per event.
+const TALLY_CHUNK: usize = 4096;
+
+/// Counts a stream's generated tokens as it goes, for when the upstream reports no usage
+/// (or the client leaves early). Text is tokenized a few KiB at a time, and the last part
+/// only when asked, which for upstreams that report usage is never.
+#[derive(Debug, Default)]
+pub struct TokenTally {
+    pending: String,
+    counted: u64,
+}
+
+impl TokenTally {
+    pub fn push(&mut self, model: &str, text: &str) {
+        self.pending.push_str(text);
+        if self.pending.len() >= TALLY_CHUNK {
+            self.counted = self
+                .counted
+                .saturating_add(count_tokens(model, &self.pending));
+            self.pending.clear();
+        }
+    }
+
+    pub fn total(&self, model: &str) -> u64 {
+        self.counted
+            .saturating_add(count_tokens(model, &self.pending))
+    }
+}
+
+/// A quick upper estimate of a text's tokens without a tokenizer: BPE vocabularies put
+/// about four ASCII characters in a token (three assumed here, newlines counted on their
+/// own) and seldom split a non-ASCII character into more than its UTF-8 bytes / 2.
+pub fn estimate_tokens(text: &str) -> u64 {
+    let (mut ascii, mut newlines) = (0u64, 0u64);
+    for b in text.bytes() {
+        if b.is_ascii() {
+            ascii += 1;
+            newlines += u64::from(b == b'\n');
+        }
+    }
+    let other = text.len() as u64 - ascii;
+    ascii.div_ceil(3) + newlines + other.div_ceil(2)
 }
 
 /// Counts tokens with the encoding the model family uses (o200k for GPT-4o/4.1/5 and
@@ -76,6 +121,28 @@ pub fn count_tokens(model: &str, text: &str) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_quick_estimate_is_not_below_the_tokenizer_count() {
+        for text in [
+            "user\nhi\n",
+            "What is the capital of France? Answer in one word, please.",
+            "fn main() {\n    println!(\"{}\", 1 + 2);\n}\n",
+            "日本の首都はどこですか？一言で答えてください。",
+            "Ünïcödé façade — naïve café 🚀🚀",
+        ] {
+            for model in ["gpt-4o-mini", "gpt-3.5-turbo"] {
+                let (estimate, counted) = (
+                    super::estimate_tokens(text),
+                    super::count_tokens(model, text),
+                );
+                assert!(
+                    estimate >= counted,
+                    "{model} {text:?}: {estimate} < {counted}"
+                );
+            }
+        }
+    }
+
     use super::*;
 
     fn p(m: f64, c: f64, g: f64) -> Prices {

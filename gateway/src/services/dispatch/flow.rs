@@ -145,7 +145,7 @@ async fn run(
     let prices = Prices::lookup(&opts, &cr.model, &caller.user.group);
     meter.set_prices(prices);
     let estimate = prices
-        .quota(cr.prompt_tokens, cr.completion_reserve)
+        .quota(cr.prompt.estimate(), cr.completion_reserve)
         .ok_or_else(|| V1Error::bad_request("the request is too large to price"))?;
     match state
         .quota
@@ -288,7 +288,8 @@ async fn try_channel(
         } else if cr.native.is_some() {
             let inner = provider.stream_adapter(ep, &cr.model, true);
             Box::new(
-                OpenAiToAnthropicStream::new(inner, &cr.model).with_input_tokens(cr.prompt_tokens),
+                OpenAiToAnthropicStream::new(inner, &cr.model)
+                    .with_input_tokens(cr.prompt.tokens()),
             )
         } else {
             provider.stream_adapter(ep, &cr.model, cr.wants_usage)
@@ -296,7 +297,7 @@ async fn try_channel(
         let opened = stream::open(
             res.body,
             adapter,
-            cr.prompt_tokens,
+            cr.prompt.clone(),
             settings.first_event_timeout,
         )
         .await
@@ -324,7 +325,7 @@ async fn try_channel(
             detail,
         })?;
     let parsed = provider
-        .parse(ep, raw.clone(), &cr.body, cr.prompt_tokens)
+        .parse(ep, raw.clone(), &cr.body, &cr.prompt)
         .map_err(|detail| Failure {
             retryable: false,
             error: V1Error::upstream(
@@ -336,7 +337,7 @@ async fn try_channel(
     let usage = match parsed.usage {
         Some(u) if !u.is_empty() => u,
         _ => Usage::new(
-            cr.prompt_tokens,
+            cr.prompt.tokens(),
             billing::count_tokens(&cr.model, &parsed.completion_text),
         ),
     };

@@ -1,9 +1,10 @@
 //! What the gateway needs to know about a client's OpenAI-format body, read once.
 
-use super::billing::count_tokens;
+use super::billing::{count_tokens, estimate_tokens};
 use super::error::V1Error;
 use crate::providers::Endpoint;
 use serde_json::Value;
+use std::sync::{Arc, OnceLock};
 
 /// Completion tokens reserved when the client sets no `max_tokens`.
 pub const DEFAULT_COMPLETION_RESERVE: u64 = 512;
@@ -19,8 +20,43 @@ pub struct ClientRequest {
     pub model: String,
     pub stream: bool,
     pub wants_usage: bool,
-    pub prompt_tokens: u64,
+    pub prompt: Arc<Prompt>,
     pub completion_reserve: u64,
+}
+
+/// The prompt's size in tokens: a quick estimate for reserving quota, and the model's
+/// tokenizer count, worked out only when an upstream reports no usage (tokenizing every
+/// request would cost more CPU than the rest of the gateway's own work).
+pub struct Prompt {
+    model: String,
+    text: String,
+    overhead: u64,
+    estimate: u64,
+    counted: OnceLock<u64>,
+}
+
+impl Prompt {
+    pub fn new(model: &str, text: String, overhead: u64) -> Self {
+        Prompt {
+            model: model.to_string(),
+            estimate: estimate_tokens(&text).saturating_add(overhead),
+            text,
+            overhead,
+            counted: OnceLock::new(),
+        }
+    }
+
+    /// A generous estimate (never below the usual tokenizer count for text).
+    pub fn estimate(&self) -> u64 {
+        self.estimate
+    }
+
+    /// The tokenizer's count.
+    pub fn tokens(&self) -> u64 {
+        *self
+            .counted
+            .get_or_init(|| count_tokens(&self.model, &self.text).saturating_add(self.overhead))
+    }
 }
 
 pub fn parse(ep: Endpoint, raw: &[u8]) -> Result<ClientRequest, V1Error> {
@@ -95,8 +131,8 @@ pub fn from_value(ep: Endpoint, body: Value) -> Result<ClientRequest, V1Error> {
             text
         }
     };
-    let prompt_tokens =
-        count_tokens(&model, &prompt_text).saturating_add(per_message_overhead(ep, &body));
+    let overhead = per_message_overhead(ep, &body);
+    let prompt = Arc::new(Prompt::new(&model, prompt_text, overhead));
     let completion_reserve = match ep {
         Endpoint::Embeddings => 0,
         _ => completion_reserve(obj)?,
@@ -108,7 +144,7 @@ pub fn from_value(ep: Endpoint, body: Value) -> Result<ClientRequest, V1Error> {
         model,
         stream,
         wants_usage,
-        prompt_tokens,
+        prompt,
         completion_reserve,
     })
 }
@@ -202,7 +238,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.completion_reserve, 14);
-        assert!(r.prompt_tokens > 0);
+        assert!(r.prompt.estimate() >= r.prompt.tokens() && r.prompt.tokens() > 0);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! on the fly and settlement when the stream ends or the client goes away.
 
 use super::meter::Meter;
+use super::request::Prompt;
 use crate::providers::StreamAdapter;
 use crate::upstream::BodyStream;
 use bytes::Bytes;
@@ -10,6 +11,7 @@ use futures_util::{Stream, StreamExt};
 use shared::openai::Usage;
 use shared::sse::{SseDecoder, SseEvent, KEEP_ALIVE};
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -27,7 +29,7 @@ pub struct OpenedStream {
     decoder: SseDecoder,
     adapter: Box<dyn StreamAdapter>,
     pending: VecDeque<Bytes>,
-    prompt_tokens: u64,
+    prompt: Arc<Prompt>,
 }
 
 /// Reads until the first complete event (or fails), so an upstream that errors early
@@ -35,7 +37,7 @@ pub struct OpenedStream {
 pub async fn open(
     mut upstream: BodyStream,
     mut adapter: Box<dyn StreamAdapter>,
-    prompt_tokens: u64,
+    prompt: Arc<Prompt>,
     timeout: Duration,
 ) -> Result<OpenedStream, String> {
     let mut decoder = SseDecoder::new();
@@ -67,7 +69,7 @@ pub async fn open(
             decoder,
             adapter,
             pending: out.into(),
-            prompt_tokens,
+            prompt,
         });
     }
 }
@@ -107,7 +109,7 @@ impl Pipeline {
             Some(u) if !u.is_empty() => {
                 // Some servers report only completion tokens in the final chunk.
                 let prompt = if u.prompt_tokens == 0 {
-                    self.s.prompt_tokens
+                    self.s.prompt.tokens()
                 } else {
                     u.prompt_tokens
                 };
@@ -116,7 +118,7 @@ impl Pipeline {
                     ..u
                 }
             }
-            _ => Usage::new(self.s.prompt_tokens, self.s.adapter.generated_tokens()),
+            _ => Usage::new(self.s.prompt.tokens(), self.s.adapter.generated_tokens()),
         }
     }
 
