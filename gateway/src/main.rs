@@ -1,10 +1,4 @@
 use gateway::settings::Settings;
-
-// mimalloc: less CPU per request than the system allocator under many threads, and it
-// returns memory from finished streams instead of fragmenting per-thread arenas.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use gateway::startup::Application;
 
 #[actix_web::main]
