@@ -8,7 +8,7 @@ use crate::store::ledger::{Holder, LedgerEntry, Settlement};
 use crate::store::Store;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 enum Msg {
     Entry(LedgerEntry),
@@ -21,19 +21,22 @@ pub struct Ledger {
     tx: mpsc::UnboundedSender<Msg>,
     /// Entries queued but not yet written; lets `flush` skip the queue when it is empty.
     pending: Arc<AtomicUsize>,
+    /// Cuts the writer's gathering short (flush, shutdown).
+    hurry: Arc<Notify>,
 }
 
 const MAX_BATCH: usize = 512;
 /// How long the writer gathers entries before it writes them.
-const GATHER: std::time::Duration = std::time::Duration::from_millis(5);
+const GATHER: std::time::Duration = std::time::Duration::from_millis(20);
 
 impl Ledger {
     /// Starts the writer task on the current runtime.
     pub fn spawn(store: Arc<dyn Store>) -> (Ledger, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let pending = Arc::new(AtomicUsize::new(0));
-        let handle = tokio::spawn(run(store, rx, pending.clone()));
-        (Ledger { tx, pending }, handle)
+        let hurry = Arc::new(Notify::new());
+        let handle = tokio::spawn(run(store, rx, pending.clone(), hurry.clone()));
+        (Ledger { tx, pending, hurry }, handle)
     }
 
     /// Queues a settlement; it is written in the next batch.
@@ -64,6 +67,7 @@ impl Ledger {
         }
         let (ack, done) = oneshot::channel();
         if self.tx.send(Msg::Flush(ack)).is_ok() {
+            self.hurry.notify_one();
             let _ = done.await;
         }
         true
@@ -72,6 +76,7 @@ impl Ledger {
     /// Asks the writer to finish what is queued and stop.
     pub fn close(&self) {
         let _ = self.tx.send(Msg::Close);
+        self.hurry.notify_one();
     }
 }
 
@@ -79,15 +84,22 @@ async fn run(
     store: Arc<dyn Store>,
     mut rx: mpsc::UnboundedReceiver<Msg>,
     pending: Arc<AtomicUsize>,
+    hurry: Arc<Notify>,
 ) {
     let mut closing = false;
     while let Some(first) = rx.recv().await {
+        // Gather for a moment: one transaction per few milliseconds instead of one per
+        // request keeps the database's writer mostly idle under load. The writer sleeps
+        // rather than waiting on the queue meanwhile, so queueing a settlement does not
+        // wake another thread each time; a flush or shutdown cuts the sleep short.
+        if !matches!(first, Msg::Flush(_) | Msg::Close) && rx.len() < MAX_BATCH {
+            tokio::select! {
+                () = tokio::time::sleep(GATHER) => {}
+                () = hurry.notified() => {}
+            }
+        }
         let mut batch = Vec::new();
         let mut acks = Vec::new();
-        // Gather for a moment: one transaction per few milliseconds instead of one per
-        // request keeps the database's writer mostly idle under load. A flush or shutdown
-        // writes at once.
-        let deadline = tokio::time::Instant::now() + GATHER;
         let mut next = Some(first);
         while let Some(m) = next.take() {
             match m {
@@ -95,13 +107,9 @@ async fn run(
                 Msg::Flush(ack) => acks.push(ack),
                 Msg::Close => closing = true,
             }
-            if batch.len() >= MAX_BATCH || !acks.is_empty() || closing {
-                break;
+            if batch.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
             }
-            next = match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(m) => m,
-                Err(_) => None,
-            };
         }
         if !batch.is_empty() {
             write(&*store, &batch).await;
