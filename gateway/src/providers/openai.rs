@@ -7,9 +7,12 @@ use crate::services::dispatch::error::V1Error;
 use crate::upstream::UpstreamRequest;
 use actix_web::http::Method;
 use bytes::Bytes;
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use shared::openai::Usage;
 use shared::sse::{encode_data, SseEvent, DONE_EVENT};
+use std::borrow::Cow;
 
 /// The body with the upstream model name and, for streams, `include_usage` switched on.
 pub fn prepare_body(t: &Target<'_>, body: &Value, stream: bool) -> Result<Bytes, V1Error> {
@@ -57,6 +60,81 @@ pub fn build(
     })
 }
 
+/// A response or chunk read for what the gateway needs (generated text, usage, whether
+/// it carries an error), borrowing from the body and skipping everything else: several
+/// times cheaper than a `Value` tree on every stream event. Bodies it cannot read this
+/// way (unusual shapes) fall back to the `Value` path.
+#[derive(Deserialize)]
+struct BodyView<'a> {
+    #[serde(default, borrow)]
+    choices: Option<Vec<ChoiceView<'a>>>,
+    #[serde(default)]
+    usage: Option<Usage>,
+    #[serde(default)]
+    error: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct ChoiceView<'a> {
+    #[serde(default, borrow)]
+    message: Option<MessageView<'a>>,
+    #[serde(default, borrow)]
+    delta: Option<MessageView<'a>>,
+    #[serde(default, borrow)]
+    text: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct MessageView<'a> {
+    #[serde(default, borrow)]
+    content: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    reasoning_content: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    tool_calls: Option<Vec<ToolCallView<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct ToolCallView<'a> {
+    #[serde(default, borrow)]
+    function: Option<FunctionView<'a>>,
+}
+
+#[derive(Deserialize)]
+struct FunctionView<'a> {
+    #[serde(default, borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    arguments: Option<Cow<'a, str>>,
+}
+
+impl BodyView<'_> {
+    /// The same text as [`generated_text`].
+    fn generated_text(&self, out: &mut String) {
+        for c in self.choices.iter().flatten() {
+            for m in [&c.message, &c.delta].into_iter().flatten() {
+                for s in [&m.content, &m.reasoning_content].into_iter().flatten() {
+                    out.push_str(s);
+                }
+                for call in m.tool_calls.iter().flatten() {
+                    if let Some(f) = &call.function {
+                        for s in [&f.name, &f.arguments].into_iter().flatten() {
+                            out.push_str(s);
+                        }
+                    }
+                }
+            }
+            if let Some(s) = &c.text {
+                out.push_str(s);
+            }
+        }
+    }
+
+    fn has_choices(&self) -> bool {
+        self.choices.as_ref().is_some_and(|c| !c.is_empty())
+    }
+}
+
 /// Text the model generated in a response or chunk (content, legacy text, tool arguments).
 fn generated_text(v: &Value, out: &mut String) {
     let Some(choices) = v.get("choices").and_then(Value::as_array) else {
@@ -94,6 +172,16 @@ fn usage_of(v: &Value) -> Option<Usage> {
 }
 
 pub fn parse(_ep: Endpoint, raw: Bytes) -> Result<Parsed, String> {
+    if let Ok(view) = serde_json::from_slice::<BodyView<'_>>(&raw) {
+        let mut completion_text = String::new();
+        view.generated_text(&mut completion_text);
+        let usage = view.usage;
+        return Ok(Parsed {
+            usage,
+            body: raw,
+            completion_text,
+        });
+    }
     let v: Value =
         serde_json::from_slice(&raw).map_err(|_| "upstream returned invalid JSON".to_string())?;
     if !v.is_object() {
@@ -169,6 +257,24 @@ impl StreamAdapter for OpenAiStream {
         if ev.is_done() {
             self.done = true;
             return;
+        }
+        if let Ok(view) = serde_json::from_str::<BodyView<'_>>(&ev.data) {
+            // The common chunk: no error, and usage either absent or passed on as is.
+            if view.error.is_none() && (view.usage.is_none() || self.wants_usage) {
+                self.scratch.clear();
+                view.generated_text(&mut self.scratch);
+                self.tokens.push(&self.model, &self.scratch);
+                if view.usage.is_some() {
+                    self.usage = view.usage;
+                }
+                out.push(encode_data(&ev.data));
+                return;
+            }
+            if view.error.is_none() && !view.has_choices() {
+                // A usage-only chunk for a client that did not ask for usage: hidden.
+                self.usage = view.usage;
+                return;
+            }
         }
         let Ok(mut v) = serde_json::from_str::<Value>(&ev.data) else {
             // Not JSON: pass it on untouched rather than guess.

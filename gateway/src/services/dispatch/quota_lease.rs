@@ -181,10 +181,8 @@ impl QuotaLeases {
             return Ok(Some((need, 0)));
         }
         // Quota given back by this replica may still be queued: write it, look once more.
-        if self.ledger.flush().await {
-            if self.store.take_quota(holder, need, need).await?.is_some() {
-                return Ok(Some((need, 0)));
-            }
+        if self.ledger.flush().await && self.store.take_quota(holder, need, need).await?.is_some() {
+            return Ok(Some((need, 0)));
         }
         Ok(None)
     }
