@@ -26,7 +26,7 @@ pub async fn request_id(
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
         .map(str::to_string);
-    let id = incoming.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let id = incoming.unwrap_or_else(|| crate::util::new_id().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
     let started = Instant::now();
     let method = req.method().clone();

@@ -2,7 +2,7 @@
 
 use crate::routes;
 use crate::services::accounts;
-use crate::services::dispatch::ledger::Ledger;
+use crate::services::dispatch::ledger::{self, Ledger};
 use crate::services::dispatch::quota_lease::IDLE_RETURN;
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -27,7 +27,12 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let store = crate::store::connect(&settings).await?;
-        let (ledger, ledger_task) = Ledger::spawn(store.clone());
+        let gather = if settings.database_url.starts_with("d1://") {
+            ledger::GATHER_D1
+        } else {
+            ledger::GATHER
+        };
+        let (ledger, ledger_task) = Ledger::spawn(store.clone(), gather);
         let state = web::Data::new(AppState::new(settings.clone(), store, ledger).await?);
         accounts::seed_admin(&state).await?;
         let refresher = spawn_option_refresher(state.clone());

@@ -29,3 +29,11 @@ pub fn request_id(req: &HttpRequest) -> String {
 pub struct RequestId(pub String);
 
 use actix_web::HttpMessage;
+
+/// A random id (a v4 UUID, 32 hex digits) from the thread's CSPRNG: `Uuid::new_v4` asks the
+/// kernel for every id, a system call per request.
+pub fn new_id() -> uuid::fmt::Simple {
+    uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .simple()
+}

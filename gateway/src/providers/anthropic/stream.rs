@@ -30,7 +30,7 @@ impl AnthropicStream {
     /// `model` is the name the client asked for; `wants_usage` is its
     /// `stream_options.include_usage`.
     pub fn new(model: &str, wants_usage: bool) -> Self {
-        let id = format!("chatcmpl-{}", uuid::Uuid::new_v4().simple());
+        let id = format!("chatcmpl-{}", crate::util::new_id());
         AnthropicStream {
             w: ChunkWriter::new(id, model),
             wants_usage,

@@ -27,7 +27,7 @@ pub fn message_id(openai_id: Option<&str>) -> String {
     match openai_id.map(|id| id.trim_start_matches("chatcmpl-")) {
         Some(id) if !id.is_empty() && !id.starts_with("msg_") => format!("msg_{id}"),
         Some(id) if !id.is_empty() => id.to_string(),
-        _ => format!("msg_{}", uuid::Uuid::new_v4().simple()),
+        _ => format!("msg_{}", crate::util::new_id()),
     }
 }
 
@@ -61,10 +61,10 @@ pub fn from_openai_response(openai: &Value, model: &str) -> Value {
     for call in calls.into_iter().flatten() {
         let f = call.get("function");
         let name = f.and_then(|f| f.get("name")).and_then(Value::as_str);
-        let id = call.get("id").and_then(Value::as_str).map_or_else(
-            || format!("toolu_{}", uuid::Uuid::new_v4().simple()),
-            String::from,
-        );
+        let id = call
+            .get("id")
+            .and_then(Value::as_str)
+            .map_or_else(|| format!("toolu_{}", crate::util::new_id()), String::from);
         let args = f.and_then(|f| f.get("arguments")).and_then(Value::as_str);
         content.push(
             json!({"type": "tool_use", "id": id, "name": name.unwrap_or_default(),

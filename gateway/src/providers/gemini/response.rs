@@ -28,7 +28,7 @@ pub struct CallIds {
 
 impl CallIds {
     pub fn new() -> Self {
-        let mut prefix = uuid::Uuid::new_v4().simple().to_string();
+        let mut prefix = crate::util::new_id().to_string();
         prefix.truncate(12);
         prefix.push('_');
         CallIds { prefix, next: 0 }
@@ -113,7 +113,7 @@ pub fn parse_chat(ep: Endpoint, raw: &[u8], model: &str) -> Result<Parsed, Strin
     let usage = r.usage_metadata.as_ref().map(|u| u.to_openai());
     let id = match &r.response_id {
         Some(id) => format!("chatcmpl-{id}"),
-        None => format!("chatcmpl-{}", uuid::Uuid::new_v4().simple()),
+        None => format!("chatcmpl-{}", crate::util::new_id()),
     };
     let model = if model.is_empty() {
         r.model_version.as_deref().unwrap_or_default()

@@ -39,7 +39,7 @@ impl GeminiStream {
     /// `model` is the name the client asked for; `wants_usage` is its
     /// `stream_options.include_usage`.
     pub fn new(model: &str, wants_usage: bool) -> Self {
-        let id = format!("chatcmpl-{}", uuid::Uuid::new_v4().simple());
+        let id = format!("chatcmpl-{}", crate::util::new_id());
         GeminiStream {
             w: ChunkWriter::new(id, model),
             wants_usage,

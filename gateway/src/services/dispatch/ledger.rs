@@ -8,6 +8,7 @@ use crate::store::ledger::{Holder, LedgerEntry, Settlement};
 use crate::store::Store;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 enum Msg {
@@ -26,16 +27,20 @@ pub struct Ledger {
 }
 
 const MAX_BATCH: usize = 512;
-/// How long the writer gathers entries before it writes them.
-const GATHER: std::time::Duration = std::time::Duration::from_millis(20);
+/// How long the writer gathers entries before it writes them: long enough that a busy
+/// gateway writes a few dozen transactions a second, short enough that a crash loses
+/// little.
+pub const GATHER: Duration = Duration::from_millis(20);
+/// The same for D1, where every batch is a call to Cloudflare's rate-limited API.
+pub const GATHER_D1: Duration = Duration::from_secs(1);
 
 impl Ledger {
-    /// Starts the writer task on the current runtime.
-    pub fn spawn(store: Arc<dyn Store>) -> (Ledger, tokio::task::JoinHandle<()>) {
+    /// Starts the writer task on the current runtime; it writes every `gather`.
+    pub fn spawn(store: Arc<dyn Store>, gather: Duration) -> (Ledger, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let pending = Arc::new(AtomicUsize::new(0));
         let hurry = Arc::new(Notify::new());
-        let handle = tokio::spawn(run(store, rx, pending.clone(), hurry.clone()));
+        let handle = tokio::spawn(run(store, rx, pending.clone(), hurry.clone(), gather));
         (Ledger { tx, pending, hurry }, handle)
     }
 
@@ -85,6 +90,7 @@ async fn run(
     mut rx: mpsc::UnboundedReceiver<Msg>,
     pending: Arc<AtomicUsize>,
     hurry: Arc<Notify>,
+    gather: Duration,
 ) {
     let mut closing = false;
     while let Some(first) = rx.recv().await {
@@ -94,7 +100,7 @@ async fn run(
         // wake another thread each time; a flush or shutdown cuts the sleep short.
         if !matches!(first, Msg::Flush(_) | Msg::Close) && rx.len() < MAX_BATCH {
             tokio::select! {
-                () = tokio::time::sleep(GATHER) => {}
+                () = tokio::time::sleep(gather) => {}
                 () = hurry.notified() => {}
             }
         }
