@@ -523,11 +523,13 @@ pub fn render(ctx: &Context, r: &Results) -> String {
     idle_table(&mut out, ctx, &r.idle);
     memory_table(&mut out, &r.memory);
     targets(&mut out, ctx, r);
-    if !ctx.notes.is_empty() {
-        let _ = writeln!(out, "\n### Notes\n");
-        for n in ctx.notes {
-            let _ = writeln!(out, "- {n}");
-        }
+    let _ = writeln!(out, "\n### Notes\n");
+    let _ = writeln!(
+        out,
+        "- What bounds the missed targets and what would reach them: [performance.md](performance.md)."
+    );
+    for n in ctx.notes {
+        let _ = writeln!(out, "- {n}");
     }
     out
 }
