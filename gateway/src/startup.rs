@@ -80,6 +80,11 @@ impl Application {
         self.state.clone()
     }
 
+    /// Stops the server the way SIGTERM does (`stop(true)`: in-flight requests finish).
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// Serves until shutdown (SIGTERM/SIGINT finish in-flight requests first), then gives
     /// back every quota lease and drains the settlement writer so no usage is lost.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {

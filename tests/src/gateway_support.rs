@@ -16,6 +16,8 @@ pub struct TestGateway {
     pub dir: tempfile::TempDir,
     /// The leased D1 test database, given back when the gateway is dropped.
     pub db_lease: Option<crate::test_db::D1Lease>,
+    server: actix_web::dev::ServerHandle,
+    running: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 /// A response reduced to what tests assert on.
@@ -60,7 +62,8 @@ impl TestGateway {
             .expect("gateway starts");
         let port = app.port();
         let state = app.state();
-        tokio::spawn(app.run_until_stopped());
+        let server = app.server_handle();
+        let running = tokio::spawn(app.run_until_stopped());
         TestGateway {
             url: format!("http://127.0.0.1:{port}"),
             port,
@@ -71,7 +74,20 @@ impl TestGateway {
             state,
             dir,
             db_lease,
+            server,
+            running,
         }
+    }
+
+    /// Stops gracefully, as on SIGTERM, and waits until the gateway has shut down (its
+    /// leases given back, its settlements written); `state.store` stays readable.
+    pub async fn stop(&mut self) {
+        self.server.stop(true).await;
+        let running = std::mem::replace(&mut self.running, tokio::spawn(async { Ok(()) }));
+        running
+            .await
+            .expect("gateway task")
+            .expect("gateway stopped cleanly");
     }
 
     pub async fn request(

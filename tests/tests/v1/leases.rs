@@ -110,3 +110,29 @@ async fn with_leases_off_the_database_holds_every_balance_at_once() {
     );
     w.assert_ledger(USER_QUOTA).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_stop_gives_every_lease_back_and_writes_every_settlement() {
+    let mut w = limited_world(&[]).await;
+    chats(&w, 3).await;
+    let (stored_user, _) = stored(&w).await;
+    assert!(stored_user < USER_QUOTA - 3 * COST, "a lease is held");
+    w.gw.stop().await;
+    // Read the database directly: the gateway is gone.
+    let store = &w.gw.state.store;
+    let user = store
+        .user_by_id(w.user_id)
+        .await
+        .expect("db")
+        .expect("user");
+    let token = store
+        .token_by_id(w.token_id)
+        .await
+        .expect("db")
+        .expect("token");
+    assert_eq!(user.quota, USER_QUOTA - 3 * COST);
+    assert_eq!(user.used_quota, 3 * COST);
+    assert_eq!(user.request_count, 3);
+    assert_eq!(token.remain_quota, KEY_QUOTA - 3 * COST);
+    assert_eq!(token.used_quota, 3 * COST);
+}
