@@ -27,7 +27,7 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let store = crate::store::connect(&settings).await?;
-        let gather = if settings.database_url.starts_with("d1://") {
+        let gather = if crate::store::is_d1(&settings.database_url) {
             ledger::GATHER_D1
         } else {
             ledger::GATHER

@@ -17,16 +17,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn list(state: web::Data<AppState>, s: Session, q: web::Query<ListQuery>) -> ApiResult {
-    let mut page = state
+    let page = state
         .store
         .list_tokens(s.user.id, q.keyword(), q.page())
         .await?;
-    page.items = page
-        .items
-        .into_iter()
-        .map(|t| state.quota.show_token(t))
-        .collect();
-    Ok(ok(page))
+    Ok(ok(page.map(|t| state.quota.show_token(t))))
 }
 
 async fn create(state: web::Data<AppState>, s: Session, body: web::Json<TokenBody>) -> ApiResult {

@@ -60,13 +60,8 @@ async fn update_self(
 
 async fn list(state: web::Data<AppState>, s: Session, q: web::Query<ListQuery>) -> ApiResult {
     s.require_admin()?;
-    let mut page = state.store.list_users(q.keyword(), q.page()).await?;
-    page.items = page
-        .items
-        .into_iter()
-        .map(|u| state.quota.show_user(u))
-        .collect();
-    Ok(ok(page))
+    let page = state.store.list_users(q.keyword(), q.page()).await?;
+    Ok(ok(page.map(|u| state.quota.show_user(u))))
 }
 
 async fn create(state: web::Data<AppState>, s: Session, body: web::Json<NewAccount>) -> ApiResult {

@@ -45,9 +45,14 @@ impl<T> Store for T where
 }
 
 /// Opens the backend named by the URL scheme and applies its migrations.
+/// Whether `DATABASE_URL` names a Cloudflare D1 database (reached over its HTTP API).
+pub fn is_d1(url: &str) -> bool {
+    url.starts_with("d1://")
+}
+
 pub async fn connect(settings: &crate::settings::Settings) -> anyhow::Result<Arc<dyn Store>> {
     let url = settings.database_url.as_str();
-    let backend: Arc<dyn sql::SqlBackend> = if url.starts_with("d1://") {
+    let backend: Arc<dyn sql::SqlBackend> = if is_d1(url) {
         Arc::new(
             d1_backend::D1Backend::connect(
                 url,

@@ -96,6 +96,18 @@ pub struct Paged<T> {
     pub page_size: i64,
 }
 
+impl<T> Paged<T> {
+    /// The same page with each item passed through `f`.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Paged<U> {
+        Paged {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+            page: self.page,
+            page_size: self.page_size,
+        }
+    }
+}
+
 pub(crate) fn json_list(raw: &str) -> Vec<String> {
     serde_json::from_str(raw).unwrap_or_default()
 }

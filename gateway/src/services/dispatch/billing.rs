@@ -121,6 +121,8 @@ pub fn count_tokens(model: &str, text: &str) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn the_quick_estimate_is_not_below_the_tokenizer_count() {
         for text in [
@@ -131,10 +133,7 @@ mod tests {
             "Ünïcödé façade — naïve café 🚀🚀",
         ] {
             for model in ["gpt-4o-mini", "gpt-3.5-turbo"] {
-                let (estimate, counted) = (
-                    super::estimate_tokens(text),
-                    super::count_tokens(model, text),
-                );
+                let (estimate, counted) = (estimate_tokens(text), count_tokens(model, text));
                 assert!(
                     estimate >= counted,
                     "{model} {text:?}: {estimate} < {counted}"
@@ -142,8 +141,6 @@ mod tests {
             }
         }
     }
-
-    use super::*;
 
     fn p(m: f64, c: f64, g: f64) -> Prices {
         Prices {

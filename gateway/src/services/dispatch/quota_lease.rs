@@ -142,13 +142,9 @@ impl QuotaLeases {
                 cell.add(had + taken - amount, Some(keep));
                 Ok(true)
             }
-            Ok(None) => {
+            refused_or_failed => {
                 cell.add(had, None);
-                Ok(false)
-            }
-            Err(e) => {
-                cell.add(had, None);
-                Err(e)
+                refused_or_failed.map(|_| false)
             }
         }
     }
