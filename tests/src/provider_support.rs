@@ -2,9 +2,9 @@
 //! or Gemini (type 24), `/v1/messages` requests, billing checks, a tiny image server and
 //! a runner for the official-SDK scripts.
 
-use crate::gateway_support::{Resp, TestGateway, ADMIN_PASSWORD};
-use crate::mock_upstream::{MockUpstream, MockUsage};
-use crate::v1_support::{channel_body, SseReader, SseRecording, V1World, CHANNEL_KEY, USER_QUOTA};
+use crate::gateway_support::Resp;
+use crate::mock_upstream::MockUsage;
+use crate::v1_support::{SseReader, SseRecording, V1World, USER_QUOTA};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use shared::sse::SseEvent;
@@ -53,33 +53,9 @@ pub async fn world_with_quota(
     env: &[(&str, &str)],
     quota: i64,
 ) -> V1World {
-    let mut vars = vec![("INITIAL_ADMIN_PASSWORD", ADMIN_PASSWORD)];
-    vars.extend_from_slice(env);
-    let gw = TestGateway::spawn_with(&vars).await;
-    let mock = MockUpstream::start().await;
-    mock.update_options(|o| o.api_key = Some(CHANNEL_KEY.to_string()));
-    let root = gw.admin().await;
-    let username = "alice".to_string();
-    let (user_id, user_jwt) = gw.create_user(&root, &username, 1, quota).await;
-    let (token_id, key) = gw
-        .create_key(&user_jwt, json!({"name": "default-key"}))
-        .await;
     let mut fields = json!({"type": channel_type, "models": [model_for(channel_type)]});
     crate::v1_support::merge(&mut fields, extra);
-    let channel_id = gw
-        .create_channel(&root, channel_body(&mock, "primary", fields))
-        .await;
-    V1World {
-        gw,
-        mock,
-        root,
-        user_id,
-        user_jwt,
-        username,
-        key,
-        token_id,
-        channel_id,
-    }
+    V1World::build_with_channel(env, quota, json!({"name": "default-key"}), fields).await
 }
 
 /// Usage with cache numbers, to see them survive conversions.

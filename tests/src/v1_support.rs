@@ -45,6 +45,17 @@ impl V1World {
 
     /// A world whose user has `quota` and whose key is created from `key_body`.
     pub async fn build(env: &[(&str, &str)], quota: i64, key_body: Value) -> Self {
+        Self::build_with_channel(env, quota, key_body, json!({})).await
+    }
+
+    /// [`V1World::build`] whose "primary" channel has the fields of `channel` over the
+    /// defaults of [`channel_body`].
+    pub async fn build_with_channel(
+        env: &[(&str, &str)],
+        quota: i64,
+        key_body: Value,
+        channel: Value,
+    ) -> Self {
         let mut vars = vec![(
             "INITIAL_ADMIN_PASSWORD",
             crate::gateway_support::ADMIN_PASSWORD,
@@ -58,7 +69,7 @@ impl V1World {
         let (user_id, user_jwt) = gw.create_user(&root, &username, 1, quota).await;
         let (token_id, key) = gw.create_key(&user_jwt, key_body).await;
         let channel_id = gw
-            .create_channel(&root, channel_body(&mock, "primary", json!({})))
+            .create_channel(&root, channel_body(&mock, "primary", channel))
             .await;
         V1World {
             gw,
