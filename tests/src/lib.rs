@@ -1,5 +1,6 @@
 pub mod gateway_support;
 pub mod mock_upstream;
+pub mod needs;
 pub mod provider_support;
 pub mod relay_support;
 pub mod replica_support;

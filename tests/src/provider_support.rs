@@ -264,13 +264,9 @@ impl Drop for ImageServer {
 }
 
 /// Runs `tests/sdk/{script}` with `SDK_PYTHON` and the given arguments; returns its
-/// JSON-line checks by name, or `None` (after printing the skip note) when `SDK_PYTHON`
-/// is not set. Panics when the script fails.
-pub async fn run_sdk_script(script: &str, args: Vec<String>) -> Option<HashMap<String, Value>> {
-    let Ok(python) = std::env::var("SDK_PYTHON") else {
-        println!("skipped: SDK_PYTHON not set");
-        return None;
-    };
+/// JSON-line checks by name. Panics when `SDK_PYTHON` is not set or the script fails.
+pub async fn run_sdk_script(script: &str, args: Vec<String>) -> HashMap<String, Value> {
+    let python = crate::needs::sdk_python();
     let path = format!("{}/sdk/{script}", env!("CARGO_MANIFEST_DIR"));
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new(python)
@@ -297,7 +293,7 @@ pub async fn run_sdk_script(script: &str, args: Vec<String>) -> Option<HashMap<S
         .map(|l| serde_json::from_str::<Value>(l).expect("JSON line"))
         .map(|v| (v["check"].as_str().expect("check").to_string(), v))
         .collect();
-    Some(checks)
+    checks
 }
 
 /// Asserts a `/v1` status (with the body in the message).

@@ -75,8 +75,13 @@ pub trait LedgerStore {
         amount: i64,
         at_least: i64,
     ) -> StoreResult<Option<i64>>;
-    /// Applies several entries in one atomic batch (coalescing writes under load).
-    async fn apply(&self, entries: &[LedgerEntry]) -> StoreResult<()>;
+    /// Applies several entries in one atomic batch (coalescing writes under load), recording
+    /// `batch_id` in the same batch: applying the same id again fails and changes nothing.
+    async fn apply(&self, batch_id: &str, entries: &[LedgerEntry]) -> StoreResult<()>;
+    /// Whether the batch with this id has been written.
+    async fn batch_written(&self, batch_id: &str) -> StoreResult<bool>;
+    /// Forgets the ids of batches written before `before` (unix seconds).
+    async fn forget_batches(&self, before: i64) -> StoreResult<u64>;
 }
 
 /// What a batch adds up to for one token or user.
@@ -106,8 +111,8 @@ const LOG_ROWS_PER_INSERT: usize = 5;
 
 /// The statements for a batch: settlements are summed per token, user and channel (one
 /// UPDATE each however many requests they cover), logs go in multi-row INSERTs, and
-/// lease returns follow.
-fn batch_queries(entries: &[LedgerEntry], now: i64) -> Vec<Query> {
+/// lease returns follow. The batch's id goes first, so a batch already written fails at once.
+fn batch_queries(batch_id: &str, entries: &[LedgerEntry], now: i64) -> Vec<Query> {
     let mut tokens: Vec<(i64, Totals)> = Vec::new();
     let mut users: Vec<(i64, Totals)> = Vec::new();
     let mut channels: Vec<(i64, i64)> = Vec::new();
@@ -140,7 +145,12 @@ fn batch_queries(entries: &[LedgerEntry], now: i64) -> Vec<Query> {
         }
     }
     let mut out = Vec::with_capacity(
-        tokens.len() + users.len() + channels.len() + returns.len() + logs.len(),
+        1 + tokens.len() + users.len() + channels.len() + returns.len() + logs.len(),
+    );
+    out.push(
+        Query::new("INSERT INTO ledger_batches (id, written_at) VALUES (?, ?)")
+            .bind(batch_id)
+            .bind(now),
     );
     for (id, t) in tokens {
         // Only a settlement of quota actually reserved on the token decides exhaustion: a
@@ -236,9 +246,20 @@ impl LedgerStore for SqlStore {
         Ok(self.db.fetch_optional(q).await?.map(|r| r.i64("left_over")))
     }
 
-    async fn apply(&self, entries: &[LedgerEntry]) -> StoreResult<()> {
+    async fn apply(&self, batch_id: &str, entries: &[LedgerEntry]) -> StoreResult<()> {
         self.db
-            .batch(batch_queries(entries, crate::util::now()))
+            .batch(batch_queries(batch_id, entries, crate::util::now()))
+            .await
+    }
+
+    async fn batch_written(&self, batch_id: &str) -> StoreResult<bool> {
+        let q = Query::new("SELECT 1 AS written FROM ledger_batches WHERE id = ?").bind(batch_id);
+        Ok(self.db.fetch_optional(q).await?.is_some())
+    }
+
+    async fn forget_batches(&self, before: i64) -> StoreResult<u64> {
+        self.db
+            .execute(Query::new("DELETE FROM ledger_batches WHERE written_at < ?").bind(before))
             .await
     }
 }

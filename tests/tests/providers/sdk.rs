@@ -1,5 +1,5 @@
-//! The official Python SDKs (needs `SDK_PYTHON`, which `.ci/run` exports; skipped with
-//! a note otherwise): `openai` against Anthropic and Gemini channels, `anthropic` against
+//! The official Python SDKs (needs `SDK_PYTHON`, which `.ci/run` exports; ignored by
+//! default): `openai` against Anthropic and Gemini channels, `anthropic` against
 //! `/v1/messages` over OpenAI and Anthropic channels.
 
 use integration_tests::mock_upstream::TOOL_ARGUMENTS;
@@ -13,16 +13,11 @@ fn tool_args() -> Value {
 }
 
 async fn openai_sdk_against(channel_type: i64) {
-    if std::env::var("SDK_PYTHON").is_err() {
-        println!("skipped: SDK_PYTHON not set");
-        return;
-    }
+    integration_tests::needs::sdk_python();
     let w = world(channel_type, json!({})).await;
     let model = model_for(channel_type);
     let args = vec![format!("{}/v1", w.gw.url), w.key.clone(), model.to_string()];
-    let Some(c) = run_sdk_script("openai_provider_sdk.py", args).await else {
-        return;
-    };
+    let c = run_sdk_script("openai_provider_sdk.py", args).await;
     let out = format!("{c:?}");
     assert_eq!(c["chat"]["content"], "Echo: sdk chat é", "{out}");
     assert_eq!(c["chat"]["finish_reason"], "stop");
@@ -51,26 +46,23 @@ async fn openai_sdk_against(channel_type: i64) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs SDK_PYTHON: a venv with the openai and anthropic SDKs (.ci/run sets it)"]
 async fn the_openai_sdk_works_against_an_anthropic_channel() {
     openai_sdk_against(ANTHROPIC).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs SDK_PYTHON: a venv with the openai and anthropic SDKs (.ci/run sets it)"]
 async fn the_openai_sdk_works_against_a_gemini_channel() {
     openai_sdk_against(GEMINI).await;
 }
 
 async fn anthropic_sdk_against(channel_type: i64) {
-    if std::env::var("SDK_PYTHON").is_err() {
-        println!("skipped: SDK_PYTHON not set");
-        return;
-    }
+    integration_tests::needs::sdk_python();
     let w = world(channel_type, json!({})).await;
     let model = model_for(channel_type);
     let args = vec![w.gw.url.clone(), w.key.clone(), model.to_string()];
-    let Some(c) = run_sdk_script("anthropic_sdk.py", args).await else {
-        return;
-    };
+    let c = run_sdk_script("anthropic_sdk.py", args).await;
     let out = format!("{c:?}");
     assert_eq!(c["create"]["text"], "Echo: sdk messages é", "{out}");
     assert_eq!(c["create"]["stop_reason"], "end_turn");
@@ -103,11 +95,13 @@ async fn anthropic_sdk_against(channel_type: i64) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs SDK_PYTHON: a venv with the openai and anthropic SDKs (.ci/run sets it)"]
 async fn the_anthropic_sdk_works_against_messages_over_an_openai_channel() {
     anthropic_sdk_against(OPENAI).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs SDK_PYTHON: a venv with the openai and anthropic SDKs (.ci/run sets it)"]
 async fn the_anthropic_sdk_works_against_messages_over_an_anthropic_channel() {
     anthropic_sdk_against(ANTHROPIC).await;
 }

@@ -2,6 +2,7 @@
 //! balances as if it held nothing, gives idle leases back, and lets an admin's new balance
 //! replace what it holds.
 
+use gateway::store::ledger::{Holder, LedgerEntry};
 use integration_tests::v1_support::{chat_body, wait_until, V1World, USER_QUOTA};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -113,14 +114,6 @@ async fn with_leases_off_the_database_holds_every_balance_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_graceful_stop_gives_every_lease_back_and_writes_every_settlement() {
-    if std::env::var("TEST_D1_URL").is_ok() {
-        // Seen once on D1 (wrangler dev, loaded CI machine): the user's quota ended 848
-        // above the exact figure, as if a written batch was applied again after its HTTP
-        // answer was lost (the writer retries failed batches entry by entry). Open bug,
-        // see the note on issue 7; exact on SQLite and PostgreSQL.
-        println!("skipped on D1: batch retries after a lost answer are not idempotent yet");
-        return;
-    }
     let mut w = limited_world(&[]).await;
     chats(&w, 3).await;
     let (stored_user, _) = stored(&w).await;
@@ -143,4 +136,39 @@ async fn a_graceful_stop_gives_every_lease_back_and_writes_every_settlement() {
     assert_eq!(user.request_count, 3);
     assert_eq!(token.remain_quota, KEY_QUOTA - 3 * COST);
     assert_eq!(token.used_quota, 3 * COST);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settlement_batch_retried_after_it_was_written_changes_nothing() {
+    let w = limited_world(&[("QUOTA_LEASE_REQUESTS", "0")]).await;
+    let store = &w.gw.state.store;
+    let batch = [LedgerEntry::Return {
+        holder: Holder::User(w.user_id),
+        amount: 700,
+    }];
+    assert!(!store.batch_written("batch-under-test").await.expect("db"));
+    store
+        .apply("batch-under-test", &batch)
+        .await
+        .expect("first write");
+    assert!(store.batch_written("batch-under-test").await.expect("db"));
+    // The retry of a batch whose answer was lost: refused whole, nothing applied twice.
+    assert!(store.apply("batch-under-test", &batch).await.is_err());
+    let user = store
+        .user_by_id(w.user_id)
+        .await
+        .expect("db")
+        .expect("user");
+    assert_eq!(user.quota, USER_QUOTA + 700);
+    // Another batch with the same effects but its own id is a different write.
+    store
+        .apply("another-batch", &batch)
+        .await
+        .expect("second batch");
+    let user = store
+        .user_by_id(w.user_id)
+        .await
+        .expect("db")
+        .expect("user");
+    assert_eq!(user.quota, USER_QUOTA + 1400);
 }

@@ -33,6 +33,8 @@ const MAX_BATCH: usize = 512;
 pub const GATHER: Duration = Duration::from_millis(20);
 /// The same for D1, where every batch is a call to Cloudflare's rate-limited API.
 pub const GATHER_D1: Duration = Duration::from_secs(1);
+/// How often the writer forgets old batch ids.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 impl Ledger {
     /// Starts the writer task on the current runtime; it writes every `gather`.
@@ -93,6 +95,7 @@ async fn run(
     gather: Duration,
 ) {
     let mut closing = false;
+    let mut last_pruned = tokio::time::Instant::now();
     while let Some(first) = rx.recv().await {
         // Gather for a moment: one transaction per few milliseconds instead of one per
         // request keeps the database's writer mostly idle under load. The writer sleeps
@@ -120,6 +123,10 @@ async fn run(
         if !batch.is_empty() {
             write(&*store, &batch).await;
             pending.fetch_sub(batch.len(), Ordering::SeqCst);
+            if last_pruned.elapsed() >= PRUNE_EVERY {
+                last_pruned = tokio::time::Instant::now();
+                forget_old_batches(&*store).await;
+            }
         }
         for a in acks {
             let _ = a.send(());
@@ -130,32 +137,83 @@ async fn run(
     }
 }
 
-/// Writes a batch; if the batch fails, each entry is retried alone so one bad row
-/// cannot lose the others.
+/// How long a failing write waits before the next try, at most.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Tries of a batch the database keeps refusing (while it answers) before it is split,
+/// and of a single entry before it is given up as unwritable.
+const REFUSALS_BEFORE_SPLIT: u32 = 3;
+const REFUSALS_BEFORE_GIVING_UP: u32 = 10;
+/// Batch ids are kept this long: far longer than any retry of the same batch.
+const KEEP_BATCH_IDS_SECS: i64 = 24 * 3600;
+
+/// Writes a batch exactly once. Each try carries the same id, recorded in the same
+/// transaction as the batch's effects, so after a failure whose outcome is unknown (a
+/// commit whose answer was lost, which D1 over HTTP can produce) the writer asks whether
+/// the id is there instead of applying the batch a second time. While the database is
+/// unreachable it retries without end (nothing is dropped); a batch the database keeps
+/// refusing is split so one bad entry cannot hold the others back.
 async fn write(store: &dyn Store, batch: &[LedgerEntry]) {
-    if let Err(e) = store.apply(batch).await {
-        log::warn!(
-            "settlement batch of {} failed ({e}); retrying one by one",
-            batch.len()
-        );
-        for entry in batch {
-            let mut attempts = 0;
-            while let Err(e) = store.apply(std::slice::from_ref(entry)).await {
-                attempts += 1;
-                if attempts >= 3 {
-                    match entry {
-                        LedgerEntry::Settle(s) => log::error!(
-                            "settlement for request {} failed permanently: {e}",
-                            s.log.request_id
-                        ),
-                        LedgerEntry::Return { holder, amount } => log::error!(
-                            "returning {amount} quota to {holder:?} failed permanently: {e}"
-                        ),
-                    }
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50 * attempts)).await;
-            }
+    let id = crate::util::new_id().to_string();
+    let mut refusals = 0u32;
+    let mut attempt = 0u32;
+    loop {
+        let err = match store.apply(&id, batch).await {
+            Ok(()) => return,
+            Err(e) => e,
+        };
+        attempt += 1;
+        match store.batch_written(&id).await {
+            Ok(true) => return,
+            Ok(false) => refusals += 1,
+            Err(_) => {}
         }
+        if refusals >= REFUSALS_BEFORE_SPLIT && batch.len() > 1 {
+            log::warn!(
+                "settlement batch of {} failed {refusals} times ({err}); writing its entries one by one",
+                batch.len()
+            );
+            for entry in batch {
+                Box::pin(write(store, std::slice::from_ref(entry))).await;
+            }
+            return;
+        }
+        if refusals >= REFUSALS_BEFORE_GIVING_UP {
+            give_up(&batch[0], &err);
+            return;
+        }
+        log::warn!("settlement batch not written (try {attempt}): {err}; retrying");
+        tokio::time::sleep(backoff(attempt)).await;
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(50u64 << attempt.min(7)).min(MAX_BACKOFF)
+}
+
+/// An entry the database refused ten times while answering other queries: a defect, not
+/// an outage. Its figures go to the log so an operator can reconcile by hand.
+fn give_up(entry: &LedgerEntry, err: &crate::store::DbError) {
+    match entry {
+        LedgerEntry::Settle(s) => log::error!(
+            "settlement for request {} cannot be written ({err}): user {} used {} (returns: key {}, user {})",
+            s.log.request_id,
+            s.user_id,
+            s.actual,
+            s.token_return,
+            s.user_return
+        ),
+        LedgerEntry::Return { holder, amount } => {
+            log::error!("returning {amount} quota to {holder:?} cannot be written ({err})")
+        }
+    }
+}
+
+/// Drops batch ids old enough that no retry can still ask for them.
+async fn forget_old_batches(store: &dyn Store) {
+    if let Err(e) = store
+        .forget_batches(crate::util::now() - KEEP_BATCH_IDS_SECS)
+        .await
+    {
+        log::warn!("could not forget old settlement batch ids: {e}");
     }
 }
