@@ -119,6 +119,8 @@ pub enum ImageSource {
 pub struct Tool {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+    /// Absent on toolsets (`mcp_toolset`), which only Anthropic's side knows.
+    #[serde(default)]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,

@@ -6,6 +6,7 @@ pub mod gemini;
 #[cfg(feature = "connector")]
 pub mod guarded_connector;
 pub mod ip_guard;
+pub mod json_splice;
 pub mod openai;
 pub mod relay_protocol;
 pub mod sse;

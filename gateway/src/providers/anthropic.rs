@@ -34,21 +34,25 @@ pub fn build(
     Ok(messages_request(t, Bytes::from(bytes), stream))
 }
 
-/// For `/v1/messages` clients on an Anthropic channel: the client's Anthropic body goes
-/// upstream unchanged except for the (mapped) model name, with its `anthropic-beta` flags.
+/// For `/v1/messages` clients on an Anthropic channel: the client's own bytes go upstream
+/// unchanged (key order, unknown fields and all) except for the mapped model name, with
+/// the client's `anthropic-beta` flags.
 pub fn build_native(
     t: &Target<'_>,
-    body: &Value,
+    raw: &Bytes,
+    client_model: &str,
     beta: Option<&str>,
     stream: bool,
 ) -> Result<UpstreamRequest, V1Error> {
-    let mut b = body.clone();
-    let obj = b
-        .as_object_mut()
-        .ok_or_else(|| V1Error::bad_request("request body must be a JSON object"))?;
-    obj.insert("model".into(), Value::String(t.upstream_model.clone()));
-    let bytes = serde_json::to_vec(&b).map_err(|_| V1Error::internal())?;
-    let mut req = messages_request(t, Bytes::from(bytes), stream);
+    let body = if t.upstream_model == client_model {
+        raw.clone()
+    } else {
+        let model = serde_json::to_vec(&t.upstream_model).map_err(|_| V1Error::internal())?;
+        shared::json_splice::set_field(raw, "model", &model)
+            .map(Bytes::from)
+            .ok_or_else(|| V1Error::bad_request("request body must be a JSON object"))?
+    };
+    let mut req = messages_request(t, body, stream);
     req.headers
         .extend(beta.map(|b| ("anthropic-beta", b.to_string())));
     Ok(req)

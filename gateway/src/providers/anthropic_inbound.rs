@@ -46,6 +46,8 @@ pub fn to_openai(body: &Value) -> Result<Value, V1Error> {
         match m.role.as_str() {
             "user" => user_messages(&m.content, &mut messages),
             "assistant" => messages.push(assistant_message(&m.content)),
+            // Claude Code puts system turns mid-conversation; they stay where they are.
+            "system" => messages.push(json!({"role": "system", "content": text_of(&m.content)})),
             other => return Err(bad(format!("messages: unexpected role '{other}'"))),
         }
     }
@@ -73,7 +75,7 @@ pub fn to_openai(body: &Value) -> Result<Value, V1Error> {
         .tools
         .iter()
         .flatten()
-        .filter(|t| t.kind.as_deref().is_none_or(|k| k == "custom"))
+        .filter(|t| t.kind.as_deref().is_none_or(|k| k == "custom") && !t.name.is_empty())
         .map(|t| {
             let params = if t.input_schema.is_object() {
                 t.input_schema.clone()

@@ -73,13 +73,20 @@ pub trait StreamAdapter {
     }
 }
 
+/// A client's body exactly as it arrived, with the model it names.
+#[derive(Clone, Copy)]
+pub struct NativeBody<'a> {
+    pub raw: &'a Bytes,
+    pub model: &'a str,
+}
+
 /// Everything a provider may build its request from.
 pub struct Outbound<'a> {
     /// The request in OpenAI's format.
     pub openai: &'a Value,
-    /// The client's Anthropic body when it called `/v1/messages` (passed through as is
-    /// to Anthropic channels).
-    pub anthropic_native: Option<&'a Value>,
+    /// The client's own `/v1/messages` bytes when they pass through to an Anthropic
+    /// channel.
+    pub anthropic_native: Option<NativeBody<'a>>,
     /// That client's `anthropic-beta` header (Claude Code's body fields depend on it),
     /// sent along when the body passes through to an Anthropic channel.
     pub anthropic_beta: Option<&'a str>,
@@ -112,10 +119,6 @@ impl Provider {
     }
 
     /// Whether an Anthropic-format client talks to this provider natively.
-    pub fn passes_anthropic_through(&self, out: &Outbound<'_>) -> bool {
-        *self == Provider::Anthropic && out.anthropic_native.is_some()
-    }
-
     pub fn build(
         &self,
         t: &Target<'_>,
@@ -127,7 +130,7 @@ impl Provider {
             (Provider::OpenAi | Provider::Custom, _) => openai::build(t, ep, out.openai, stream),
             (Provider::Azure, _) => azure::build(t, ep, out.openai, stream),
             (Provider::Anthropic, Some(native)) => {
-                anthropic::build_native(t, native, out.anthropic_beta, stream)
+                anthropic::build_native(t, native.raw, native.model, out.anthropic_beta, stream)
             }
             (Provider::Anthropic, None) => anthropic::build(t, ep, out.openai, stream),
             (Provider::Gemini, _) => {

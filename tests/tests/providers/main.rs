@@ -4,6 +4,7 @@
 
 mod anthropic_channel;
 mod billing;
+mod fidelity;
 mod gemini_channel;
 mod messages_endpoint;
 mod messages_errors;

@@ -34,11 +34,11 @@ fn build_targets_messages_with_anthropic_headers() {
         "{}",
         e.message
     );
-    let native =
-        build_native(&t, &json!({"model": "alias", "max_tokens": 5}), None, false).unwrap();
+    let raw = bytes::Bytes::from_static(br#"{"zeta":1, "model": "alias","max_tokens":5}"#);
+    let native = build_native(&t, &raw, "alias", None, false).unwrap();
     assert_eq!(
-        serde_json::from_slice::<Value>(&native.body).unwrap()["model"],
-        "claude-sonnet-4-5"
+        &native.body[..],
+        br#"{"zeta":1, "model": "claude-sonnet-4-5","max_tokens":5}"#
     );
 }
 

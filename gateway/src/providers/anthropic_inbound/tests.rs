@@ -90,7 +90,7 @@ fn bad_requests_are_anthropic_shaped_400s() {
         json!("x"),
         json!({"messages": []}),
         json!({"model": "m", "messages": "hi"}),
-        json!({"model": "m", "messages": [{"role": "system", "content": "x"}]}),
+        json!({"model": "m", "messages": [{"role": "tool", "content": "x"}]}),
         json!({"model": "m", "max_tokens": -1, "messages": []}),
     ] {
         let e = to_openai(&bad).unwrap_err();

@@ -52,6 +52,12 @@ fn clean_at(schema: &Value, depth: usize) -> Value {
                         .collect();
                     // An empty `properties` map is itself rejected.
                     if !cleaned.is_empty() {
+                        // Gemini orders properties alphabetically unless told otherwise;
+                        // the author's order decides in which order a model writes them.
+                        if !m.contains_key("propertyOrdering") {
+                            let order = cleaned.keys().cloned().map(Value::String).collect();
+                            out.insert("propertyOrdering".into(), Value::Array(order));
+                        }
                         out.insert(k.clone(), Value::Object(cleaned));
                     }
                 }
@@ -136,7 +142,7 @@ mod tests {
             "required": ["city", "ghost"]});
         assert_eq!(
             clean(&s),
-            json!({"type": "object",
+            json!({"type": "object", "propertyOrdering": ["city", "unit", "tags", "mode"],
             "properties": {
                 "city": {"type": "string", "description": "City"},
                 "unit": {"type": "string", "nullable": true, "enum": ["c", "f"]},

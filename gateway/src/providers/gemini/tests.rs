@@ -126,6 +126,7 @@ fn tools_become_function_declarations_with_clean_schemas_and_tool_config() {
         v["tools"],
         json!([{"functionDeclarations": [
         {"name": "get_weather", "description": "Weather", "parameters": {"type": "object",
+            "propertyOrdering": ["city"],
             "properties": {"city": {"type": "string"}}, "required": ["city"]}},
         {"name": "now"}]}])
     );
@@ -196,7 +197,8 @@ fn generation_config_collects_sampling_limits_and_json_output() {
         json!({"temperature": 1.5, "topP": 0.8, "maxOutputTokens": 100,
         "stopSequences": ["a", "b", "c", "d", "e"], "candidateCount": 2, "seed": 7,
         "responseMimeType": "application/json",
-        "responseSchema": {"type": "object", "properties": {"a": {"type": "integer"}}}})
+        "responseSchema": {"type": "object", "propertyOrdering": ["a"],
+            "properties": {"a": {"type": "integer"}}}})
     );
     let v = convert(
         json!({"messages": [{"role": "user", "content": "x"}], "max_completion_tokens": 9,

@@ -10,7 +10,7 @@ use super::request::{self, ClientRequest};
 use super::routing;
 use super::stream::{self, StreamSettings};
 use crate::providers::anthropic_inbound::{self, AnthropicPassthrough, OpenAiToAnthropicStream};
-use crate::providers::{gemini, Endpoint, Outbound, Provider, StreamAdapter};
+use crate::providers::{gemini, Endpoint, NativeBody, Outbound, Provider, StreamAdapter};
 use crate::state::AppState;
 use crate::store::ledger::ReserveError;
 use crate::store::Channel;
@@ -67,17 +67,14 @@ pub async fn handle(
 }
 
 /// Reads the client's body in its dialect into the common OpenAI-format request.
-fn client_request(ep: Endpoint, raw: &[u8], dialect: Dialect) -> Result<ClientRequest, V1Error> {
+fn client_request(ep: Endpoint, raw: Bytes, dialect: Dialect) -> Result<ClientRequest, V1Error> {
     match dialect {
-        Dialect::OpenAi => request::parse(ep, raw),
+        Dialect::OpenAi => request::parse(ep, &raw),
         Dialect::Anthropic => {
-            let native: serde_json::Value = serde_json::from_slice(raw).map_err(|e| {
+            let native: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| {
                 V1Error::bad_request(format!("request body is not valid JSON: {e}"))
             })?;
-            let openai = anthropic_inbound::to_openai(&native)?;
-            let mut cr = request::from_value(ep, openai)?;
-            cr.native = Some(native);
-            Ok(cr)
+            request::from_anthropic(raw, native, anthropic_inbound::to_openai)
         }
     }
 }
@@ -95,7 +92,7 @@ async fn run(
     req: &HttpRequest,
 ) -> Result<HttpResponse, V1Error> {
     key_auth::admit(state, req, caller).await?;
-    let mut cr = client_request(ep, &raw, dialect)?;
+    let mut cr = client_request(ep, raw, dialect)?;
     meter.set_model(&cr.model, cr.stream);
     // Claude Code's body fields depend on its beta flags; Anthropic channels need them.
     cr.anthropic_beta = req
@@ -258,17 +255,31 @@ async fn try_channel(
     })?;
     let upstream_model = routing::upstream_model(channel, &cr.model);
     meter.set_channel(channel, &upstream_model);
+    let passthrough = provider == Provider::Anthropic && cr.native.is_some();
+    // Pass-through never needs the OpenAI form; a conversion the body does not allow is
+    // the client's error, on this channel type only.
+    let openai = if passthrough {
+        &serde_json::Value::Null
+    } else {
+        cr.openai().map_err(|error| Failure {
+            retryable: false,
+            detail: error.message.clone(),
+            error,
+        })?
+    };
     if provider == Provider::Gemini && images.is_none() {
-        *images = Some(fetch_images(client, &cr.body).await?);
+        *images = Some(fetch_images(client, openai).await?);
     }
     let no_images = gemini::Images::new();
     let out = Outbound {
-        openai: &cr.body,
-        anthropic_native: cr.native.as_ref(),
+        openai,
+        anthropic_native: passthrough.then_some(NativeBody {
+            raw: &cr.raw,
+            model: &cr.model,
+        }),
         anthropic_beta: cr.anthropic_beta.as_deref(),
         images: images.as_ref().unwrap_or(&no_images),
     };
-    let passthrough = provider.passes_anthropic_through(&out);
     let res = attempt::send(
         state,
         client,
@@ -325,7 +336,7 @@ async fn try_channel(
             detail,
         })?;
     let parsed = provider
-        .parse(ep, raw.clone(), &cr.body, &cr.prompt)
+        .parse(ep, raw.clone(), openai, &cr.prompt)
         .map_err(|detail| Failure {
             retryable: false,
             error: V1Error::upstream(

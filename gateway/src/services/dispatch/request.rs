@@ -10,11 +10,18 @@ use std::sync::{Arc, OnceLock};
 pub const DEFAULT_COMPLETION_RESERVE: u64 = 512;
 const MAX_N: u64 = 128;
 
+/// Turns a client's own body into the OpenAI format, when a channel needs it converted.
+pub type Converter = fn(&Value) -> Result<Value, V1Error>;
+
 pub struct ClientRequest {
-    /// The body in OpenAI's format (converted when the client spoke another dialect).
-    pub body: Value,
-    /// The client's own `/v1/messages` body, for passing through to Anthropic channels.
+    /// The body in OpenAI's format: the client's own for OpenAI clients, else converted
+    /// from `native` the first time a channel needs it (never for pass-through).
+    openai: OnceLock<Result<Value, V1Error>>,
+    convert: Option<Converter>,
+    /// The client's own `/v1/messages` body, parsed (for conversion) and as it arrived
+    /// (passed through to Anthropic channels byte for byte).
     pub native: Option<Value>,
+    pub raw: bytes::Bytes,
     /// The `/v1/messages` client's `anthropic-beta` header, for Anthropic channels.
     pub anthropic_beta: Option<String>,
     pub model: String,
@@ -22,6 +29,69 @@ pub struct ClientRequest {
     pub wants_usage: bool,
     pub prompt: Arc<Prompt>,
     pub completion_reserve: u64,
+}
+
+impl ClientRequest {
+    /// The body in OpenAI's format; a body that cannot be converted gives the client's
+    /// error (in its dialect) here, only for channels that need the conversion.
+    pub fn openai(&self) -> Result<&Value, V1Error> {
+        self.openai
+            .get_or_init(|| match (&self.native, self.convert) {
+                (Some(native), Some(convert)) => convert(native),
+                _ => Err(V1Error::internal()),
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+/// What routing needs from a `/v1/messages` body, read tolerantly: the model, the stream
+/// flag, the output limit and the prompt's size. Nothing else is interpreted, so content
+/// and tool types the gateway does not know never stop a pass-through.
+pub fn from_anthropic(
+    raw: bytes::Bytes,
+    native: Value,
+    convert: Converter,
+) -> Result<ClientRequest, V1Error> {
+    let obj = native
+        .as_object()
+        .ok_or_else(|| V1Error::bad_request("request body must be a JSON object"))?;
+    let model = match obj.get("model") {
+        Some(Value::String(m)) if !m.trim().is_empty() && m.len() <= 256 => m.clone(),
+        Some(Value::String(_)) | None => {
+            return Err(V1Error::bad_request("model: field required").param("model"))
+        }
+        Some(_) => return Err(V1Error::bad_request("model: must be a string").param("model")),
+    };
+    let stream = match obj.get("stream") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(V1Error::bad_request("stream: must be a boolean").param("stream")),
+    };
+    let messages = obj
+        .get("messages")
+        .and_then(Value::as_array)
+        .ok_or_else(|| V1Error::bad_request("messages: field required").param("messages"))?;
+    let mut text = String::new();
+    for key in ["system", "messages", "tools"] {
+        if let Some(v) = obj.get(key) {
+            collect_text(v, &mut text);
+        }
+    }
+    let prompt = Arc::new(Prompt::new(&model, text, 3 * messages.len() as u64 + 3));
+    let completion_reserve = completion_reserve(obj)?;
+    Ok(ClientRequest {
+        openai: OnceLock::new(),
+        convert: Some(convert),
+        native: Some(native),
+        raw,
+        anthropic_beta: None,
+        model,
+        stream,
+        wants_usage: false,
+        prompt,
+        completion_reserve,
+    })
 }
 
 /// The prompt's size in tokens: a quick estimate for reserving quota, and the model's
@@ -138,8 +208,10 @@ pub fn from_value(ep: Endpoint, body: Value) -> Result<ClientRequest, V1Error> {
         _ => completion_reserve(obj)?,
     };
     Ok(ClientRequest {
-        body,
+        openai: OnceLock::from(Ok(body)),
+        convert: None,
         native: None,
+        raw: bytes::Bytes::new(),
         anthropic_beta: None,
         model,
         stream,
