@@ -1,5 +1,5 @@
 //! Authenticated streaming forward proxy between the gateway and LLM upstreams.
-//! Protocol: DESIGN.md §5 and [`shared::relay_protocol`].
+//! Protocol: [`shared::relay_protocol`] (compatible with the original llm-proxy-relay).
 
 pub mod error;
 pub mod proxy;

@@ -1,4 +1,4 @@
-//! Wire protocol between the gateway and the relay (DESIGN.md §5).
+//! Wire protocol between the gateway and the relay (compatible with llm-proxy-relay).
 //!
 //! The gateway sends `<METHOD> {RELAY_PROXY_URL}/proxy` with [`HEADER_PROXY_KEY`] and
 //! [`HEADER_TARGET_URL`]; everything else is forwarded to the upstream. Errors the relay

@@ -1,4 +1,4 @@
-//! Integration tests for the relay binary (DESIGN.md §5). Run with
+//! Integration tests for the relay binary. Run with
 //! `cargo test -p integration-tests --test relay`.
 //! Every server involved binds on 127.0.0.0/8; nothing leaves the machine.
 

@@ -7,6 +7,7 @@ pub mod ledger;
 pub mod logs;
 pub mod models;
 pub mod options;
+pub mod owner_runtime;
 pub mod sql;
 pub mod sql_store;
 pub mod sqlx_backend;
@@ -65,5 +66,6 @@ pub async fn connect(settings: &crate::settings::Settings) -> anyhow::Result<Arc
     } else {
         Arc::new(sqlx_backend::SqlxBackend::connect(url, settings.database_max_connections).await?)
     };
+    let backend = Arc::new(owner_runtime::OwnerRuntime::new(backend));
     Ok(Arc::new(sql_store::SqlStore::new(backend)))
 }

@@ -1,4 +1,4 @@
-//! Calling upstream providers: directly, or through the relay (DESIGN.md §5).
+//! Calling upstream providers: directly, or through the relay (see `shared::relay_protocol`).
 
 use actix_web::http::{Method, StatusCode};
 use bytes::Bytes;

@@ -1,4 +1,4 @@
-//! DESIGN.md §6 on every write endpoint: malformed JSON, wrong types, missing fields,
+//! Bad input on every write endpoint: malformed JSON, wrong types, missing fields,
 //! invalid UTF-8, huge numbers, oversized bodies, wrong content types. Each answers a 4xx
 //! in the `{"success":false,"message":…}` shape and changes nothing.
 

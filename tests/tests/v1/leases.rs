@@ -172,3 +172,46 @@ async fn a_settlement_batch_retried_after_it_was_written_changes_nothing() {
         .expect("user");
     assert_eq!(user.quota, USER_QUOTA + 1400);
 }
+
+/// How far (user, key) ended from the exact figures, and the user's request count, after
+/// three chats and a graceful stop.
+async fn graceful_stop_error() -> (i64, i64, i64) {
+    let mut w = limited_world(&[]).await;
+    chats(&w, 3).await;
+    w.gw.stop().await;
+    let store = &w.gw.state.store;
+    let user = store
+        .user_by_id(w.user_id)
+        .await
+        .expect("db")
+        .expect("user");
+    let token = store
+        .token_by_id(w.token_id)
+        .await
+        .expect("db")
+        .expect("token");
+    (
+        user.quota - (USER_QUOTA - 3 * COST),
+        token.remain_quota - (KEY_QUOTA - 3 * COST),
+        user.request_count,
+    )
+}
+
+/// Several gateways stopping at once: connections their HTTP workers opened must not be
+/// what the last settlements are written on (a commit whose answer is lost with a dying
+/// worker was retried and applied twice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gateways_stopping_together_each_write_their_settlements_exactly_once() {
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        set.spawn(graceful_stop_error());
+    }
+    let mut off = Vec::new();
+    while let Some(r) = set.join_next().await {
+        let r = r.expect("gateway task");
+        if r != (0, 0, 3) {
+            off.push(r);
+        }
+    }
+    assert!(off.is_empty(), "(user, key) off by, requests: {off:?}");
+}

@@ -1,4 +1,4 @@
-//! The `/v1` relay path (DESIGN.md §4): authenticate the key, check the model, reserve
+//! The `/v1` call path (docs/architecture.md): authenticate the key, check the model, reserve
 //! quota, pick a channel, call the upstream with failover, stream or return the answer,
 //! settle and log.
 
