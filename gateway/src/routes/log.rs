@@ -29,7 +29,8 @@ struct LogQuery {
     /// `success`, `error` or `refused` (see [`LogKind`]).
     #[serde(rename = "type")]
     kind: Option<String>,
-    status_code: Option<i64>,
+    /// Text so that an empty value means "any", like the other filters of the form.
+    status_code: Option<String>,
 }
 
 fn nonempty(s: &Option<String>) -> Option<String> {
@@ -47,11 +48,15 @@ impl LogQuery {
                 ApiError::bad("type must be one of: success, error, refused")
             })?),
         };
-        if let Some(code) = self.status_code {
-            if !(100..=599).contains(&code) {
-                return Err(ApiError::bad("status_code must be an HTTP status (100-599)"));
-            }
-        }
+        let status_code = match nonempty(&self.status_code) {
+            None => None,
+            Some(raw) => Some(
+                raw.parse::<i64>()
+                    .ok()
+                    .filter(|c| (100..=599).contains(c))
+                    .ok_or_else(|| ApiError::bad("status_code must be an HTTP status (100-599)"))?,
+            ),
+        };
         Ok(LogFilter {
             user_id: own,
             start: self.start_timestamp,
@@ -65,7 +70,7 @@ impl LogQuery {
                 nonempty(&self.username)
             },
             kind,
-            status_code: self.status_code,
+            status_code,
         })
     }
     fn page(&self) -> Page {

@@ -27,6 +27,7 @@ mod anthropic;
 mod content;
 mod gemini;
 mod http;
+mod model_lists;
 mod openai;
 mod reply;
 mod request;
@@ -40,6 +41,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub use reply::{MockOptions, MockUsage, RecordedRequest, Reply};
+pub use model_lists::{ANTHROPIC_MODELS, GEMINI_MODELS};
+pub use openai::MODELS as OPENAI_MODELS;
 use state::State;
 
 /// Arguments of every tool call the mock makes.
