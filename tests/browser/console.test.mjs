@@ -39,8 +39,9 @@ function step(name, fn) {
   });
 }
 
-async function shot(name) {
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+/** A screenshot; `full: false` keeps what is on screen (an open menu closes on scroll). */
+async function shot(name, { full = true } = {}) {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: full });
 }
 
 async function go(route) {
@@ -213,7 +214,7 @@ describe("web console", { timeout: 240000 }, () => {
     await dlg.waitFor({ state: "detached" });
     const bob = page.locator("tr", { hasText: "bob" });
     const menu = await openMenu(page, bob, "More actions for bob");
-    await shot("06-users-menu");
+    await shot("06-users-menu", { full: false });
     await menu.getByRole("menuitem", { name: "Disable" }).click();
     await bob.getByText("Disabled").waitFor();
     await fits("users", "Users");
@@ -291,7 +292,7 @@ describe("web console", { timeout: 240000 }, () => {
     await shot("10-channels-tested");
     const menu = await openMenu(page, broken, `More actions for ${BROKEN}`);
     await assertFits(page, "Channels with a menu open");
-    await shot("10-channels-menu");
+    await shot("10-channels-menu", { full: false });
     await menu.getByRole("menuitem", { name: "Edit" }).click();
     const dlg = page.getByRole("dialog");
     await dlg.getByRole("button", { name: "Cancel" }).click();
@@ -371,7 +372,7 @@ describe("web console", { timeout: 240000 }, () => {
     await fits("channels", "Channels", 4);
     await shot("17-phone-channels");
     await openMenu(page, page.locator("tr", { hasText: BROKEN }), `More actions for ${BROKEN}`);
-    await shot("17-phone-channels-menu");
+    await shot("17-phone-channels-menu", { full: false });
     await page.keyboard.press("Escape");
     await fits("users", "Users");
     await shot("18-phone-users");

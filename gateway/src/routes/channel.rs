@@ -120,5 +120,10 @@ async fn fetch_models(
     body: web::Json<FetchModelsBody>,
 ) -> ApiResult {
     s.require_admin()?;
-    Ok(ok(channel_models::fetch(&state, &client, body.into_inner()).await?))
+    Ok(ok(channel_models::fetch(
+        &state,
+        &client,
+        body.into_inner(),
+    )
+    .await?))
 }

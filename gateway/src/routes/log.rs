@@ -44,9 +44,10 @@ impl LogQuery {
     fn filter(&self, own: Option<i64>) -> Result<LogFilter, ApiError> {
         let kind = match nonempty(&self.kind) {
             None => None,
-            Some(k) => Some(LogKind::parse(&k).ok_or_else(|| {
-                ApiError::bad("type must be one of: success, error, refused")
-            })?),
+            Some(k) => Some(
+                LogKind::parse(&k)
+                    .ok_or_else(|| ApiError::bad("type must be one of: success, error, refused"))?,
+            ),
         };
         let status_code = match nonempty(&self.status_code) {
             None => None,
@@ -110,7 +111,10 @@ async fn stat_self(state: web::Data<AppState>, s: Session, q: web::Query<LogQuer
 
 async fn list_all(state: web::Data<AppState>, s: Session, q: web::Query<LogQuery>) -> ApiResult {
     s.require_admin()?;
-    Ok(ok(state.store.list_logs(&q.filter(None)?, q.page()).await?))
+    Ok(ok(state
+        .store
+        .list_logs(&q.filter(None)?, q.page())
+        .await?))
 }
 
 async fn stat_all(state: web::Data<AppState>, s: Session, q: web::Query<LogQuery>) -> ApiResult {

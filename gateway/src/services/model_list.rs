@@ -166,7 +166,12 @@ mod tests {
 
     #[test]
     fn keys_travel_in_headers_and_never_in_urls() {
-        for p in [Provider::OpenAi, Provider::Custom, Provider::Anthropic, Provider::Gemini] {
+        for p in [
+            Provider::OpenAi,
+            Provider::Custom,
+            Provider::Anthropic,
+            Provider::Gemini,
+        ] {
             let r = request(&target(p), Some("cur")).expect("listable");
             assert!(!r.url.contains("sk-secret"), "{}", r.url);
             assert!(r.headers.iter().any(|(_, v)| v.contains("sk-secret-1234")));
@@ -181,10 +186,15 @@ mod tests {
             "https://up.example/v1/models"
         );
         let a = request(&target(Provider::Anthropic), Some("m 1")).expect("req");
-        assert_eq!(a.url, "https://up.example/v1/models?limit=1000&after_id=m+1");
+        assert_eq!(
+            a.url,
+            "https://up.example/v1/models?limit=1000&after_id=m+1"
+        );
         assert!(a.headers.iter().any(|(n, _)| *n == "anthropic-version"));
         assert_eq!(
-            request(&target(Provider::Gemini), Some("t")).expect("req").url,
+            request(&target(Provider::Gemini), Some("t"))
+                .expect("req")
+                .url,
             "https://up.example/v1beta/models?pageSize=1000&pageToken=t"
         );
     }

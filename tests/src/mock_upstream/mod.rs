@@ -40,9 +40,9 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-pub use reply::{MockOptions, MockUsage, RecordedRequest, Reply};
 pub use model_lists::{ANTHROPIC_MODELS, GEMINI_MODELS};
 pub use openai::MODELS as OPENAI_MODELS;
+pub use reply::{MockOptions, MockUsage, RecordedRequest, Reply};
 use state::State;
 
 /// Arguments of every tool call the mock makes.

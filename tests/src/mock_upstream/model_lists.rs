@@ -44,7 +44,12 @@ pub(crate) fn anthropic(req: &RecordedRequest) -> Rendered {
         .query_param("after_id")
         .and_then(|after| ANTHROPIC_MODELS.iter().position(|m| *m == after))
         .map_or(0, |i| i + 1);
-    let page: Vec<&str> = ANTHROPIC_MODELS.iter().skip(start).take(PAGE).copied().collect();
+    let page: Vec<&str> = ANTHROPIC_MODELS
+        .iter()
+        .skip(start)
+        .take(PAGE)
+        .copied()
+        .collect();
     let data: Vec<Value> = page
         .iter()
         .map(|id| json!({"type": "model", "id": id, "display_name": id, "created_at": "2025-01-01T00:00:00Z"}))

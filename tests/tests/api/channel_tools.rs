@@ -10,7 +10,10 @@ use integration_tests::v1_support::{V1World, CHANNEL_KEY};
 use serde_json::{json, Value};
 
 async fn channel_json(w: &V1World, id: i64) -> Value {
-    ok(&w.gw.get(&format!("/api/channel/{id}"), Some(&w.root)).await, 200)
+    ok(
+        &w.gw.get(&format!("/api/channel/{id}"), Some(&w.root)).await,
+        200,
+    )
 }
 
 async fn test_channel(w: &V1World, id: i64) -> Value {
@@ -26,7 +29,11 @@ async fn test_channel(w: &V1World, id: i64) -> Value {
 async fn a_failed_test_is_kept_on_the_channel_until_the_next_test() {
     let w = V1World::new().await;
     let before = channel_json(&w, w.channel_id).await;
-    assert_eq!(before["test_success"], Value::Null, "never tested: {before}");
+    assert_eq!(
+        before["test_success"],
+        Value::Null,
+        "never tested: {before}"
+    );
     assert_eq!(before["test_at"], Value::Null);
 
     w.mock.push_reply(Reply::error(500, "upstream on fire"));
@@ -35,7 +42,10 @@ async fn a_failed_test_is_kept_on_the_channel_until_the_next_test() {
     assert_eq!(failed["test_success"], false, "{failed}");
     assert!(failed["test_at"].as_i64().is_some(), "{failed}");
     let error = failed["test_error"].as_str().unwrap_or("");
-    assert!(error.contains("500") && error.contains("upstream on fire"), "{failed}");
+    assert!(
+        error.contains("500") && error.contains("upstream on fire"),
+        "{failed}"
+    );
     assert!(!failed.to_string().contains(CHANNEL_KEY));
     // The list the console shows carries the same fields.
     let list = ok(&w.gw.get("/api/channel", Some(&w.root)).await, 200);
@@ -56,11 +66,18 @@ async fn test_all_tests_every_channel_not_manually_disabled() {
     let off = w.add_channel(&off_mock, "off", json!({"status": 2})).await;
     broken_mock.push_reply(Reply::error(503, "overloaded for the test"));
 
-    let r = w.gw.post("/api/channel/test", Some(&w.user_jwt), json!({})).await;
+    let r =
+        w.gw.post("/api/channel/test", Some(&w.user_jwt), json!({}))
+            .await;
     fails(&r, 403);
     assert_eq!(w.mock.request_count() + broken_mock.request_count(), 0);
 
-    let report = ok(&w.gw.post("/api/channel/test", Some(&w.root), json!({})).await, 200);
+    let report = ok(
+        &w.gw
+            .post("/api/channel/test", Some(&w.root), json!({}))
+            .await,
+        200,
+    );
     assert_eq!(report["tested"], 2, "{report}");
     assert_eq!(report["passed"], 1, "{report}");
     assert_eq!(report["failed"], 1, "{report}");
@@ -76,9 +93,19 @@ async fn test_all_tests_every_channel_not_manually_disabled() {
     assert_eq!(line(w.channel_id)["success"], true);
     assert_eq!(line(w.channel_id)["name"], "primary");
     assert_eq!(line(broken)["success"], false);
-    assert!(line(broken)["message"].as_str().unwrap_or("").contains("503"), "{report}");
+    assert!(
+        line(broken)["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("503"),
+        "{report}"
+    );
     assert!(results.iter().all(|l| l["id"] != off), "{report}");
-    assert_eq!(off_mock.request_count(), 0, "a disabled channel is not called");
+    assert_eq!(
+        off_mock.request_count(),
+        0,
+        "a disabled channel is not called"
+    );
     assert!(!report.to_string().contains(CHANNEL_KEY));
 
     assert_eq!(channel_json(&w, broken).await["test_success"], false);
@@ -87,13 +114,18 @@ async fn test_all_tests_every_channel_not_manually_disabled() {
 }
 
 async fn fetch(w: &V1World, jwt: &str, body: Value) -> Resp {
-    w.gw.post("/api/channel/fetch_models", Some(jwt), body).await
+    w.gw.post("/api/channel/fetch_models", Some(jwt), body)
+        .await
 }
 
 fn names(data: &Value) -> Vec<String> {
     data["models"]
         .as_array()
-        .map(|a| a.iter().filter_map(|m| m.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|m| m.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -110,13 +142,19 @@ async fn fetch_models_reads_a_saved_channels_openai_list_without_saving() {
     let data = ok(&fetch(&w, &w.root, json!({"id": w.channel_id})).await, 200);
     assert_eq!(names(&data), sorted(OPENAI_MODELS), "{data}");
     let got = w.mock.last_request().expect("the mock was asked");
-    assert_eq!((got.method.as_str(), got.path.as_str()), ("GET", "/v1/models"));
+    assert_eq!(
+        (got.method.as_str(), got.path.as_str()),
+        ("GET", "/v1/models")
+    );
     assert_eq!(
         got.header("authorization"),
         Some(format!("Bearer {CHANNEL_KEY}").as_str())
     );
     assert!(!data.to_string().contains(CHANNEL_KEY));
-    assert_eq!(channel_json(&w, w.channel_id).await["models"], before["models"]);
+    assert_eq!(
+        channel_json(&w, w.channel_id).await["models"],
+        before["models"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -127,7 +165,12 @@ async fn fetch_models_follows_anthropic_and_gemini_pages() {
     mock.update_options(|o| o.api_key = Some(key.to_string()));
 
     let data = ok(
-        &fetch(&w, &w.root, json!({"type": 14, "base_url": mock.url(), "key": key})).await,
+        &fetch(
+            &w,
+            &w.root,
+            json!({"type": 14, "base_url": mock.url(), "key": key}),
+        )
+        .await,
         200,
     );
     assert_eq!(names(&data), sorted(ANTHROPIC_MODELS), "{data}");
@@ -139,7 +182,12 @@ async fn fetch_models_follows_anthropic_and_gemini_pages() {
     assert_eq!(asked[1].query_param("after_id"), Some(ANTHROPIC_MODELS[1]));
 
     let data = ok(
-        &fetch(&w, &w.root, json!({"type": 24, "base_url": mock.url(), "key": key})).await,
+        &fetch(
+            &w,
+            &w.root,
+            json!({"type": 24, "base_url": mock.url(), "key": key}),
+        )
+        .await,
         200,
     );
     let chat_or_embed: Vec<&str> = GEMINI_MODELS
@@ -153,7 +201,10 @@ async fn fetch_models_follows_anthropic_and_gemini_pages() {
     for r in &gemini {
         assert_eq!(r.path, "/v1beta/models");
         assert_eq!(r.header("x-goog-api-key"), Some(key));
-        assert!(!r.query.clone().unwrap_or_default().contains(key), "key in the URL");
+        assert!(
+            !r.query.clone().unwrap_or_default().contains(key),
+            "key in the URL"
+        );
     }
 }
 
@@ -161,17 +212,41 @@ async fn fetch_models_follows_anthropic_and_gemini_pages() {
 async fn fetch_models_failures_are_clear_and_never_show_the_key() {
     let w = V1World::new().await;
     let wrong = "sk-wrong-key-for-fetch-models-0123";
-    let r = fetch(&w, &w.root, json!({"type": 1, "base_url": w.mock.url(), "key": wrong})).await;
+    let r = fetch(
+        &w,
+        &w.root,
+        json!({"type": 1, "base_url": w.mock.url(), "key": wrong}),
+    )
+    .await;
     fails(&r, 400);
     assert!(r.text.contains("401"), "{}", r.text);
-    assert!(!r.text.contains(wrong) && !r.text.contains(CHANNEL_KEY), "{}", r.text);
+    assert!(
+        !r.text.contains(wrong) && !r.text.contains(CHANNEL_KEY),
+        "{}",
+        r.text
+    );
 
     for (body, says) in [
-        (json!({"type": 3, "base_url": w.mock.url(), "key": "k-123456"}), "deployment"),
-        (json!({"type": 1, "base_url": w.mock.url()}), "key is required"),
-        (json!({"base_url": w.mock.url(), "key": "k-123456"}), "type is required"),
-        (json!({"type": 99, "key": "k-123456"}), "base_url is required"),
-        (json!({"type": 1, "base_url": "not a url", "key": "k-123456"}), "base_url"),
+        (
+            json!({"type": 3, "base_url": w.mock.url(), "key": "k-123456"}),
+            "deployment",
+        ),
+        (
+            json!({"type": 1, "base_url": w.mock.url()}),
+            "key is required",
+        ),
+        (
+            json!({"base_url": w.mock.url(), "key": "k-123456"}),
+            "type is required",
+        ),
+        (
+            json!({"type": 99, "key": "k-123456"}),
+            "base_url is required",
+        ),
+        (
+            json!({"type": 1, "base_url": "not a url", "key": "k-123456"}),
+            "base_url",
+        ),
         (json!({"type": 1, "key": "k", "extra": 1}), "unknown field"),
     ] {
         let r = fetch(&w, &w.root, body.clone()).await;
@@ -179,7 +254,10 @@ async fn fetch_models_failures_are_clear_and_never_show_the_key() {
         assert!(r.text.contains(says), "{body}: {}", r.text);
     }
     fails(&fetch(&w, &w.root, json!({"id": 999_999})).await, 404);
-    fails(&fetch(&w, &w.user_jwt, json!({"id": w.channel_id})).await, 403);
+    fails(
+        &fetch(&w, &w.user_jwt, json!({"id": w.channel_id})).await,
+        403,
+    );
     // Only the wrong-key request reached the upstream.
     assert_eq!(w.mock.request_count(), 1);
 }

@@ -8,7 +8,10 @@ use integration_tests::v1_support::{channel_body, chat_body};
 use serde_json::{json, Value};
 
 async fn steps(gw: &TestGateway, jwt: &str) -> Value {
-    ok(&gw.get("/api/user/self/getting_started", Some(jwt)).await, 200)
+    ok(
+        &gw.get("/api/user/self/getting_started", Some(jwt)).await,
+        200,
+    )
 }
 
 fn expect(channel: bool, quota: bool, key: bool, request: bool) -> Value {
@@ -24,11 +27,17 @@ async fn each_step_is_done_when_the_data_says_so() {
     assert_eq!(steps(&gw, &root).await, expect(false, false, false, false));
     assert_eq!(steps(&gw, &user).await, expect(false, false, false, false));
 
-    let channel = gw.create_channel(&root, channel_body(&mock, "first", json!({}))).await;
+    let channel = gw
+        .create_channel(&root, channel_body(&mock, "first", json!({})))
+        .await;
     assert_eq!(steps(&gw, &user).await, expect(true, false, false, false));
 
     let r = gw
-        .put(&format!("/api/user/{user_id}"), Some(&root), json!({"quota": 1_000_000}))
+        .put(
+            &format!("/api/user/{user_id}"),
+            Some(&root),
+            json!({"quota": 1_000_000}),
+        )
         .await;
     ok(&r, 200);
     assert_eq!(steps(&gw, &user).await, expect(true, true, false, false));
@@ -57,7 +66,11 @@ async fn each_step_is_done_when_the_data_says_so() {
 
     // A disabled channel does not count.
     let r = gw
-        .put(&format!("/api/channel/{channel}"), Some(&root), json!({"status": 2}))
+        .put(
+            &format!("/api/channel/{channel}"),
+            Some(&root),
+            json!({"status": 2}),
+        )
         .await;
     ok(&r, 200);
     assert_eq!(steps(&gw, &root).await["channel"], false);

@@ -50,8 +50,14 @@ async fn type_filter_splits_success_upstream_errors_and_refusals() {
     let errors = list(&w, "/api/log?type=error", &w.root).await;
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0]["status_code"], failed);
-    assert_eq!(errors[0]["channel_id"], w.channel_id, "an error names its channel");
-    assert!(errors[0]["error"].as_str().unwrap_or("").contains("500"), "{errors:?}");
+    assert_eq!(
+        errors[0]["channel_id"], w.channel_id,
+        "an error names its channel"
+    );
+    assert!(
+        errors[0]["error"].as_str().unwrap_or("").contains("500"),
+        "{errors:?}"
+    );
 
     let refusals = list(&w, "/api/log?type=refused", &w.root).await;
     assert_eq!(refusals.len(), 1, "{refusals:?}");
@@ -60,7 +66,10 @@ async fn type_filter_splits_success_upstream_errors_and_refusals() {
     assert_eq!(refusals[0]["channel_id"], 0);
 
     // The statistics follow the same filter.
-    let stat = ok(&w.gw.get("/api/log/stat?type=error", Some(&w.root)).await, 200);
+    let stat = ok(
+        &w.gw.get("/api/log/stat?type=error", Some(&w.root)).await,
+        200,
+    );
     assert_eq!(stat["total"]["requests"], 1, "{stat}");
 }
 
@@ -73,9 +82,14 @@ async fn status_code_filter_matches_exactly_and_combines_with_type() {
     assert!(list(&w, "/api/log?status_code=200&type=error", &w.root)
         .await
         .is_empty());
-    assert!(list(&w, "/api/log?status_code=418", &w.root).await.is_empty());
+    assert!(list(&w, "/api/log?status_code=418", &w.root)
+        .await
+        .is_empty());
     // An empty value means "any", as for the other filters.
-    assert_eq!(list(&w, "/api/log?type=&status_code=", &w.root).await.len(), 3);
+    assert_eq!(
+        list(&w, "/api/log?type=&status_code=", &w.root).await.len(),
+        3
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,15 +97,22 @@ async fn users_filter_their_own_rows_the_same_way() {
     let (w, _) = three_outcomes().await;
     let own = list(&w, "/api/log/self?type=refused", &w.user_jwt).await;
     assert_eq!(own.len(), 1, "{own:?}");
-    assert!(own[0].get("channel_id").is_none(), "users see no channel details");
+    assert!(
+        own[0].get("channel_id").is_none(),
+        "users see no channel details"
+    );
     let stat = ok(
-        &w.gw.get("/api/log/self/stat?type=success", Some(&w.user_jwt)).await,
+        &w.gw
+            .get("/api/log/self/stat?type=success", Some(&w.user_jwt))
+            .await,
         200,
     );
     assert_eq!(stat["total"]["requests"], 1, "{stat}");
     // Another user sees none of them.
     let (_, bob) = w.gw.create_user(&w.root, "bob", 1, 0).await;
-    assert!(list(&w, "/api/log/self?type=success", &bob).await.is_empty());
+    assert!(list(&w, "/api/log/self?type=success", &bob)
+        .await
+        .is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -77,7 +77,7 @@ export async function render(root, ctx) {
   };
 
   const columns = [
-    { label: "Name", render: (c) => [h("strong", null, c.name),
+    { label: "Name", render: (c) => [h("strong", { class: "break-any" }, c.name),
       h("div", { class: "muted small" }, [`#${c.id}`, TYPES[c.type] || `type ${c.type}`, c.group, relayText(c.use_relay)].filter(Boolean).join(" · "))] },
     { label: "Status", render: (c) => [statusBadge("channel", c.status), c.disabled_reason ? longText(c.disabled_reason, { lines: 2 }) : null] },
     { label: "Models", render: (c) => (c.models.length ? longText(c.models.join(", ")) : h("span", { class: "muted" }, "none")) },

@@ -74,10 +74,10 @@ export async function render(root, ctx) {
 
   const columns = () => [
     { label: "Time", nowrap: true, render: (r) => [dateTime(r.created_at), admin && r.ip ? h("div", { class: "muted small" }, r.ip) : null] },
-    { label: admin ? "User · key" : "Key", render: (r) => (admin ? [r.username, h("div", { class: "muted small" }, r.token_name || "—")] : r.token_name || "—") },
-    { label: "Model", render: (r) => [r.model_name || "—",
+    { label: admin ? "User · key" : "Key", render: (r) => h("div", { class: "break-any min-6" }, admin ? [r.username, h("div", { class: "muted small" }, r.token_name || "—")] : r.token_name || "—") },
+    { label: "Model", render: (r) => h("div", { class: "break-any" }, r.model_name || "—",
       admin && r.upstream_model && r.upstream_model !== r.model_name ? h("div", { class: "muted small" }, `→ ${r.upstream_model}`) : null,
-      admin && r.channel_id ? h("div", { class: "muted small" }, `#${r.channel_id} ${r.channel_name || ""}`) : null] },
+      admin && r.channel_id ? h("div", { class: "muted small" }, `#${r.channel_id} ${r.channel_name || ""}`) : null) },
     { label: "Tokens", num: true, render: (r) => [num(r.prompt_tokens + r.completion_tokens),
       h("div", { class: "muted small", title: "prompt / completion" }, `${num(r.prompt_tokens)} / ${num(r.completion_tokens)}`)] },
     { label: "Cost", num: true, render: (r) => usd(r.quota, per) },
