@@ -10,7 +10,9 @@
 import assert from "node:assert/strict";
 
 /** Runs in the page; returns a list of problems (empty when everything fits). */
-function measure() {
+async function measure() {
+  // Let layout and the resize observers (the "Show all" buttons) settle first.
+  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
   const out = [];
   const vw = document.documentElement.clientWidth;
   const visible = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden"
