@@ -1,15 +1,24 @@
 // End-to-end test of the web console in headless Chromium. Needs the debug binaries
 // `gateway` and `mock-upstream` (see README) and Debian's /usr/bin/chromium.
 // Run: npm ci && npm test   (screenshots land in ./artifacts)
+//
+// Tables are checked by geometry (layout.mjs) at 1280 px and at a phone's 390 px.
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ARTIFACTS, startAll, stopAll } from "./harness.mjs";
+import { ARTIFACTS, MOCK_KEY, startAll, stopAll } from "./harness.mjs";
+import { assertFits, openMenu, tableControls } from "./layout.mjs";
 
 const NEW_PASSWORD = "browser-test-password-1";
 const MESSAGE = "Hello from the browser test";
 const TIMEOUT = 15000;
+const DESKTOP = { width: 1280, height: 860 };
+const PHONE = { width: 390, height: 844 };
+// A channel whose key the mock refuses: its test fails, and its long name and model
+// must wrap inside their cells.
+const BROKEN = "broken-upstream-with-a-deliberately-long-channel-name";
+const LONG_MODEL = "a-very-long-model-name-without-any-spaces-that-must-wrap-inside-its-cell-0123456789";
 
 let env;
 let page;
@@ -30,8 +39,9 @@ function step(name, fn) {
   });
 }
 
-async function shot(name) {
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+/** A screenshot; `full: false` keeps what is on screen (an open menu closes on scroll). */
+async function shot(name, { full = true } = {}) {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: full });
 }
 
 async function go(route) {
@@ -47,10 +57,40 @@ async function balance() {
   return Number(await card.getAttribute("data-quota"));
 }
 
-describe("web console", { timeout: 180000 }, () => {
+/** The getting-started steps as {channel: done?, …}, or null when the list is gone. */
+async function checklist() {
+  await go("dashboard");
+  await page.locator("#period-card .value").waitFor();
+  const items = page.locator("#getting-started li[data-step]");
+  if (!(await items.count())) return null;
+  const out = {};
+  for (const li of await items.all()) out[await li.getAttribute("data-step")] = (await li.getAttribute("data-done")) === "true";
+  return out;
+}
+
+/** A chat request with a key, as an app would send it (not through the console). */
+async function chat(key, model, content = "hi") {
+  const res = await fetch(`${env.gatewayUrl}/v1/chat/completions`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ model, messages: [{ role: "user", content }] }),
+  });
+  await res.text();
+  return res.status;
+}
+
+/** Loads a table page and checks its geometry (the table must have controls). */
+async function fits(route, label, minControls = 1) {
+  await go(route);
+  await page.locator(".table-wrap").first().waitFor();
+  assert.ok(await tableControls(page) >= minControls, `${label}: the table has no controls to check`);
+  await assertFits(page, label);
+}
+
+describe("web console", { timeout: 240000 }, () => {
   before(async () => {
     env = await startAll();
-    const context = await env.browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const context = await env.browser.newContext({ viewport: DESKTOP });
     await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: env.gatewayUrl }).catch(() => {});
     page = await context.newPage();
     page.setDefaultTimeout(TIMEOUT);
@@ -97,21 +137,23 @@ describe("web console", { timeout: 180000 }, () => {
     await shot("01-login-error");
   });
 
-  step("admin signs in and must change the default password", async () => {
-    await page.getByLabel("Password").fill("123456");
+  step("admin signs in, must change the first password, and sees the getting-started list", async () => {
+    await page.getByLabel("Password").fill(env.adminPassword);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("heading", { name: "Choose a new password" }).waitFor();
     await shot("02-forced-password-change");
-    await page.getByLabel("Current password").fill("123456");
+    await page.getByLabel("Current password").fill(env.adminPassword);
     await page.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD);
     await page.getByLabel("Repeat new password").fill(NEW_PASSWORD);
     await page.getByRole("button", { name: "Change password" }).click();
     await page.getByRole("heading", { name: "Dashboard" }).waitFor();
-    await page.locator("#balance-usd").waitFor();
+    assert.deepEqual(await checklist(), { channel: false, quota: false, key: false, request: false });
+    assert.equal(await page.locator("#period-sub").innerText(), "0 requests · 0 tokens");
+    await page.getByRole("link", { name: "Add a channel" }).waitFor();
     await shot("03-dashboard-empty");
   });
 
-  step("admin creates a channel pointing at the mock upstream and tests it", async () => {
+  step("admin creates a channel, fetching its models from the upstream, and tests it", async () => {
     await go("channels");
     await page.getByText("No channels yet").waitFor();
     await page.getByRole("button", { name: "New channel" }).click();
@@ -119,24 +161,44 @@ describe("web console", { timeout: 180000 }, () => {
     await dlg.getByLabel("Name").fill("mock upstream");
     // An API error shows inside the dialog, next to the button that caused it.
     await dlg.getByLabel("Type").selectOption("99");
-    await dlg.getByLabel("API key").fill("sk-mock-upstream-key-0123456789");
+    await dlg.getByLabel("API key").fill(MOCK_KEY);
     await dlg.getByRole("button", { name: "Create channel" }).click();
     await dlg.getByRole("alert").filter({ hasText: /base_url/ }).waitFor();
     await dlg.getByLabel("Type").selectOption("1");
     await dlg.getByLabel("Base URL").fill(env.mockUrl);
-    await dlg.getByLabel("API key").fill("sk-mock-upstream-key-0123456789");
-    await dlg.getByLabel("Models").fill("gpt-4o");
-    await shot("04-channel-form");
+    await dlg.getByLabel("API key").fill(MOCK_KEY);
+    await dlg.getByRole("button", { name: "Fetch models" }).click();
+    await dlg.getByText("Added 4 of 4 models the provider lists.").waitFor();
+    const models = (await dlg.getByLabel("Models").inputValue()).split(/,\s*/);
+    assert.deepEqual(models.sort(), ["gpt-3.5-turbo-instruct", "gpt-4o", "gpt-4o-mini", "text-embedding-3-small"]);
+    assert.ok(!(await page.content()).includes(MOCK_KEY) || (await dlg.getByLabel("API key").inputValue()) === MOCK_KEY,
+      "the key shows only in its own (password) field");
+    await shot("04-channel-form-fetched-models");
     await dlg.getByRole("button", { name: "Create channel" }).click();
     await dlg.waitFor({ state: "detached" });
     const row = page.locator("tr", { hasText: "mock upstream" });
     await row.getByText("Enabled").waitFor();
+    await row.getByText("never tested").waitFor();
     await row.getByRole("button", { name: "Test mock upstream" }).click();
-    await page.locator(".row-msg.good", { hasText: "OK" }).waitFor();
+    await row.locator(".badge", { hasText: "OK" }).waitFor();
+
+    // A second channel with a key the mock refuses; it serves only LONG_MODEL.
+    await page.getByRole("button", { name: "New channel" }).click();
+    await dlg.getByLabel("Name").fill(BROKEN);
+    await dlg.getByLabel("Base URL").fill(env.mockUrl);
+    await dlg.getByLabel("API key").fill("sk-wrong-key-the-mock-refuses-0000");
+    await dlg.getByLabel("Models").fill(LONG_MODEL);
+    await dlg.getByRole("button", { name: "Fetch models" }).click();
+    await dlg.locator(".row-msg.bad", { hasText: "401" }).waitFor();
+    assert.ok(!(await dlg.locator(".row-msg").innerText()).includes("sk-wrong"), "the error does not echo the key");
+    assert.equal(await dlg.getByLabel("Models").inputValue(), LONG_MODEL, "a failed fetch leaves the list alone");
+    await dlg.getByRole("button", { name: "Create channel" }).click();
+    await dlg.waitFor({ state: "detached" });
+    await page.locator("tr", { hasText: BROKEN }).getByText("never tested").waitFor();
     await shot("05-channels");
   });
 
-  step("admin gives itself quota on the users page", async () => {
+  step("admin gives itself quota on the users page and adds a user", async () => {
     await go("users");
     const row = page.locator("tr", { hasText: "admin" });
     await row.getByRole("button", { name: "Edit admin" }).click();
@@ -145,6 +207,17 @@ describe("web console", { timeout: 180000 }, () => {
     await dlg.getByRole("button", { name: "Save" }).click();
     await dlg.waitFor({ state: "detached" });
     await page.locator("tr", { hasText: "admin" }).getByText("$10.00").waitFor();
+    await page.getByRole("button", { name: "New user" }).click();
+    await dlg.getByLabel("Username").fill("bob");
+    await dlg.getByLabel("Password", { exact: true }).fill("bob-password-1");
+    await dlg.getByRole("button", { name: "Create user" }).click();
+    await dlg.waitFor({ state: "detached" });
+    const bob = page.locator("tr", { hasText: "bob" });
+    const menu = await openMenu(page, bob, "More actions for bob");
+    await shot("06-users-menu", { full: false });
+    await menu.getByRole("menuitem", { name: "Disable" }).click();
+    await bob.getByText("Disabled").waitFor();
+    await fits("users", "Users");
     await shot("06-users");
   });
 
@@ -165,14 +238,17 @@ describe("web console", { timeout: 180000 }, () => {
     const row = page.locator("tr", { hasText: "browser test" });
     await row.getByText("Enabled").waitFor();
     assert.ok(!(await page.content()).includes(env.key), "the full key is not shown after the dialog closes");
-    await row.getByRole("button", { name: "Disable" }).click();
+    await (await openMenu(page, row, "More actions for browser test")).getByRole("menuitem", { name: "Disable" }).click();
     await row.getByText("Disabled").waitFor();
-    await row.getByRole("button", { name: "Enable" }).click();
+    await (await openMenu(page, row, "More actions for browser test")).getByRole("menuitem", { name: "Enable" }).click();
     await row.getByText("Enabled").waitFor();
+    await row.getByText("0 requests").waitFor();
+    await fits("keys", "API keys");
     await shot("08-keys");
+    assert.deepEqual(await checklist(), { channel: true, quota: true, key: true, request: false });
   });
 
-  step("playground streams a chat answer from the mock", async () => {
+  step("playground streams a chat answer from the mock; the dashboard counts 1 request", async () => {
     env.before = await balance();
     assert.equal(env.before, 5000000);
     await go("playground");
@@ -186,21 +262,74 @@ describe("web console", { timeout: 180000 }, () => {
     await answer.locator(".text", { hasText: `Echo: ${MESSAGE}` }).waitFor();
     await answer.locator(".meta", { hasText: "tokens" }).waitFor();
     await shot("09-playground");
+    assert.equal(await checklist(), null, "the list is gone after the first successful request");
+    assert.match(await page.locator("#period-sub").innerText(), /^1 request · \d+ tokens$/);
   });
 
-  step("the request shows in the usage logs", async () => {
+  step("failed requests: an upstream error and a refusal", async () => {
+    // The broken channel is the only one serving LONG_MODEL: the mock answers 401.
+    assert.equal(await chat(env.key, LONG_MODEL), 502);
+    // Nobody serves this model: the gateway refuses before calling any upstream.
+    const refused = await chat(env.key, "no-such-model");
+    assert.ok(refused >= 400 && refused < 600, `refused with ${refused}`);
+    env.refusedStatus = refused;
+  });
+
+  step("channels keep the failed test, test all reports each channel, and the table fits", async () => {
+    await go("channels");
+    const broken = page.locator("tr", { hasText: BROKEN });
+    await broken.getByRole("button", { name: `Test ${BROKEN}` }).click();
+    await broken.locator(".badge", { hasText: "Failed" }).waitFor();
+    await broken.getByText(/401/).first().waitFor();
+    // Still there after a reload: the outcome is stored, not only shown once.
+    await go("account");
+    await go("channels");
+    await broken.locator(".badge", { hasText: "Failed" }).waitFor();
+    await page.getByRole("button", { name: "Test all channels" }).click();
+    await page.locator("#test-all-summary", { hasText: "Tested 2 channels: 1 passed, 1 failed." }).waitFor();
+    await page.locator("tr", { hasText: "mock upstream" }).locator(".badge", { hasText: "OK" }).waitFor();
+    await assertFits(page, "Channels");
+    await shot("10-channels-tested");
+    const menu = await openMenu(page, broken, `More actions for ${BROKEN}`);
+    await assertFits(page, "Channels with a menu open");
+    await shot("10-channels-menu", { full: false });
+    await menu.getByRole("menuitem", { name: "Edit" }).click();
+    const dlg = page.getByRole("dialog");
+    await dlg.getByRole("button", { name: "Cancel" }).click();
+    await dlg.waitFor({ state: "detached" });
+  });
+
+  step("usage logs filter by outcome and status code, and the table fits", async () => {
     await go("logs");
-    const row = page.locator("tbody tr", { hasText: "gpt-4o" });
-    await row.first().waitFor();
-    assert.match(await row.first().innerText(), /stream/);
-    assert.match(await row.first().innerText(), /browser test/);
-    assert.equal(await page.locator("#total-requests").innerText(), "1");
-    await page.getByLabel("Model", { exact: true }).fill("no-such-model");
-    await page.getByRole("button", { name: "Apply" }).click();
+    const rows = page.locator("tbody tr");
+    await rows.first().waitFor();
+    assert.equal(await page.locator("#total-requests").innerText(), "3");
+    await assertFits(page, "Usage logs");
+    await shot("11-logs");
+    const filter = async (outcome, status, expect) => {
+      await page.getByLabel("Outcome").selectOption(outcome);
+      await page.getByLabel("Status code").fill(status);
+      await page.getByRole("button", { name: "Apply" }).click();
+      // The button is busy until the list and the totals are back.
+      await page.locator("#log-apply:not([aria-busy])").waitFor();
+      assert.equal(await page.locator("#total-requests").innerText(), String(expect));
+    };
+    await filter("success", "", 1);
+    assert.match(await rows.first().innerText(), /gpt-4o[\s\S]*browser test|browser test[\s\S]*gpt-4o/);
+    assert.match(await rows.first().innerText(), /stream/);
+    await filter("error", "", 1);
+    assert.match(await rows.first().innerText(), /502[\s\S]*credentials/);
+    await filter("refused", "", 1);
+    assert.match(await rows.first().innerText(), /no-such-model/);
+    await filter("", String(env.refusedStatus), 1);
+    await filter("success", "502", 0);
     await page.getByText("No requests match these filters.").waitFor();
     await page.getByRole("button", { name: "Reset" }).click();
-    await row.first().waitFor();
-    await shot("10-logs");
+    await page.locator("#total-requests", { hasText: /^3$/ }).waitFor();
+    await page.getByLabel("Model", { exact: true }).fill("no-such-model");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await page.locator("#total-requests", { hasText: /^1$/ }).waitFor();
+    await page.getByRole("button", { name: "Reset" }).click();
   });
 
   step("the balance went down and the charts show the usage", async () => {
@@ -208,7 +337,8 @@ describe("web console", { timeout: 180000 }, () => {
     assert.ok(afterQuota < env.before, `balance ${afterQuota} should be below ${env.before}`);
     await page.locator("svg.chart rect").first().waitFor();
     await page.locator("tbody tr", { hasText: "gpt-4o" }).first().waitFor();
-    await shot("11-dashboard");
+    assert.match(await page.locator("#period-sub").innerText(), /^3 requests · \d+ tokens$/);
+    await shot("12-dashboard");
   });
 
   step("settings edit ratios as tables and save", async () => {
@@ -222,18 +352,14 @@ describe("web console", { timeout: 180000 }, () => {
     await go("account");
     await go("settings");
     assert.equal(await page.locator("#opt-model-ratio").getByLabel("Ratio").last().inputValue(), "2.5");
-    await shot("12-settings");
+    await shot("13-settings");
   });
 
-  step("account page", async () => {
-    await go("account");
-    await shot("13-account");
-  });
-
-  step("phone-sized screens get a menu button and stacked layout", async () => {
-    await page.setViewportSize({ width: 390, height: 844 });
+  step("phone-sized screens: menu button, stacked tables, nothing clipped", async () => {
+    await page.setViewportSize(PHONE);
     await balance();
     await page.locator("svg.chart").first().waitFor();
+    await assertFits(page, "Dashboard");
     await shot("14-phone-dashboard");
     const menu = page.getByRole("button", { name: /Menu/ });
     await menu.click();
@@ -241,25 +367,36 @@ describe("web console", { timeout: 180000 }, () => {
     await shot("15-phone-menu");
     await page.getByRole("link", { name: "API keys" }).click();
     await page.getByRole("heading", { name: "API keys" }).waitFor();
+    await fits("keys", "API keys");
     await shot("16-phone-keys");
+    await fits("channels", "Channels", 4);
+    await shot("17-phone-channels");
+    await openMenu(page, page.locator("tr", { hasText: BROKEN }), `More actions for ${BROKEN}`);
+    await shot("17-phone-channels-menu", { full: false });
+    await page.keyboard.press("Escape");
+    await fits("users", "Users");
+    await shot("18-phone-users");
+    await go("logs");
+    await page.locator("tbody tr").first().waitFor();
+    await assertFits(page, "Usage logs");
+    await shot("19-phone-logs");
     await go("playground");
-    await page.locator(".msg").first().waitFor({ state: "detached" }).catch(() => {});
-    await shot("17-phone-playground");
-    await page.setViewportSize({ width: 1280, height: 860 });
+    await shot("20-phone-playground");
+    await page.setViewportSize(DESKTOP);
   });
 
   step("dark theme follows the system and the toggle", async () => {
     await page.emulateMedia({ colorScheme: "dark" });
     await go("dashboard");
     await page.locator("svg.chart").first().waitFor();
-    await shot("18-dark-dashboard");
+    await shot("21-dark-dashboard");
     const toggle = page.locator("#theme-toggle");
     assert.equal(await toggle.getAttribute("aria-pressed"), "true");
     await toggle.click();
     assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "light");
     await toggle.click();
     await go("channels");
-    await shot("19-dark-channels");
+    await shot("22-dark-channels");
     await page.emulateMedia({ colorScheme: "light" });
   });
 
@@ -269,7 +406,7 @@ describe("web console", { timeout: 180000 }, () => {
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     await page.getByRole("link", { name: "Create one" }).click();
     await page.getByRole("heading", { name: "Create account" }).waitFor();
-    await shot("20-register");
+    await shot("23-register");
     await page.getByLabel("Username").fill("alice");
     await page.keyboard.press("Tab");
     await page.keyboard.type("alice-password-1");
@@ -279,7 +416,33 @@ describe("web console", { timeout: 180000 }, () => {
     await page.getByRole("heading", { name: "Dashboard" }).waitFor();
     await page.getByText("No requests yet").waitFor();
     assert.equal(await page.getByRole("link", { name: "Channels" }).count(), 0, "users see no admin pages");
-    await shot("21-new-user-dashboard");
+    // A user's list: the admin's steps are facts, not links.
+    assert.deepEqual(await checklist(), { channel: true, quota: false, key: false, request: false });
+    await page.getByText("An administrator sets a balance on your account.").waitFor();
+    await shot("24-new-user-dashboard");
+  });
+
+  step("a refused request: the cards and the charts tell the same story", async () => {
+    await go("keys");
+    await page.getByRole("button", { name: "New API key" }).click();
+    const dlg = page.getByRole("dialog");
+    await dlg.getByLabel("Name").fill("alice key");
+    await dlg.getByRole("button", { name: "Create key" }).click();
+    const key = await page.locator("#new-key-value").inputValue();
+    await page.getByRole("button", { name: "Done" }).click();
+    // alice has no quota: refused, nothing billed, no tokens.
+    const status = await chat(key, "gpt-4o");
+    assert.ok(status >= 400, `alice without quota got ${status}`);
+    await go("dashboard");
+    await page.locator("#period-sub", { hasText: "1 request · 0 tokens" }).waitFor();
+    await page.locator(".chart-empty").first().waitFor();
+    for (const text of await page.locator(".chart-empty").allInnerTexts()) {
+      assert.equal(text, "1 request in this period, costing $0.00.");
+    }
+    await page.getByLabel("Show").selectOption("requests");
+    await page.locator("svg.chart rect").first().waitFor();
+    await shot("25-refused-request-dashboard");
+    assert.deepEqual(await checklist(), { channel: true, quota: false, key: true, request: false });
   });
 
   step("no script errors or CSP violations happened", async () => {

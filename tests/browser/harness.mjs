@@ -50,7 +50,13 @@ function startProcess(name, cmd, args, options, pattern, timeoutMs = 60000) {
   });
 }
 
-/** Starts mock + gateway + Chromium. Returns {gatewayUrl, mockUrl, browser, gatewayLog}. */
+/** The provider key the mock upstream requires (channels with another key get a 401). */
+export const MOCK_KEY = "sk-mock-upstream-key-0123456789";
+
+/**
+ * Starts mock + gateway + Chromium. Returns {gatewayUrl, mockUrl, browser, gatewayLog,
+ * adminPassword}: the first-run password the gateway logged, else the old default.
+ */
 export async function startAll() {
   const why = missing();
   if (why) throw new Error(why);
@@ -59,7 +65,7 @@ export async function startAll() {
   const dir = mkdtempSync(join(tmpdir(), "gw-console-"));
   tempDir = dir;
 
-  const mock = await startProcess("mock-upstream", BIN.mock, ["--port", "0"], { cwd: dir }, /listening on (http:\/\/\S+)/);
+  const mock = await startProcess("mock-upstream", BIN.mock, ["--port", "0", "--api-key", MOCK_KEY], { cwd: dir }, /listening on (http:\/\/\S+)/);
   const mockUrl = mock.match[1];
 
   const env = {
@@ -81,7 +87,8 @@ export async function startAll() {
       "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
   browserRef = browser;
-  return { gatewayUrl, mockUrl, browser, gatewayLog: gw.log };
+  const logged = /initial admin password: (\S+)/.exec(gw.log());
+  return { gatewayUrl, mockUrl, browser, gatewayLog: gw.log, adminPassword: logged ? logged[1] : "123456" };
 }
 
 function stop(child) {

@@ -55,10 +55,10 @@ export function dailySeries(rows, metric, fromDay, days) {
  * Stacked bars per day, drawn at `width` CSS pixels so text keeps its size.
  * `format` renders values for tooltips, `axis` for the y-axis labels.
  */
-export function stackedBars({ days, names, values }, { label, format = num, axis = short, width = 640 } = {}) {
+export function stackedBars({ days, names, values }, { label, format = num, axis = short, width = 640, empty = "No usage in this period yet." } = {}) {
   const sums = days.map((_, i) => values.reduce((acc, v) => acc + v[i], 0));
   const total = sums.reduce((a, b) => a + b, 0);
-  if (!total) return h("p", { class: "chart-empty" }, "No usage in this period yet.");
+  if (!total) return h("p", { class: "chart-empty" }, empty);
   const max = niceMax(Math.max(...sums));
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => max * f);
   const W = Math.max(260, width), H = 220, R = 6, T = 10, B = 24;
@@ -90,9 +90,9 @@ export function stackedBars({ days, names, values }, { label, format = num, axis
 }
 
 /** Horizontal bars, one per item {label, value}. */
-export function hBars(items, { label, format = num, width = 640 } = {}) {
+export function hBars(items, { label, format = num, width = 640, empty = "No usage in this period yet." } = {}) {
   const list = items.filter((i) => i.value > 0).sort((a, b) => b.value - a.value).slice(0, 10);
-  if (!list.length) return h("p", { class: "chart-empty" }, "No usage in this period yet.");
+  if (!list.length) return h("p", { class: "chart-empty" }, empty);
   const W = Math.max(260, width), row = 30;
   const L = Math.min(W * 0.35, 10 + 7 * Math.max(...list.map((i) => Math.min(22, i.label.length))));
   const R = 10 + 7 * Math.max(...list.map((i) => format(i.value).length));

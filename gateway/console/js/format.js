@@ -6,6 +6,11 @@ export function num(n) {
   return nf.format(Number(n) || 0);
 }
 
+/** "1 request", "2 requests", "1,024 tokens". */
+export function plural(n, one, many = `${one}s`) {
+  return `${num(n)} ${Number(n) === 1 ? one : many}`;
+}
+
 /** Quota in USD (quota / quota_per_unit). */
 export function usd(quota, perUnit) {
   const v = (Number(quota) || 0) / (Number(perUnit) || 500000);

@@ -132,3 +132,25 @@ export function pageHead(title, ...actions) {
     h("h1", { tabindex: "-1" }, title),
     actions.length ? h("div", { class: "actions" }, actions) : null);
 }
+
+/**
+ * A long message (an upstream error, a model list) wrapped inside its cell and clamped
+ * to a few lines; a "Show all" button appears whenever the clamp actually hides text
+ * (measured after layout, so it follows the column's real width).
+ */
+export function longText(text, { kind, lines = 3 } = {}) {
+  const clamp = `clamp-${lines}`;
+  const body = h("span", { class: ["long-text", clamp, kind] }, text);
+  const more = h("button", { type: "button", class: "link small more", "aria-expanded": "false", hidden: true }, "Show all");
+  more.addEventListener("click", () => {
+    const open = !body.classList.toggle(clamp);
+    more.setAttribute("aria-expanded", String(open));
+    more.textContent = open ? "Show less" : "Show all";
+  });
+  const sync = () => {
+    if (!body.isConnected || !body.classList.contains(clamp)) return;
+    more.hidden = body.scrollHeight <= body.clientHeight + 1;
+  };
+  new ResizeObserver(sync).observe(body);
+  return h("div", { class: "long" }, body, more);
+}

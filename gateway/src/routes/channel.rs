@@ -3,6 +3,7 @@
 use super::ListQuery;
 use crate::auth::session::Session;
 use crate::error::{created, ok, ApiError, ApiResult};
+use crate::services::channel_models::{self, FetchModelsBody};
 use crate::services::channels::{self, ChannelBody};
 use crate::state::AppState;
 use crate::upstream::UpstreamClient;
@@ -10,7 +11,10 @@ use actix_web::web;
 use serde_json::json;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/channel", web::get().to(list))
+    // The fixed paths come before `/channel/{id}` routes so they are never read as ids.
+    cfg.route("/channel/test", web::post().to(test_all))
+        .route("/channel/fetch_models", web::post().to(fetch_models))
+        .route("/channel", web::get().to(list))
         .route("/channel", web::post().to(create))
         .route("/channel/{id}", web::get().to(get))
         .route("/channel/{id}", web::put().to(update))
@@ -94,4 +98,32 @@ async fn test(
 #[derive(serde::Deserialize)]
 struct TestQuery {
     model: Option<String>,
+}
+
+/// `POST /api/channel/test`: tests every channel not manually disabled.
+async fn test_all(
+    state: web::Data<AppState>,
+    client: web::Data<UpstreamClient>,
+    s: Session,
+) -> ApiResult {
+    s.require_admin()?;
+    let report = crate::services::channel_test::run_all(&state, &client).await?;
+    state.channels_changed();
+    Ok(ok(report))
+}
+
+/// `POST /api/channel/fetch_models`: the provider's own model list (nothing is saved).
+async fn fetch_models(
+    state: web::Data<AppState>,
+    client: web::Data<UpstreamClient>,
+    s: Session,
+    body: web::Json<FetchModelsBody>,
+) -> ApiResult {
+    s.require_admin()?;
+    Ok(ok(channel_models::fetch(
+        &state,
+        &client,
+        body.into_inner(),
+    )
+    .await?))
 }

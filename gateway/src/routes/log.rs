@@ -1,9 +1,9 @@
 //! `/api/log/*`: usage logs and statistics (own rows for users, everything for admins).
 
 use crate::auth::session::Session;
-use crate::error::{ok, ApiResult};
+use crate::error::{ok, ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::logs::LogFilter;
+use crate::store::logs::{LogFilter, LogKind};
 use crate::store::sql_store::Page;
 use actix_web::web;
 use serde::Deserialize;
@@ -26,6 +26,11 @@ struct LogQuery {
     token_name: Option<String>,
     channel: Option<i64>,
     username: Option<String>,
+    /// `success`, `error` or `refused` (see [`LogKind`]).
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    /// Text so that an empty value means "any", like the other filters of the form.
+    status_code: Option<String>,
 }
 
 fn nonempty(s: &Option<String>) -> Option<String> {
@@ -36,8 +41,24 @@ fn nonempty(s: &Option<String>) -> Option<String> {
 }
 
 impl LogQuery {
-    fn filter(&self, own: Option<i64>) -> LogFilter {
-        LogFilter {
+    fn filter(&self, own: Option<i64>) -> Result<LogFilter, ApiError> {
+        let kind = match nonempty(&self.kind) {
+            None => None,
+            Some(k) => Some(
+                LogKind::parse(&k)
+                    .ok_or_else(|| ApiError::bad("type must be one of: success, error, refused"))?,
+            ),
+        };
+        let status_code = match nonempty(&self.status_code) {
+            None => None,
+            Some(raw) => Some(
+                raw.parse::<i64>()
+                    .ok()
+                    .filter(|c| (100..=599).contains(c))
+                    .ok_or_else(|| ApiError::bad("status_code must be an HTTP status (100-599)"))?,
+            ),
+        };
+        Ok(LogFilter {
             user_id: own,
             start: self.start_timestamp,
             end: self.end_timestamp,
@@ -49,7 +70,9 @@ impl LogQuery {
             } else {
                 nonempty(&self.username)
             },
-        }
+            kind,
+            status_code,
+        })
     }
     fn page(&self) -> Page {
         Page::new(self.p, self.page_size)
@@ -73,7 +96,7 @@ fn strip_channel(mut v: Value) -> Value {
 async fn list_self(state: web::Data<AppState>, s: Session, q: web::Query<LogQuery>) -> ApiResult {
     let page = state
         .store
-        .list_logs(&q.filter(Some(s.user.id)), q.page())
+        .list_logs(&q.filter(Some(s.user.id))?, q.page())
         .await?;
     let value = serde_json::to_value(page).map_err(anyhow::Error::from)?;
     Ok(ok(strip_channel(value)))
@@ -82,16 +105,19 @@ async fn list_self(state: web::Data<AppState>, s: Session, q: web::Query<LogQuer
 async fn stat_self(state: web::Data<AppState>, s: Session, q: web::Query<LogQuery>) -> ApiResult {
     Ok(ok(state
         .store
-        .log_stats(&q.filter(Some(s.user.id)))
+        .log_stats(&q.filter(Some(s.user.id))?)
         .await?))
 }
 
 async fn list_all(state: web::Data<AppState>, s: Session, q: web::Query<LogQuery>) -> ApiResult {
     s.require_admin()?;
-    Ok(ok(state.store.list_logs(&q.filter(None), q.page()).await?))
+    Ok(ok(state
+        .store
+        .list_logs(&q.filter(None)?, q.page())
+        .await?))
 }
 
 async fn stat_all(state: web::Data<AppState>, s: Session, q: web::Query<LogQuery>) -> ApiResult {
     s.require_admin()?;
-    Ok(ok(state.store.log_stats(&q.filter(None)).await?))
+    Ok(ok(state.store.log_stats(&q.filter(None)?).await?))
 }

@@ -4,6 +4,7 @@
 pub mod anthropic;
 pub mod channel;
 pub mod console;
+pub mod getting_started;
 pub mod log;
 pub mod openai;
 pub mod option;
@@ -26,6 +27,7 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
             .app_data(query_config())
             .app_data(path_config())
             .configure(public::configure_api)
+            .configure(getting_started::configure)
             .configure(user::configure)
             .configure(token::configure)
             .configure(channel::configure)

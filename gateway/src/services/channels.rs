@@ -17,7 +17,7 @@ pub const TYPE_CUSTOM: i64 = 99;
 /// The Azure OpenAI data-plane version used when a channel does not name one.
 pub const DEFAULT_AZURE_API_VERSION: &str = "2024-10-21";
 
-fn default_base_url(channel_type: i64) -> Option<&'static str> {
+pub(crate) fn default_base_url(channel_type: i64) -> Option<&'static str> {
     match channel_type {
         TYPE_OPENAI => Some("https://api.openai.com"),
         TYPE_ANTHROPIC => Some("https://api.anthropic.com"),
@@ -48,7 +48,7 @@ pub struct ChannelBody {
 }
 
 /// Normalises a base URL to the server root: trailing `/` and `/v1` are dropped.
-fn normalise_base_url(raw: &str) -> Result<String, ApiError> {
+pub(crate) fn normalise_base_url(raw: &str) -> Result<String, ApiError> {
     let trimmed = raw.trim().trim_end_matches('/');
     let trimmed = trimmed
         .strip_suffix("/v1")

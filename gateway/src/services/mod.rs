@@ -1,9 +1,11 @@
 //! Business logic behind the handlers.
 
 pub mod accounts;
+pub mod channel_models;
 pub mod channel_test;
 pub mod channels;
 pub mod dispatch;
+pub mod model_list;
 pub mod options;
 pub mod tokens;
 pub mod validate;

@@ -24,6 +24,14 @@ pub struct ChannelFields {
     pub api_version: String,
 }
 
+/// What a channel test found, as stored on the channel.
+#[derive(Debug, Clone)]
+pub struct TestOutcome {
+    pub success: bool,
+    pub latency_ms: i64,
+    pub error: String,
+}
+
 #[async_trait]
 pub trait ChannelStore {
     async fn create_channel(&self, c: ChannelFields) -> StoreResult<Channel>;
@@ -36,7 +44,8 @@ pub trait ChannelStore {
     async fn delete_channel(&self, id: i64) -> StoreResult<bool>;
     /// Sets status with a reason; `only_if_enabled` avoids overriding a manual disable.
     async fn set_channel_status(&self, id: i64, status: i64, reason: &str) -> StoreResult<bool>;
-    async fn record_channel_test(&self, id: i64, response_time_ms: i64) -> StoreResult<()>;
+    /// Keeps a test's outcome; the response time only changes when the test passed.
+    async fn record_channel_test(&self, id: i64, outcome: &TestOutcome) -> StoreResult<()>;
 }
 
 pub(crate) fn channel_from_row(r: &Row) -> Channel {
@@ -58,6 +67,8 @@ pub(crate) fn channel_from_row(r: &Row) -> Channel {
         response_time_ms: r.i64("response_time_ms"),
         used_quota: r.i64("used_quota"),
         test_at: r.opt_i64("test_at"),
+        test_success: r.opt_i64("test_success").map(|v| v != 0),
+        test_error: r.string("test_error"),
         disabled_reason: r.string("disabled_reason"),
         created_at: r.i64("created_at"),
         updated_at: r.i64("updated_at"),
@@ -66,7 +77,8 @@ pub(crate) fn channel_from_row(r: &Row) -> Channel {
 
 const CHANNEL_COLUMNS: &str = "id, channel_type, name, base_url, key_ciphertext, key_preview, \
     models, model_mapping, priority, weight, status, channel_group, use_relay, api_version, \
-    response_time_ms, used_quota, test_at, disabled_reason, created_at, updated_at";
+    response_time_ms, used_quota, test_at, test_success, test_error, disabled_reason, created_at, \
+    updated_at";
 
 fn json<T: serde::Serialize>(v: &T, empty: &str) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| empty.into())
@@ -205,11 +217,18 @@ impl ChannelStore for SqlStore {
         Ok(self.db.execute(q).await? > 0)
     }
 
-    async fn record_channel_test(&self, id: i64, response_time_ms: i64) -> StoreResult<()> {
-        let q = Query::new("UPDATE channels SET response_time_ms = ?, test_at = ? WHERE id = ?")
-            .bind(response_time_ms)
-            .bind(crate::util::now())
-            .bind(id);
+    async fn record_channel_test(&self, id: i64, outcome: &TestOutcome) -> StoreResult<()> {
+        let q = Query::new(
+            "UPDATE channels SET \
+             response_time_ms = CASE WHEN ? = 1 THEN ? ELSE response_time_ms END, \
+             test_at = ?, test_success = ?, test_error = ? WHERE id = ?",
+        )
+        .bind(outcome.success)
+        .bind(outcome.latency_ms)
+        .bind(crate::util::now())
+        .bind(outcome.success)
+        .bind(outcome.error.clone())
+        .bind(id);
         self.db.execute(q).await?;
         Ok(())
     }

@@ -46,6 +46,40 @@ pub struct LogFilter {
     pub token_name: Option<String>,
     pub channel_id: Option<i64>,
     pub username: Option<String>,
+    pub kind: Option<LogKind>,
+    pub status_code: Option<i64>,
+}
+
+/// How a request ended, as the log filter groups them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogKind {
+    /// Answered with a 2xx/3xx.
+    Success,
+    /// Failed after a channel was chosen: the upstream (or the way to it) failed.
+    Error,
+    /// Turned away by the gateway before any upstream was called (quota, rate limit,
+    /// model not allowed, bad input, no channel).
+    Refused,
+}
+
+impl LogKind {
+    pub fn parse(raw: &str) -> Option<LogKind> {
+        match raw {
+            "success" => Some(LogKind::Success),
+            "error" => Some(LogKind::Error),
+            "refused" => Some(LogKind::Refused),
+            _ => None,
+        }
+    }
+
+    /// The condition on `logs`; fixed text, no user input.
+    fn condition(self) -> &'static str {
+        match self {
+            LogKind::Success => " AND status_code >= 200 AND status_code < 400",
+            LogKind::Error => " AND (status_code < 200 OR status_code >= 400) AND channel_id <> 0",
+            LogKind::Refused => " AND (status_code < 200 OR status_code >= 400) AND channel_id = 0",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -166,6 +200,12 @@ fn where_clause(f: &LogFilter) -> Query {
     }
     if let Some(v) = &f.username {
         q.push(" AND username = ").push_bind(v.clone());
+    }
+    if let Some(k) = f.kind {
+        q.push(k.condition());
+    }
+    if let Some(v) = f.status_code {
+        q.push(" AND status_code = ").push_bind(v);
     }
     q
 }

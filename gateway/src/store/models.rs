@@ -82,6 +82,10 @@ pub struct Channel {
     pub response_time_ms: i64,
     pub used_quota: i64,
     pub test_at: Option<i64>,
+    /// The last test's outcome: `None` until the channel is first tested.
+    pub test_success: Option<bool>,
+    /// Why the last test failed (empty when it passed).
+    pub test_error: String,
     pub disabled_reason: String,
     pub created_at: i64,
     pub updated_at: i64,

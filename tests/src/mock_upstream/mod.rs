@@ -27,6 +27,7 @@ mod anthropic;
 mod content;
 mod gemini;
 mod http;
+mod model_lists;
 mod openai;
 mod reply;
 mod request;
@@ -39,6 +40,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+pub use model_lists::{ANTHROPIC_MODELS, GEMINI_MODELS};
+pub use openai::MODELS as OPENAI_MODELS;
 pub use reply::{MockOptions, MockUsage, RecordedRequest, Reply};
 use state::State;
 

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::http::{Action, Body, Response};
 use super::reply::{MockOptions, MockUsage, RecordedRequest, Reply};
-use super::{anthropic, gemini, openai};
+use super::{anthropic, gemini, model_lists, openai};
 
 /// Everything a provider module needs to render a default reply.
 pub(crate) struct Ctx<'a> {
@@ -35,7 +35,7 @@ enum Flavor {
 
 /// Decides the reply to `req`; `seq` numbers requests for ids.
 pub(crate) fn route(req: &RecordedRequest, reply: Reply, opts: &MockOptions, seq: usize) -> Action {
-    let flavor = flavor(&req.path);
+    let flavor = flavor_of(req);
     let error =
         |status: u16, message: &str| json_action(status, error_body(flavor, status, message), opts);
     match reply {
@@ -81,6 +81,17 @@ pub(crate) fn route(req: &RecordedRequest, reply: Reply, opts: &MockOptions, seq
     action
 }
 
+/// Model-list requests share `GET …/models` across providers: headers tell them apart.
+fn flavor_of(req: &RecordedRequest) -> Flavor {
+    if model_lists::is_anthropic_list(req) {
+        Flavor::Anthropic
+    } else if model_lists::is_gemini_list(req) {
+        Flavor::Gemini
+    } else {
+        flavor(&req.path)
+    }
+}
+
 fn flavor(path: &str) -> Flavor {
     if path.contains("/openai/deployments/") {
         Flavor::Azure
@@ -115,7 +126,9 @@ fn render(
             let tokens = opts.usage.map_or(0, |u| u.prompt_tokens);
             Some(Rendered::Json(json!({ "input_tokens": tokens })))
         }
+        Flavor::Anthropic if req.method == "GET" => Some(model_lists::anthropic(req)),
         Flavor::Anthropic => post.then(|| anthropic::messages(&ctx)),
+        Flavor::Gemini if req.method == "GET" => Some(model_lists::gemini(req)),
         Flavor::Gemini => {
             let (model, method) = req.path.rsplit_once("/models/")?.1.split_once(':')?;
             ctx.model = model.to_string();

@@ -3,8 +3,11 @@
 
 mod auth;
 mod bad_input;
+mod channel_tools;
 mod channels;
+mod getting_started;
 mod helpers;
+mod log_filters;
 mod odd_values;
 mod options;
 mod permissions;

@@ -3,9 +3,9 @@
 import { api } from "../api.js";
 import { formDialog } from "../dialog.js";
 import { h } from "../dom.js";
-import { splitList } from "../format.js";
+import { plural, splitList } from "../format.js";
 import { kvTable } from "../kvtable.js";
-import { field } from "../ui.js";
+import { busy, button, field, rowMessage } from "../ui.js";
 
 export const TYPES = { 1: "OpenAI", 3: "Azure OpenAI", 14: "Anthropic", 24: "Google Gemini", 99: "OpenAI-compatible" };
 const DEFAULT_URL = { 1: "https://api.openai.com", 14: "https://api.anthropic.com", 24: "https://generativelanguage.googleapis.com" };
@@ -38,11 +38,34 @@ export function channelDialog(ch, done) {
   type.addEventListener("change", sync);
   sync();
 
+  // Asks the provider for its models (with the key typed here, else the stored one) and
+  // adds the ones not listed yet; nothing is saved until the form is.
+  const fetchMsg = rowMessage();
+  const fetchModels = button("Fetch models", () => busy(fetchModels, { show: fetchMsg.bad, clear: fetchMsg.clear }, async () => {
+    const body = {
+      type: Number(type.value),
+      base_url: baseUrl.value.trim() || undefined,
+      key: key.value || undefined,
+      api_version: apiVersion.value.trim() || undefined,
+      use_relay: relay.value === "" ? undefined : relay.value === "true",
+      id: ch ? ch.id : undefined,
+    };
+    if (!ch && !body.key) throw new Error("Enter the provider's API key first.");
+    const { models: listed } = await api("POST", "/channel/fetch_models", body);
+    const have = splitList(models.value);
+    const added = listed.filter((m) => !have.includes(m));
+    models.value = [...have, ...added].join(", ");
+    fetchMsg.good(listed.length
+      ? `Added ${added.length} of ${plural(listed.length, "model")} the provider lists.`
+      : "The provider lists no models.");
+  }), { class: "small", id: "ch-fetch-models" });
+
   const fields = [
     h("div", { class: "form-grid" }, field("Name", name), field("Type", type)),
     field("Base URL", baseUrl, urlHint),
     field("API key", key, ch ? "Leave empty to keep the stored key. Keys are encrypted and never shown again." : "Stored encrypted; never shown again."),
     field("Models", models, "Comma-separated model names this channel serves"),
+    h("div", { class: "field actions" }, fetchModels, fetchMsg.el),
     h("div", { class: "field" }, h("span", { class: "label" }, "Model mapping"), h("div", { class: "hint" }, "Requested name → name sent upstream (optional)"), mapping.el),
     h("div", { class: "form-grid" },
       field("Priority", priority, "Higher tiers are tried first"),

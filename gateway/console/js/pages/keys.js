@@ -3,8 +3,9 @@
 import { api, query } from "../api.js";
 import { confirmDialog } from "../dialog.js";
 import { h, mount } from "../dom.js";
-import { dateTime, num, usd } from "../format.js";
-import { button, busy, errorBox, loading, pageHead, pager, rowMessage, statusBadge, table } from "../ui.js";
+import { dateTime, plural, usd } from "../format.js";
+import { actionMenu } from "../menu.js";
+import { button, errorBox, loading, longText, pageHead, pager, rowMessage, statusBadge, table } from "../ui.js";
 import { keyDialog, showNewKey } from "./key_form.js";
 
 const PAGE_SIZE = 20;
@@ -30,27 +31,32 @@ export async function render(root, ctx) {
 
   const rowActions = (t) => {
     const msg = rowMessage();
-    const toggle = button(t.status === 2 ? "Enable" : "Disable", () => busy(toggle, { show: msg.bad, clear: msg.clear }, async () => {
-      await api("PUT", `/token/${t.id}`, { status: t.status === 2 ? 1 : 2 });
-      await load();
-    }), { class: "small" });
-    const edit = button("Edit", () => keyDialog(ctx, t, load), { class: "small" });
-    const del = button("Delete", () => confirmDialog("Delete key", `Delete “${t.name}”? Apps using it stop working at once.`, "Delete", async () => {
-      await api("DELETE", `/token/${t.id}`);
-      await load();
-    }), { class: "small danger" });
-    return [h("div", { class: "cell-actions" }, edit, toggle, del), msg.el];
+    const run = (fn) => async () => {
+      msg.clear();
+      try { await fn(); } catch (e) { msg.bad(e.message); }
+    };
+    const edit = button("Edit", () => keyDialog(ctx, t, load), { class: "small", "aria-label": `Edit ${t.name}` });
+    const menu = actionMenu(`More actions for ${t.name}`, [
+      { label: t.status === 2 ? "Enable" : "Disable", run: run(async () => {
+        await api("PUT", `/token/${t.id}`, { status: t.status === 2 ? 1 : 2 });
+        await load();
+      }) },
+      { label: "Delete", danger: true, run: () => confirmDialog("Delete key", `Delete “${t.name}”? Apps using it stop working at once.`, "Delete", async () => {
+        await api("DELETE", `/token/${t.id}`);
+        await load();
+      }) },
+    ]);
+    return [h("div", { class: "cell-actions" }, edit, menu), msg.el];
   };
 
   const columns = () => [
-    { label: "Name", render: (t) => h("strong", null, t.name) },
-    { label: "Key", render: (t) => h("code", null, t.key_prefix) },
+    { label: "Name", render: (t) => [h("strong", null, t.name), h("div", null, h("code", null, t.key_prefix))] },
     { label: "Status", render: (t) => statusBadge("token", t.status) },
     { label: "Remaining", num: true, render: (t) => (t.unlimited_quota ? "Unlimited" : usd(t.remain_quota, per)) },
-    { label: "Used", num: true, nowrap: true, render: (t) => [usd(t.used_quota, per), h("div", { class: "muted small" }, `${num(t.request_count)} requests`)] },
-    { label: "Models", render: (t) => h("span", { class: "truncate", title: t.models.join(", ") }, t.models.length ? t.models.join(", ") : "all") },
-    { label: "Expires", nowrap: true, render: (t) => (t.expired_at ? dateTime(t.expired_at) : "never") },
-    { label: "Last used", nowrap: true, render: (t) => (t.last_used_at ? dateTime(t.last_used_at) : "never") },
+    { label: "Used", num: true, render: (t) => [usd(t.used_quota, per), h("div", { class: "muted small" }, plural(t.request_count, "request"))] },
+    { label: "Models", render: (t) => (t.models.length ? longText(t.models.join(", ")) : "all") },
+    { label: "Expires", render: (t) => (t.expired_at ? dateTime(t.expired_at) : "never") },
+    { label: "Last used", render: (t) => (t.last_used_at ? dateTime(t.last_used_at) : "never") },
     { label: "Actions", render: rowActions },
   ];
 

@@ -4,7 +4,14 @@
 import { api, query } from "../api.js";
 import { h, mount } from "../dom.js";
 import { dateTime, fromLocalInput, ms, num, usd } from "../format.js";
-import { badge, busy, button, errorBox, field, loading, pageHead, pager, table } from "../ui.js";
+import { badge, busy, button, errorBox, field, loading, longText, pageHead, pager, table } from "../ui.js";
+
+const OUTCOMES = [
+  ["", "Any"],
+  ["success", "Success"],
+  ["error", "Upstream error"],
+  ["refused", "Refused by the gateway"],
+];
 
 const PAGE_SIZE = 25;
 
@@ -18,6 +25,8 @@ export async function render(root, ctx) {
     key: h("input", { id: "log-key", placeholder: "any" }),
     user: h("input", { id: "log-user", placeholder: "any" }),
     channel: h("input", { id: "log-channel", type: "number", min: 1, placeholder: "any", inputmode: "numeric" }),
+    type: h("select", { id: "log-type" }, OUTCOMES.map(([v, l]) => h("option", { value: v }, l))),
+    status: h("input", { id: "log-status", type: "number", min: 100, max: 599, placeholder: "any", inputmode: "numeric" }),
   };
   const apply = h("button", { type: "submit", class: "primary", id: "log-apply" }, "Apply");
   const reset = button("Reset", () => { for (const i of Object.values(inputs)) i.value = ""; page = 1; run(); });
@@ -26,6 +35,8 @@ export async function render(root, ctx) {
     h("div", { class: "form-grid" },
       field("From", inputs.start), field("To", inputs.end),
       field("Model", inputs.model), field("Key name", inputs.key),
+      field("Outcome", inputs.type, "Refused: turned away before any provider was called (quota, rate limit, model)"),
+      field("Status code", inputs.status),
       admin ? field("Username", inputs.user) : null,
       admin ? field("Channel id", inputs.channel) : null),
     h("div", { class: "actions field" }, apply, reset), err.el);
@@ -38,6 +49,8 @@ export async function render(root, ctx) {
     end_timestamp: fromLocalInput(inputs.end.value),
     model_name: inputs.model.value.trim(),
     token_name: inputs.key.value.trim(),
+    type: inputs.type.value,
+    status_code: inputs.status.value.trim(),
     ...(admin ? { username: inputs.user.value.trim(), channel: inputs.channel.value } : {}),
   });
   const base = admin ? "/log" : "/log/self";
@@ -60,18 +73,16 @@ export async function render(root, ctx) {
   const run = () => busy(apply, err, load);
 
   const columns = () => [
-    { label: "Time", nowrap: true, render: (r) => dateTime(r.created_at) },
-    admin ? { label: "User", render: (r) => r.username } : null,
-    { label: "Key", render: (r) => r.token_name || "—" },
-    { label: "Model", render: (r) => [r.model_name, admin && r.upstream_model && r.upstream_model !== r.model_name ? h("div", { class: "muted small" }, `→ ${r.upstream_model}`) : null] },
-    admin ? { label: "Channel", render: (r) => (r.channel_id ? `#${r.channel_id} ${r.channel_name || ""}` : "—") } : null,
-    { label: "Prompt", num: true, render: (r) => num(r.prompt_tokens) },
-    { label: "Completion", num: true, render: (r) => num(r.completion_tokens) },
+    { label: "Time", nowrap: true, render: (r) => [dateTime(r.created_at), admin && r.ip ? h("div", { class: "muted small" }, r.ip) : null] },
+    { label: admin ? "User · key" : "Key", render: (r) => h("div", { class: "break-any min-6" }, admin ? [r.username, h("div", { class: "muted small" }, r.token_name || "—")] : r.token_name || "—") },
+    { label: "Model", render: (r) => h("div", { class: "break-any" }, r.model_name || "—",
+      admin && r.upstream_model && r.upstream_model !== r.model_name ? h("div", { class: "muted small" }, `→ ${r.upstream_model}`) : null,
+      admin && r.channel_id ? h("div", { class: "muted small" }, `#${r.channel_id} ${r.channel_name || ""}`) : null) },
+    { label: "Tokens", num: true, render: (r) => [num(r.prompt_tokens + r.completion_tokens),
+      h("div", { class: "muted small", title: "prompt / completion" }, `${num(r.prompt_tokens)} / ${num(r.completion_tokens)}`)] },
     { label: "Cost", num: true, render: (r) => usd(r.quota, per) },
-    { label: "Latency", num: true, render: (r) => [ms(r.latency_ms), r.is_stream ? h("div", { class: "muted small" }, `first byte ${ms(r.first_byte_ms)}`) : null] },
-    { label: "Type", render: (r) => badge(r.is_stream ? "stream" : "once", r.is_stream ? "accent" : null) },
-    { label: "Status", render: (r) => [badge(String(r.status_code), r.status_code < 400 ? "ok" : "bad"), r.error ? h("div", { class: "muted small truncate", title: r.error }, r.error) : null] },
-    admin ? { label: "IP", render: (r) => r.ip || "—" } : null,
+    { label: "Latency", num: true, render: (r) => [ms(r.latency_ms), r.is_stream ? h("div", { class: "muted small" }, `stream, first byte ${ms(r.first_byte_ms)}`) : null] },
+    { label: "Status", render: (r) => [badge(String(r.status_code), r.status_code < 400 ? "ok" : "bad"), r.error ? longText(r.error, { kind: "bad", lines: 2 }) : null] },
   ].filter(Boolean);
 
   form.addEventListener("submit", (e) => { e.preventDefault(); page = 1; run(); });

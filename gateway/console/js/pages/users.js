@@ -4,7 +4,8 @@ import { api, query } from "../api.js";
 import { confirmDialog, formDialog } from "../dialog.js";
 import { h, mount } from "../dom.js";
 import { num, usd } from "../format.js";
-import { badge, busy, button, errorBox, field, loading, pageHead, pager, roleName, rowMessage, statusBadge, table } from "../ui.js";
+import { actionMenu } from "../menu.js";
+import { badge, button, errorBox, field, loading, pageHead, pager, roleName, rowMessage, statusBadge, table } from "../ui.js";
 
 const PAGE_SIZE = 20;
 
@@ -69,19 +70,25 @@ export async function render(root, ctx) {
 
   const actions = (u) => {
     const msg = rowMessage();
-    const sink = { show: msg.bad, clear: msg.clear };
+    const run = (fn) => async () => {
+      msg.clear();
+      try { await fn(); } catch (e) { msg.bad(e.message); }
+    };
     const edit = button("Edit", () => userDialog(ctx, u, load), { class: "small", "aria-label": `Edit ${u.username}` });
     const self = u.id === ctx.user.id;
     const enabled = u.status === 1;
-    const toggle = self ? null : button(enabled ? "Disable" : "Enable", () => busy(toggle, sink, async () => {
-      await api("PUT", `/user/${u.id}`, { status: enabled ? 2 : 1 });
-      await load();
-    }), { class: "small" });
-    const del = self ? null : button("Delete", () => confirmDialog("Delete user", `Delete ${u.username} and their keys?`, "Delete", async () => {
-      await api("DELETE", `/user/${u.id}`);
-      await load();
-    }), { class: "small danger" });
-    return [h("div", { class: "cell-actions" }, edit, toggle, del), msg.el];
+    // Admins cannot disable or delete themselves: no menu on their own row.
+    const menu = self ? null : actionMenu(`More actions for ${u.username}`, [
+      { label: enabled ? "Disable" : "Enable", run: run(async () => {
+        await api("PUT", `/user/${u.id}`, { status: enabled ? 2 : 1 });
+        await load();
+      }) },
+      { label: "Delete", danger: true, run: () => confirmDialog("Delete user", `Delete ${u.username} and their keys?`, "Delete", async () => {
+        await api("DELETE", `/user/${u.id}`);
+        await load();
+      }) },
+    ]);
+    return [h("div", { class: "cell-actions" }, edit, menu), msg.el];
   };
 
   const columns = [

@@ -90,6 +90,8 @@ mod tests {
             response_time_ms: 0,
             used_quota: 0,
             test_at: None,
+            test_success: None,
+            test_error: String::new(),
             disabled_reason: String::new(),
             created_at: 0,
             updated_at: 0,
