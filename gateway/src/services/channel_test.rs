@@ -49,6 +49,7 @@ pub async fn run(
         openai: &body,
         anthropic_native: None,
         anthropic_beta: None,
+        gemini_native: None,
         images: &images,
     };
     let outcome = attempt::send(

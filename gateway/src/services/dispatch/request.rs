@@ -17,6 +17,9 @@ pub struct ClientRequest {
     pub native: Option<Value>,
     /// The `/v1/messages` client's `anthropic-beta` header, for Anthropic channels.
     pub anthropic_beta: Option<String>,
+    /// The client's Gemini-native call, for passing through to Gemini channels and
+    /// answering in Gemini's shape.
+    pub gemini: Option<crate::providers::gemini_inbound::GeminiCall>,
     pub model: String,
     pub stream: bool,
     pub wants_usage: bool,
@@ -141,6 +144,7 @@ pub fn from_value(ep: Endpoint, body: Value) -> Result<ClientRequest, V1Error> {
         body,
         native: None,
         anthropic_beta: None,
+        gemini: None,
         model,
         stream,
         wants_usage,
