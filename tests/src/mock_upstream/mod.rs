@@ -39,6 +39,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+pub use gemini::{THOUGHT_SIGNATURE, THOUGHT_TEXT, THOUGHT_TOKENS};
 pub use reply::{MockOptions, MockUsage, RecordedRequest, Reply};
 use state::State;
 
