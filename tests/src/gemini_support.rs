@@ -203,6 +203,7 @@ pub async fn run_gemini_cli(base_url: &str, key: &str, model: &str, prompt: &str
             .env("GOOGLE_GEMINI_BASE_URL", &base_url)
             .env("GEMINI_API_KEY", &key)
             .env("GEMINI_CLI_NO_RELAUNCH", "true")
+            .env("GEMINI_CLI_TRUST_WORKSPACE", "true")
             .env("NO_PROXY", "127.0.0.1,localhost")
             .env("NO_COLOR", "1")
             .stdin(std::process::Stdio::null())

@@ -48,20 +48,36 @@ async fn a_full_request_becomes_an_openai_chat_request() {
     assert_eq!(b["model"], MODEL);
     let m = b["messages"].as_array().unwrap();
     assert_eq!(m[0], json!({"role": "system", "content": "Be terse."}));
-    assert_eq!(m[1]["content"][1]["image_url"]["url"], "data:image/png;base64,AAAA");
+    assert_eq!(
+        m[1]["content"][1]["image_url"]["url"],
+        "data:image/png;base64,AAAA"
+    );
     assert_eq!(m[2]["role"], "assistant");
-    assert_eq!(m[2]["content"], "Checking.", "thoughts are not replayed: {b}");
+    assert_eq!(
+        m[2]["content"], "Checking.",
+        "thoughts are not replayed: {b}"
+    );
     let call = &m[2]["tool_calls"][0];
     assert_eq!(call["function"]["name"], "get_weather");
     assert_eq!(call["extra_content"]["google"]["thought_signature"], "c2ln");
     assert_eq!(m[3]["role"], "tool");
-    assert_eq!(m[3]["tool_call_id"], call["id"], "the result answers the call: {b}");
+    assert_eq!(
+        m[3]["tool_call_id"], call["id"],
+        "the result answers the call: {b}"
+    );
     assert_eq!(m[4], json!({"role": "user", "content": "and tomorrow?"}));
     let tools = b["tools"].as_array().unwrap();
-    assert_eq!(tools.len(), 1, "codeExecution has no OpenAI equivalent: {b}");
+    assert_eq!(
+        tools.len(),
+        1,
+        "codeExecution has no OpenAI equivalent: {b}"
+    );
     let params = &tools[0]["function"]["parameters"];
     assert_eq!(params["type"], "object");
-    assert_eq!(params["properties"]["unit"]["type"], json!(["string", "null"]));
+    assert_eq!(
+        params["properties"]["unit"]["type"],
+        json!(["string", "null"])
+    );
     assert_eq!(b["tool_choice"]["function"]["name"], "get_weather");
     assert_eq!(b["temperature"], 0.2);
     assert_eq!(b["top_p"], 0.9);
@@ -161,11 +177,19 @@ async fn streams_over(channel_type: i64, model: &str) {
         "{events:?}"
     );
     // Without alt: one JSON array.
-    let r = goog_post(&w, &action(model, "streamGenerateContent"), generate_body("arr")).await;
+    let r = goog_post(
+        &w,
+        &action(model, "streamGenerateContent"),
+        generate_body("arr"),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let items = r.body.as_array().unwrap_or_else(|| panic!("{}", r.text));
     assert_eq!(gemini_text(items), "Echo: arr");
-    assert_eq!(items.last().unwrap()["usageMetadata"]["candidatesTokenCount"], 7);
+    assert_eq!(
+        items.last().unwrap()["usageMetadata"]["candidatesTokenCount"],
+        7
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -207,7 +231,12 @@ async fn embeddings_over_an_openai_channel_are_converted() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.body["embeddings"].as_array().unwrap().len(), 2, "{}", r.text);
+    assert_eq!(
+        r.body["embeddings"].as_array().unwrap().len(),
+        2,
+        "{}",
+        r.text
+    );
     let req = w.mock.last_request().unwrap();
     assert_eq!(req.path, "/v1/embeddings");
     assert_eq!(req.json()["input"], json!(["a", "b"]));
@@ -218,8 +247,14 @@ async fn embeddings_over_an_openai_channel_are_converted() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert!(r.body["embedding"]["values"].as_array().is_some_and(|v| !v.is_empty()));
+    assert!(r.body["embedding"]["values"]
+        .as_array()
+        .is_some_and(|v| !v.is_empty()));
     assert_eq!(w.mock.last_request().unwrap().json()["dimensions"], 3);
     let logs = w.wait_for_logs(2, Duration::from_secs(10)).await;
-    assert!(logs.iter().all(|l| l["status_code"] == 200 && l["quota"].as_i64() > Some(0)), "{logs:?}");
+    assert!(
+        logs.iter()
+            .all(|l| l["status_code"] == 200 && l["quota"].as_i64() > Some(0)),
+        "{logs:?}"
+    );
 }

@@ -11,12 +11,18 @@ use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn model_lists_take_the_shape_of_the_caller() {
-    let w = world(GEMINI, json!({"models": [GEMINI_MODEL, GEMINI_EMBED, "hidden-model"]})).await;
+    let w = world(
+        GEMINI,
+        json!({"models": [GEMINI_MODEL, GEMINI_EMBED, "hidden-model"]}),
+    )
+    .await;
     // A key limited to two models sees only those.
-    let (_, key) = w
-        .gw
-        .create_key(&w.user_jwt, json!({"name": "limited",
-                                         "models": [GEMINI_MODEL, GEMINI_EMBED]}))
+    let (_, key) =
+        w.gw.create_key(
+            &w.user_jwt,
+            json!({"name": "limited",
+                                         "models": [GEMINI_MODEL, GEMINI_EMBED]}),
+        )
         .await;
     let send = |path: &str, how: GoogKey| w.gw.send(goog_builder(&w, Method::GET, path, &key, how));
     for (path, how) in [
@@ -36,7 +42,10 @@ async fn model_lists_take_the_shape_of_the_caller() {
             .collect();
         assert_eq!(
             names,
-            [format!("models/{GEMINI_MODEL}"), format!("models/{GEMINI_EMBED}")],
+            [
+                format!("models/{GEMINI_MODEL}"),
+                format!("models/{GEMINI_EMBED}")
+            ],
             "{path} {how:?}"
         );
         let embed = &r.body["models"][1]["supportedGenerationMethods"];
@@ -47,9 +56,8 @@ async fn model_lists_take_the_shape_of_the_caller() {
     assert_eq!(r.body["object"], "list", "{}", r.text);
     assert_eq!(r.body["data"][0]["id"], GEMINI_MODEL);
     // Anthropic's with anthropic-version.
-    let r = w
-        .gw
-        .send(
+    let r =
+        w.gw.send(
             w.gw.builder(Method::GET, "/v1/models", None)
                 .header("x-api-key", &key)
                 .header("anthropic-version", "2023-06-01"),
@@ -59,9 +67,8 @@ async fn model_lists_take_the_shape_of_the_caller() {
     assert_eq!(r.body["data"][0]["type"], "model", "{}", r.text);
     assert_eq!(r.body["has_more"], false);
     assert_eq!(r.body["first_id"], GEMINI_MODEL);
-    let r = w
-        .gw
-        .send(
+    let r =
+        w.gw.send(
             w.gw.builder(Method::GET, &format!("/v1/models/{GEMINI_MODEL}"), None)
                 .header("x-api-key", &key)
                 .header("anthropic-version", "2023-06-01"),
@@ -83,9 +90,19 @@ async fn model_lists_take_the_shape_of_the_caller() {
     // Pages.
     let r = send("/v1beta/models?pageSize=1", GoogKey::Header).await;
     assert_eq!(r.body["models"].as_array().unwrap().len(), 1);
-    let token = r.body["nextPageToken"].as_str().expect("a next page").to_string();
-    let r = send(&format!("/v1beta/models?pageSize=1&pageToken={token}"), GoogKey::Header).await;
-    assert_eq!(r.body["models"][0]["name"], format!("models/{GEMINI_EMBED}"));
+    let token = r.body["nextPageToken"]
+        .as_str()
+        .expect("a next page")
+        .to_string();
+    let r = send(
+        &format!("/v1beta/models?pageSize=1&pageToken={token}"),
+        GoogKey::Header,
+    )
+    .await;
+    assert_eq!(
+        r.body["models"][0]["name"],
+        format!("models/{GEMINI_EMBED}")
+    );
     assert!(r.body.get("nextPageToken").is_none());
 }
 
@@ -132,7 +149,12 @@ async fn count_tokens_is_answered_locally_and_not_billed() {
     assert_eq!(r.body["totalTokens"], n, "{}", r.text);
     assert_eq!(w.mock.request_count(), 0);
     assert!(w.logs().await.is_empty());
-    let r = goog_post(&w, &action(GEMINI_MODEL, "countTokens"), json!({"contents": 3})).await;
+    let r = goog_post(
+        &w,
+        &action(GEMINI_MODEL, "countTokens"),
+        json!({"contents": 3}),
+    )
+    .await;
     google_error(&r, 400, "INVALID_ARGUMENT");
 }
 
@@ -141,23 +163,36 @@ async fn errors_are_googles_shape_and_never_empty() {
     let w = world(GEMINI, json!({})).await;
     let gen = action(GEMINI_MODEL, "generateContent");
     // No key, a wrong key.
-    let r = w
-        .gw
-        .send(w.gw.builder(Method::POST, &gen, None).json(&generate_body("x")))
+    let r =
+        w.gw.send(
+            w.gw.builder(Method::POST, &gen, None)
+                .json(&generate_body("x")),
+        )
         .await;
     google_error(&r, 401, "UNAUTHENTICATED");
-    let r = w
-        .gw
-        .send(goog_builder(&w, Method::POST, &gen, "sk-not-a-real-key-000000000000000000000000",
-                           GoogKey::Header).json(&generate_body("x")))
+    let r =
+        w.gw.send(
+            goog_builder(
+                &w,
+                Method::POST,
+                &gen,
+                "sk-not-a-real-key-000000000000000000000000",
+                GoogKey::Header,
+            )
+            .json(&generate_body("x")),
+        )
         .await;
     google_error(&r, 401, "UNAUTHENTICATED");
     // Unknown model, bad JSON, bad body.
-    let r = goog_post(&w, &action("no-such-model", "generateContent"), generate_body("x")).await;
+    let r = goog_post(
+        &w,
+        &action("no-such-model", "generateContent"),
+        generate_body("x"),
+    )
+    .await;
     google_error(&r, 404, "NOT_FOUND");
-    let r = w
-        .gw
-        .send(
+    let r =
+        w.gw.send(
             goog_builder(&w, Method::POST, &gen, &w.key, GoogKey::Header)
                 .header("content-type", "application/json")
                 .body("{not json"),
@@ -173,16 +208,23 @@ async fn errors_are_googles_shape_and_never_empty() {
         (Method::POST, "/v1beta/cachedContents"),
         (Method::DELETE, "/v1beta/models"),
     ] {
-        let r = w
-            .gw
-            .send(goog_builder(&w, method.clone(), path, &w.key, GoogKey::Header))
+        let r =
+            w.gw.send(goog_builder(
+                &w,
+                method.clone(),
+                path,
+                &w.key,
+                GoogKey::Header,
+            ))
             .await;
         google_error(&r, 404, "NOT_FOUND");
     }
     // A key limited to other models.
-    let (_, key) = w
-        .gw
-        .create_key(&w.user_jwt, json!({"name": "other", "models": ["other-model"]}))
+    let (_, key) =
+        w.gw.create_key(
+            &w.user_jwt,
+            json!({"name": "other", "models": ["other-model"]}),
+        )
         .await;
     let r = w
         .gw
@@ -191,5 +233,9 @@ async fn errors_are_googles_shape_and_never_empty() {
     google_error(&r, 403, "PERMISSION_DENIED");
     assert_eq!(w.mock.request_count(), 0, "nothing reached the upstream");
     let r = goog_get(&w, "/v1beta/models/").await;
-    assert!(r.status.is_client_error() && r.body["error"]["status"].is_string(), "{}", r.text);
+    assert!(
+        r.status.is_client_error() && r.body["error"]["status"].is_string(),
+        "{}",
+        r.text
+    );
 }

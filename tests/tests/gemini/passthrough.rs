@@ -24,14 +24,16 @@ fn thinking_body(text: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generate_content_passes_through_with_only_model_and_key_changed() {
-    let w = world(GEMINI, json!({"models": ["my-flash"],
-                                 "model_mapping": {"my-flash": GEMINI_MODEL}}))
+    let w = world(
+        GEMINI,
+        json!({"models": ["my-flash"],
+                                 "model_mapping": {"my-flash": GEMINI_MODEL}}),
+    )
     .await;
     let body = thinking_body("hello gemini");
     let sent = body.to_string();
-    let r = w
-        .gw
-        .send(
+    let r =
+        w.gw.send(
             w.gw.builder(Method::POST, &action("my-flash", "generateContent"), None)
                 .header("x-goog-api-key", &w.key)
                 .header("content-type", "application/json")
@@ -48,13 +50,18 @@ async fn generate_content_passes_through_with_only_model_and_key_changed() {
     assert_eq!(req.query, None, "no client key in the upstream URL");
     assert_eq!(req.body_text(), sent, "the client's bytes pass through");
     // The answer is the upstream's own: thought part, text, signed function call.
-    let parts = r.body["candidates"][0]["content"]["parts"].as_array().unwrap();
+    let parts = r.body["candidates"][0]["content"]["parts"]
+        .as_array()
+        .unwrap();
     assert_eq!(parts[0], json!({"text": THOUGHT_TEXT, "thought": true}));
     assert_eq!(parts[1]["text"], "Echo: hello gemini");
     assert_eq!(parts[2]["functionCall"]["name"], "get_weather");
     assert_eq!(parts[2]["thoughtSignature"], THOUGHT_SIGNATURE);
     assert_eq!(r.body["modelVersion"], GEMINI_MODEL, "{}", r.text);
-    assert_eq!(r.body["usageMetadata"]["thoughtsTokenCount"], THOUGHT_TOKENS);
+    assert_eq!(
+        r.body["usageMetadata"]["thoughtsTokenCount"],
+        THOUGHT_TOKENS
+    );
     // Thoughts are billed as output.
     let log = assert_billed(&w, 11, 7 + THOUGHT_TOKENS).await;
     assert_eq!(log["model_name"], "my-flash");
@@ -81,7 +88,10 @@ async fn sse_streams_pass_through_event_by_event_and_are_billed() {
     let events: Vec<Value> = rec.json_events();
     // thought + 4 text chunks + the function call, as the mock sent them.
     assert_eq!(events.len(), 6, "{events:?}");
-    assert_eq!(events[0]["candidates"][0]["content"]["parts"][0]["thought"], true);
+    assert_eq!(
+        events[0]["candidates"][0]["content"]["parts"][0]["thought"],
+        true
+    );
     assert_eq!(gemini_text(&events), "Echo: stream me");
     let last = events.last().unwrap();
     assert_eq!(last["candidates"][0]["finishReason"], "STOP");
@@ -104,19 +114,28 @@ async fn without_alt_the_stream_is_one_json_array() {
     assert_eq!(r.status, 200, "{}", r.text);
     let ct = r.headers["content-type"].to_str().unwrap();
     assert!(ct.starts_with("application/json"), "{ct}");
-    let items = r.body.as_array().unwrap_or_else(|| panic!("not an array: {}", r.text));
+    let items = r
+        .body
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {}", r.text));
     assert_eq!(items.len(), 4);
     assert_eq!(gemini_text(items), "Echo: array please");
     assert_eq!(items[3]["usageMetadata"]["candidatesTokenCount"], 7);
     // Upstream is always asked for SSE; the array is rebuilt for the client.
-    assert_eq!(w.mock.last_request().unwrap().query_param("alt"), Some("sse"));
+    assert_eq!(
+        w.mock.last_request().unwrap().query_param("alt"),
+        Some("sse")
+    );
     assert_billed(&w, 11, 7).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embeddings_pass_through_with_the_model_renamed() {
-    let w = world(GEMINI, json!({"models": ["emb"], "model_mapping": {"emb": GEMINI_EMBED}}))
-        .await;
+    let w = world(
+        GEMINI,
+        json!({"models": ["emb"], "model_mapping": {"emb": GEMINI_EMBED}}),
+    )
+    .await;
     let r = goog_post(
         &w,
         &action("emb", "batchEmbedContents"),
@@ -130,8 +149,14 @@ async fn embeddings_pass_through_with_the_model_renamed() {
     assert_eq!(embs.len(), 2);
     assert_eq!(embs[0]["values"].as_array().unwrap().len(), 4);
     let req = w.mock.last_request().unwrap();
-    assert_eq!(req.path, format!("/v1beta/models/{GEMINI_EMBED}:batchEmbedContents"));
-    assert_eq!(req.json()["requests"][1]["model"], format!("models/{GEMINI_EMBED}"));
+    assert_eq!(
+        req.path,
+        format!("/v1beta/models/{GEMINI_EMBED}:batchEmbedContents")
+    );
+    assert_eq!(
+        req.json()["requests"][1]["model"],
+        format!("models/{GEMINI_EMBED}")
+    );
     let r = goog_post(
         &w,
         &action("emb", "embedContent"),
@@ -141,15 +166,29 @@ async fn embeddings_pass_through_with_the_model_renamed() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["embedding"]["values"].as_array().unwrap().len(), 8);
     let logs = w.wait_for_logs(2, Duration::from_secs(10)).await;
-    assert!(logs.iter().all(|l| l["status_code"] == 200 && l["prompt_tokens"].as_i64() > Some(0)));
+    assert!(logs
+        .iter()
+        .all(|l| l["status_code"] == 200 && l["prompt_tokens"].as_i64() > Some(0)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstream_errors_come_back_in_googles_shape() {
     let w = world(GEMINI, json!({})).await;
-    w.mock.push_reply(Reply::error(400, "Invalid JSON payload received."));
-    let r = goog_post(&w, &action(GEMINI_MODEL, "generateContent"), generate_body("x")).await;
+    w.mock
+        .push_reply(Reply::error(400, "Invalid JSON payload received."));
+    let r = goog_post(
+        &w,
+        &action(GEMINI_MODEL, "generateContent"),
+        generate_body("x"),
+    )
+    .await;
     let e = integration_tests::gemini_support::google_error(&r, 400, "INVALID_ARGUMENT");
-    assert!(e["message"].as_str().unwrap().contains("Invalid JSON payload"), "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("Invalid JSON payload"),
+        "{e}"
+    );
     assert!(!r.text.contains(CHANNEL_KEY));
 }
