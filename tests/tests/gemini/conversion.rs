@@ -131,7 +131,7 @@ async fn a_function_call_round_trip_over_an_openai_channel() {
     ]);
     let r = goog_post(&w, &action(MODEL, "generateContent"), body).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let text = gemini_text(&[r.body.clone()]);
+    let text = gemini_text(std::slice::from_ref(&r.body));
     assert!(text.starts_with("Tool result: "), "{text}");
     assert!(text.contains("sunny"), "{text}");
     let sent = w.mock.last_request().unwrap();
@@ -215,7 +215,10 @@ async fn generate_over_an_anthropic_channel_is_converted() {
     assert_eq!(req.json()["system"], "Be brief.", "{}", req.body_text());
     assert_eq!(req.json()["max_tokens"], 50);
     assert_eq!(req.json()["top_k"], 3);
-    assert_eq!(gemini_text(&[r.body.clone()]), "Echo: hi claude");
+    assert_eq!(
+        gemini_text(std::slice::from_ref(&r.body)),
+        "Echo: hi claude"
+    );
     assert_billed(&w, 11, 7).await;
 }
 
