@@ -7,3 +7,4 @@ mod conversion;
 mod models_errors;
 mod passthrough;
 mod sdk;
+mod signatures;
