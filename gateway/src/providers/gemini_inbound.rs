@@ -20,10 +20,11 @@ mod tests;
 
 use super::{Endpoint, Provider, StreamAdapter};
 use crate::services::dispatch::error::{Dialect, V1Error};
-use crate::services::dispatch::request::{self as client, ClientRequest};
+use crate::services::dispatch::request::{self as client, ClientRequest, Prompt};
 use actix_web::HttpRequest;
 use bytes::Bytes;
 use serde_json::Value;
+use std::sync::Arc;
 
 pub use framing::Framing;
 pub use passthrough::{build_native, parse_native, GeminiPassthrough};
@@ -146,16 +147,13 @@ pub fn stream_adapter(
     ep: Endpoint,
     model: &str,
     passthrough: bool,
-    prompt_tokens: u64,
+    prompt: Arc<Prompt>,
 ) -> Box<dyn StreamAdapter> {
     if passthrough {
         return Box::new(GeminiPassthrough::new(model, call.framing.clone()));
     }
     let inner = provider.stream_adapter(ep, model, true);
-    Box::new(
-        OpenAiToGeminiStream::new(inner, model, call.framing.clone())
-            .with_prompt_tokens(prompt_tokens),
-    )
+    Box::new(OpenAiToGeminiStream::new(inner, model, call.framing.clone()).with_prompt(prompt))
 }
 
 /// The answer body for a Gemini client from the OpenAI-format answer of a converting

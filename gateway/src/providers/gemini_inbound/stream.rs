@@ -9,6 +9,7 @@ use super::framing::Framing;
 use super::response::{finish_reason, function_call_part, response_id, usage_metadata};
 use crate::providers::StreamAdapter;
 use crate::services::dispatch::error::google_status;
+use crate::services::dispatch::request::Prompt;
 use actix_web::http::StatusCode;
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -16,6 +17,7 @@ use shared::openai::Usage;
 use shared::sse::{SseDecoder, SseEvent};
 use std::cell::Cell;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 #[derive(Default)]
 struct PendingCall {
@@ -31,7 +33,8 @@ pub struct OpenAiToGeminiStream {
     framing: Framing,
     model: String,
     id: Option<String>,
-    prompt_tokens: u64,
+    /// The prompt, counted only when the channel reports no usage.
+    prompt: Option<Arc<Prompt>>,
     /// (candidate, tool call index) → the call so far.
     calls: BTreeMap<(u64, u64), PendingCall>,
     /// Candidates seen, with their OpenAI finish reason once known.
@@ -50,7 +53,7 @@ impl OpenAiToGeminiStream {
             framing,
             model: model.to_string(),
             id: None,
-            prompt_tokens: 0,
+            prompt: None,
             calls: BTreeMap::new(),
             finish: BTreeMap::new(),
             errored: Cell::new(false),
@@ -58,9 +61,9 @@ impl OpenAiToGeminiStream {
         }
     }
 
-    /// The prompt count reported when the channel reports no usage.
-    pub fn with_prompt_tokens(mut self, n: u64) -> Self {
-        self.prompt_tokens = n;
+    /// The prompt, for the count reported when the channel reports no usage.
+    pub fn with_prompt(mut self, prompt: Arc<Prompt>) -> Self {
+        self.prompt = Some(prompt);
         self
     }
 
@@ -187,7 +190,10 @@ impl OpenAiToGeminiStream {
         }
         let usage = match self.inner.usage() {
             Some(u) if !u.is_empty() => u,
-            _ => Usage::new(self.prompt_tokens, self.inner.generated_tokens()),
+            _ => {
+                let prompt = self.prompt.as_ref().map_or(0, |p| p.tokens());
+                Usage::new(prompt, self.inner.generated_tokens())
+            }
         };
         self.emit(out, candidates, Some(usage_metadata(&usage)));
     }

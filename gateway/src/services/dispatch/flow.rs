@@ -291,8 +291,8 @@ async fn try_channel(
     meter.first_byte();
     if cr.stream {
         let adapter: Box<dyn StreamAdapter> = if let Some(call) = &cr.gemini {
-            let tokens = cr.prompt.tokens();
-            gemini_inbound::stream_adapter(call, provider, ep, &cr.model, passthrough, tokens)
+            let prompt = cr.prompt.clone();
+            gemini_inbound::stream_adapter(call, provider, ep, &cr.model, passthrough, prompt)
         } else if passthrough {
             Box::new(AnthropicPassthrough::new(&cr.model))
         } else if cr.native.is_some() {
