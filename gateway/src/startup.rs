@@ -52,6 +52,7 @@ impl Application {
                 .configure(routes::configure_api)
                 .configure(routes::console::configure)
                 .configure(routes::openai::configure)
+                .configure(routes::gemini::configure)
         })
         .workers(settings.http_workers.unwrap_or_else(default_workers))
         .tcp_nodelay(true)

@@ -1,4 +1,5 @@
 pub mod gateway_support;
+pub mod gemini_support;
 pub mod mock_upstream;
 pub mod needs;
 pub mod provider_support;

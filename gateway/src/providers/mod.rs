@@ -4,6 +4,7 @@ pub mod anthropic;
 pub mod anthropic_inbound;
 pub mod azure;
 pub mod gemini;
+pub mod gemini_inbound;
 pub mod openai;
 
 use crate::services::dispatch::error::V1Error;
@@ -71,6 +72,14 @@ pub trait StreamAdapter {
     fn completes_at_eof(&self) -> bool {
         false
     }
+    /// The response's content type (Gemini's JSON-array streams are not SSE).
+    fn content_type(&self) -> &'static str {
+        "text/event-stream"
+    }
+    /// What goes out while the upstream is silent.
+    fn keep_alive(&self) -> Bytes {
+        Bytes::from_static(shared::sse::KEEP_ALIVE)
+    }
 }
 
 /// A client's body exactly as it arrived, with the model it names.
@@ -90,6 +99,8 @@ pub struct Outbound<'a> {
     /// That client's `anthropic-beta` header (Claude Code's body fields depend on it),
     /// sent along when the body passes through to an Anthropic channel.
     pub anthropic_beta: Option<&'a str>,
+    /// The client's Gemini-native call (passed through as is to Gemini channels).
+    pub gemini_native: Option<&'a gemini_inbound::GeminiCall>,
     /// Remote images fetched through the guard, for providers that need them inline.
     pub images: &'a gemini::Images,
 }
@@ -118,7 +129,6 @@ impl Provider {
         }
     }
 
-    /// Whether an Anthropic-format client talks to this provider natively.
     pub fn build(
         &self,
         t: &Target<'_>,
@@ -126,6 +136,9 @@ impl Provider {
         out: &Outbound<'_>,
         stream: bool,
     ) -> Result<UpstreamRequest, V1Error> {
+        if let (Provider::Gemini, Some(call)) = (self, out.gemini_native) {
+            return gemini_inbound::build_native(t, call, stream);
+        }
         match (self, out.anthropic_native) {
             (Provider::OpenAi | Provider::Custom, _) => openai::build(t, ep, out.openai, stream),
             (Provider::Azure, _) => azure::build(t, ep, out.openai, stream),

@@ -4,6 +4,7 @@
 pub mod anthropic;
 pub mod channel;
 pub mod console;
+pub mod gemini;
 pub mod getting_started;
 pub mod log;
 pub mod openai;

@@ -18,6 +18,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/v1")
             .route("/models", web::get().to(list_models))
             .route("/models/{id:.*}", web::get().to(get_model))
+            .route(
+                "/models/{tail:.*}",
+                web::post().to(super::gemini::model_action),
+            )
             .route("/chat/completions", web::post().to(chat))
             .route("/completions", web::post().to(completions))
             .route("/embeddings", web::post().to(embeddings))
@@ -142,7 +146,10 @@ pub async fn read_body(mut payload: web::Payload) -> Result<Bytes, V1Error> {
 
 /// Models the key may use: its own list (if any) ∩ what enabled channels of the user's
 /// group serve.
-async fn visible_models(state: &AppState, req: &HttpRequest) -> Result<Vec<String>, V1Error> {
+pub(super) async fn visible_models(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<Vec<String>, V1Error> {
     let caller = key_auth::authenticate(state, req).await?;
     let channels = state.channels().await?;
     let mut models = routing::group_models(&channels, &caller.user.group);
@@ -160,6 +167,9 @@ async fn list_models(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, V1Error> {
+    if let Some(other) = super::gemini::foreign_list(&state, &req).await {
+        return other;
+    }
     let models = visible_models(&state, &req).await?;
     let data: Vec<_> = models.iter().map(|m| model_object(m)).collect();
     Ok(HttpResponse::Ok().json(json!({"object": "list", "data": data})))
@@ -170,6 +180,9 @@ async fn get_model(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, V1Error> {
+    if let Some(other) = super::gemini::foreign_model(&state, &req, &id).await {
+        return other;
+    }
     let models = visible_models(&state, &req).await?;
     if models.iter().any(|m| m == id.as_str()) {
         return Ok(HttpResponse::Ok().json(model_object(&id)));

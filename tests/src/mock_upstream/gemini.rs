@@ -8,6 +8,19 @@ use super::content::{self, Intent};
 use super::router::{Ctx, Rendered};
 use super::TOOL_ARGUMENTS;
 
+/// The thought summary the mock sends first when the request asks for thoughts
+/// (`generationConfig.thinkingConfig.includeThoughts`).
+pub const THOUGHT_TEXT: &str = "Thinking it over. ";
+/// `thoughtsTokenCount` reported with [`THOUGHT_TEXT`].
+pub const THOUGHT_TOKENS: u64 = 5;
+/// The `thoughtSignature` on function calls made while thinking.
+pub const THOUGHT_SIGNATURE: &str = "bW9jay1zaWduYXR1cmU=";
+
+/// Whether the request asked to see thoughts.
+fn thinking(ctx: &Ctx) -> bool {
+    ctx.body["generationConfig"]["thinkingConfig"]["includeThoughts"] == true
+}
+
 /// Renders the reply for `:{method}`; `None` for methods the mock does not know.
 pub(crate) fn reply(ctx: &Ctx, method: &str, sse: bool) -> Option<Rendered> {
     let rendered = match method {
@@ -38,15 +51,23 @@ pub(crate) fn reply(ctx: &Ctx, method: &str, sse: bool) -> Option<Rendered> {
 }
 
 fn generate(ctx: &Ctx, intent: &Intent) -> Value {
-    let mut parts = vec![json!({"text": intent.text})];
-    parts.extend(intent.tool.as_deref().map(function_call));
+    let mut parts = Vec::new();
+    if thinking(ctx) {
+        parts.push(json!({"text": THOUGHT_TEXT, "thought": true}));
+    }
+    parts.push(json!({"text": intent.text}));
+    parts.extend(intent.tool.as_deref().map(|t| function_call(ctx, t)));
     let completion = ctx.usage.map_or(0, |u| u.completion_tokens);
     response(ctx, parts, true, completion)
 }
 
-fn function_call(name: &str) -> Value {
+fn function_call(ctx: &Ctx, name: &str) -> Value {
     let args: Value = serde_json::from_str(TOOL_ARGUMENTS).unwrap_or_default();
-    json!({"functionCall": {"name": name, "args": args}})
+    let mut part = json!({"functionCall": {"name": name, "args": args}});
+    if thinking(ctx) {
+        part["thoughtSignature"] = json!(THOUGHT_SIGNATURE);
+    }
+    part
 }
 
 /// One GenerateContentResponse; `candidatesTokenCount` is what was generated so far.
@@ -59,9 +80,13 @@ fn response(ctx: &Ctx, parts: Vec<Value>, last: bool, completion_so_far: u64) ->
     let mut body = json!({"candidates": [candidate], "modelVersion": ctx.model,
                           "responseId": ctx.id});
     if let Some(usage) = ctx.usage {
+        let thoughts = if thinking(ctx) { THOUGHT_TOKENS } else { 0 };
         let mut meta = json!({"promptTokenCount": usage.prompt_tokens,
                               "candidatesTokenCount": completion_so_far,
-                              "totalTokenCount": usage.prompt_tokens + completion_so_far});
+                              "totalTokenCount": usage.prompt_tokens + completion_so_far + thoughts});
+        if thoughts > 0 {
+            meta["thoughtsTokenCount"] = json!(thoughts);
+        }
         if usage.cache_read_tokens > 0 {
             meta["cachedContentTokenCount"] = json!(usage.cache_read_tokens);
         }
@@ -73,11 +98,16 @@ fn response(ctx: &Ctx, parts: Vec<Value>, last: bool, completion_so_far: u64) ->
 /// `chunks` text chunks, then a functionCall chunk when a tool is called. Like the real
 /// API, every chunk repeats `usageMetadata` with a cumulative count (the last one wins).
 fn stream_chunks(ctx: &Ctx, intent: &Intent) -> Vec<Value> {
-    let mut parts: Vec<Value> = content::split_text(&intent.text, ctx.chunks)
-        .into_iter()
-        .map(|text| json!({ "text": text }))
-        .collect();
-    parts.extend(intent.tool.as_deref().map(function_call));
+    let mut parts: Vec<Value> = Vec::new();
+    if thinking(ctx) {
+        parts.push(json!({"text": THOUGHT_TEXT, "thought": true}));
+    }
+    parts.extend(
+        content::split_text(&intent.text, ctx.chunks)
+            .into_iter()
+            .map(|text| json!({ "text": text })),
+    );
+    parts.extend(intent.tool.as_deref().map(|t| function_call(ctx, t)));
     let count = parts.len() as u64;
     let completion = ctx.usage.map_or(0, |u| u.completion_tokens);
     parts

@@ -40,6 +40,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+pub use gemini::{THOUGHT_SIGNATURE, THOUGHT_TEXT, THOUGHT_TOKENS};
 pub use model_lists::{ANTHROPIC_MODELS, GEMINI_MODELS};
 pub use openai::MODELS as OPENAI_MODELS;
 pub use reply::{MockOptions, MockUsage, RecordedRequest, Reply};

@@ -125,7 +125,7 @@ impl Builder<'_> {
                 let calls = m.get("tool_calls").and_then(Value::as_array);
                 for (i, call) in calls.into_iter().flatten().enumerate() {
                     let mut part = self.function_call(call)?;
-                    if i == 0 && self.needs_signature {
+                    if i == 0 && self.needs_signature && part.thought_signature.is_none() {
                         part.thought_signature = Some(SKIP_SIGNATURE.into());
                     }
                     parts.push(part);
@@ -215,12 +215,19 @@ impl Builder<'_> {
             .and_then(|a| serde_json::from_str::<Value>(a).ok())
             .filter(Value::is_object)
             .unwrap_or_else(|| json!({}));
+        // The signature a Gemini model gave this call, kept by the client in
+        // `extra_content` (as Google's OpenAI-compatible API does), goes back with it.
+        let signature = call
+            .pointer("/extra_content/google/thought_signature")
+            .and_then(Value::as_str)
+            .map(String::from);
         Ok(Part {
             function_call: Some(FunctionCall {
                 id: None,
                 name: name.to_string(),
                 args,
             }),
+            thought_signature: signature,
             ..Part::default()
         })
     }

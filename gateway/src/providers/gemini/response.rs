@@ -53,7 +53,8 @@ impl CallIds {
     }
 }
 
-/// An OpenAI tool call (without stream `index`) for a `functionCall` part.
+/// An OpenAI tool call (without stream `index`) for a `functionCall` part, its thought
+/// signature in `extra_content.google` when Gemini gave one.
 pub fn tool_call(part: &Part, ids: &mut CallIds) -> Option<Value> {
     let call = part.function_call.as_ref()?;
     let arguments = if call.args.is_null() {
@@ -61,10 +62,13 @@ pub fn tool_call(part: &Part, ids: &mut CallIds) -> Option<Value> {
     } else {
         call.args.to_string()
     };
-    Some(
-        json!({"id": ids.id_for(call.id.as_deref()), "type": "function",
-                "function": {"name": call.name, "arguments": arguments}}),
-    )
+    let mut out = json!({"id": ids.id_for(call.id.as_deref()), "type": "function",
+                         "function": {"name": call.name, "arguments": arguments}});
+    // Gemini 3 wants the signature back on replay; OpenAI clients keep it here.
+    if let Some(sig) = &part.thought_signature {
+        out["extra_content"] = json!({"google": {"thought_signature": sig}});
+    }
+    Some(out)
 }
 
 fn choice(pos: usize, c: &Candidate, ids: &mut CallIds) -> Choice {

@@ -1,4 +1,5 @@
-//! `/v1` errors in OpenAI's shape (or Anthropic's, for `/v1/messages` clients).
+//! `/v1` errors in OpenAI's shape (or Anthropic's, for `/v1/messages` clients, or
+//! Google's, for Gemini-native clients).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -10,6 +11,8 @@ pub enum Dialect {
     #[default]
     OpenAi,
     Anthropic,
+    /// Gemini's native API (`/v1beta/models/…`): Google's error shape.
+    Gemini,
 }
 
 #[derive(Debug, Clone)]
@@ -96,6 +99,11 @@ impl V1Error {
                 "type": anthropic_type(self.status),
                 "message": self.message,
             }}),
+            Dialect::Gemini => json!({"error": {
+                "code": self.status.as_u16(),
+                "message": self.message,
+                "status": google_status(self.status),
+            }}),
         }
     }
 }
@@ -110,6 +118,22 @@ fn anthropic_type(status: StatusCode) -> &'static str {
         429 => "rate_limit_error",
         529 | 503 => "overloaded_error",
         _ => "api_error",
+    }
+}
+
+/// Google's canonical status name for an HTTP status, as its SDKs expect.
+pub fn google_status(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 | 413 => "INVALID_ARGUMENT",
+        401 => "UNAUTHENTICATED",
+        403 => "PERMISSION_DENIED",
+        404 => "NOT_FOUND",
+        408 | 504 => "DEADLINE_EXCEEDED",
+        409 => "ABORTED",
+        429 => "RESOURCE_EXHAUSTED",
+        501 => "UNIMPLEMENTED",
+        502 | 503 | 529 => "UNAVAILABLE",
+        _ => "INTERNAL",
     }
 }
 

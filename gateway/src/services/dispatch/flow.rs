@@ -10,7 +10,9 @@ use super::request::{self, ClientRequest};
 use super::routing;
 use super::stream::{self, StreamSettings};
 use crate::providers::anthropic_inbound::{self, AnthropicPassthrough, OpenAiToAnthropicStream};
-use crate::providers::{gemini, Endpoint, NativeBody, Outbound, Provider, StreamAdapter};
+use crate::providers::{
+    gemini, gemini_inbound, Endpoint, NativeBody, Outbound, Provider, StreamAdapter,
+};
 use crate::state::AppState;
 use crate::store::ledger::ReserveError;
 use crate::store::Channel;
@@ -67,8 +69,14 @@ pub async fn handle(
 }
 
 /// Reads the client's body in its dialect into the common OpenAI-format request.
-fn client_request(ep: Endpoint, raw: Bytes, dialect: Dialect) -> Result<ClientRequest, V1Error> {
+fn client_request(
+    ep: Endpoint,
+    raw: Bytes,
+    dialect: Dialect,
+    req: &HttpRequest,
+) -> Result<ClientRequest, V1Error> {
     match dialect {
+        Dialect::Gemini => gemini_inbound::client_request(req, &raw),
         Dialect::OpenAi => request::parse(ep, &raw),
         Dialect::Anthropic => {
             let native: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| {
@@ -92,7 +100,7 @@ async fn run(
     req: &HttpRequest,
 ) -> Result<HttpResponse, V1Error> {
     key_auth::admit(state, req, caller).await?;
-    let mut cr = client_request(ep, raw, dialect)?;
+    let mut cr = client_request(ep, raw, dialect, req)?;
     meter.set_model(&cr.model, cr.stream);
     // Claude Code's body fields depend on its beta flags; Anthropic channels need them.
     cr.anthropic_beta = req
@@ -255,7 +263,11 @@ async fn try_channel(
     })?;
     let upstream_model = routing::upstream_model(channel, &cr.model);
     meter.set_channel(channel, &upstream_model);
-    let passthrough = provider == Provider::Anthropic && cr.native.is_some();
+    let passthrough = match provider {
+        Provider::Anthropic => cr.native.is_some(),
+        Provider::Gemini => cr.gemini.is_some(),
+        _ => false,
+    };
     // Pass-through never needs the OpenAI form; a conversion the body does not allow is
     // the client's error, on this channel type only.
     let openai = if passthrough {
@@ -267,17 +279,18 @@ async fn try_channel(
             error,
         })?
     };
-    if provider == Provider::Gemini && images.is_none() {
+    if provider == Provider::Gemini && cr.gemini.is_none() && images.is_none() {
         *images = Some(fetch_images(client, openai).await?);
     }
     let no_images = gemini::Images::new();
     let out = Outbound {
         openai,
-        anthropic_native: passthrough.then_some(NativeBody {
+        anthropic_native: (passthrough && provider == Provider::Anthropic).then_some(NativeBody {
             raw: &cr.raw,
             model: &cr.model,
         }),
         anthropic_beta: cr.anthropic_beta.as_deref(),
+        gemini_native: cr.gemini.as_ref(),
         images: images.as_ref().unwrap_or(&no_images),
     };
     let res = attempt::send(
@@ -294,7 +307,10 @@ async fn try_channel(
     .await?;
     meter.first_byte();
     if cr.stream {
-        let adapter: Box<dyn StreamAdapter> = if passthrough {
+        let adapter: Box<dyn StreamAdapter> = if let Some(call) = &cr.gemini {
+            let prompt = cr.prompt.clone();
+            gemini_inbound::stream_adapter(call, provider, ep, &cr.model, passthrough, prompt)
+        } else if passthrough {
             Box::new(AnthropicPassthrough::new(&cr.model))
         } else if cr.native.is_some() {
             let inner = provider.stream_adapter(ep, &cr.model, true);
@@ -320,9 +336,10 @@ async fn try_channel(
             ),
             detail,
         })?;
+        let content_type = opened.content_type();
         let body = stream::into_client_stream(opened, meter.hand_over(), settings.clone());
         return Ok(HttpResponse::Ok()
-            .content_type("text/event-stream")
+            .content_type(content_type)
             .insert_header(("cache-control", "no-cache"))
             .insert_header(("x-accel-buffering", "no"))
             .streaming(body));
@@ -335,16 +352,18 @@ async fn try_channel(
             error: V1Error::upstream(StatusCode::BAD_GATEWAY, "upstream response was cut off"),
             detail,
         })?;
-    let parsed = provider
-        .parse(ep, raw.clone(), openai, &cr.prompt)
-        .map_err(|detail| Failure {
-            retryable: false,
-            error: V1Error::upstream(
-                StatusCode::BAD_GATEWAY,
-                "upstream returned an invalid response",
-            ),
-            detail,
-        })?;
+    let parsed = match &cr.gemini {
+        Some(call) if passthrough => gemini_inbound::parse_native(call.method, &raw),
+        _ => provider.parse(ep, raw.clone(), openai, &cr.prompt),
+    }
+    .map_err(|detail| Failure {
+        retryable: false,
+        error: V1Error::upstream(
+            StatusCode::BAD_GATEWAY,
+            "upstream returned an invalid response",
+        ),
+        detail,
+    })?;
     let usage = match parsed.usage {
         Some(u) if !u.is_empty() => u,
         _ => Usage::new(
@@ -357,6 +376,8 @@ async fn try_channel(
     meter.hand_over().finish();
     let body = if passthrough {
         raw
+    } else if let Some(call) = &cr.gemini {
+        gemini_inbound::answer_body(call, &parsed.body, &cr.model)
     } else if cr.native.is_some() {
         let openai: serde_json::Value = serde_json::from_slice(&parsed.body).unwrap_or_default();
         Bytes::from(anthropic_inbound::from_openai_response(&openai, &cr.model).to_string())

@@ -24,6 +24,9 @@ pub struct ClientRequest {
     pub raw: bytes::Bytes,
     /// The `/v1/messages` client's `anthropic-beta` header, for Anthropic channels.
     pub anthropic_beta: Option<String>,
+    /// The client's Gemini-native call, for passing through to Gemini channels and
+    /// answering in Gemini's shape.
+    pub gemini: Option<crate::providers::gemini_inbound::GeminiCall>,
     pub model: String,
     pub stream: bool,
     pub wants_usage: bool,
@@ -86,6 +89,7 @@ pub fn from_anthropic(
         native: Some(native),
         raw,
         anthropic_beta: None,
+        gemini: None,
         model,
         stream,
         wants_usage: false,
@@ -213,6 +217,7 @@ pub fn from_value(ep: Endpoint, body: Value) -> Result<ClientRequest, V1Error> {
         native: None,
         raw: bytes::Bytes::new(),
         anthropic_beta: None,
+        gemini: None,
         model,
         stream,
         wants_usage,

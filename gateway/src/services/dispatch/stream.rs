@@ -9,7 +9,7 @@ use crate::upstream::BodyStream;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use shared::openai::Usage;
-use shared::sse::{SseDecoder, SseEvent, KEEP_ALIVE};
+use shared::sse::{SseDecoder, SseEvent};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,6 +71,13 @@ pub async fn open(
             pending: out.into(),
             prompt,
         });
+    }
+}
+
+impl OpenedStream {
+    /// The content type of the client's response.
+    pub fn content_type(&self) -> &'static str {
+        self.adapter.content_type()
     }
 }
 
@@ -175,7 +182,7 @@ impl Pipeline {
                 if self.last_activity.elapsed() >= self.settings.idle_timeout {
                     self.end(Some("upstream stream idle timeout".into())).await;
                 } else {
-                    self.s.pending.push_back(Bytes::from_static(KEEP_ALIVE));
+                    self.s.pending.push_back(self.s.adapter.keep_alive());
                 }
             }
         }

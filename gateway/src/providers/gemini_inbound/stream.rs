@@ -1,0 +1,260 @@
+//! OpenAI chunks (from any provider's adapter) → Gemini `streamGenerateContent` events.
+//!
+//! Text and thought summaries go out as they arrive, one `GenerateContentResponse` per
+//! chunk. Gemini sends each function call whole, while OpenAI streams arguments in
+//! pieces: calls are collected and sent in the last event, with the finish reason and
+//! the usage.
+
+use super::framing::Framing;
+use super::response::{finish_reason, function_call_part, response_id, usage_metadata};
+use crate::providers::StreamAdapter;
+use crate::services::dispatch::error::google_status;
+use crate::services::dispatch::request::Prompt;
+use actix_web::http::StatusCode;
+use bytes::Bytes;
+use serde_json::{json, Value};
+use shared::openai::Usage;
+use shared::sse::{SseDecoder, SseEvent};
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+#[derive(Default)]
+struct PendingCall {
+    id: String,
+    name: String,
+    args: String,
+    signature: Option<String>,
+}
+
+pub struct OpenAiToGeminiStream {
+    inner: Box<dyn StreamAdapter>,
+    decoder: SseDecoder,
+    framing: Framing,
+    model: String,
+    id: Option<String>,
+    /// The prompt, counted only when the channel reports no usage.
+    prompt: Option<Arc<Prompt>>,
+    /// (candidate, tool call index) → the call so far.
+    calls: BTreeMap<(u64, u64), PendingCall>,
+    /// Candidates seen, with their OpenAI finish reason once known.
+    finish: BTreeMap<u64, Option<String>>,
+    /// Set by `error_event` (which only gets `&self`): nothing may follow an error.
+    errored: Cell<bool>,
+    ended: bool,
+}
+
+impl OpenAiToGeminiStream {
+    /// Wraps the channel's OpenAI-producing adapter; `model` is the client's model name.
+    pub fn new(inner: Box<dyn StreamAdapter>, model: &str, framing: Framing) -> Self {
+        OpenAiToGeminiStream {
+            inner,
+            decoder: SseDecoder::new(),
+            framing,
+            model: model.to_string(),
+            id: None,
+            prompt: None,
+            calls: BTreeMap::new(),
+            finish: BTreeMap::new(),
+            errored: Cell::new(false),
+            ended: false,
+        }
+    }
+
+    /// The prompt, for the count reported when the channel reports no usage.
+    pub fn with_prompt(mut self, prompt: Arc<Prompt>) -> Self {
+        self.prompt = Some(prompt);
+        self
+    }
+
+    fn emit(&mut self, out: &mut Vec<Bytes>, candidates: Vec<Value>, usage: Option<Value>) {
+        let id = response_id(self.id.as_deref());
+        self.id.get_or_insert_with(|| id.clone());
+        let mut body = json!({"candidates": candidates, "modelVersion": self.model,
+                              "responseId": id});
+        if let Some(u) = usage {
+            body["usageMetadata"] = u;
+        }
+        out.push(self.framing.item(&body.to_string()));
+    }
+
+    fn part(&mut self, out: &mut Vec<Bytes>, index: u64, part: Value) {
+        let c = json!({"content": {"parts": [part], "role": "model"}, "index": index});
+        self.emit(out, vec![c], None);
+    }
+
+    fn tool_delta(&mut self, choice: u64, tc: &Value) {
+        let index = tc.get("index").and_then(Value::as_u64).unwrap_or(0);
+        let call = self.calls.entry((choice, index)).or_default();
+        let s = |p: &str| tc.pointer(p).and_then(Value::as_str).unwrap_or_default();
+        if call.id.is_empty() {
+            call.id = s("/id").to_string();
+        }
+        call.name.push_str(s("/function/name"));
+        call.args.push_str(s("/function/arguments"));
+        if let Some(sig) = tc.pointer("/extra_content/google/thought_signature") {
+            call.signature = sig.as_str().map(String::from);
+        }
+    }
+
+    /// Handles one OpenAI event the inner adapter produced.
+    fn on_openai(&mut self, ev: &SseEvent, out: &mut Vec<Bytes>) {
+        if ev.is_done() || self.errored.get() {
+            return;
+        }
+        let Ok(v) = serde_json::from_str::<Value>(&ev.data) else {
+            return;
+        };
+        if let Some(e) = v.get("error").filter(|e| !e.is_null()) {
+            let msg = e.get("message").and_then(Value::as_str);
+            out.push(self.error_event(msg.unwrap_or("upstream error")));
+            return;
+        }
+        if self.id.is_none() {
+            self.id = v.get("id").and_then(Value::as_str).map(String::from);
+        }
+        for (pos, choice) in v
+            .get("choices")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let index = choice
+                .get("index")
+                .and_then(Value::as_u64)
+                .unwrap_or(pos as u64);
+            self.finish.entry(index).or_default();
+            let delta = choice.get("delta");
+            let text = |k: &str| {
+                delta
+                    .and_then(|d| d.get(k))
+                    .and_then(Value::as_str)
+                    .filter(|t| !t.is_empty())
+                    .map(String::from)
+            };
+            if let Some(t) = text("reasoning_content") {
+                self.part(out, index, json!({"text": t, "thought": true}));
+            }
+            if let Some(t) = text("content") {
+                self.part(out, index, json!({ "text": t }));
+            }
+            let calls = delta
+                .and_then(|d| d.get("tool_calls"))
+                .and_then(Value::as_array);
+            for tc in calls.into_iter().flatten() {
+                self.tool_delta(index, tc);
+            }
+            if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
+                self.finish.insert(index, Some(f.to_string()));
+            }
+        }
+    }
+
+    fn feed_inner_output(&mut self, produced: Vec<Bytes>, out: &mut Vec<Bytes>) {
+        for b in produced {
+            // The inner adapter emits whole events, so a decode error cannot happen; the
+            // events of a bad chunk are simply skipped if it ever did.
+            let events = self.decoder.push(&b).unwrap_or_default();
+            for ev in &events {
+                self.on_openai(ev, out);
+            }
+        }
+    }
+
+    /// The last event: collected function calls, finish reasons and usage.
+    fn final_event(&mut self, out: &mut Vec<Bytes>) {
+        if self.finish.is_empty() {
+            self.finish.insert(0, None);
+        }
+        let calls = std::mem::take(&mut self.calls);
+        let mut candidates = Vec::new();
+        for (index, reason) in &self.finish {
+            let parts: Vec<Value> = calls
+                .iter()
+                .filter(|((c, _), _)| c == index)
+                .map(|(_, p)| {
+                    let mut call = json!({"id": p.id, "function": {"name": p.name,
+                                                                   "arguments": p.args}});
+                    if let Some(sig) = &p.signature {
+                        call["extra_content"] = json!({"google": {"thought_signature": sig}});
+                    }
+                    function_call_part(&call)
+                })
+                .collect();
+            let mut c = json!({"finishReason": finish_reason(reason.as_deref()), "index": index});
+            if !parts.is_empty() {
+                c["content"] = json!({"parts": parts, "role": "model"});
+            }
+            candidates.push(c);
+        }
+        let usage = match self.inner.usage() {
+            Some(u) if !u.is_empty() => u,
+            _ => {
+                let prompt = self.prompt.as_ref().map_or(0, |p| p.tokens());
+                Usage::new(prompt, self.inner.generated_tokens())
+            }
+        };
+        self.emit(out, candidates, Some(usage_metadata(&usage)));
+    }
+}
+
+impl StreamAdapter for OpenAiToGeminiStream {
+    fn on_event(&mut self, ev: &SseEvent, out: &mut Vec<Bytes>) {
+        let mut produced = Vec::new();
+        self.inner.on_event(ev, &mut produced);
+        self.feed_inner_output(produced, out);
+    }
+
+    fn usage(&self) -> Option<Usage> {
+        self.inner.usage()
+    }
+
+    fn generated_tokens(&self) -> u64 {
+        self.inner.generated_tokens()
+    }
+
+    fn is_done(&self) -> bool {
+        self.inner.is_done()
+    }
+
+    fn failure(&self) -> Option<String> {
+        self.inner.failure()
+    }
+
+    fn completes_at_eof(&self) -> bool {
+        self.inner.completes_at_eof()
+    }
+
+    fn finish(&mut self, out: &mut Vec<Bytes>) {
+        let mut produced = Vec::new();
+        self.inner.finish(&mut produced);
+        self.feed_inner_output(produced, out);
+        if !self.ended && !self.errored.get() {
+            self.ended = true;
+            self.final_event(out);
+        }
+        out.extend(self.framing.close());
+    }
+
+    fn error_event(&self, message: &str) -> Bytes {
+        self.errored.set(true);
+        error_item(&self.framing, message)
+    }
+
+    fn content_type(&self) -> &'static str {
+        self.framing.content_type()
+    }
+
+    fn keep_alive(&self) -> Bytes {
+        self.framing.keep_alive()
+    }
+}
+
+/// Google's error object as a stream element (what a failing Gemini stream ends with).
+pub fn error_item(framing: &Framing, message: &str) -> Bytes {
+    let status = StatusCode::INTERNAL_SERVER_ERROR;
+    let body = json!({"error": {"code": status.as_u16(), "message": message,
+                                "status": google_status(status)}});
+    framing.item(&body.to_string())
+}
