@@ -5,6 +5,7 @@ pub mod anthropic_inbound;
 pub mod azure;
 pub mod gemini;
 pub mod openai;
+pub mod responses_inbound;
 
 use crate::services::dispatch::error::V1Error;
 use crate::services::dispatch::request::Prompt;
@@ -85,6 +86,9 @@ pub struct Outbound<'a> {
     pub anthropic_beta: Option<&'a str>,
     /// Remote images fetched through the guard, for providers that need them inline.
     pub images: &'a gemini::Images,
+    /// The client's Responses call, set only when this channel serves `/v1/responses`
+    /// (the call then passes through).
+    pub responses: Option<&'a responses_inbound::Inbound>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +127,9 @@ impl Provider {
         out: &Outbound<'_>,
         stream: bool,
     ) -> Result<UpstreamRequest, V1Error> {
+        if let Some(call) = out.responses {
+            return responses_inbound::build(*self, t, call, stream);
+        }
         match (self, out.anthropic_native) {
             (Provider::OpenAi | Provider::Custom, _) => openai::build(t, ep, out.openai, stream),
             (Provider::Azure, _) => azure::build(t, ep, out.openai, stream),

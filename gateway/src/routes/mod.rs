@@ -8,6 +8,7 @@ pub mod log;
 pub mod openai;
 pub mod option;
 pub mod public;
+pub mod responses;
 pub mod token;
 pub mod user;
 

@@ -50,6 +50,7 @@ pub async fn run(
         anthropic_native: None,
         anthropic_beta: None,
         images: &images,
+        responses: None,
     };
     let outcome = attempt::send(
         state,

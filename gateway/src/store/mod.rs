@@ -7,6 +7,7 @@ pub mod ledger;
 pub mod logs;
 pub mod models;
 pub mod options;
+pub mod responses;
 pub mod sql;
 pub mod sql_store;
 pub mod sqlx_backend;
@@ -28,6 +29,7 @@ pub trait Store:
     + options::OptionStore
     + ledger::LedgerStore
     + logs::LogStore
+    + responses::ResponseStore
     + Send
     + Sync
 {
@@ -39,6 +41,7 @@ impl<T> Store for T where
         + options::OptionStore
         + ledger::LedgerStore
         + logs::LogStore
+        + responses::ResponseStore
         + Send
         + Sync
 {

@@ -10,6 +10,8 @@ pub enum Dialect {
     #[default]
     OpenAi,
     Anthropic,
+    /// OpenAI's Responses API (`/v1/responses`): errors in OpenAI's shape.
+    Responses,
 }
 
 #[derive(Debug, Clone)]
@@ -86,7 +88,7 @@ impl V1Error {
 
     pub fn body(&self) -> serde_json::Value {
         match self.dialect {
-            Dialect::OpenAi => json!({"error": {
+            Dialect::OpenAi | Dialect::Responses => json!({"error": {
                 "message": self.message,
                 "type": self.kind,
                 "param": self.param,

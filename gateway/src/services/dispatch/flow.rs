@@ -10,6 +10,7 @@ use super::request::{self, ClientRequest};
 use super::routing;
 use super::stream::{self, StreamSettings};
 use crate::providers::anthropic_inbound::{self, AnthropicPassthrough, OpenAiToAnthropicStream};
+use crate::providers::responses_inbound::{self, Recorder};
 use crate::providers::{gemini, Endpoint, Outbound, Provider, StreamAdapter};
 use crate::state::AppState;
 use crate::store::ledger::ReserveError;
@@ -43,6 +44,7 @@ pub async fn handle(
         crate::util::client_ip(req),
         started,
     );
+    meter.set_endpoint(endpoint_name(ep, dialect));
     match run(
         state,
         client,
@@ -66,9 +68,28 @@ pub async fn handle(
     }
 }
 
-/// Reads the client's body in its dialect into the common OpenAI-format request.
-fn client_request(ep: Endpoint, raw: &[u8], dialect: Dialect) -> Result<ClientRequest, V1Error> {
+/// The API the client called, for the log row.
+fn endpoint_name(ep: Endpoint, dialect: Dialect) -> &'static str {
     match dialect {
+        Dialect::Anthropic => "messages",
+        Dialect::Responses => "responses",
+        Dialect::OpenAi => match ep {
+            Endpoint::Chat => "chat",
+            Endpoint::Completions => "completions",
+            Endpoint::Embeddings => "embeddings",
+        },
+    }
+}
+
+/// Reads the client's body in its dialect into the common OpenAI-format request.
+fn client_request(
+    ep: Endpoint,
+    raw: &Bytes,
+    dialect: Dialect,
+    path: &str,
+) -> Result<ClientRequest, V1Error> {
+    match dialect {
+        Dialect::Responses => responses_inbound::client_request(raw, path),
         Dialect::OpenAi => request::parse(ep, raw),
         Dialect::Anthropic => {
             let native: serde_json::Value = serde_json::from_slice(raw).map_err(|e| {
@@ -95,7 +116,7 @@ async fn run(
     req: &HttpRequest,
 ) -> Result<HttpResponse, V1Error> {
     key_auth::admit(state, req, caller).await?;
-    let mut cr = client_request(ep, &raw, dialect)?;
+    let mut cr = client_request(ep, &raw, dialect, req.path())?;
     meter.set_model(&cr.model, cr.stream);
     // Claude Code's body fields depend on its beta flags; Anthropic channels need them.
     cr.anthropic_beta = req
@@ -141,6 +162,10 @@ async fn run(
             "model_not_found",
         ));
     }
+    let cands = match cr.responses.clone() {
+        Some(call) => responses_inbound::restrict(state, caller, &call, cands, &cr.model).await?,
+        None => cands,
+    };
     let opts = state.options.get();
     let prices = Prices::lookup(&opts, &cr.model, &caller.user.group);
     meter.set_prices(prices);
@@ -267,8 +292,20 @@ async fn try_channel(
         anthropic_native: cr.native.as_ref(),
         anthropic_beta: cr.anthropic_beta.as_deref(),
         images: images.as_ref().unwrap_or(&no_images),
+        responses: responses_inbound::passes_through(cr, channel),
     };
     let passthrough = provider.passes_anthropic_through(&out);
+    let responses_pt = out.responses.is_some();
+    let recorder = out
+        .responses
+        .and_then(|call| Recorder::for_call(&state.store, call, channel, meter.user_id()));
+    let warnings = cr
+        .responses
+        .as_deref()
+        .and_then(|call| responses_inbound::warnings_header(call, responses_pt));
+    if let (Some(call), false) = (cr.responses.as_deref(), responses_pt) {
+        meter.set_warnings(&call.warnings);
+    }
     let res = attempt::send(
         state,
         client,
@@ -283,7 +320,10 @@ async fn try_channel(
     .await?;
     meter.first_byte();
     if cr.stream {
-        let adapter: Box<dyn StreamAdapter> = if passthrough {
+        let adapter: Box<dyn StreamAdapter> = if let Some(call) = cr.responses.as_deref() {
+            let inner = || provider.stream_adapter(ep, &cr.model, true);
+            responses_inbound::stream_adapter(call, responses_pt, inner, cr, recorder)
+        } else if passthrough {
             Box::new(AnthropicPassthrough::new(&cr.model))
         } else if cr.native.is_some() {
             let inner = provider.stream_adapter(ep, &cr.model, true);
@@ -310,7 +350,11 @@ async fn try_channel(
             detail,
         })?;
         let body = stream::into_client_stream(opened, meter.hand_over(), settings.clone());
-        return Ok(HttpResponse::Ok()
+        let mut res = HttpResponse::Ok();
+        if let Some(w) = &warnings {
+            res.insert_header(("x-gateway-warnings", w.as_str()));
+        }
+        return Ok(res
             .content_type("text/event-stream")
             .insert_header(("cache-control", "no-cache"))
             .insert_header(("x-accel-buffering", "no"))
@@ -324,9 +368,12 @@ async fn try_channel(
             error: V1Error::upstream(StatusCode::BAD_GATEWAY, "upstream response was cut off"),
             detail,
         })?;
-    let parsed = provider
-        .parse(ep, raw.clone(), &cr.body, &cr.prompt)
-        .map_err(|detail| Failure {
+    let parsed = if responses_pt {
+        responses_inbound::parse_passthrough(raw.clone(), recorder).await
+    } else {
+        provider.parse(ep, raw.clone(), &cr.body, &cr.prompt)
+    };
+    let parsed = parsed.map_err(|detail| Failure {
             retryable: false,
             error: V1Error::upstream(
                 StatusCode::BAD_GATEWAY,
@@ -341,20 +388,24 @@ async fn try_channel(
             billing::count_tokens(&cr.model, &parsed.completion_text),
         ),
     };
-    meter.set_usage(usage);
+    meter.set_usage(usage.clone());
     meter.set_outcome(200, "");
     meter.hand_over().finish();
-    let body = if passthrough {
+    let body = if passthrough || responses_pt {
         raw
+    } else if let Some(call) = cr.responses.as_deref() {
+        responses_inbound::converted_body(call, &parsed.body, cr, &usage)
     } else if cr.native.is_some() {
         let openai: serde_json::Value = serde_json::from_slice(&parsed.body).unwrap_or_default();
         Bytes::from(anthropic_inbound::from_openai_response(&openai, &cr.model).to_string())
     } else {
         parsed.body
     };
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .body(body))
+    let mut res = HttpResponse::Ok();
+    if let Some(w) = &warnings {
+        res.insert_header(("x-gateway-warnings", w.as_str()));
+    }
+    Ok(res.content_type("application/json").body(body))
 }
 
 /// Fetches the remote images a Gemini request needs inline, through the guard; a URL

@@ -17,6 +17,8 @@ pub struct ClientRequest {
     pub native: Option<Value>,
     /// The `/v1/messages` client's `anthropic-beta` header, for Anthropic channels.
     pub anthropic_beta: Option<String>,
+    /// The client's own `/v1/responses` call, when it used the Responses API.
+    pub responses: Option<Arc<crate::providers::responses_inbound::Inbound>>,
     pub model: String,
     pub stream: bool,
     pub wants_usage: bool,
@@ -141,6 +143,7 @@ pub fn from_value(ep: Endpoint, body: Value) -> Result<ClientRequest, V1Error> {
         body,
         native: None,
         anthropic_beta: None,
+        responses: None,
         model,
         stream,
         wants_usage,
