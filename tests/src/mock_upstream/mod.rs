@@ -1,5 +1,5 @@
-//! A scriptable mock LLM upstream: a real HTTP/1.1 server speaking the OpenAI, Azure
-//! OpenAI, Anthropic Messages and Gemini wire formats.
+//! A scriptable mock LLM upstream: a real HTTP/1.1 server speaking the OpenAI (chat and
+//! Responses), Azure OpenAI, Anthropic Messages and Gemini wire formats.
 //!
 //! It is built on a raw `TcpListener` + `httparse` so tests control exactly which bytes go
 //! into which TCP write (SSE split mid-line or mid-UTF-8, slow streams, abrupt drops).
@@ -30,6 +30,7 @@ mod http;
 mod openai;
 mod reply;
 mod request;
+mod responses;
 mod router;
 mod state;
 
@@ -40,6 +41,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub use reply::{MockOptions, MockUsage, RecordedRequest, Reply};
+pub use responses::{
+    CUSTOM_TOOL_INPUT, ENCRYPTED_REASONING, REASONING_SUMMARY, REASONING_TOKENS,
+};
 use state::State;
 
 /// Arguments of every tool call the mock makes.
