@@ -3,5 +3,6 @@ pub mod mock_upstream;
 pub mod provider_support;
 pub mod relay_support;
 pub mod replica_support;
+pub mod responses_support;
 pub mod test_db;
 pub mod v1_support;

@@ -92,13 +92,13 @@ impl ToolNames {
 }
 
 /// The free-form text of a converted custom tool call: the `input` string the function
-/// was given (or the raw arguments, when the model did not write JSON).
+/// was given, or the raw arguments when the model wrote something else (the tool then
+/// sees what the model meant rather than nothing).
 pub fn custom_input(arguments: &str) -> String {
     match serde_json::from_str::<Value>(arguments) {
         Ok(Value::Object(o)) => match o.get("input") {
             Some(Value::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
-            None => String::new(),
+            _ => arguments.to_string(),
         },
         _ => arguments.to_string(),
     }
