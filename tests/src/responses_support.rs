@@ -49,7 +49,10 @@ pub async fn stream(w: &V1World, body: Value) -> Vec<(String, Value)> {
         })
         .collect();
     for (i, (_, v)) in events.iter().enumerate() {
-        assert_eq!(v["sequence_number"], i as u64, "sequence numbers: {events:?}");
+        assert_eq!(
+            v["sequence_number"], i as u64,
+            "sequence numbers: {events:?}"
+        );
     }
     events
 }

@@ -13,9 +13,9 @@ mod request;
 mod response;
 mod state;
 mod stream;
-mod tools;
 #[cfg(test)]
 mod tests;
+mod tools;
 
 use crate::providers::{Parsed, Provider, StreamAdapter, Target};
 use crate::services::channels::{TYPE_AZURE, TYPE_CUSTOM, TYPE_OPENAI};
@@ -230,7 +230,12 @@ pub async fn parse_passthrough(raw: Bytes, recorder: Option<Recorder>) -> Result
 }
 
 /// The client's body for a converted non-streaming answer.
-pub fn converted_body(call: &Inbound, chat: &Bytes, cr: &ClientRequest, usage: &shared::openai::Usage) -> Bytes {
+pub fn converted_body(
+    call: &Inbound,
+    chat: &Bytes,
+    cr: &ClientRequest,
+    usage: &shared::openai::Usage,
+) -> Bytes {
     log_warnings(call);
     let openai: Value = serde_json::from_slice(chat).unwrap_or_default();
     let shape = Shape::from_request(&call.native, &cr.model);
@@ -250,5 +255,10 @@ pub fn warnings_header(call: &Inbound, pass: bool) -> Option<String> {
     }
     let joined = call.warnings.join("; ");
     // Header values must be visible ASCII.
-    Some(joined.chars().filter(|c| c.is_ascii() && !c.is_ascii_control()).collect())
+    Some(
+        joined
+            .chars()
+            .filter(|c| c.is_ascii() && !c.is_ascii_control())
+            .collect(),
+    )
 }

@@ -37,10 +37,8 @@ impl ResponseStore for SqlStore {
     }
 
     async fn response_owner(&self, id: &str) -> StoreResult<Option<ResponseOwner>> {
-        let q = Query::new(
-            "SELECT channel_id, user_id FROM response_owners WHERE response_id = ?",
-        )
-        .bind(id);
+        let q = Query::new("SELECT channel_id, user_id FROM response_owners WHERE response_id = ?")
+            .bind(id);
         Ok(self.db.fetch_optional(q).await?.map(|r| ResponseOwner {
             channel_id: r.i64("channel_id"),
             user_id: r.i64("user_id"),

@@ -41,9 +41,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub use reply::{MockOptions, MockUsage, RecordedRequest, Reply};
-pub use responses::{
-    CUSTOM_TOOL_INPUT, ENCRYPTED_REASONING, REASONING_SUMMARY, REASONING_TOKENS,
-};
+pub use responses::{CUSTOM_TOOL_INPUT, ENCRYPTED_REASONING, REASONING_SUMMARY, REASONING_TOKENS};
 use state::State;
 
 /// Arguments of every tool call the mock makes.

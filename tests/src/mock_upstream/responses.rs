@@ -75,7 +75,8 @@ fn intent(body: &Value) -> (Intent, Option<(String, Option<String>, bool)>) {
     };
     let tool = tool_to_call(body).filter(|_| !last_is_output);
     // Intent::new is private to content; build through the chat reader.
-    let chat = json!({"messages": [{"role": if last_is_output {"tool"} else {"user"}, "content": text}]});
+    let chat =
+        json!({"messages": [{"role": if last_is_output {"tool"} else {"user"}, "content": text}]});
     let intent = content::openai_chat(&chat);
     (intent, tool)
 }
@@ -211,59 +212,107 @@ fn stream_item(s: &mut Events, ctx: &Ctx, index: usize, item: &Value) {
         Some("message") => {
             opened["content"] = json!([]);
             opened["status"] = json!("in_progress");
-            s.push("response.output_item.added", json!({"output_index": index, "item": opened}));
+            s.push(
+                "response.output_item.added",
+                json!({"output_index": index, "item": opened}),
+            );
             let text = item["content"][0]["text"].as_str().unwrap_or_default();
             let empty = json!({"type": "output_text", "text": "", "annotations": []});
-            s.push("response.content_part.added", with(json!({"content_index": 0, "part": empty})));
+            s.push(
+                "response.content_part.added",
+                with(json!({"content_index": 0, "part": empty})),
+            );
             for piece in content::split_text(text, ctx.chunks) {
-                s.push("response.output_text.delta",
-                       with(json!({"content_index": 0, "delta": piece, "logprobs": []})));
+                s.push(
+                    "response.output_text.delta",
+                    with(json!({"content_index": 0, "delta": piece, "logprobs": []})),
+                );
             }
-            s.push("response.output_text.done",
-                   with(json!({"content_index": 0, "text": text, "logprobs": []})));
-            s.push("response.content_part.done",
-                   with(json!({"content_index": 0, "part": item["content"][0]})));
+            s.push(
+                "response.output_text.done",
+                with(json!({"content_index": 0, "text": text, "logprobs": []})),
+            );
+            s.push(
+                "response.content_part.done",
+                with(json!({"content_index": 0, "part": item["content"][0]})),
+            );
         }
         Some("reasoning") => {
             opened["summary"] = json!([]);
-            s.push("response.output_item.added", json!({"output_index": index, "item": opened}));
+            s.push(
+                "response.output_item.added",
+                json!({"output_index": index, "item": opened}),
+            );
             let part = json!({"type": "summary_text", "text": ""});
-            s.push("response.reasoning_summary_part.added", with(json!({"summary_index": 0, "part": part})));
+            s.push(
+                "response.reasoning_summary_part.added",
+                with(json!({"summary_index": 0, "part": part})),
+            );
             for piece in content::split_text(REASONING_SUMMARY, 2) {
-                s.push("response.reasoning_summary_text.delta", with(json!({"summary_index": 0, "delta": piece})));
+                s.push(
+                    "response.reasoning_summary_text.delta",
+                    with(json!({"summary_index": 0, "delta": piece})),
+                );
             }
-            s.push("response.reasoning_summary_text.done",
-                   with(json!({"summary_index": 0, "text": REASONING_SUMMARY})));
-            s.push("response.reasoning_summary_part.done",
-                   with(json!({"summary_index": 0, "part": item["summary"][0]})));
+            s.push(
+                "response.reasoning_summary_text.done",
+                with(json!({"summary_index": 0, "text": REASONING_SUMMARY})),
+            );
+            s.push(
+                "response.reasoning_summary_part.done",
+                with(json!({"summary_index": 0, "part": item["summary"][0]})),
+            );
         }
         Some("function_call") => {
             opened["arguments"] = json!("");
             opened["status"] = json!("in_progress");
-            s.push("response.output_item.added", json!({"output_index": index, "item": opened}));
+            s.push(
+                "response.output_item.added",
+                json!({"output_index": index, "item": opened}),
+            );
             for piece in content::split_text(TOOL_ARGUMENTS, 2) {
-                s.push("response.function_call_arguments.delta", with(json!({"delta": piece})));
+                s.push(
+                    "response.function_call_arguments.delta",
+                    with(json!({"delta": piece})),
+                );
             }
-            s.push("response.function_call_arguments.done", with(json!({"arguments": TOOL_ARGUMENTS})));
+            s.push(
+                "response.function_call_arguments.done",
+                with(json!({"arguments": TOOL_ARGUMENTS})),
+            );
         }
         _ => {
             opened["input"] = json!("");
-            s.push("response.output_item.added", json!({"output_index": index, "item": opened}));
-            s.push("response.custom_tool_call_input.delta", with(json!({"delta": CUSTOM_TOOL_INPUT})));
-            s.push("response.custom_tool_call_input.done", with(json!({"input": CUSTOM_TOOL_INPUT})));
+            s.push(
+                "response.output_item.added",
+                json!({"output_index": index, "item": opened}),
+            );
+            s.push(
+                "response.custom_tool_call_input.delta",
+                with(json!({"delta": CUSTOM_TOOL_INPUT})),
+            );
+            s.push(
+                "response.custom_tool_call_input.done",
+                with(json!({"input": CUSTOM_TOOL_INPUT})),
+            );
         }
     }
-    s.push("response.output_item.done", json!({"output_index": index, "item": item}));
+    s.push(
+        "response.output_item.done",
+        json!({"output_index": index, "item": item}),
+    );
 }
 
 /// `POST /v1/responses/compact`: one opaque compaction item.
 pub(crate) fn compact(ctx: &Ctx) -> Rendered {
     let usage = ctx.usage.map_or(Value::Null, |u| usage_json(&u, false));
-    Rendered::Json(json!({"id": format!("resp_{}", ctx.id), "object": "response.compaction",
+    Rendered::Json(
+        json!({"id": format!("resp_{}", ctx.id), "object": "response.compaction",
         "created_at": CREATED,
         "output": [{"type": "compaction", "id": format!("cmp_{}", ctx.id),
                     "encrypted_content": "gAAAA-mock-compacted"}],
-        "usage": usage}))
+        "usage": usage}),
+    )
 }
 
 /// `GET`/`DELETE /v1/responses/{id}` and `GET …/input_items`, without real storage: the

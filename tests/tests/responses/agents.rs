@@ -21,20 +21,29 @@ async fn agent_tool_loop(channel_type: i64) {
         assert_eq!(c[check]["calls"], paris, "the tool ran once: {out}");
         let final_output = c[check]["final"].as_str().unwrap_or_default();
         assert!(
-            final_output.starts_with("Tool result: ") && final_output.contains("22 degrees celsius in Paris"),
+            final_output.starts_with("Tool result: ")
+                && final_output.contains("22 degrees celsius in Paris"),
             "{out}"
         );
     }
     assert_eq!(c["run"]["responses"], 2, "{out}");
     let items = c["streamed"]["items"].as_array().unwrap();
-    for kind in ["tool_call_item", "tool_call_output_item", "message_output_item"] {
+    for kind in [
+        "tool_call_item",
+        "tool_call_output_item",
+        "message_output_item",
+    ] {
         assert!(items.iter().any(|i| i == kind), "{kind} missing: {out}");
     }
     // Two model calls per run, each billed once.
     let logs = w.wait_for_logs(4, Duration::from_secs(10)).await;
     assert_eq!(logs.len(), 4, "{logs:?}");
-    assert!(logs.iter().all(|l| l["endpoint"] == "responses" && l["status_code"] == 200
-        && l["quota"] == DEFAULT_QUOTA), "{logs:?}");
+    assert!(
+        logs.iter().all(|l| l["endpoint"] == "responses"
+            && l["status_code"] == 200
+            && l["quota"] == DEFAULT_QUOTA),
+        "{logs:?}"
+    );
     assert_eq!(w.user().await.used_quota, 4 * DEFAULT_QUOTA);
 }
 

@@ -44,7 +44,9 @@ async fn tool_round_trip(channel_type: i64) {
     // The follow-up carries the previous output items and the tool's result.
     let mut input = vec![json!({"role": "user", "content": "What is the weather in Paris?"})];
     input.extend(r.body["output"].as_array().unwrap().iter().cloned());
-    input.push(json!({"type": "function_call_output", "call_id": call["call_id"], "output": "22C sunny"}));
+    input.push(
+        json!({"type": "function_call_output", "call_id": call["call_id"], "output": "22C sunny"}),
+    );
     let mut follow = first;
     follow["input"] = Value::Array(input);
     let events = stream(&w, {
@@ -54,7 +56,10 @@ async fn tool_round_trip(channel_type: i64) {
     })
     .await;
     let text = streamed_text(&events);
-    assert!(text.starts_with(TOOL_RESULT_PREFIX) && text.contains("22C sunny"), "{text}");
+    assert!(
+        text.starts_with(TOOL_RESULT_PREFIX) && text.contains("22C sunny"),
+        "{text}"
+    );
     let done = completed(&events);
     assert_eq!(output_text(&done), text);
     assert_eq!(done["usage"]["input_tokens"], 11);
@@ -128,13 +133,13 @@ async fn a_streamed_tool_call_split_at_awkward_bytes_is_a_function_call_item() {
 async fn custom_and_namespace_tools_survive_conversion_and_built_ins_are_dropped_visibly() {
     let w = world(ANTHROPIC, json!({})).await;
     let body = json!({"model": model_for(ANTHROPIC), "input": "edit the file",
-        "tools": [
-            {"type": "custom", "name": "apply_patch", "description": "Edit files.",
-             "format": {"type": "grammar", "syntax": "lark", "definition": "start: /.+/"}},
-            {"type": "namespace", "name": "agents", "description": "Sub-agents.",
-             "tools": [{"type": "function", "name": "spawn", "parameters": {"type": "object"}}]},
-            {"type": "web_search", "external_web_access": false}
-        ]});
+    "tools": [
+        {"type": "custom", "name": "apply_patch", "description": "Edit files.",
+         "format": {"type": "grammar", "syntax": "lark", "definition": "start: /.+/"}},
+        {"type": "namespace", "name": "agents", "description": "Sub-agents.",
+         "tools": [{"type": "function", "name": "spawn", "parameters": {"type": "object"}}]},
+        {"type": "web_search", "external_web_access": false}
+    ]});
     let r = create(&w, body).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let sent = w.mock.last_request().unwrap().json().clone();
@@ -166,7 +171,10 @@ async fn custom_and_namespace_tools_survive_conversion_and_built_ins_are_dropped
         .unwrap_or_default();
     assert!(warning.contains("web_search"), "{warning:?}");
     let log = assert_billed_default(&w).await;
-    assert!(log["warnings"].as_str().unwrap().contains("web_search"), "{log}");
+    assert!(
+        log["warnings"].as_str().unwrap().contains("web_search"),
+        "{log}"
+    );
 
     // The custom call and a namespaced call go back to the channel as tool calls.
     let follow = json!({"model": model_for(ANTHROPIC), "input": [
@@ -182,8 +190,15 @@ async fn custom_and_namespace_tools_survive_conversion_and_built_ins_are_dropped
     let assistant = &sent["messages"][1]["content"];
     assert_eq!(assistant[0]["type"], "tool_use");
     assert_eq!(assistant[0]["input"], json!({"input": "*** Begin Patch"}));
-    assert_eq!(sent["messages"][3]["content"][0]["name"], "agents__spawn", "{sent}");
-    assert!(output_text(&r.body).starts_with(TOOL_RESULT_PREFIX), "{}", r.text);
+    assert_eq!(
+        sent["messages"][3]["content"][0]["name"], "agents__spawn",
+        "{sent}"
+    );
+    assert!(
+        output_text(&r.body).starts_with(TOOL_RESULT_PREFIX),
+        "{}",
+        r.text
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -191,12 +206,18 @@ async fn an_upstream_failure_mid_stream_ends_with_response_failed() {
     let w = world(ANTHROPIC, json!({})).await;
     w.mock
         .push_reply(integration_tests::mock_upstream::Reply::StreamError { after: 4 });
-    let events = stream(&w, json!({"model": model_for(ANTHROPIC), "stream": true, "input": "hi"})).await;
+    let events = stream(
+        &w,
+        json!({"model": model_for(ANTHROPIC), "stream": true, "input": "hi"}),
+    )
+    .await;
     let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names.last(), Some(&"response.failed"), "{names:?}");
     assert!(!names.contains(&"response.completed"));
-    let logs = w
-        .wait_for_logs(1, std::time::Duration::from_secs(10))
-        .await;
-    assert!(!logs[0]["error"].as_str().unwrap().is_empty(), "{:?}", logs[0]);
+    let logs = w.wait_for_logs(1, std::time::Duration::from_secs(10)).await;
+    assert!(
+        !logs[0]["error"].as_str().unwrap().is_empty(),
+        "{:?}",
+        logs[0]
+    );
 }

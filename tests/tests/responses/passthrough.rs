@@ -5,8 +5,7 @@
 use integration_tests::mock_upstream::{ENCRYPTED_REASONING, REASONING_TOKENS};
 use integration_tests::provider_support::{world, OPENAI};
 use integration_tests::responses_support::{
-    assert_billed_default, completed, create, post, stream, streamed_text, CUSTOM,
-    DEFAULT_QUOTA,
+    assert_billed_default, completed, create, post, stream, streamed_text, CUSTOM, DEFAULT_QUOTA,
 };
 use integration_tests::v1_support::{openai_error, MODEL};
 use reqwest::StatusCode;
@@ -39,7 +38,11 @@ async fn an_openai_channel_gets_the_clients_bytes_and_returns_its_answer_unchang
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let up = w.mock.last_request().expect("upstream request");
     assert_eq!(up.path, "/v1/responses");
-    assert_eq!(up.body_text(), raw, "the body must pass through byte for byte");
+    assert_eq!(
+        up.body_text(),
+        raw,
+        "the body must pass through byte for byte"
+    );
     assert_eq!(r.body["object"], "response");
     assert!(r.body["id"].as_str().unwrap().starts_with("resp_mock"));
     assert_eq!(r.body["output"][0]["content"][0]["text"], "Echo: hello");
@@ -58,7 +61,10 @@ async fn a_mapped_model_is_the_only_change_to_the_body() {
     expected["model"] = json!("gpt-upstream");
     assert_eq!(sent, expected);
     assert_eq!(r.body["output"][0]["type"], "reasoning");
-    assert_eq!(r.body["output"][0]["encrypted_content"], ENCRYPTED_REASONING);
+    assert_eq!(
+        r.body["output"][0]["encrypted_content"],
+        ENCRYPTED_REASONING
+    );
     assert_eq!(r.body["output"][1]["type"], "function_call");
     assert_eq!(r.body["output"][1]["name"], "get_weather");
 }
@@ -69,16 +75,36 @@ async fn a_stream_split_at_awkward_bytes_passes_through_and_is_billed_from_compl
     w.mock.update_options(|o| o.chunk_bytes = Some(3));
     let events = stream(&w, tool_body(true)).await;
     let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(&names[..3], ["response.created", "response.in_progress", "response.output_item.added"]);
-    assert!(names.contains(&"response.reasoning_summary_text.delta"), "{names:?}");
-    assert!(names.contains(&"response.function_call_arguments.delta"), "{names:?}");
+    assert_eq!(
+        &names[..3],
+        [
+            "response.created",
+            "response.in_progress",
+            "response.output_item.added"
+        ]
+    );
+    assert!(
+        names.contains(&"response.reasoning_summary_text.delta"),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"response.function_call_arguments.delta"),
+        "{names:?}"
+    );
     let done = completed(&events);
-    assert_eq!(done["usage"]["output_tokens_details"]["reasoning_tokens"], REASONING_TOKENS);
+    assert_eq!(
+        done["usage"]["output_tokens_details"]["reasoning_tokens"],
+        REASONING_TOKENS
+    );
     assert_eq!(done["output"][0]["encrypted_content"], ENCRYPTED_REASONING);
     let log = assert_billed_default(&w).await;
     assert_eq!(log["is_stream"], true);
 
-    let text_events = stream(&w, json!({"model": MODEL, "stream": true, "input": "split é 日本"})).await;
+    let text_events = stream(
+        &w,
+        json!({"model": MODEL, "stream": true, "input": "split é 日本"}),
+    )
+    .await;
     assert_eq!(streamed_text(&text_events), "Echo: split é 日本");
     assert_billed_default(&w).await;
     assert_eq!(w.user().await.used_quota, 2 * DEFAULT_QUOTA);
@@ -89,8 +115,15 @@ async fn an_openai_compatible_channel_passes_through_only_when_it_says_so() {
     let chat_only = world(CUSTOM, json!({})).await;
     let r = create(&chat_only, json!({"model": MODEL, "input": "hi"})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert_eq!(chat_only.mock.last_request().unwrap().path, "/v1/chat/completions");
-    assert!(r.body["id"].as_str().unwrap().starts_with("resp_gw"), "{}", r.text);
+    assert_eq!(
+        chat_only.mock.last_request().unwrap().path,
+        "/v1/chat/completions"
+    );
+    assert!(
+        r.body["id"].as_str().unwrap().starts_with("resp_gw"),
+        "{}",
+        r.text
+    );
     assert_eq!(r.body["output"][0]["content"][0]["text"], "Echo: hi");
     assert_billed_default(&chat_only).await;
 
@@ -153,7 +186,11 @@ async fn compaction_passes_through_on_openai_and_is_refused_clearly_elsewhere() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upstream_error_and_bad_input_come_back_in_openai_shape() {
     let w = world(OPENAI, json!({})).await;
-    w.mock.push_reply(integration_tests::mock_upstream::Reply::error(400, "bad tool schema"));
+    w.mock
+        .push_reply(integration_tests::mock_upstream::Reply::error(
+            400,
+            "bad tool schema",
+        ));
     let r = create(&w, json!({"model": MODEL, "input": "hi"})).await;
     let e = openai_error(&r, 400);
     assert!(e["message"].as_str().unwrap().contains("bad tool schema"));
@@ -175,7 +212,14 @@ async fn an_upstream_error_and_bad_input_come_back_in_openai_shape() {
         )
         .await;
     openai_error(&r, 400);
-    let r = w.v1_as("sk-wrong", reqwest::Method::POST, "/v1/responses", Some(json!({"model": MODEL, "input": "x"}))).await;
+    let r = w
+        .v1_as(
+            "sk-wrong",
+            reqwest::Method::POST,
+            "/v1/responses",
+            Some(json!({"model": MODEL, "input": "x"})),
+        )
+        .await;
     openai_error(&r, 401);
     assert_eq!(w.mock.request_count(), 1);
     assert_eq!(w.user().await.used_quota, 0);

@@ -30,7 +30,10 @@ async fn openai_sdk_responses(channel_type: i64) {
     assert_eq!(c["tools"]["name"], "get_weather", "{out}");
     assert_eq!(c["tools"]["args"], tool_args);
     // Gemini's mock echoes the functionResponse object, the others its text.
-    assert!(is_tool_result(&c["tools"]["follow_up"], "22C and sunny"), "{out}");
+    assert!(
+        is_tool_result(&c["tools"]["follow_up"], "22C and sunny"),
+        "{out}"
+    );
     assert_eq!(c["stream"]["text"], "Echo: sdk stream 日本", "{out}");
     assert_eq!(c["stream"]["final_text"], "Echo: sdk stream 日本");
     assert_eq!(c["stream"]["first"], "response.created");
@@ -40,7 +43,10 @@ async fn openai_sdk_responses(channel_type: i64) {
     assert_eq!(c["stream_tools"]["name"], "get_weather", "{out}");
     assert_eq!(c["stream_tools"]["streamed_args"], tool_args);
     assert_eq!(c["stream_tools"]["args"], tool_args);
-    assert!(is_tool_result(&c["stream_tools"]["follow_up"], "18C"), "{out}");
+    assert!(
+        is_tool_result(&c["stream_tools"]["follow_up"], "18C"),
+        "{out}"
+    );
 
     // Six calls, each billed 11 prompt + 7 completion tokens, once.
     let logs = w.wait_for_logs(6, Duration::from_secs(10)).await;
@@ -48,7 +54,11 @@ async fn openai_sdk_responses(channel_type: i64) {
     for l in &logs {
         assert_eq!(l["endpoint"], "responses", "{l}");
         assert_eq!(l["status_code"], 200, "{l}");
-        assert_eq!((l["prompt_tokens"].as_i64(), l["completion_tokens"].as_i64()), (Some(11), Some(7)), "{l}");
+        assert_eq!(
+            (l["prompt_tokens"].as_i64(), l["completion_tokens"].as_i64()),
+            (Some(11), Some(7)),
+            "{l}"
+        );
         assert_eq!(l["quota"], DEFAULT_QUOTA, "{l}");
     }
     assert_eq!(logs.iter().filter(|l| l["is_stream"] == true).count(), 3);

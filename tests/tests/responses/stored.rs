@@ -18,18 +18,31 @@ async fn a_stored_response_is_reachable_by_its_owner_on_its_channel_only() {
     let r = create(&w, json!({"model": MODEL, "input": "remember me"})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let id = r.body["id"].as_str().unwrap().to_string();
-    w.add_channel(&other, "preferred", json!({"priority": 10})).await;
+    w.add_channel(&other, "preferred", json!({"priority": 10}))
+        .await;
 
-    let got = w.v1(Method::GET, &format!("/v1/responses/{id}"), None).await;
+    let got = w
+        .v1(Method::GET, &format!("/v1/responses/{id}"), None)
+        .await;
     assert_eq!(got.status, StatusCode::OK, "{}", got.text);
     assert_eq!(got.body["id"], id.as_str());
-    assert_eq!(w.mock.last_request().unwrap().path, format!("/v1/responses/{id}"));
+    assert_eq!(
+        w.mock.last_request().unwrap().path,
+        format!("/v1/responses/{id}")
+    );
     let items = w
-        .v1(Method::GET, &format!("/v1/responses/{id}/input_items?limit=5"), None)
+        .v1(
+            Method::GET,
+            &format!("/v1/responses/{id}/input_items?limit=5"),
+            None,
+        )
         .await;
     assert_eq!(items.status, StatusCode::OK, "{}", items.text);
     assert_eq!(items.body["object"], "list");
-    assert_eq!(w.mock.last_request().unwrap().query.as_deref(), Some("limit=5"));
+    assert_eq!(
+        w.mock.last_request().unwrap().query.as_deref(),
+        Some("limit=5")
+    );
 
     // A continuation goes to the channel holding the previous response, not the
     // preferred one; streamed continuations too.
@@ -37,12 +50,19 @@ async fn a_stored_response_is_reachable_by_its_owner_on_its_channel_only() {
     let next = json!({"model": MODEL, "input": "and now?", "previous_response_id": id});
     let r = create(&w, next.clone()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert_eq!(w.mock.last_request().unwrap().json()["previous_response_id"], id.as_str());
+    assert_eq!(
+        w.mock.last_request().unwrap().json()["previous_response_id"],
+        id.as_str()
+    );
     let mut streamed = next;
     streamed["stream"] = json!(true);
     let events = stream(&w, streamed).await;
     assert_eq!(events.last().unwrap().0, "response.completed");
-    assert_eq!(other.request_count(), before, "nothing may go to the other channel");
+    assert_eq!(
+        other.request_count(),
+        before,
+        "nothing may go to the other channel"
+    );
 
     // Another user's key: 404, as for an unknown id.
     let (_, bob_jwt) = w.gw.create_user(&w.root, "bob", 1, 1_000_000).await;
@@ -56,17 +76,25 @@ async fn a_stored_response_is_reachable_by_its_owner_on_its_channel_only() {
         openai_error(&r, 404);
     }
     let r = w
-        .v1_as(&bob_key, Method::POST, "/v1/responses",
-               Some(json!({"model": MODEL, "input": "x", "previous_response_id": id})))
+        .v1_as(
+            &bob_key,
+            Method::POST,
+            "/v1/responses",
+            Some(json!({"model": MODEL, "input": "x", "previous_response_id": id})),
+        )
         .await;
     openai_error(&r, 404);
     let r = w.v1(Method::GET, "/v1/responses/resp_0123abcd", None).await;
     openai_error(&r, 404);
 
-    let deleted = w.v1(Method::DELETE, &format!("/v1/responses/{id}"), None).await;
+    let deleted = w
+        .v1(Method::DELETE, &format!("/v1/responses/{id}"), None)
+        .await;
     assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.text);
     assert_eq!(deleted.body["deleted"], true);
-    let gone = w.v1(Method::GET, &format!("/v1/responses/{id}"), None).await;
+    let gone = w
+        .v1(Method::GET, &format!("/v1/responses/{id}"), None)
+        .await;
     openai_error(&gone, 404);
 }
 
@@ -76,7 +104,9 @@ async fn store_false_records_nothing() {
     let r = create(&w, json!({"model": MODEL, "input": "x", "store": false})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let id = r.body["id"].as_str().unwrap();
-    let got = w.v1(Method::GET, &format!("/v1/responses/{id}"), None).await;
+    let got = w
+        .v1(Method::GET, &format!("/v1/responses/{id}"), None)
+        .await;
     openai_error(&got, 404);
 }
 
@@ -87,12 +117,18 @@ async fn an_id_from_a_converted_channel_gets_a_clear_400() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let id = r.body["id"].as_str().unwrap().to_string();
     let requests = w.mock.request_count();
-    let r = create(&w, json!({"model": model_for(ANTHROPIC), "input": "y",
-                             "previous_response_id": id})).await;
+    let r = create(
+        &w,
+        json!({"model": model_for(ANTHROPIC), "input": "y",
+                             "previous_response_id": id}),
+    )
+    .await;
     let e = openai_error(&r, 400);
     assert_eq!(e["code"], "response_not_stored");
     assert!(e["message"].as_str().unwrap().contains("input"), "{e}");
-    let r = w.v1(Method::GET, &format!("/v1/responses/{id}"), None).await;
+    let r = w
+        .v1(Method::GET, &format!("/v1/responses/{id}"), None)
+        .await;
     openai_error(&r, 400);
     assert_eq!(w.mock.request_count(), requests);
 }

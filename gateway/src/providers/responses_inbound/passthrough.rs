@@ -149,7 +149,12 @@ pub fn parse(raw: Bytes) -> Result<(Parsed, Option<String>), String> {
         return Err("upstream returned an unexpected body".into());
     }
     let mut completion_text = String::new();
-    for item in v.get("output").and_then(Value::as_array).into_iter().flatten() {
+    for item in v
+        .get("output")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         collect_text(item, &mut completion_text);
     }
     let id = v.get("id").and_then(Value::as_str).map(String::from);
@@ -171,7 +176,12 @@ fn collect_text(item: &Value, out: &mut String) {
         }
     }
     for key in ["content", "summary"] {
-        for part in item.get(key).and_then(Value::as_array).into_iter().flatten() {
+        for part in item
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             collect_text(part, out);
         }
     }

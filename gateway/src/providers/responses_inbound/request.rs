@@ -124,7 +124,10 @@ fn copy_settings(
         }
         _ => {}
     }
-    if let Some(v) = text.and_then(|t| t.get("verbosity")).filter(|v| v.is_string()) {
+    if let Some(v) = text
+        .and_then(|t| t.get("verbosity"))
+        .filter(|v| v.is_string())
+    {
         out.insert("verbosity".into(), v.clone());
     }
     let user = obj
@@ -172,7 +175,10 @@ fn input_items(
             "custom_tool_call" => {
                 let name = item.get("name").and_then(Value::as_str).unwrap_or_default();
                 let ns = item.get("namespace").and_then(Value::as_str);
-                let input = item.get("input").and_then(Value::as_str).unwrap_or_default();
+                let input = item
+                    .get("input")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 let args = json!({"input": input}).to_string();
                 push_call(messages, call_id(item), &flat_name(ns, name), &args);
             }
@@ -277,7 +283,9 @@ fn content_part(p: &Value) -> Option<Value> {
         "input_text" | "output_text" | "text" | "summary_text" | "reasoning_text" => {
             Some(json!({"type": "text", "text": p.get("text").and_then(Value::as_str)?}))
         }
-        "refusal" => Some(json!({"type": "text", "text": p.get("refusal").and_then(Value::as_str)?})),
+        "refusal" => {
+            Some(json!({"type": "text", "text": p.get("refusal").and_then(Value::as_str)?}))
+        }
         "input_image" => {
             let url = p.get("image_url").and_then(Value::as_str)?;
             let mut image = json!({"url": url});

@@ -185,8 +185,10 @@ pub fn from_openai_response(openai: &Value, shape: &Shape, usage: &Usage) -> Val
         .and_then(Value::as_str)
         .filter(|r| !r.is_empty())
     {
-        output.push(json!({"type": "message", "id": item_id("msg"), "status": "completed",
-            "role": "assistant", "content": [{"type": "refusal", "refusal": refusal}]}));
+        output.push(
+            json!({"type": "message", "id": item_id("msg"), "status": "completed",
+            "role": "assistant", "content": [{"type": "refusal", "refusal": refusal}]}),
+        );
     }
     let calls = msg
         .and_then(|m| m.get("tool_calls"))
@@ -204,8 +206,16 @@ pub fn from_openai_response(openai: &Value, shape: &Shape, usage: &Usage) -> Val
             .get("id")
             .and_then(Value::as_str)
             .map_or_else(|| item_id("call"), String::from);
-        let prefix = if shape.tools.is_custom(name) { "ctc" } else { "fc" };
-        output.push(shape.tools.call_item(&item_id(prefix), &call_id, name, args));
+        let prefix = if shape.tools.is_custom(name) {
+            "ctc"
+        } else {
+            "fc"
+        };
+        output.push(
+            shape
+                .tools
+                .call_item(&item_id(prefix), &call_id, name, args),
+        );
     }
     let finish = choice
         .and_then(|c| c.get("finish_reason"))

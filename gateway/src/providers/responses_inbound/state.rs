@@ -99,10 +99,13 @@ pub async fn proxy_stored(
 ) -> Result<HttpResponse, V1Error> {
     let caller = key_auth::authenticate(state, req).await?;
     let channel = owned_channel(state, caller.user.id, id).await?;
-    let key = state.secret_box.open(&channel.key_ciphertext).map_err(|e| {
-        log::error!("channel {} key cannot be decrypted: {e}", channel.id);
-        V1Error::upstream(StatusCode::BAD_GATEWAY, "channel is misconfigured")
-    })?;
+    let key = state
+        .secret_box
+        .open(&channel.key_ciphertext)
+        .map_err(|e| {
+            log::error!("channel {} key cannot be decrypted: {e}", channel.id);
+            V1Error::upstream(StatusCode::BAD_GATEWAY, "channel is misconfigured")
+        })?;
     let encoded: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
     let mut url = upstream_url(&channel, &format!("/{encoded}{suffix}"));
     if !req.query_string().is_empty() {
@@ -120,13 +123,16 @@ pub async fn proxy_stored(
     };
     let via_relay = channel.use_relay.unwrap_or(client.relay_configured());
     let request_id = crate::util::request_id(req);
-    let res = client
-        .send(up, via_relay, &request_id)
-        .await
-        .map_err(|e| {
-            log::warn!("request_id={request_id} stored response call failed: {}", e.describe());
-            V1Error::upstream(StatusCode::BAD_GATEWAY, "could not reach the upstream provider")
-        })?;
+    let res = client.send(up, via_relay, &request_id).await.map_err(|e| {
+        log::warn!(
+            "request_id={request_id} stored response call failed: {}",
+            e.describe()
+        );
+        V1Error::upstream(
+            StatusCode::BAD_GATEWAY,
+            "could not reach the upstream provider",
+        )
+    })?;
     let status = res.status;
     if matches!(status.as_u16(), 401 | 403) {
         // The upstream's own text may quote part of the channel's key.

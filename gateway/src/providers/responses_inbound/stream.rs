@@ -7,8 +7,8 @@
 //! closes.
 
 use super::response::{
-    final_status, item_id, message_item, new_response_id, output_text, reasoning_item,
-    usage_json, Shape,
+    final_status, item_id, message_item, new_response_id, output_text, reasoning_item, usage_json,
+    Shape,
 };
 use crate::providers::StreamAdapter;
 use bytes::Bytes;
@@ -435,9 +435,7 @@ impl StreamAdapter for ChatToResponsesStream {
             .filter_map(|i| i.finished.clone())
             .collect();
         let (status, incomplete) = final_status(self.finish_reason.as_deref());
-        let mut response = self
-            .shape
-            .object(&self.id, self.created_at, status, output);
+        let mut response = self.shape.object(&self.id, self.created_at, status, output);
         response["incomplete_details"] = incomplete;
         response["usage"] = self.usage_value();
         let kind = if status == "completed" {

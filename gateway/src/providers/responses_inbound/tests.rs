@@ -45,10 +45,20 @@ fn a_codex_request_converts_to_chat() {
     assert_eq!(m[1], json!({"role": "system", "content": "dev"}));
     assert_eq!(m[2], json!({"role": "user", "content": "hi"}));
     let calls = m[3]["tool_calls"].as_array().unwrap();
-    assert_eq!(calls.len(), 3, "consecutive calls join one assistant turn: {m:?}");
-    assert_eq!(calls[1]["function"]["arguments"], r#"{"input":"*** Begin"}"#);
+    assert_eq!(
+        calls.len(),
+        3,
+        "consecutive calls join one assistant turn: {m:?}"
+    );
+    assert_eq!(
+        calls[1]["function"]["arguments"],
+        r#"{"input":"*** Begin"}"#
+    );
     assert_eq!(calls[2]["function"]["name"], "ns__close");
-    assert_eq!(m[4], json!({"role": "tool", "tool_call_id": "c1", "content": "ok"}));
+    assert_eq!(
+        m[4],
+        json!({"role": "tool", "tool_call_id": "c1", "content": "ok"})
+    );
     assert_eq!(m[5]["content"], "done");
     assert_eq!(m[7], json!({"role": "user", "content": "again"}));
     assert_eq!(b["max_tokens"], 100);
@@ -61,7 +71,10 @@ fn a_codex_request_converts_to_chat() {
         .map(|t| t["function"]["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["exec", "apply_patch", "ns__close"]);
-    assert_eq!(tools[1]["function"]["parameters"]["required"], json!(["input"]));
+    assert_eq!(
+        tools[1]["function"]["parameters"]["required"],
+        json!(["input"])
+    );
     assert!(tools[1]["function"]["description"]
         .as_str()
         .unwrap()
@@ -90,11 +103,11 @@ fn bad_requests_are_refused_in_openai_shape() {
 fn a_chat_answer_becomes_a_response_with_custom_and_namespaced_calls() {
     let shape = Shape::from_request(&codex_like(), "m");
     let chat = json!({"id": "x", "created": 5, "choices": [{"finish_reason": "tool_calls", "message": {
-        "role": "assistant", "content": "Sure.", "reasoning_content": "hmm",
-        "tool_calls": [
-            {"id": "call_a", "type": "function", "function": {"name": "apply_patch", "arguments": "{\"input\":\"*** P\"}"}},
-            {"id": "call_b", "type": "function", "function": {"name": "ns__close", "arguments": "{}"}}
-        ]}}]});
+    "role": "assistant", "content": "Sure.", "reasoning_content": "hmm",
+    "tool_calls": [
+        {"id": "call_a", "type": "function", "function": {"name": "apply_patch", "arguments": "{\"input\":\"*** P\"}"}},
+        {"id": "call_b", "type": "function", "function": {"name": "ns__close", "arguments": "{}"}}
+    ]}}]});
     let mut usage = Usage::new(10, 4);
     usage.prompt_tokens_details = Some(json!({"cached_tokens": 6}));
     usage.completion_tokens_details = Some(json!({"reasoning_tokens": 2}));
@@ -147,13 +160,28 @@ fn a_chat_stream_becomes_the_responses_event_sequence() {
     let chunk = |delta: Value, finish: Value| json!({"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
     let events = run_stream(
         &[
-            chunk(json!({"role": "assistant", "reasoning_content": "hm"}), Value::Null),
+            chunk(
+                json!({"role": "assistant", "reasoning_content": "hm"}),
+                Value::Null,
+            ),
             chunk(json!({"content": "Hel"}), Value::Null),
             chunk(json!({"content": "lo"}), Value::Null),
-            chunk(json!({"tool_calls": [{"index": 0, "id": "c1", "function": {"name": "exec", "arguments": ""}}]}), Value::Null),
-            chunk(json!({"tool_calls": [{"index": 1, "id": "c2", "function": {"name": "apply_patch", "arguments": "{\"inp"}}]}), Value::Null),
-            chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": "{\"a\":1}"}}]}), Value::Null),
-            chunk(json!({"tool_calls": [{"index": 1, "function": {"arguments": "ut\":\"P\"}"}}]}), Value::Null),
+            chunk(
+                json!({"tool_calls": [{"index": 0, "id": "c1", "function": {"name": "exec", "arguments": ""}}]}),
+                Value::Null,
+            ),
+            chunk(
+                json!({"tool_calls": [{"index": 1, "id": "c2", "function": {"name": "apply_patch", "arguments": "{\"inp"}}]}),
+                Value::Null,
+            ),
+            chunk(
+                json!({"tool_calls": [{"index": 0, "function": {"arguments": "{\"a\":1}"}}]}),
+                Value::Null,
+            ),
+            chunk(
+                json!({"tool_calls": [{"index": 1, "function": {"arguments": "ut\":\"P\"}"}}]}),
+                Value::Null,
+            ),
             chunk(json!({}), json!("tool_calls")),
             json!({"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 5}}),
         ],
@@ -176,7 +204,10 @@ fn a_chat_stream_becomes_the_responses_event_sequence() {
     assert_eq!(last, "response.completed");
     let out = done["response"]["output"].as_array().unwrap();
     let kinds: Vec<&str> = out.iter().map(|i| i["type"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["reasoning", "message", "function_call", "custom_tool_call"]);
+    assert_eq!(
+        kinds,
+        ["reasoning", "message", "function_call", "custom_tool_call"]
+    );
     assert_eq!(out[2]["arguments"], r#"{"a":1}"#);
     assert_eq!(out[3]["input"], "P");
     assert_eq!(done["response"]["usage"]["input_tokens"], 9);
@@ -201,15 +232,24 @@ fn a_cut_answer_is_incomplete_and_an_error_fails_the_response() {
     );
     let (last, v) = events.last().unwrap();
     assert_eq!(last, "response.incomplete");
-    assert_eq!(v["response"]["incomplete_details"]["reason"], "max_output_tokens");
+    assert_eq!(
+        v["response"]["incomplete_details"]["reason"],
+        "max_output_tokens"
+    );
 
     let inner = Box::new(OpenAiStream::new(Endpoint::Chat, "m", true));
     let mut s = ChatToResponsesStream::new(inner, Shape::from_request(&req, "m"));
     let mut out = Vec::new();
-    s.on_event(&SseEvent::data(r#"{"choices":[{"index":0,"delta":{"content":"a"}}]}"#), &mut out);
+    s.on_event(
+        &SseEvent::data(r#"{"choices":[{"index":0,"delta":{"content":"a"}}]}"#),
+        &mut out,
+    );
     out.push(s.error_event("boom"));
     s.finish(&mut out);
-    let text: String = out.iter().map(|b| String::from_utf8_lossy(b).into_owned()).collect();
+    let text: String = out
+        .iter()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .collect();
     assert!(text.contains("event: response.failed"), "{text}");
     assert!(!text.contains("response.completed"), "{text}");
 }
@@ -219,9 +259,18 @@ fn the_passthrough_reads_usage_and_forwards_bytes_unchanged() {
     let mut p = ResponsesPassthrough::new("m", None);
     let mut out = Vec::new();
     let events = [
-        SseEvent::named("response.created", r#"{"type":"response.created","sequence_number":0,"response":{"id":"resp_1"}}"#),
-        SseEvent::named("response.output_text.delta", r#"{"type":"response.output_text.delta","sequence_number":1,"delta":"Hi there"}"#),
-        SseEvent::named("response.completed", r#"{"type":"response.completed","sequence_number":2,"response":{"id":"resp_1","usage":{"input_tokens":12,"input_tokens_details":{"cached_tokens":4},"output_tokens":6,"output_tokens_details":{"reasoning_tokens":2},"total_tokens":18}}}"#),
+        SseEvent::named(
+            "response.created",
+            r#"{"type":"response.created","sequence_number":0,"response":{"id":"resp_1"}}"#,
+        ),
+        SseEvent::named(
+            "response.output_text.delta",
+            r#"{"type":"response.output_text.delta","sequence_number":1,"delta":"Hi there"}"#,
+        ),
+        SseEvent::named(
+            "response.completed",
+            r#"{"type":"response.completed","sequence_number":2,"response":{"id":"resp_1","usage":{"input_tokens":12,"input_tokens_details":{"cached_tokens":4},"output_tokens":6,"output_tokens_details":{"reasoning_tokens":2},"total_tokens":18}}}"#,
+        ),
     ];
     for ev in &events {
         p.on_event(ev, &mut out);
@@ -230,6 +279,9 @@ fn the_passthrough_reads_usage_and_forwards_bytes_unchanged() {
     let expected: Vec<Bytes> = events.iter().map(SseEvent::to_bytes).collect();
     assert_eq!(out, expected);
     let u = p.usage().unwrap();
-    assert_eq!((u.prompt_tokens, u.completion_tokens, u.cached_tokens()), (12, 6, 4));
+    assert_eq!(
+        (u.prompt_tokens, u.completion_tokens, u.cached_tokens()),
+        (12, 6, 4)
+    );
     assert!(p.generated_tokens() > 0);
 }

@@ -38,7 +38,12 @@ impl ToolNames {
     /// Reads the `tools` of a Responses request.
     pub fn from_request(body: &Value) -> Self {
         let mut names = ToolNames::default();
-        for t in body.get("tools").and_then(Value::as_array).into_iter().flatten() {
+        for t in body
+            .get("tools")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             names.add(t, None);
         }
         names
@@ -59,7 +64,12 @@ impl ToolNames {
                 );
             }
             Some("namespace") => {
-                for inner in t.get("tools").and_then(Value::as_array).into_iter().flatten() {
+                for inner in t
+                    .get("tools")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     self.add(inner, Some(name));
                 }
             }
@@ -107,16 +117,28 @@ pub fn custom_input(arguments: &str) -> String {
 /// Converts the request's tools; what chat cannot express is named in `warnings`.
 pub fn chat_tools(body: &Value, warnings: &mut Vec<String>) -> Vec<Value> {
     let mut out = Vec::new();
-    for t in body.get("tools").and_then(Value::as_array).into_iter().flatten() {
+    for t in body
+        .get("tools")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         push_tool(t, None, &mut out, warnings);
     }
     out
 }
 
-fn push_tool(t: &Value, namespace: Option<&Value>, out: &mut Vec<Value>, warnings: &mut Vec<String>) {
+fn push_tool(
+    t: &Value,
+    namespace: Option<&Value>,
+    out: &mut Vec<Value>,
+    warnings: &mut Vec<String>,
+) {
     let kind = t.get("type").and_then(Value::as_str).unwrap_or_default();
     let name = t.get("name").and_then(Value::as_str).unwrap_or_default();
-    let ns_name = namespace.and_then(|n| n.get("name")).and_then(Value::as_str);
+    let ns_name = namespace
+        .and_then(|n| n.get("name"))
+        .and_then(Value::as_str);
     match kind {
         "function" | "custom" if !name.is_empty() => {
             let mut f = Map::new();
@@ -141,7 +163,12 @@ fn push_tool(t: &Value, namespace: Option<&Value>, out: &mut Vec<Value>, warning
             out.push(json!({"type": "function", "function": Value::Object(f)}));
         }
         "namespace" => {
-            for inner in t.get("tools").and_then(Value::as_array).into_iter().flatten() {
+            for inner in t
+                .get("tools")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 push_tool(inner, Some(t), out, warnings);
             }
         }
@@ -194,9 +221,7 @@ fn custom_parameters() -> Value {
 /// `tool_choice` for chat; hosted-tool choices fall back to `auto` with a warning.
 pub fn chat_tool_choice(choice: &Value, warnings: &mut Vec<String>) -> Option<Value> {
     match choice {
-        Value::String(s) if ["auto", "none", "required"].contains(&s.as_str()) => {
-            Some(json!(s))
-        }
+        Value::String(s) if ["auto", "none", "required"].contains(&s.as_str()) => Some(json!(s)),
         Value::Object(o) => {
             let kind = o.get("type").and_then(Value::as_str).unwrap_or_default();
             let name = o.get("name").and_then(Value::as_str);

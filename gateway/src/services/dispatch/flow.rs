@@ -374,13 +374,13 @@ async fn try_channel(
         provider.parse(ep, raw.clone(), &cr.body, &cr.prompt)
     };
     let parsed = parsed.map_err(|detail| Failure {
-            retryable: false,
-            error: V1Error::upstream(
-                StatusCode::BAD_GATEWAY,
-                "upstream returned an invalid response",
-            ),
-            detail,
-        })?;
+        retryable: false,
+        error: V1Error::upstream(
+            StatusCode::BAD_GATEWAY,
+            "upstream returned an invalid response",
+        ),
+        detail,
+    })?;
     let usage = match parsed.usage {
         Some(u) if !u.is_empty() => u,
         _ => Usage::new(
