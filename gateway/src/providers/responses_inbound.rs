@@ -51,6 +51,9 @@ pub struct Inbound {
     pub op: Op,
     /// What the conversion had to drop (used only when the channel converts).
     pub warnings: Vec<String>,
+    /// Why the call cannot be converted to chat, if it cannot: it may still pass through
+    /// (an upstream that serves the Responses API judges its own input).
+    pub conversion_error: Option<V1Error>,
 }
 
 impl Inbound {
@@ -84,15 +87,40 @@ pub fn client_request(raw: &Bytes, path: &str) -> Result<ClientRequest, V1Error>
     if op == Op::Compact && native.get("stream") == Some(&Value::Bool(true)) {
         return Err(bad("compaction cannot be streamed").param("stream"));
     }
-    let converted = convert(&native)?;
-    let mut cr = client_req::from_value(crate::providers::Endpoint::Chat, converted.body)?;
+    let (chat, warnings, conversion_error) = match convert(&native) {
+        Ok(c) => (c.body, c.warnings, None),
+        Err(e) if native.is_object() => (estimate_only(&native, raw), Vec::new(), Some(e)),
+        Err(e) => return Err(e),
+    };
+    let mut cr = client_req::from_value(crate::providers::Endpoint::Chat, chat)?;
     cr.responses = Some(Arc::new(Inbound {
         native,
         raw: raw.clone(),
         op,
-        warnings: converted.warnings,
+        warnings,
+        conversion_error,
     }));
     Ok(cr)
+}
+
+/// A chat body standing in for a call that cannot be converted, so it can still be
+/// priced (on its whole text) and routed to a channel that takes it as it is.
+fn estimate_only(native: &Value, raw: &Bytes) -> Value {
+    let mut chat = serde_json::json!({
+        "messages": [{"role": "user", "content": String::from_utf8_lossy(raw)}],
+    });
+    if let Some(m) = native.get("model") {
+        chat["model"] = m.clone();
+    }
+    if native.get("stream") == Some(&Value::Bool(true)) {
+        chat["stream"] = Value::Bool(true);
+    }
+    if let Some(n) = native.get("max_output_tokens").and_then(Value::as_u64) {
+        if n > 0 && n <= 10_000_000 {
+            chat["max_tokens"] = n.into();
+        }
+    }
+    chat
 }
 
 /// Whether the channel serves `/v1/responses` itself.

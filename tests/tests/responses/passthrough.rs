@@ -187,19 +187,14 @@ async fn compaction_passes_through_on_openai_and_is_refused_clearly_elsewhere() 
 async fn an_upstream_error_and_bad_input_come_back_in_openai_shape() {
     let w = world(OPENAI, json!({})).await;
     w.mock
-        .push_reply(integration_tests::mock_upstream::Reply::error(
-            400,
-            "bad tool schema",
-        ));
+        .push_reply(integration_tests::mock_upstream::Reply::error(400, "bad tool schema"));
     let r = create(&w, json!({"model": MODEL, "input": "hi"})).await;
     let e = openai_error(&r, 400);
     assert!(e["message"].as_str().unwrap().contains("bad tool schema"));
     for (body, status) in [
-        (json!({"model": MODEL}), 400),
-        (json!({"model": MODEL, "input": 5}), 400),
-        (json!({"model": MODEL, "input": "x", "stream": "yes"}), 400),
         (json!({"model": "no-such-model", "input": "x"}), 404),
         (json!({"input": "x"}), 400),
+        (json!(["not an object"]), 400),
     ] {
         let r = create(&w, body.clone()).await;
         openai_error(&r, status);
@@ -223,4 +218,33 @@ async fn an_upstream_error_and_bad_input_come_back_in_openai_shape() {
     openai_error(&r, 401);
     assert_eq!(w.mock.request_count(), 1);
     assert_eq!(w.user().await.used_quota, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn input_the_gateway_cannot_convert_still_passes_through_and_is_refused_elsewhere() {
+    // `item_reference` needs server-side state: the upstream judges it, not the gateway.
+    let body = |model: &str| {
+        json!({"model": model, "input": [{"type": "item_reference", "id": "msg_1"},
+                                          {"role": "user", "content": "go on"}]})
+    };
+    let w = world(OPENAI, json!({})).await;
+    let r = create(&w, body(MODEL)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(w.mock.last_request().unwrap().json(), &body(MODEL));
+    assert_billed_default(&w).await;
+
+    let a = world(14, json!({})).await;
+    let claude = integration_tests::provider_support::CLAUDE;
+    for bad in [
+        body(claude),
+        json!({"model": claude}),
+        json!({"model": claude, "input": 5}),
+        json!({"model": claude, "input": "x", "stream": "yes"}),
+        json!({"model": claude, "input": [{"role": "tool", "content": "x"}]}),
+    ] {
+        let r = create(&a, bad).await;
+        openai_error(&r, 400);
+    }
+    assert_eq!(a.mock.request_count(), 0);
+    assert_eq!(a.user().await.used_quota, 0);
 }

@@ -75,6 +75,17 @@ pub async fn restrict(
         }
         return Ok(serving);
     }
+    let cands = match &call.conversion_error {
+        // Only a channel taking the call as it is can serve it.
+        Some(e) => {
+            let serving: Vec<Channel> = cands.into_iter().filter(serves_responses).collect();
+            if serving.is_empty() {
+                return Err(e.clone());
+            }
+            serving
+        }
+        None => cands,
+    };
     let Some(prev) = call.previous_response_id() else {
         return Ok(cands);
     };
