@@ -187,7 +187,10 @@ async fn compaction_passes_through_on_openai_and_is_refused_clearly_elsewhere() 
 async fn an_upstream_error_and_bad_input_come_back_in_openai_shape() {
     let w = world(OPENAI, json!({})).await;
     w.mock
-        .push_reply(integration_tests::mock_upstream::Reply::error(400, "bad tool schema"));
+        .push_reply(integration_tests::mock_upstream::Reply::error(
+            400,
+            "bad tool schema",
+        ));
     let r = create(&w, json!({"model": MODEL, "input": "hi"})).await;
     let e = openai_error(&r, 400);
     assert!(e["message"].as_str().unwrap().contains("bad tool schema"));

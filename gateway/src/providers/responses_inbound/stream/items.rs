@@ -6,7 +6,13 @@ use bytes::Bytes;
 use serde_json::json;
 
 impl ChatToResponsesStream {
-    pub(super) fn open(&mut self, out: &mut Vec<Bytes>, kind: Kind, call_id: &str, name: &str) -> usize {
+    pub(super) fn open(
+        &mut self,
+        out: &mut Vec<Bytes>,
+        kind: Kind,
+        call_id: &str,
+        name: &str,
+    ) -> usize {
         let index = self.items.len();
         let prefix = match kind {
             Kind::Reasoning => "rs",
