@@ -5,5 +5,6 @@ pub mod needs;
 pub mod provider_support;
 pub mod relay_support;
 pub mod replica_support;
+pub mod responses_support;
 pub mod test_db;
 pub mod v1_support;

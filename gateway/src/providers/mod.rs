@@ -6,6 +6,7 @@ pub mod azure;
 pub mod gemini;
 pub mod gemini_inbound;
 pub mod openai;
+pub mod responses_inbound;
 
 use crate::services::dispatch::error::V1Error;
 use crate::services::dispatch::request::Prompt;
@@ -103,6 +104,9 @@ pub struct Outbound<'a> {
     pub gemini_native: Option<&'a gemini_inbound::GeminiCall>,
     /// Remote images fetched through the guard, for providers that need them inline.
     pub images: &'a gemini::Images,
+    /// The client's Responses call, set only when this channel serves `/v1/responses`
+    /// (the call then passes through).
+    pub responses: Option<&'a responses_inbound::Inbound>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +140,9 @@ impl Provider {
         out: &Outbound<'_>,
         stream: bool,
     ) -> Result<UpstreamRequest, V1Error> {
+        if let Some(call) = out.responses {
+            return responses_inbound::build(*self, t, call, stream);
+        }
         if let (Provider::Gemini, Some(call)) = (self, out.gemini_native) {
             return gemini_inbound::build_native(t, call, stream);
         }

@@ -10,6 +10,7 @@ pub mod log;
 pub mod openai;
 pub mod option;
 pub mod public;
+pub mod responses;
 pub mod token;
 pub mod user;
 

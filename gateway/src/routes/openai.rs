@@ -26,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/completions", web::post().to(completions))
             .route("/embeddings", web::post().to(embeddings))
             .route("/messages", web::post().to(super::anthropic::messages))
+            .configure(super::responses::configure)
             .route(
                 "/messages/count_tokens",
                 web::post().to(super::anthropic::count_tokens),

@@ -157,6 +157,7 @@ async fn send_test(
         anthropic_beta: None,
         gemini_native: None,
         images: &images,
+        responses: None,
     };
     let outcome = attempt::send(
         state,

@@ -44,6 +44,8 @@ pub struct ChannelBody {
     pub use_relay: Option<Option<bool>>,
     #[serde(default, deserialize_with = "double_option")]
     pub api_version: Option<Option<String>>,
+    /// Type 99 only: the upstream serves `/v1/responses` (pass-through instead of chat).
+    pub responses_api: Option<bool>,
     pub status: Option<i64>,
 }
 
@@ -182,6 +184,17 @@ pub fn build(
         None => current.map(|c| c.api_version.clone()).unwrap_or_default(),
     };
     validate::short_text("api_version", &api_version, 32)?;
+    // Kept on update unless the type changes away from 99.
+    let responses_api = match b.responses_api {
+        Some(v) => v,
+        None => current.is_some_and(|c| c.responses_api) && channel_type == TYPE_CUSTOM,
+    };
+    if responses_api && channel_type != TYPE_CUSTOM {
+        return Err(ApiError::bad(
+            "responses_api applies to OpenAI-compatible (type 99) channels only; \
+             OpenAI and Azure channels always serve /v1/responses",
+        ));
+    }
     let status = b
         .status
         .or(current.map(|c| c.status))
@@ -211,6 +224,7 @@ pub fn build(
         group,
         use_relay,
         api_version,
+        responses_api,
     })
 }
 

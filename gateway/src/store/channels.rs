@@ -22,6 +22,7 @@ pub struct ChannelFields {
     pub group: String,
     pub use_relay: Option<bool>,
     pub api_version: String,
+    pub responses_api: bool,
 }
 
 /// What a channel test found, as stored on the channel.
@@ -64,6 +65,7 @@ pub(crate) fn channel_from_row(r: &Row) -> Channel {
         group: r.string("channel_group"),
         use_relay: r.opt_i64("use_relay").map(|v| v != 0),
         api_version: r.string("api_version"),
+        responses_api: r.bool("responses_api"),
         response_time_ms: r.i64("response_time_ms"),
         used_quota: r.i64("used_quota"),
         test_at: r.opt_i64("test_at"),
@@ -77,8 +79,8 @@ pub(crate) fn channel_from_row(r: &Row) -> Channel {
 
 const CHANNEL_COLUMNS: &str = "id, channel_type, name, base_url, key_ciphertext, key_preview, \
     models, model_mapping, priority, weight, status, channel_group, use_relay, api_version, \
-    response_time_ms, used_quota, test_at, test_success, test_error, disabled_reason, created_at, \
-    updated_at";
+    responses_api, response_time_ms, used_quota, test_at, test_success, test_error, disabled_reason, \
+    created_at, updated_at";
 
 fn json<T: serde::Serialize>(v: &T, empty: &str) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| empty.into())
@@ -91,8 +93,8 @@ impl ChannelStore for SqlStore {
         let q = Query::new(&format!(
             "INSERT INTO channels (channel_type, name, base_url, key_ciphertext, key_preview, \
              models, model_mapping, priority, weight, status, channel_group, use_relay, \
-             api_version, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {CHANNEL_COLUMNS}"
+             api_version, responses_api, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {CHANNEL_COLUMNS}"
         ))
         .bind(c.channel_type)
         .bind(c.name)
@@ -107,6 +109,7 @@ impl ChannelStore for SqlStore {
         .bind(c.group)
         .bind(c.use_relay)
         .bind(c.api_version)
+        .bind(c.responses_api)
         .bind(now)
         .bind(now);
         self.db
@@ -171,7 +174,8 @@ impl ChannelStore for SqlStore {
         let q = Query::new(&format!(
             "UPDATE channels SET channel_type = ?, name = ?, base_url = ?, key_ciphertext = ?, \
              key_preview = ?, models = ?, model_mapping = ?, priority = ?, weight = ?, \
-             status = ?, channel_group = ?, use_relay = ?, api_version = ?, updated_at = ?, \
+             status = ?, channel_group = ?, use_relay = ?, api_version = ?, responses_api = ?, \
+             updated_at = ?, \
              disabled_reason = CASE WHEN ? = 1 THEN '' ELSE disabled_reason END \
              WHERE id = ? RETURNING {CHANNEL_COLUMNS}"
         ))
@@ -188,6 +192,7 @@ impl ChannelStore for SqlStore {
         .bind(c.group)
         .bind(c.use_relay)
         .bind(c.api_version)
+        .bind(c.responses_api)
         .bind(crate::util::now())
         .bind(c.status)
         .bind(id);

@@ -27,6 +27,10 @@ pub struct NewLog {
     pub error: String,
     pub request_id: String,
     pub ip: String,
+    /// The client API called: `chat`, `completions`, `embeddings`, `messages`, `responses`.
+    pub endpoint: String,
+    /// What a conversion had to drop (e.g. a built-in tool), `; `-separated.
+    pub warnings: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -117,13 +121,13 @@ pub(crate) fn insert_logs_query(rows: &[&NewLog]) -> Query {
     let mut sql = String::from(
         "INSERT INTO logs (created_at, user_id, username, token_id, token_name, channel_id, \
          channel_name, model_name, upstream_model, prompt_tokens, completion_tokens, quota, \
-         latency_ms, first_byte_ms, is_stream, status_code, error, request_id, ip) VALUES ",
+         latency_ms, first_byte_ms, is_stream, status_code, error, request_id, ip, endpoint, warnings) VALUES ",
     );
     for i in 0..rows.len() {
         if i > 0 {
             sql.push_str(", ");
         }
-        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     }
     let mut q = Query::new(&sql);
     for l in rows {
@@ -146,7 +150,9 @@ pub(crate) fn insert_logs_query(rows: &[&NewLog]) -> Query {
             .bind(l.status_code)
             .bind(l.error.clone())
             .bind(l.request_id.clone())
-            .bind(l.ip.clone());
+            .bind(l.ip.clone())
+            .bind(l.endpoint.clone())
+            .bind(l.warnings.clone());
     }
     q
 }
@@ -174,6 +180,8 @@ fn log_from_row(r: &Row) -> LogEntry {
             error: r.string("error"),
             request_id: r.string("request_id"),
             ip: r.string("ip"),
+            endpoint: r.string("endpoint"),
+            warnings: r.string("warnings"),
         },
     }
 }

@@ -8,6 +8,7 @@ pub mod logs;
 pub mod models;
 pub mod options;
 pub mod owner_runtime;
+pub mod responses;
 pub mod sql;
 pub mod sql_store;
 pub mod sqlx_backend;
@@ -29,6 +30,7 @@ pub trait Store:
     + options::OptionStore
     + ledger::LedgerStore
     + logs::LogStore
+    + responses::ResponseStore
     + Send
     + Sync
 {
@@ -40,6 +42,7 @@ impl<T> Store for T where
         + options::OptionStore
         + ledger::LedgerStore
         + logs::LogStore
+        + responses::ResponseStore
         + Send
         + Sync
 {

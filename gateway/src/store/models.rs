@@ -79,6 +79,9 @@ pub struct Channel {
     pub group: String,
     pub use_relay: Option<bool>,
     pub api_version: String,
+    /// OpenAI-compatible (type 99) channels only: the upstream serves `/v1/responses`,
+    /// so Responses API calls pass through instead of being converted to chat.
+    pub responses_api: bool,
     pub response_time_ms: i64,
     pub used_quota: i64,
     pub test_at: Option<i64>,

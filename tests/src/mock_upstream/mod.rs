@@ -1,5 +1,5 @@
-//! A scriptable mock LLM upstream: a real HTTP/1.1 server speaking the OpenAI, Azure
-//! OpenAI, Anthropic Messages and Gemini wire formats.
+//! A scriptable mock LLM upstream: a real HTTP/1.1 server speaking the OpenAI (chat and
+//! Responses), Azure OpenAI, Anthropic Messages and Gemini wire formats.
 //!
 //! It is built on a raw `TcpListener` + `httparse` so tests control exactly which bytes go
 //! into which TCP write (SSE split mid-line or mid-UTF-8, slow streams, abrupt drops).
@@ -31,6 +31,7 @@ mod model_lists;
 mod openai;
 mod reply;
 mod request;
+mod responses;
 mod router;
 mod state;
 
@@ -44,6 +45,7 @@ pub use gemini::{THOUGHT_SIGNATURE, THOUGHT_TEXT, THOUGHT_TOKENS};
 pub use model_lists::{ANTHROPIC_MODELS, GEMINI_MODELS};
 pub use openai::MODELS as OPENAI_MODELS;
 pub use reply::{MockOptions, MockUsage, RecordedRequest, Reply};
+pub use responses::{CUSTOM_TOOL_INPUT, ENCRYPTED_REASONING, REASONING_SUMMARY, REASONING_TOKENS};
 use state::State;
 
 /// Arguments of every tool call the mock makes.

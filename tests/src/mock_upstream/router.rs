@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::http::{Action, Body, Response};
 use super::reply::{MockOptions, MockUsage, RecordedRequest, Reply};
-use super::{anthropic, gemini, model_lists, openai};
+use super::{anthropic, gemini, model_lists, openai, responses};
 
 /// Everything a provider module needs to render a default reply.
 pub(crate) struct Ctx<'a> {
@@ -55,7 +55,9 @@ pub(crate) fn route(req: &RecordedRequest, reply: Reply, opts: &MockOptions, seq
     if flavor == Flavor::Anthropic && req.header("anthropic-version").is_none() {
         return error(400, "anthropic-version: header is required");
     }
-    if flavor == Flavor::Azure && req.query_param("api-version").is_none() {
+    // Azure's v1 API (`/openai/v1/…`, used for the Responses API) takes no api-version.
+    let azure_v1 = req.path.starts_with("/openai/v1/");
+    if flavor == Flavor::Azure && !azure_v1 && req.query_param("api-version").is_none() {
         return error(400, "Missing required query parameter: api-version");
     }
     let Some(rendered) = render(req, flavor, opts, seq) else {
@@ -93,7 +95,7 @@ fn flavor_of(req: &RecordedRequest) -> Flavor {
 }
 
 fn flavor(path: &str) -> Flavor {
-    if path.contains("/openai/deployments/") {
+    if path.contains("/openai/deployments/") || path.starts_with("/openai/v1/") {
         Flavor::Azure
     } else if path.ends_with("/v1/messages") || path.ends_with("/v1/messages/count_tokens") {
         Flavor::Anthropic
@@ -136,10 +138,19 @@ fn render(
             post.then(|| gemini::reply(&ctx, method, sse)).flatten()
         }
         Flavor::Azure | Flavor::OpenAi => {
-            if ctx.azure {
+            if ctx.azure && req.path.contains("/deployments/") {
                 // /openai/deployments/{deployment}/...
                 let at = segments.iter().position(|s| *s == "deployments")?;
                 ctx.model = segments.get(at + 1)?.to_string();
+            }
+            if let Some(at) = segments.iter().position(|s| *s == "responses") {
+                return match (req.method.as_str(), &segments[at + 1..]) {
+                    ("POST", []) => Some(responses::create(&ctx)),
+                    ("POST", ["compact"]) => Some(responses::compact(&ctx)),
+                    (m, [id]) => responses::stored(m, id, None, &ctx),
+                    (m, [id, tail]) => responses::stored(m, id, Some(tail), &ctx),
+                    _ => None,
+                };
             }
             match (req.method.as_str(), segments.last().copied()?) {
                 ("GET", "models") => Some(openai::models()),

@@ -89,6 +89,7 @@ pub fn channel(base: &str) -> Channel {
         group: "default".into(),
         use_relay: None,
         api_version: String::new(),
+        responses_api: false,
         response_time_ms: 0,
         used_quota: 0,
         test_at: None,

@@ -13,6 +13,8 @@ pub enum Dialect {
     Anthropic,
     /// Gemini's native API (`/v1beta/models/…`): Google's error shape.
     Gemini,
+    /// OpenAI's Responses API (`/v1/responses`): errors in OpenAI's shape.
+    Responses,
 }
 
 #[derive(Debug, Clone)]
@@ -89,7 +91,7 @@ impl V1Error {
 
     pub fn body(&self) -> serde_json::Value {
         match self.dialect {
-            Dialect::OpenAi => json!({"error": {
+            Dialect::OpenAi | Dialect::Responses => json!({"error": {
                 "message": self.message,
                 "type": self.kind,
                 "param": self.param,

@@ -10,6 +10,7 @@ use super::request::{self, ClientRequest};
 use super::routing;
 use super::stream::{self, StreamSettings};
 use crate::providers::anthropic_inbound::{self, AnthropicPassthrough, OpenAiToAnthropicStream};
+use crate::providers::responses_inbound::{self, Recorder};
 use crate::providers::{
     gemini, gemini_inbound, Endpoint, NativeBody, Outbound, Provider, StreamAdapter,
 };
@@ -45,6 +46,7 @@ pub async fn handle(
         crate::util::client_ip(req),
         started,
     );
+    meter.set_endpoint(endpoint_name(ep, dialect));
     match run(
         state,
         client,
@@ -68,6 +70,20 @@ pub async fn handle(
     }
 }
 
+/// The API the client called, for the log row.
+fn endpoint_name(ep: Endpoint, dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Anthropic => "messages",
+        Dialect::Responses => "responses",
+        Dialect::Gemini => "gemini",
+        Dialect::OpenAi => match ep {
+            Endpoint::Chat => "chat",
+            Endpoint::Completions => "completions",
+            Endpoint::Embeddings => "embeddings",
+        },
+    }
+}
+
 /// Reads the client's body in its dialect into the common OpenAI-format request.
 fn client_request(
     ep: Endpoint,
@@ -77,6 +93,7 @@ fn client_request(
 ) -> Result<ClientRequest, V1Error> {
     match dialect {
         Dialect::Gemini => gemini_inbound::client_request(req, &raw),
+        Dialect::Responses => responses_inbound::client_request(&raw, req.path()),
         Dialect::OpenAi => request::parse(ep, &raw),
         Dialect::Anthropic => {
             let native: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| {
@@ -146,6 +163,10 @@ async fn run(
             "model_not_found",
         ));
     }
+    let cands = match cr.responses.clone() {
+        Some(call) => responses_inbound::restrict(state, caller, &call, cands, &cr.model).await?,
+        None => cands,
+    };
     let opts = state.options.get();
     let prices = Prices::lookup(&opts, &cr.model, &caller.user.group);
     meter.set_prices(prices);
@@ -268,9 +289,11 @@ async fn try_channel(
         Provider::Gemini => cr.gemini.is_some(),
         _ => false,
     };
+    let responses_call = responses_inbound::passes_through(cr, channel);
+    let responses_pt = responses_call.is_some();
     // Pass-through never needs the OpenAI form; a conversion the body does not allow is
     // the client's error, on this channel type only.
-    let openai = if passthrough {
+    let openai = if passthrough || responses_pt {
         &serde_json::Value::Null
     } else {
         cr.openai().map_err(|error| Failure {
@@ -292,7 +315,18 @@ async fn try_channel(
         anthropic_beta: cr.anthropic_beta.as_deref(),
         gemini_native: cr.gemini.as_ref(),
         images: images.as_ref().unwrap_or(&no_images),
+        responses: responses_call,
     };
+    let recorder = out
+        .responses
+        .and_then(|call| Recorder::for_call(&state.store, call, channel, meter.user_id()));
+    let warnings = cr
+        .responses
+        .as_deref()
+        .and_then(|call| responses_inbound::warnings_header(call, responses_pt));
+    if let (Some(call), false) = (cr.responses.as_deref(), responses_pt) {
+        meter.set_warnings(&call.warnings);
+    }
     let res = attempt::send(
         state,
         client,
@@ -307,7 +341,10 @@ async fn try_channel(
     .await?;
     meter.first_byte();
     if cr.stream {
-        let adapter: Box<dyn StreamAdapter> = if let Some(call) = &cr.gemini {
+        let adapter: Box<dyn StreamAdapter> = if let Some(call) = cr.responses.as_deref() {
+            let inner = || provider.stream_adapter(ep, &cr.model, true);
+            responses_inbound::stream_adapter(call, responses_pt, inner, cr, recorder)
+        } else if let Some(call) = &cr.gemini {
             let prompt = cr.prompt.clone();
             gemini_inbound::stream_adapter(call, provider, ep, &cr.model, passthrough, prompt)
         } else if passthrough {
@@ -338,7 +375,11 @@ async fn try_channel(
         })?;
         let content_type = opened.content_type();
         let body = stream::into_client_stream(opened, meter.hand_over(), settings.clone());
-        return Ok(HttpResponse::Ok()
+        let mut res = HttpResponse::Ok();
+        if let Some(w) = &warnings {
+            res.insert_header(("x-gateway-warnings", w.as_str()));
+        }
+        return Ok(res
             .content_type(content_type)
             .insert_header(("cache-control", "no-cache"))
             .insert_header(("x-accel-buffering", "no"))
@@ -352,11 +393,14 @@ async fn try_channel(
             error: V1Error::upstream(StatusCode::BAD_GATEWAY, "upstream response was cut off"),
             detail,
         })?;
-    let parsed = match &cr.gemini {
-        Some(call) if passthrough => gemini_inbound::parse_native(call.method, &raw),
-        _ => provider.parse(ep, raw.clone(), openai, &cr.prompt),
-    }
-    .map_err(|detail| Failure {
+    let parsed = if responses_pt {
+        responses_inbound::parse_passthrough(raw.clone(), recorder).await
+    } else if let (Some(call), true) = (&cr.gemini, passthrough) {
+        gemini_inbound::parse_native(call.method, &raw)
+    } else {
+        provider.parse(ep, raw.clone(), openai, &cr.prompt)
+    };
+    let parsed = parsed.map_err(|detail| Failure {
         retryable: false,
         error: V1Error::upstream(
             StatusCode::BAD_GATEWAY,
@@ -371,11 +415,13 @@ async fn try_channel(
             billing::count_tokens(&cr.model, &parsed.completion_text),
         ),
     };
-    meter.set_usage(usage);
+    meter.set_usage(usage.clone());
     meter.set_outcome(200, "");
     meter.hand_over().finish();
-    let body = if passthrough {
+    let body = if passthrough || responses_pt {
         raw
+    } else if let Some(call) = cr.responses.as_deref() {
+        responses_inbound::converted_body(call, &parsed.body, cr, &usage)
     } else if let Some(call) = &cr.gemini {
         gemini_inbound::answer_body(call, &parsed.body, &cr.model)
     } else if cr.native.is_some() {
@@ -384,9 +430,11 @@ async fn try_channel(
     } else {
         parsed.body
     };
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .body(body))
+    let mut res = HttpResponse::Ok();
+    if let Some(w) = &warnings {
+        res.insert_header(("x-gateway-warnings", w.as_str()));
+    }
+    Ok(res.content_type("application/json").body(body))
 }
 
 /// Fetches the remote images a Gemini request needs inline, through the guard; a URL

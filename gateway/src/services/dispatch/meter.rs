@@ -71,6 +71,19 @@ impl Meter {
         });
     }
 
+    /// The caller's user id (0 once handed over).
+    pub fn user_id(&self) -> i64 {
+        self.inner.as_ref().map_or(0, |d| d.user_id)
+    }
+
+    pub fn set_endpoint(&mut self, endpoint: &str) {
+        self.with(|d| d.log.endpoint = endpoint.to_string());
+    }
+
+    pub fn set_warnings(&mut self, warnings: &[String]) {
+        self.with(|d| d.log.warnings = warnings.join("; ").chars().take(1000).collect());
+    }
+
     pub fn set_prices(&mut self, p: Prices) {
         self.with(|d| d.prices = Some(p));
     }

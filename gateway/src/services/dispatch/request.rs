@@ -27,6 +27,8 @@ pub struct ClientRequest {
     /// The client's Gemini-native call, for passing through to Gemini channels and
     /// answering in Gemini's shape.
     pub gemini: Option<crate::providers::gemini_inbound::GeminiCall>,
+    /// The client's own `/v1/responses` call, when it used the Responses API.
+    pub responses: Option<Arc<crate::providers::responses_inbound::Inbound>>,
     pub model: String,
     pub stream: bool,
     pub wants_usage: bool,
@@ -90,6 +92,7 @@ pub fn from_anthropic(
         raw,
         anthropic_beta: None,
         gemini: None,
+        responses: None,
         model,
         stream,
         wants_usage: false,
@@ -218,6 +221,7 @@ pub fn from_value(ep: Endpoint, body: Value) -> Result<ClientRequest, V1Error> {
         raw: bytes::Bytes::new(),
         anthropic_beta: None,
         gemini: None,
+        responses: None,
         model,
         stream,
         wants_usage,

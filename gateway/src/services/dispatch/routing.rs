@@ -87,6 +87,7 @@ mod tests {
             group: "default".into(),
             use_relay: None,
             api_version: String::new(),
+            responses_api: false,
             response_time_ms: 0,
             used_quota: 0,
             test_at: None,

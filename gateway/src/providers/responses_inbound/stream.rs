@@ -1,0 +1,354 @@
+//! OpenAI chunks (from any provider's adapter) → Responses stream events.
+//!
+//! Every event carries `type` and a growing `sequence_number`. Reasoning, text and each
+//! tool call are output items; items may be open together (their events name the item),
+//! so interleaved argument deltas of parallel calls need no buffering. A custom tool's
+//! input only exists once its JSON arguments are complete, so it is sent when the item
+//! closes.
+
+mod items;
+
+use super::response::{final_status, item_id, new_response_id, usage_json, Shape};
+use crate::providers::StreamAdapter;
+use bytes::Bytes;
+use serde_json::{json, Value};
+use shared::openai::Usage;
+use shared::sse::{encode_event, SseDecoder, SseEvent};
+use std::cell::Cell;
+use std::collections::BTreeMap;
+
+#[derive(PartialEq)]
+enum Kind {
+    Reasoning,
+    Message,
+    Call { custom: bool },
+}
+
+struct Item {
+    kind: Kind,
+    id: String,
+    /// Reasoning summary, message text or call arguments so far.
+    text: String,
+    call_id: String,
+    name: String,
+    done: bool,
+    /// The finished item, once done.
+    finished: Option<Value>,
+}
+
+pub struct ChatToResponsesStream {
+    inner: Box<dyn StreamAdapter>,
+    decoder: SseDecoder,
+    shape: Shape,
+    id: String,
+    created_at: i64,
+    input_estimate: u64,
+    seq: Cell<u64>,
+    started: bool,
+    items: Vec<Item>,
+    reasoning: Option<usize>,
+    message: Option<usize>,
+    calls: BTreeMap<u64, usize>,
+    finish_reason: Option<String>,
+    /// Set by `error_event` (which only gets `&self`): nothing may follow a failure.
+    errored: Cell<bool>,
+    ended: bool,
+}
+
+impl ChatToResponsesStream {
+    /// Wraps the channel's OpenAI-producing adapter.
+    pub fn new(inner: Box<dyn StreamAdapter>, shape: Shape) -> Self {
+        ChatToResponsesStream {
+            inner,
+            decoder: SseDecoder::new(),
+            shape,
+            id: new_response_id(),
+            created_at: crate::util::now(),
+            input_estimate: 0,
+            seq: Cell::new(0),
+            started: false,
+            items: Vec::new(),
+            reasoning: None,
+            message: None,
+            calls: BTreeMap::new(),
+            finish_reason: None,
+            errored: Cell::new(false),
+            ended: false,
+        }
+    }
+
+    /// Prompt tokens to report when the upstream reports no usage.
+    pub fn with_input_tokens(mut self, n: u64) -> Self {
+        self.input_estimate = n;
+        self
+    }
+
+    fn event(&self, kind: &str, mut data: Value) -> Bytes {
+        let n = self.seq.get();
+        self.seq.set(n + 1);
+        if let Some(o) = data.as_object_mut() {
+            o.insert("type".into(), json!(kind));
+            o.insert("sequence_number".into(), json!(n));
+        }
+        encode_event(kind, &data.to_string())
+    }
+
+    pub(super) fn emit(&self, out: &mut Vec<Bytes>, kind: &str, data: Value) {
+        out.push(self.event(kind, data));
+    }
+
+    fn ensure_started(&mut self, out: &mut Vec<Bytes>) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        let response = self
+            .shape
+            .object(&self.id, self.created_at, "in_progress", Vec::new());
+        self.emit(out, "response.created", json!({"response": response}));
+        self.emit(out, "response.in_progress", json!({"response": response}));
+    }
+
+    fn reasoning_delta(&mut self, out: &mut Vec<Bytes>, text: &str) {
+        let index = match self.reasoning {
+            Some(i) => i,
+            None => {
+                let i = self.open(out, Kind::Reasoning, "", "");
+                self.reasoning = Some(i);
+                i
+            }
+        };
+        self.push_text(index, text);
+        let id = self.items[index].id.clone();
+        self.emit(
+            out,
+            "response.reasoning_summary_text.delta",
+            json!({"item_id": id, "output_index": index, "summary_index": 0, "delta": text}),
+        );
+    }
+
+    fn text_delta(&mut self, out: &mut Vec<Bytes>, text: &str) {
+        if let Some(r) = self.reasoning {
+            self.close(out, r);
+        }
+        let index = match self.message.filter(|i| !self.items[*i].done) {
+            Some(i) => i,
+            None => {
+                let i = self.open(out, Kind::Message, "", "");
+                self.message = Some(i);
+                i
+            }
+        };
+        self.push_text(index, text);
+        let id = self.items[index].id.clone();
+        self.emit(
+            out,
+            "response.output_text.delta",
+            json!({"item_id": id, "output_index": index, "content_index": 0,
+                   "delta": text, "logprobs": []}),
+        );
+    }
+
+    fn tool_delta(&mut self, out: &mut Vec<Bytes>, tc: &Value) {
+        let call = tc.get("index").and_then(Value::as_u64).unwrap_or(0);
+        let args = tc
+            .pointer("/function/arguments")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let index = match self.calls.get(&call) {
+            Some(i) => *i,
+            None => {
+                for open in [self.reasoning, self.message].into_iter().flatten() {
+                    self.close(out, open);
+                }
+                let id = tc
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .map_or_else(|| item_id("call"), String::from);
+                let name = tc
+                    .pointer("/function/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let custom = self.shape.tools.is_custom(&name);
+                let i = self.open(out, Kind::Call { custom }, &id, &name);
+                self.calls.insert(call, i);
+                i
+            }
+        };
+        if args.is_empty() || self.items[index].done {
+            return;
+        }
+        self.push_text(index, args);
+        if self.items[index].kind == (Kind::Call { custom: false }) {
+            let id = self.items[index].id.clone();
+            self.emit(
+                out,
+                "response.function_call_arguments.delta",
+                json!({"item_id": id, "output_index": index, "delta": args}),
+            );
+        }
+    }
+
+    fn push_text(&mut self, index: usize, text: &str) {
+        if let Some(item) = self.items.get_mut(index) {
+            item.text.push_str(text);
+        }
+    }
+
+    fn fail(&self, out: &mut Vec<Bytes>, message: &str) {
+        out.push(self.error_event(message));
+    }
+
+    /// Handles one OpenAI event the inner adapter produced.
+    fn on_openai(&mut self, ev: &SseEvent, out: &mut Vec<Bytes>) {
+        if ev.is_done() || self.errored.get() {
+            return;
+        }
+        let Ok(v) = serde_json::from_str::<Value>(&ev.data) else {
+            return;
+        };
+        if let Some(e) = v.get("error").filter(|e| !e.is_null()) {
+            let msg = e
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("upstream error");
+            self.ensure_started(out);
+            self.fail(out, msg);
+            return;
+        }
+        self.ensure_started(out);
+        let Some(choice) = v.pointer("/choices/0") else {
+            return;
+        };
+        let delta = choice.get("delta");
+        let text_of = |key: &str| {
+            delta
+                .and_then(|d| d.get(key))
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty())
+        };
+        if let Some(r) = text_of("reasoning_content") {
+            self.reasoning_delta(out, r);
+        }
+        if let Some(t) = text_of("content") {
+            self.text_delta(out, t);
+        }
+        let calls = delta
+            .and_then(|d| d.get("tool_calls"))
+            .and_then(Value::as_array);
+        for tc in calls.into_iter().flatten() {
+            self.tool_delta(out, tc);
+        }
+        if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
+            self.finish_reason = Some(f.to_string());
+        }
+    }
+
+    fn feed_inner_output(&mut self, produced: Vec<Bytes>, out: &mut Vec<Bytes>) {
+        for b in produced {
+            // The inner adapter emits whole events, so decoding cannot fail; a bad chunk's
+            // events would simply be skipped.
+            let events = self.decoder.push(&b).unwrap_or_default();
+            for ev in &events {
+                self.on_openai(ev, out);
+            }
+        }
+    }
+
+    fn usage_value(&self) -> Value {
+        match self.inner.usage() {
+            Some(u) if !u.is_empty() => {
+                let prompt = if u.prompt_tokens == 0 {
+                    self.input_estimate
+                } else {
+                    u.prompt_tokens
+                };
+                usage_json(&Usage {
+                    prompt_tokens: prompt,
+                    ..u
+                })
+            }
+            _ => usage_json(&Usage::new(
+                self.input_estimate,
+                self.inner.generated_tokens(),
+            )),
+        }
+    }
+}
+
+impl StreamAdapter for ChatToResponsesStream {
+    fn on_event(&mut self, ev: &SseEvent, out: &mut Vec<Bytes>) {
+        let mut produced = Vec::new();
+        self.inner.on_event(ev, &mut produced);
+        self.feed_inner_output(produced, out);
+    }
+
+    fn usage(&self) -> Option<Usage> {
+        self.inner.usage()
+    }
+
+    fn generated_tokens(&self) -> u64 {
+        self.inner.generated_tokens()
+    }
+
+    fn is_done(&self) -> bool {
+        self.inner.is_done()
+    }
+
+    fn failure(&self) -> Option<String> {
+        self.inner.failure()
+    }
+
+    fn completes_at_eof(&self) -> bool {
+        self.inner.completes_at_eof()
+    }
+
+    fn finish(&mut self, out: &mut Vec<Bytes>) {
+        let mut produced = Vec::new();
+        self.inner.finish(&mut produced);
+        self.feed_inner_output(produced, out);
+        if self.ended || self.errored.get() {
+            return;
+        }
+        self.ended = true;
+        self.ensure_started(out);
+        for i in 0..self.items.len() {
+            self.close(out, i);
+        }
+        let output: Vec<Value> = self
+            .items
+            .iter()
+            .filter_map(|i| i.finished.clone())
+            .collect();
+        let (status, incomplete) = final_status(self.finish_reason.as_deref());
+        let mut response = self.shape.object(&self.id, self.created_at, status, output);
+        response["incomplete_details"] = incomplete;
+        response["usage"] = self.usage_value();
+        let kind = if status == "completed" {
+            "response.completed"
+        } else {
+            "response.incomplete"
+        };
+        self.emit(out, kind, json!({"response": response}));
+    }
+
+    /// `error` then `response.failed`: the SDKs and Codex end the turn on the latter.
+    fn error_event(&self, message: &str) -> Bytes {
+        self.errored.set(true);
+        let error = self.event(
+            "error",
+            json!({"code": "server_error", "message": message, "param": null}),
+        );
+        let mut response = self
+            .shape
+            .object(&self.id, self.created_at, "failed", Vec::new());
+        response["error"] = json!({"code": "server_error", "message": message});
+        let failed = self.event("response.failed", json!({"response": response}));
+        let mut both = Vec::with_capacity(error.len() + failed.len());
+        both.extend_from_slice(&error);
+        both.extend_from_slice(&failed);
+        Bytes::from(both)
+    }
+}
