@@ -155,6 +155,7 @@ async fn send_test(
         openai: &body,
         anthropic_native: None,
         anthropic_beta: None,
+        forward_headers: &[],
         gemini_native: None,
         images: &images,
         responses: None,
