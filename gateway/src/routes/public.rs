@@ -44,7 +44,15 @@ async fn health(state: web::Data<AppState>, client: web::Data<UpstreamClient>) -
         Some(true) => "ok",
         Some(false) => "unreachable",
     };
-    match state.store.ping().await {
+    // A database that does not answer within a second is as good as down for a probe.
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(1), state.store.ping())
+        .await
+        .unwrap_or_else(|_| {
+            Err(crate::store::DbError::Unavailable(
+                "no answer within 1 s".into(),
+            ))
+        });
+    match ping {
         Ok(()) => {
             HttpResponse::Ok().json(json!({"status": "ok", "database": "ok", "relay": relay}))
         }

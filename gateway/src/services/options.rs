@@ -46,17 +46,24 @@ fn kind_of(key: &str) -> Option<Kind> {
         .map(|(_, kind, _)| *kind)
 }
 
+/// The largest ratio accepted: a thousand times the base price is already far beyond any
+/// real model, and larger figures overflow prices into refusing every request.
+const MAX_RATIO: f64 = 1000.0;
+
+fn sane_ratio(n: f64) -> bool {
+    n.is_finite() && (0.0..=MAX_RATIO).contains(&n)
+}
+
 fn validate(key: &str, kind: Kind, v: &Value) -> Result<(), String> {
     let ok = match kind {
         Kind::Bool => v.is_boolean(),
         Kind::Int(min, max) => v.as_i64().is_some_and(|n| n >= min && n <= max),
-        Kind::Number => v.as_f64().is_some_and(|n| n.is_finite() && n >= 0.0),
+        Kind::Number => v.as_f64().is_some_and(sane_ratio),
         Kind::Text => v.as_str().is_some_and(|s| s.len() <= 200),
         Kind::RatioMap => v.as_object().is_some_and(|m| {
             m.len() <= 10_000
-                && m.iter().all(|(name, r)| {
-                    !name.is_empty() && r.as_f64().is_some_and(|n| n.is_finite() && n >= 0.0)
-                })
+                && m.iter()
+                    .all(|(name, r)| !name.is_empty() && r.as_f64().is_some_and(sane_ratio))
         }),
     };
     if ok {
@@ -65,9 +72,11 @@ fn validate(key: &str, kind: Kind, v: &Value) -> Result<(), String> {
     let expected = match kind {
         Kind::Bool => "a boolean".to_string(),
         Kind::Int(min, max) => format!("an integer between {min} and {max}"),
-        Kind::Number => "a non-negative number".into(),
+        Kind::Number => format!("a number from 0 to {MAX_RATIO}"),
         Kind::Text => "a string of at most 200 bytes".into(),
-        Kind::RatioMap => "an object of model/group name to non-negative number".into(),
+        Kind::RatioMap => {
+            format!("an object of model/group name to a number from 0 to {MAX_RATIO}")
+        }
     };
     Err(format!("option {key} must be {expected}"))
 }
@@ -195,6 +204,8 @@ mod tests {
         assert!(validate("retry_times", Kind::Int(0, 10), &json!("2")).is_err());
         assert!(validate("model_ratio", Kind::RatioMap, &json!({"gpt-4o": -1})).is_err());
         assert!(validate("model_ratio", Kind::RatioMap, &json!({"gpt-4o": 2.5})).is_ok());
+        assert!(validate("model_ratio", Kind::RatioMap, &json!({"gpt-4o": 1e308})).is_err());
+        assert!(validate("default_model_ratio", Kind::Number, &json!(1e308)).is_err());
     }
 
     #[test]

@@ -97,6 +97,14 @@ async fn run(call: &Call<'_>, meter: &mut Meter, raw: Bytes) -> Result<HttpRespo
     let (state, req, caller) = (call.state, call.req, &call.caller);
     let (ep, dialect, request_id) = (call.ep, call.dialect, call.request_id.as_str());
     key_auth::admit(state, req, caller).await?;
+    if state.ledger.backlog() >= super::ledger::MAX_BACKLOG {
+        return Err(V1Error::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_error",
+            "the gateway cannot record usage right now (its database is unavailable); try again shortly",
+        )
+        .code("database_unavailable"));
+    }
     let mut cr = client_request(ep, raw, dialect, req)?;
     meter.set_model(&cr.model, cr.stream);
     // Claude Code's body fields depend on its beta flags; Anthropic channels need them.
@@ -426,6 +434,9 @@ fn forwarded_headers(req: &HttpRequest, passthrough: bool) -> Vec<(&'static str,
 fn conversion_warnings(cr: &ClientRequest) -> Vec<String> {
     if let Some(call) = cr.responses.as_deref() {
         return call.warnings.clone();
+    }
+    if let Some(call) = &cr.gemini {
+        return gemini_inbound::dropped(&call.native);
     }
     cr.native
         .as_ref()
