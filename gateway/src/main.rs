@@ -5,6 +5,7 @@ use gateway::startup::Application;
 async fn main() -> std::process::ExitCode {
     let _ = dotenvy::dotenv();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let command = std::env::args().nth(1);
     let settings = match Settings::from_env() {
         Ok(s) => s,
         Err(e) => {
@@ -12,6 +13,22 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    match command.as_deref() {
+        None => {}
+        Some("reset-admin-password") => {
+            return match gateway::services::root_user::reset_password_command(&settings).await {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("reset-admin-password failed: {e:#}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
+        Some(other) => {
+            eprintln!("unknown command {other:?}; usage: gateway [reset-admin-password]");
+            return std::process::ExitCode::from(2);
+        }
+    }
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(e) => {
@@ -19,7 +36,11 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    log::info!("gateway listening on port {}", app.port());
+    log::info!(
+        "gateway listening on port {}; web console at {}",
+        app.port(),
+        app.console_url()
+    );
     match app.run_until_stopped().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

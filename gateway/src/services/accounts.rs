@@ -24,39 +24,6 @@ pub struct LoginResult {
     pub user: User,
 }
 
-pub const DEFAULT_ADMIN_PASSWORD: &str = "123456";
-
-/// Creates the root user `admin` on an empty database.
-pub async fn seed_admin(state: &AppState) -> anyhow::Result<()> {
-    if state.store.count_users().await? > 0 {
-        return Ok(());
-    }
-    let (pw, must_change) = match &state.settings.initial_admin_password {
-        Some(p) => (p.clone(), false),
-        None => (DEFAULT_ADMIN_PASSWORD.to_string(), true),
-    };
-    let hash = password::hash(pw).await?;
-    state
-        .store
-        .create_user(NewUser {
-            username: "admin".into(),
-            password_hash: hash,
-            display_name: "Root User".into(),
-            email: String::new(),
-            role: ROLE_ROOT,
-            group: "default".into(),
-            quota: 0,
-            must_change_password: must_change,
-        })
-        .await?;
-    if must_change {
-        log::warn!("created root user 'admin' with the default password; change it before any admin action");
-    } else {
-        log::info!("created root user 'admin' with INITIAL_ADMIN_PASSWORD");
-    }
-    Ok(())
-}
-
 pub async fn register(state: &AppState, c: Credentials) -> Result<User, ApiError> {
     if !state.options.get().bool("register_enabled") {
         return Err(ApiError::forbidden("registration is closed"));
@@ -190,11 +157,11 @@ pub async fn update_self(state: &AppState, me: &User, u: SelfUpdate) -> Result<U
         let current = u
             .current_password
             .ok_or_else(|| ApiError::bad("current_password is required to change the password"))?;
-        if !password::verify(current, Some(me.password_hash.clone())).await {
+        if !password::verify(current.clone(), Some(me.password_hash.clone())).await {
             return Err(ApiError::bad("current_password is wrong"));
         }
-        if me.must_change_password && new_pw == DEFAULT_ADMIN_PASSWORD {
-            return Err(ApiError::bad("choose a password other than the default"));
+        if me.must_change_password && new_pw == current {
+            return Err(ApiError::bad("choose a password other than the current one"));
         }
         patch.password_hash = Some(password::hash(new_pw).await?);
     }

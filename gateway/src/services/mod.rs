@@ -5,5 +5,6 @@ pub mod channel_test;
 pub mod channels;
 pub mod dispatch;
 pub mod options;
+pub mod root_user;
 pub mod tokens;
 pub mod validate;

@@ -4,6 +4,7 @@
 mod auth;
 mod bad_input;
 mod channels;
+mod first_run;
 mod helpers;
 mod odd_values;
 mod options;
