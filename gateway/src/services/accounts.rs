@@ -10,14 +10,14 @@ use crate::store::users::{NewUser, UserPatch};
 use crate::store::{User, ROLE_ADMIN, ROLE_ROOT, ROLE_USER, USER_DISABLED, USER_ENABLED};
 use serde::{Deserialize, Serialize};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     pub username: String,
     pub password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct LoginResult {
     pub token: String,
     pub expires_at: i64,
@@ -40,7 +40,7 @@ pub async fn register(state: &AppState, c: Credentials) -> Result<User, ApiError
     .await
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
     pub username: String,
@@ -133,7 +133,7 @@ pub async fn login(state: &AppState, c: Credentials, ip: &str) -> Result<LoginRe
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SelfUpdate {
     pub display_name: Option<String>,
@@ -180,7 +180,7 @@ pub async fn logout(state: &AppState, me: &User) -> Result<(), ApiError> {
     Ok(())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdminUserUpdate {
     pub display_name: Option<String>,

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::json;
 use std::time::Instant;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TestResult {
     pub success: bool,
     pub latency_ms: i64,

@@ -26,7 +26,7 @@ fn default_base_url(channel_type: i64) -> Option<&'static str> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelBody {
     #[serde(rename = "type")]
@@ -34,15 +34,20 @@ pub struct ChannelBody {
     pub name: Option<String>,
     pub key: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
     pub base_url: Option<Option<String>>,
+    /// A comma-separated string is accepted too.
+    #[schema(value_type = Option<Vec<String>>)]
     pub models: Option<StringList>,
     pub model_mapping: Option<BTreeMap<String, String>>,
     pub priority: Option<i64>,
     pub weight: Option<i64>,
     pub group: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<bool>)]
     pub use_relay: Option<Option<bool>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
     pub api_version: Option<Option<String>>,
     pub status: Option<i64>,
 }

@@ -39,6 +39,11 @@ const REGISTRY: &[(&str, Kind, &str)] = &[
     ("stream_keepalive_secs", Kind::Int(1, 600), "15"),
 ];
 
+/// Every option key (for the API description).
+pub fn known_keys() -> Vec<&'static str> {
+    REGISTRY.iter().map(|(k, _, _)| *k).collect()
+}
+
 fn kind_of(key: &str) -> Option<Kind> {
     REGISTRY
         .iter()

@@ -11,22 +11,28 @@ use serde::{Deserialize, Serialize};
 
 const MAX_LIST_ITEMS: usize = 1000;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
     pub name: Option<String>,
     pub remain_quota: Option<i64>,
     pub unlimited_quota: Option<bool>,
+    /// Unix seconds; `null` or absent: never.
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
     pub expired_at: Option<Option<i64>>,
+    /// Allowed models (empty: all); a comma-separated string is accepted too.
+    #[schema(value_type = Option<Vec<String>>)]
     pub models: Option<StringList>,
+    /// Allowed client IPs or CIDRs (empty: any); a comma-separated string is accepted too.
+    #[schema(value_type = Option<Vec<String>>)]
     pub allow_ips: Option<StringList>,
     pub rate_limit_per_minute: Option<i64>,
     pub status: Option<i64>,
 }
 
 /// A freshly created token with its full key, returned exactly once.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CreatedToken {
     #[serde(flatten)]
     pub token: Token,

@@ -7,6 +7,7 @@ mod channels;
 mod first_run;
 mod helpers;
 mod odd_values;
+mod openapi;
 mod options;
 mod permissions;
 mod public;
