@@ -184,7 +184,10 @@ fn relay_url(raw: &str) -> String {
     let raw = raw.trim_end_matches('/');
     let host_part = raw.split(['/', ':']).next().unwrap_or(raw);
     if !host_part.contains('.') && host_part != "localhost" && !host_part.is_empty() {
-        return format!("https://{host_part}.onrender.com{}", &raw[host_part.len()..]);
+        return format!(
+            "https://{host_part}.onrender.com{}",
+            &raw[host_part.len()..]
+        );
     }
     format!("https://{raw}")
 }
@@ -299,9 +302,15 @@ mod tests {
     #[test]
     fn relay_url_accepts_a_bare_host_and_uses_https() {
         assert_eq!(relay("relay.example.com"), "https://relay.example.com");
-        assert_eq!(relay("relay.example.com:8443/"), "https://relay.example.com:8443");
+        assert_eq!(
+            relay("relay.example.com:8443/"),
+            "https://relay.example.com:8443"
+        );
         // Render's `fromService … property: host` gives the service name.
-        assert_eq!(relay("llm-relay-ab12"), "https://llm-relay-ab12.onrender.com");
+        assert_eq!(
+            relay("llm-relay-ab12"),
+            "https://llm-relay-ab12.onrender.com"
+        );
         assert_eq!(relay("localhost:8080"), "https://localhost:8080");
         // Full URLs are used as given.
         assert_eq!(relay("http://127.0.0.1:9000/"), "http://127.0.0.1:9000");

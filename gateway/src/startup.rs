@@ -1,9 +1,9 @@
 //! Builds the application: store, state, HTTP server on a bound listener.
 
 use crate::routes;
-use crate::services::root_user;
 use crate::services::dispatch::ledger::{self, Ledger};
 use crate::services::dispatch::quota_lease::IDLE_RETURN;
+use crate::services::root_user;
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::upstream::UpstreamClient;

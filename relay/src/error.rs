@@ -107,7 +107,10 @@ mod tests {
         assert!(http.to_string().contains("RELAY_ALLOW_HTTP=true"), "{http}");
         let private =
             RelayError::from(TargetError::NotAllowed(shared::ip_guard::NOT_PUBLIC.into()));
-        assert!(private.to_string().contains("RELAY_ALLOW_PRIVATE=true"), "{private}");
+        assert!(
+            private.to_string().contains("RELAY_ALLOW_PRIVATE=true"),
+            "{private}"
+        );
     }
 
     #[test]

@@ -56,10 +56,11 @@ impl GatewayProcess {
         let lines = Arc::clone(&log);
         std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                let port = line
-                    .split("gateway listening on port ")
-                    .nth(1)
-                    .map(|rest| rest.chars().take_while(char::is_ascii_digit).collect::<String>());
+                let port = line.split("gateway listening on port ").nth(1).map(|rest| {
+                    rest.chars()
+                        .take_while(char::is_ascii_digit)
+                        .collect::<String>()
+                });
                 // Recorded before the port is reported, so `log()` after `start` has it.
                 lines.lock().expect("log lines").push(line);
                 if let Some(port) = port {

@@ -3,12 +3,12 @@
 use super::api_route::ApiRoute;
 use super::openapi::{Envelope, SessionErrors};
 use crate::auth::session::Session;
-use crate::store::logs::{LogEntry, LogStats};
-use crate::store::Paged;
 use crate::error::{ok, ApiResult};
 use crate::state::AppState;
 use crate::store::logs::LogFilter;
+use crate::store::logs::{LogEntry, LogStats};
 use crate::store::sql_store::Page;
+use crate::store::Paged;
 use actix_web::web;
 use serde::Deserialize;
 use serde_json::Value;

@@ -43,16 +43,24 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
         .app_data(json_config())
         .app_data(query_config())
         .app_data(path_config());
-    let mut allowed: Vec<(&'static str, Vec<String>)> = Vec::new();
+    // Grouped by path, each group closed by its 405, in first-appearance order: so
+    // `PUT /user/login` is answered by `/user/login`'s 405 before `/user/{id}` sees it.
+    let mut groups: Vec<(&'static str, Vec<api_route::ApiRoute>)> = Vec::new();
     for route in api_routes() {
-        match allowed.iter_mut().find(|(p, _)| *p == route.path) {
-            Some((_, methods)) => methods.push(route.method.to_string()),
-            None => allowed.push((route.path, vec![route.method.to_string()])),
+        match groups.iter_mut().find(|(p, _)| *p == route.path) {
+            Some((_, routes)) => routes.push(route),
+            None => groups.push((route.path, vec![route])),
         }
-        scope = route.mount(scope);
     }
-    for (path, methods) in allowed {
-        let allow = methods.join(", ");
+    for (path, routes) in groups {
+        let allow = routes
+            .iter()
+            .map(|r| r.method.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        for route in routes {
+            scope = route.mount(scope);
+        }
         scope = scope.route(
             path,
             web::route().to(move || {
@@ -67,7 +75,9 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
 fn method_not_allowed(allow: String) -> HttpResponse {
     HttpResponse::MethodNotAllowed()
         .insert_header((actix_web::http::header::ALLOW, allow))
-        .json(serde_json::json!({"success": false, "message": "method not allowed on this endpoint"}))
+        .json(
+            serde_json::json!({"success": false, "message": "method not allowed on this endpoint"}),
+        )
 }
 
 async fn api_not_found() -> Result<HttpResponse, ApiError> {

@@ -56,12 +56,12 @@ pub struct OptionValues {
     #[schema(nullable = false)]
     pub auto_disable_channel: Option<bool>,
     /// Model name → price ratio.
-    #[schema(nullable = false, value_type = Option<std::collections::BTreeMap<String, f64>>)]
+    #[schema(schema_with = ratio_map)]
     pub model_ratio: Option<serde_json::Value>,
-    #[schema(nullable = false, value_type = Option<std::collections::BTreeMap<String, f64>>)]
+    #[schema(schema_with = ratio_map)]
     pub completion_ratio: Option<serde_json::Value>,
     /// Group name → price multiplier.
-    #[schema(nullable = false, value_type = Option<std::collections::BTreeMap<String, f64>>)]
+    #[schema(schema_with = ratio_map)]
     pub group_ratio: Option<serde_json::Value>,
     #[schema(nullable = false, minimum = 0)]
     pub default_model_ratio: Option<f64>,
@@ -72,6 +72,79 @@ pub struct OptionValues {
     #[schema(nullable = false, minimum = 1, maximum = 600)]
     pub stream_keepalive_secs: Option<i64>,
 }
+
+/// An optional integer limited to `values` (for `schema_with`).
+fn int_choice(values: &[i64]) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            Type::Integer,
+            Type::Null,
+        ]))
+        .enum_values(Some(
+            values
+                .iter()
+                .map(|v| serde_json::json!(v))
+                .chain([serde_json::Value::Null]),
+        ))
+}
+
+pub fn role() -> ObjectBuilder {
+    int_choice(&[crate::store::ROLE_USER, crate::store::ROLE_ADMIN])
+}
+pub fn user_status() -> ObjectBuilder {
+    int_choice(&[crate::store::USER_ENABLED, crate::store::USER_DISABLED])
+}
+pub fn token_status() -> ObjectBuilder {
+    int_choice(&[crate::store::TOKEN_ENABLED, crate::store::TOKEN_DISABLED])
+}
+pub fn channel_status() -> ObjectBuilder {
+    use crate::store::{CHANNEL_AUTO_DISABLED, CHANNEL_ENABLED, CHANNEL_MANUALLY_DISABLED};
+    int_choice(&[
+        CHANNEL_ENABLED,
+        CHANNEL_MANUALLY_DISABLED,
+        CHANNEL_AUTO_DISABLED,
+    ])
+}
+pub fn channel_type() -> ObjectBuilder {
+    int_choice(crate::services::channels::CHANNEL_TYPES)
+}
+
+/// A list of names, as an array or (for new-api's console) a comma-separated string.
+pub fn name_list() -> Schema {
+    let item = || {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(128))
+            .pattern(Some(NO_CONTROL))
+    };
+    Schema::AnyOf(
+        utoipa::openapi::schema::AnyOfBuilder::new()
+            .item(utoipa::openapi::schema::ArrayBuilder::new().items(item()))
+            .item(item())
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .build(),
+    )
+}
+
+/// Name → non-negative number (price ratios).
+pub fn ratio_map() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1)),
+        ))
+        .additional_properties(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::Number)
+                .minimum(Some(0)),
+        ))
+        .max_properties(Some(10_000))
+}
+
+/// Text without control characters (what `validate::short_text` accepts).
+pub const NO_CONTROL: &str = r"^[^\x00-\x1f\x7f-\x9f]*$";
 
 struct SessionScheme;
 
@@ -106,8 +179,8 @@ impl Modify for SessionScheme {
 struct ApiDoc;
 
 /// The whole document, built once.
-pub fn document() -> &'static utoipa::openapi::OpenApi {
-    static DOC: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(|| {
+pub fn document() -> &'static serde_json::Value {
+    static DOC: LazyLock<serde_json::Value> = LazyLock::new(|| {
         let mut doc = ApiDoc::openapi();
         doc.info.version = super::public::VERSION.to_string();
         for part in [
@@ -120,9 +193,23 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
         ] {
             doc.merge(part);
         }
+        let mut doc = serde_json::to_value(doc).unwrap_or_default();
+        require_some_option(&mut doc);
         doc
     });
     &DOC
+}
+
+/// An option update must name at least one option; the answer has them all. (Patched in
+/// here: utoipa 5.5 writes its `min_properties` attribute out as `maxProperties`.)
+fn require_some_option(doc: &mut serde_json::Value) {
+    let body = doc.pointer_mut("/paths/~1api~1option/put/requestBody/content/application~1json");
+    if let Some(content) = body {
+        content["schema"] = serde_json::json!({
+            "allOf": [{"$ref": "#/components/schemas/OptionValues"}],
+            "minProperties": 1,
+        });
+    }
 }
 
 /// This document.
@@ -156,8 +243,23 @@ mod tests {
     }
 
     #[test]
+    fn an_option_update_names_at_least_one_option() {
+        let doc = document();
+        let body = &doc["paths"]["/api/option"]["put"]["requestBody"]["content"];
+        assert_eq!(
+            body["application/json"]["schema"]["minProperties"], 1,
+            "{body}"
+        );
+        let text = doc.to_string();
+        assert!(
+            !text.contains("maxProperties\":1,"),
+            "utoipa's min/max mix-up is back"
+        );
+    }
+
+    #[test]
     fn the_document_is_openapi_3_1() {
-        let doc = serde_json::to_value(document()).unwrap();
+        let doc = document();
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
         assert!(doc["components"]["securitySchemes"]["session"].is_object());
     }

@@ -4,11 +4,11 @@ use super::api_route::ApiRoute;
 use super::openapi::{Envelope, Null, SessionErrors};
 use super::ListQuery;
 use crate::auth::session::Session;
-use crate::services::tokens::CreatedToken;
-use crate::store::{Paged, Token};
 use crate::error::{created, ok, ApiError, ApiResult};
+use crate::services::tokens::CreatedToken;
 use crate::services::tokens::{self, TokenBody};
 use crate::state::AppState;
+use crate::store::{Paged, Token};
 use actix_web::web;
 use serde_json::json;
 

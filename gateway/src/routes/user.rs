@@ -8,8 +8,8 @@ use crate::error::{created, ok, ApiError, ApiResult};
 use crate::services::accounts::{
     self, AdminUserUpdate, Credentials, LoginResult, NewAccount, SelfUpdate,
 };
-use crate::store::{Paged, User};
 use crate::state::AppState;
+use crate::store::{Paged, User};
 use actix_web::{web, HttpRequest};
 use serde_json::json;
 
@@ -29,7 +29,18 @@ pub fn routes() -> Vec<ApiRoute> {
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(register, login, logout, get_self, update_self, list, create, get, update, delete))]
+#[openapi(paths(
+    register,
+    login,
+    logout,
+    get_self,
+    update_self,
+    list,
+    create,
+    get,
+    update,
+    delete
+))]
 struct Doc;
 
 pub fn doc() -> utoipa::openapi::OpenApi {

@@ -13,7 +13,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
+    #[schema(pattern = r"^[A-Za-z0-9_.-]{3,32}$")]
     pub username: String,
+    /// 8 to 72 bytes (UTF-8).
+    #[schema(min_length = 8, max_length = 72)]
     pub password: String,
 }
 
@@ -43,17 +46,26 @@ pub async fn register(state: &AppState, c: Credentials) -> Result<User, ApiError
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
+    #[schema(pattern = r"^[A-Za-z0-9_.-]{3,32}$")]
     pub username: String,
+    /// 8 to 72 bytes (UTF-8).
+    #[schema(min_length = 8, max_length = 72)]
     pub password: String,
     #[serde(default)]
+    #[schema(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub display_name: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 254, pattern = r"^(|[^@\s]+@\S*\.\S*)$")]
     pub email: Option<String>,
-    #[serde(default)]
+    /// 1 (user) or 10 (admin; only root may grant it).
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(schema_with = crate::routes::openapi::role)]
     pub role: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     pub quota: Option<i64>,
     #[serde(default)]
+    #[schema(pattern = r"^[A-Za-z0-9_.-]{1,64}$")]
     pub group: Option<String>,
 }
 
@@ -136,8 +148,12 @@ pub async fn login(state: &AppState, c: Credentials, ip: &str) -> Result<LoginRe
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SelfUpdate {
+    #[schema(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub display_name: Option<String>,
+    #[schema(max_length = 254, pattern = r"^(|[^@\s]+@\S*\.\S*)$")]
     pub email: Option<String>,
+    /// The new password (8 to 72 bytes); needs `current_password`.
+    #[schema(min_length = 8, max_length = 72)]
     pub password: Option<String>,
     pub current_password: Option<String>,
 }
@@ -161,7 +177,9 @@ pub async fn update_self(state: &AppState, me: &User, u: SelfUpdate) -> Result<U
             return Err(ApiError::bad("current_password is wrong"));
         }
         if me.must_change_password && new_pw == current {
-            return Err(ApiError::bad("choose a password other than the current one"));
+            return Err(ApiError::bad(
+                "choose a password other than the current one",
+            ));
         }
         patch.password_hash = Some(password::hash(new_pw).await?);
     }
@@ -183,12 +201,24 @@ pub async fn logout(state: &AppState, me: &User) -> Result<(), ApiError> {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdminUserUpdate {
+    #[schema(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub display_name: Option<String>,
+    #[schema(max_length = 254, pattern = r"^(|[^@\s]+@\S*\.\S*)$")]
     pub email: Option<String>,
+    #[schema(min_length = 8, max_length = 72)]
     pub password: Option<String>,
+    /// 1 (user) or 10 (admin).
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(schema_with = crate::routes::openapi::role)]
     pub role: Option<i64>,
+    /// 1 (enabled) or 2 (disabled).
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(schema_with = crate::routes::openapi::user_status)]
     pub status: Option<i64>,
+    #[schema(pattern = r"^[A-Za-z0-9_.-]{1,64}$")]
     pub group: Option<String>,
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     pub quota: Option<i64>,
 }
 

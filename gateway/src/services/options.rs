@@ -51,12 +51,24 @@ fn kind_of(key: &str) -> Option<Kind> {
         .map(|(_, kind, _)| *kind)
 }
 
+/// An integer option written as `5.0` is stored as `5` (JSON does not tell them apart).
+fn normalise(kind: Kind, v: &Value) -> Value {
+    match (kind, v.as_f64()) {
+        (Kind::Int(..), Some(f)) if v.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15 =>
+        {
+            #[allow(clippy::cast_possible_truncation)]
+            Value::from(f as i64)
+        }
+        _ => v.clone(),
+    }
+}
+
 fn validate(key: &str, kind: Kind, v: &Value) -> Result<(), String> {
     let ok = match kind {
         Kind::Bool => v.is_boolean(),
         Kind::Int(min, max) => v.as_i64().is_some_and(|n| n >= min && n <= max),
         Kind::Number => v.as_f64().is_some_and(|n| n.is_finite() && n >= 0.0),
-        Kind::Text => v.as_str().is_some_and(|s| s.len() <= 200),
+        Kind::Text => v.as_str().is_some_and(|s| s.chars().count() <= 200),
         Kind::RatioMap => v.as_object().is_some_and(|m| {
             m.len() <= 10_000
                 && m.iter().all(|(name, r)| {
@@ -180,7 +192,8 @@ impl Options {
         for (key, value) in obj {
             let kind =
                 kind_of(key).ok_or_else(|| ApiError::bad(format!("unknown option {key}")))?;
-            validate(key, kind, value).map_err(ApiError::BadRequest)?;
+            let value = normalise(kind, value);
+            validate(key, kind, &value).map_err(ApiError::BadRequest)?;
             pairs.push((key.clone(), value.to_string()));
         }
         self.store.set_options(pairs).await?;

@@ -62,11 +62,14 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Option<String>> {
 /// Gives `admin` a new random password that must be changed at the next login, and ends
 /// its sessions (running replicas notice within `USER_CACHE_TTL`). Returns the password.
 pub async fn reset_password(store: &dyn Store) -> anyhow::Result<String> {
-    let user = store.user_by_username(ROOT_USERNAME).await?.ok_or_else(|| {
-        anyhow::anyhow!(
-            "this database has no user '{ROOT_USERNAME}'; start the gateway once to create it"
-        )
-    })?;
+    let user = store
+        .user_by_username(ROOT_USERNAME)
+        .await?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "this database has no user '{ROOT_USERNAME}'; start the gateway once to create it"
+            )
+        })?;
     let pw = generate_password();
     let patch = UserPatch {
         password_hash: Some(password::hash(pw.clone()).await?),

@@ -136,13 +136,16 @@ impl UpstreamClient {
         for (name, value) in &req.headers {
             builder = builder.insert_header((*name, value.as_str()));
         }
-        let res = builder.send_body(req.body).await.map_err(|e| match &relay {
-            Some(r) => match send_error::classify(&e, &host_of(&r.url)) {
-                SendError::Failed { detail, .. } => SendError::RelayUnreachable(detail),
-                other => other,
-            },
-            None => send_error::classify(&e, &host_of(&req.url)),
-        })?;
+        let res = builder
+            .send_body(req.body)
+            .await
+            .map_err(|e| match &relay {
+                Some(r) => match send_error::classify(&e, &host_of(&r.url)) {
+                    SendError::Failed { detail, .. } => SendError::RelayUnreachable(detail),
+                    other => other,
+                },
+                None => send_error::classify(&e, &host_of(&req.url)),
+            })?;
         let status = res.status();
         if relay.is_some() {
             if let Some(code) = res.headers().get(rp::HEADER_RELAY_ERROR) {

@@ -9,10 +9,7 @@ use std::io;
 #[derive(Debug, Clone)]
 pub enum SendError {
     /// The upstream was not reached or broke off before answering.
-    Failed {
-        cause: &'static str,
-        detail: String,
-    },
+    Failed { cause: &'static str, detail: String },
     /// No response head within `UPSTREAM_TIMEOUT_SECS`.
     Timeout,
     /// The relay itself refused or failed (`X-Relay-Error`).
@@ -85,7 +82,10 @@ fn connect_cause(e: &ConnectError, host: &str) -> (&'static str, String) {
         ),
         ConnectError::SslIsNotSupported => (TLS_FAILED, format!("{TLS_FAILED}: TLS unavailable")),
         ConnectError::Io(io) => io_cause(io, host),
-        other => ("could not connect", format!("could not connect to {host}: {other}")),
+        other => (
+            "could not connect",
+            format!("could not connect to {host}: {other}"),
+        ),
     }
 }
 
@@ -98,7 +98,10 @@ fn io_cause(e: &io::Error, host: &str) -> (&'static str, String) {
         io::ErrorKind::ConnectionRefused => (REFUSED, format!("{REFUSED} by {host}")),
         io::ErrorKind::TimedOut => (CONNECT_TIMEOUT, format!("{CONNECT_TIMEOUT} to {host}")),
         io::ErrorKind::InvalidData => (TLS_FAILED, format!("{TLS_FAILED} with {host}: {e}")),
-        _ => ("could not connect", format!("could not connect to {host}: {e}")),
+        _ => (
+            "could not connect",
+            format!("could not connect to {host}: {e}"),
+        ),
     }
 }
 
@@ -117,9 +120,21 @@ mod tests {
         assert_eq!(cause, REFUSED);
         assert_eq!(detail, "connection refused by h.example");
         let dns = SendRequestError::Connect(ConnectError::NoRecords);
-        assert!(matches!(classify(&dns, "x"), SendError::Failed { cause: DNS_FAILED, .. }));
+        assert!(matches!(
+            classify(&dns, "x"),
+            SendError::Failed {
+                cause: DNS_FAILED,
+                ..
+            }
+        ));
         let tls = io::Error::new(io::ErrorKind::InvalidData, rustls::Error::DecryptError);
         let tls = SendRequestError::Connect(ConnectError::Io(tls));
-        assert!(matches!(classify(&tls, "x"), SendError::Failed { cause: TLS_FAILED, .. }));
+        assert!(matches!(
+            classify(&tls, "x"),
+            SendError::Failed {
+                cause: TLS_FAILED,
+                ..
+            }
+        ));
     }
 }

@@ -94,9 +94,7 @@ pub fn parse_target_url(raw: &str, policy: UrlPolicy) -> Result<TargetUrl, Targe
     match url.scheme() {
         "https" => {}
         "http" if policy.allow_http => {}
-        "http" => {
-            return Err(TargetError::NotAllowed(ONLY_HTTPS.into()))
-        }
+        "http" => return Err(TargetError::NotAllowed(ONLY_HTTPS.into())),
         _ => return Err(TargetError::Invalid("scheme must be http or https")),
     }
     if !url.username().is_empty() || url.password().is_some() || authority_has_at(raw) {

@@ -58,9 +58,16 @@ pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
         }
     }
     let status = command.status().expect("cargo runs");
-    assert!(status.success(), "cargo build -p {package} --bin {bin} failed");
+    assert!(
+        status.success(),
+        "cargo build -p {package} --bin {bin} failed"
+    );
     let binary = profile_dir.join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
-    assert!(binary.exists(), "{bin} binary missing at {}", binary.display());
+    assert!(
+        binary.exists(),
+        "{bin} binary missing at {}",
+        binary.display()
+    );
     built.insert(bin.to_owned(), binary.clone());
     binary
 }

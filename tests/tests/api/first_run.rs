@@ -91,7 +91,11 @@ async fn fresh_start_logs_a_random_password_that_must_be_changed() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["user"]["must_change_password"], true, "{body}");
     let jwt = body["data"]["token"].as_str().expect("token").to_string();
-    assert_eq!(get(&gw, "/api/user", &jwt).await, 403, "admin action before the change");
+    assert_eq!(
+        get(&gw, "/api/user", &jwt).await,
+        403,
+        "admin action before the change"
+    );
 
     let (status, body) = call(
         reqwest::Method::PUT,
@@ -103,7 +107,10 @@ async fn fresh_start_logs_a_random_password_that_must_be_changed() {
     assert_eq!(status, 200, "{body}");
     let (status, body) = login(&gw, "my-own-admin-password").await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["data"]["user"]["must_change_password"], false, "{body}");
+    assert_eq!(
+        body["data"]["user"]["must_change_password"], false,
+        "{body}"
+    );
     let jwt = body["data"]["token"].as_str().expect("token").to_string();
     assert_eq!(get(&gw, "/api/user", &jwt).await, 200);
     drop(gw);
@@ -129,7 +136,10 @@ async fn initial_admin_password_is_used_as_given_and_never_logged() {
     assert!(!log.iter().any(|l| l.contains(chosen)), "{log:#?}");
     let (status, body) = login(&gw, chosen).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["data"]["user"]["must_change_password"], false, "{body}");
+    assert_eq!(
+        body["data"]["user"]["must_change_password"], false,
+        "{body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -168,7 +178,10 @@ async fn reset_admin_password_recovers_a_lost_password_and_ends_sessions() {
     // The running gateway re-reads the user within its 5 s cache.
     let deadline = Instant::now() + Duration::from_secs(8);
     while get(&gw, "/api/user/self", &old_jwt).await != 401 {
-        assert!(Instant::now() < deadline, "the old session survived the reset");
+        assert!(
+            Instant::now() < deadline,
+            "the old session survived the reset"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let (status, body) = login(&gw, &new).await;
@@ -186,7 +199,10 @@ async fn unknown_subcommands_are_refused() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
     assert!(stderr.contains("reset-admin-password"), "{stderr}");
-    assert!(!dir.path().join("gateway.db").exists(), "nothing is created");
+    assert!(
+        !dir.path().join("gateway.db").exists(),
+        "nothing is created"
+    );
 }
 
 /// Replicas starting together on one empty database: both see no user, both try to

@@ -14,7 +14,9 @@ async fn the_document_describes_every_mounted_api_route_and_no_other() {
     assert_common(&r);
     let doc = &r.body;
     assert!(
-        doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")),
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
         "{}",
         doc["openapi"]
     );
@@ -28,7 +30,10 @@ async fn the_document_describes_every_mounted_api_route_and_no_other() {
             )
         })
         .collect();
-    assert!(mounted.len() > 20, "the route table looks empty: {mounted:?}");
+    assert!(
+        mounted.len() > 20,
+        "the route table looks empty: {mounted:?}"
+    );
     let documented: BTreeSet<(String, String)> = doc["paths"]
         .as_object()
         .expect("paths")
@@ -42,16 +47,27 @@ async fn the_document_describes_every_mounted_api_route_and_no_other() {
         })
         .collect();
     let undocumented: Vec<_> = mounted.difference(&documented).collect();
-    assert!(undocumented.is_empty(), "mounted but not documented: {undocumented:?}");
+    assert!(
+        undocumented.is_empty(),
+        "mounted but not documented: {undocumented:?}"
+    );
     let phantom: Vec<_> = documented.difference(&mounted).collect();
-    assert!(phantom.is_empty(), "documented but not mounted: {phantom:?}");
+    assert!(
+        phantom.is_empty(),
+        "documented but not mounted: {phantom:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signed_in_operations_declare_the_session_and_their_refusals() {
     let gw = TestGateway::spawn().await;
     let doc = gw.get("/api/openapi.json", None).await.body;
-    let public = ["/api/status", "/api/openapi.json", "/api/user/login", "/api/user/register"];
+    let public = [
+        "/api/status",
+        "/api/openapi.json",
+        "/api/user/login",
+        "/api/user/register",
+    ];
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for (method, op) in item.as_object().expect("path item") {
             let responses = op["responses"].as_object().expect("responses");
@@ -65,11 +81,22 @@ async fn signed_in_operations_declare_the_session_and_their_refusals() {
                 security.iter().any(|s| s.get("session").is_some()),
                 "{method} {path}: no session requirement"
             );
-            assert!(responses.contains_key("401"), "{method} {path}: 401 undocumented");
+            assert!(
+                responses.contains_key("401"),
+                "{method} {path}: 401 undocumented"
+            );
         }
     }
     // A documented path with an undocumented method says which ones it accepts.
-    let r = gw.raw(reqwest::Method::PATCH, "/api/user/self", None, "application/json", b"{}".to_vec()).await;
+    let r = gw
+        .raw(
+            reqwest::Method::PATCH,
+            "/api/user/self",
+            None,
+            "application/json",
+            b"{}".to_vec(),
+        )
+        .await;
     assert_eq!(r.status, 405, "{}", r.text);
     assert_eq!(r.headers["allow"], "GET, PUT");
     assert_eq!(r.body["success"], Value::Bool(false));

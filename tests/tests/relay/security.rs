@@ -14,13 +14,18 @@ async fn assert_relay_error(response: Response, status: u16, code: &str, context
     assert_eq!(body["error"]["type"], "relay_error", "{context}");
     assert_eq!(body["error"]["code"], code, "{context}");
     let message = body["error"]["message"].as_str();
-    message.unwrap_or_else(|| panic!("{context}: no message")).to_owned()
+    message
+        .unwrap_or_else(|| panic!("{context}: no message"))
+        .to_owned()
 }
 
 /// A refusal names the relay variable that would allow the target, so the operator who
 /// meant it knows what to set.
 fn assert_names(message: &str, variable: &str) {
-    assert!(message.contains(variable), "should name {variable}: {message}");
+    assert!(
+        message.contains(variable),
+        "should name {variable}: {message}"
+    );
 }
 
 #[tokio::test]

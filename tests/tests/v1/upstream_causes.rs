@@ -30,16 +30,22 @@ async fn failure_reports(w: &V1World) -> (String, String, String) {
         .await;
     assert_eq!(r.status, 502, "{}", r.text);
     assert!(!r.text.contains(CHANNEL_KEY), "{}", r.text);
-    let message = r.body["error"]["message"].as_str().unwrap_or_default().to_string();
+    let message = r.body["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
 
     let logs = w.wait_for_logs(1, Duration::from_secs(10)).await;
     assert_eq!(logs.len(), 1, "{logs:?}");
     assert_eq!(logs[0]["status_code"], 502, "{}", logs[0]);
     let logged = logs[0]["error"].as_str().unwrap_or_default().to_string();
 
-    let t = w
-        .gw
-        .post(&format!("/api/channel/{}/test", w.channel_id), Some(&w.root), json!({}))
+    let t =
+        w.gw.post(
+            &format!("/api/channel/{}/test", w.channel_id),
+            Some(&w.root),
+            json!({}),
+        )
         .await;
     assert_eq!(t.status, 200, "{}", t.text);
     assert_eq!(t.data()["success"], false, "{}", t.text);
@@ -49,7 +55,10 @@ async fn failure_reports(w: &V1World) -> (String, String, String) {
 }
 
 fn assert_names(what: &str, text: &str, cause: &str) {
-    assert!(text.contains(cause), "{what} should name {cause:?}: {text:?}");
+    assert!(
+        text.contains(cause),
+        "{what} should name {cause:?}: {text:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,7 +69,11 @@ async fn a_refused_connection_is_named_as_such() {
     assert_names("the error", &message, "connection refused");
     assert_names("the log row", &logged, "connection refused");
     // Admins also see where: host and port (never the path, which may carry a key).
-    assert_names("the channel test", &tested, &format!("connection refused by 127.0.0.1:{port}"));
+    assert_names(
+        "the channel test",
+        &tested,
+        &format!("connection refused by 127.0.0.1:{port}"),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -71,7 +84,11 @@ async fn an_unresolvable_host_is_named_as_a_dns_failure() {
     let (message, logged, tested) = failure_reports(&w).await;
     assert_names("the error", &message, "DNS lookup failed");
     assert_names("the log row", &logged, "DNS lookup failed");
-    assert_names("the channel test", &tested, &format!("DNS lookup failed for {host}"));
+    assert_names(
+        "the channel test",
+        &tested,
+        &format!("DNS lookup failed for {host}"),
+    );
     // The caller is not told the channel's host.
     assert!(!message.contains(host), "{message}");
 }
