@@ -53,8 +53,11 @@ TOKEN="$(curl -sf "$BASE/api/user/login" -H 'content-type: application/json' \
     | python3 -c 'import json, sys; print(json.load(sys.stdin)["data"]["token"])')"
 
 status=0
+CONFIG="$PWD/tests/schemathesis/schemathesis.toml"
+# Run from the scratch directory: schemathesis keeps its example database there.
+cd "$DATA"
 # shellcheck disable=SC2086 # ST_ARGS is a list of options
-"$ST_VENV/bin/st" --config-file tests/schemathesis/schemathesis.toml \
+"$ST_VENV/bin/st" --config-file "$CONFIG" \
     run "$BASE/api/openapi.json" \
     --header "Authorization: Bearer $TOKEN" \
     --exclude-name "POST /api/user/logout" \
