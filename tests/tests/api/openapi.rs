@@ -101,3 +101,27 @@ async fn signed_in_operations_declare_the_session_and_their_refusals() {
     assert_eq!(r.headers["allow"], "GET, PUT");
     assert_eq!(r.body["success"], Value::Bool(false));
 }
+
+/// JSON (and the document's `integer`) does not tell `2` from `2.0`: both are accepted as
+/// the integer, anything with a fraction is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integers_written_with_a_zero_fraction_are_integers() {
+    let gw = TestGateway::spawn().await;
+    let root = gw.admin().await;
+    let body = serde_json::json!({"name": "c", "type": 1.0, "key": "sk-0123456789abcdef",
+        "models": ["m"], "priority": -2.0, "weight": 3.0});
+    let r = gw.post("/api/channel", Some(&root), body).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.data()["type"], 1);
+    assert_eq!(r.data()["priority"], -2);
+    assert_eq!(r.data()["weight"], 3);
+
+    gw.set_options(&root, serde_json::json!({"retry_times": 3.0})).await;
+    let options = gw.get("/api/option", Some(&root)).await;
+    assert_eq!(options.data()["retry_times"], 3, "{}", options.text);
+
+    let r = gw
+        .post("/api/user", Some(&root), serde_json::json!({"username": "frac", "password": "frac-password", "quota": 2.5}))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+}
