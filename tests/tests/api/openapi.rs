@@ -116,12 +116,17 @@ async fn integers_written_with_a_zero_fraction_are_integers() {
     assert_eq!(r.data()["priority"], -2);
     assert_eq!(r.data()["weight"], 3);
 
-    gw.set_options(&root, serde_json::json!({"retry_times": 3.0})).await;
+    gw.set_options(&root, serde_json::json!({"retry_times": 3.0}))
+        .await;
     let options = gw.get("/api/option", Some(&root)).await;
     assert_eq!(options.data()["retry_times"], 3, "{}", options.text);
 
     let r = gw
-        .post("/api/user", Some(&root), serde_json::json!({"username": "frac", "password": "frac-password", "quota": 2.5}))
+        .post(
+            "/api/user",
+            Some(&root),
+            serde_json::json!({"username": "frac", "password": "frac-password", "quota": 2.5}),
+        )
         .await;
     assert_eq!(r.status, 400, "{}", r.text);
 }
