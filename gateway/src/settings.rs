@@ -320,7 +320,7 @@ mod tests {
     #[test]
     fn relay_url_refuses_other_schemes_and_garbage() {
         for bad_url in ["ftp://relay.example.com", "https://", "exa mple.com"] {
-            let err = with_relay(bad_url).err().expect(bad_url);
+            let err = with_relay(bad_url).expect_err(bad_url);
             assert_eq!(err.var, "RELAY_PROXY_URL", "{bad_url}");
         }
     }

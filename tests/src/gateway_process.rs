@@ -120,5 +120,6 @@ pub fn run_subcommand(
         std::thread::sleep(Duration::from_millis(20));
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("gateway {args:?} did not exit within 60 s");
 }
