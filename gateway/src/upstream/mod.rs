@@ -141,7 +141,9 @@ impl UpstreamClient {
             .await
             .map_err(|e| match &relay {
                 Some(r) => match send_error::classify(&e, &host_of(&r.url)) {
-                    SendError::Failed { detail, .. } => SendError::RelayUnreachable(detail),
+                    SendError::Failed { cause, detail } => {
+                        SendError::RelayUnreachable { cause, detail }
+                    }
                     other => other,
                 },
                 None => send_error::classify(&e, &host_of(&req.url)),

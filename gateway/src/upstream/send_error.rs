@@ -19,8 +19,8 @@ pub enum SendError {
         /// The relay's message (hosts and setting names, no secrets).
         message: String,
     },
-    /// The relay could not be reached or did not answer in time.
-    RelayUnreachable(String),
+    /// The relay could not be reached; same two levels as `Failed`.
+    RelayUnreachable { cause: &'static str, detail: String },
 }
 
 impl SendError {
@@ -29,7 +29,7 @@ impl SendError {
         match self {
             SendError::Failed { detail, .. } => detail.clone(),
             SendError::Timeout => "upstream timed out before answering".into(),
-            SendError::RelayUnreachable(e) => format!("relay unreachable: {e}"),
+            SendError::RelayUnreachable { detail, .. } => format!("relay unreachable: {detail}"),
             SendError::Relay {
                 status,
                 code,

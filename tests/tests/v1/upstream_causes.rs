@@ -92,3 +92,32 @@ async fn an_unresolvable_host_is_named_as_a_dns_failure() {
     // The caller is not told the channel's host.
     assert!(!message.contains(host), "{message}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_relay_is_named_with_its_cause() {
+    let port = closed_port();
+    let relay = format!("http://127.0.0.1:{port}");
+    let relay_key = "relay-key-that-must-not-leak-0123456789";
+    let w = V1World::build_with_channel(
+        &[("RELAY_PROXY_URL", &relay), ("RELAY_PROXY_KEY", relay_key)],
+        USER_QUOTA,
+        json!({"name": "k"}),
+        json!({"use_relay": true}),
+    )
+    .await;
+    let (message, logged, tested) = failure_reports(&w).await;
+    assert_names(
+        "the error",
+        &message,
+        "could not reach the relay proxy: connection refused",
+    );
+    assert_names("the log row", &logged, "connection refused");
+    assert_names(
+        "the channel test",
+        &tested,
+        &format!("relay unreachable: connection refused by 127.0.0.1:{port}"),
+    );
+    for text in [&message, &logged, &tested] {
+        assert!(!text.contains(relay_key), "{text}");
+    }
+}

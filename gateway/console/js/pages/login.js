@@ -48,7 +48,9 @@ function firstRunHint() {
       h("code", null, "initial admin password:"), " (unless the operator set ", h("code", null, "INITIAL_ADMIN_PASSWORD"),
       "). You choose a new password right after signing in."),
     h("p", null, "Lost it? On the server, run ", h("code", null, "gateway reset-admin-password"),
-      " with the gateway's environment: it prints a new one and ends the old sessions."));
+      " with the gateway's environment: it prints a new one and ends the old sessions."),
+    h("p", null, "Integrating? The management API is described in ",
+      h("a", { href: "/api/openapi.json" }, "/api/openapi.json"), " (OpenAPI 3.1)."));
 }
 
 function registerForm(root, ctx) {

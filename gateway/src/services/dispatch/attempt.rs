@@ -98,10 +98,11 @@ fn send_failure(e: SendError) -> Failure {
             )
             .code("relay_error")
         }
-        SendError::RelayUnreachable(_) => {
-            V1Error::upstream(StatusCode::BAD_GATEWAY, "could not reach the relay proxy")
-                .code("relay_error")
-        }
+        SendError::RelayUnreachable { cause, .. } => V1Error::upstream(
+            StatusCode::BAD_GATEWAY,
+            format!("could not reach the relay proxy: {cause}"),
+        )
+        .code("relay_error"),
         // The cause (refused, DNS, TLS, …) tells the caller and the log row what broke,
         // without the host, which stays in `detail` for admins.
         SendError::Failed { cause, .. } => V1Error::upstream(
