@@ -7,5 +7,6 @@ pub mod channels;
 pub mod dispatch;
 pub mod model_list;
 pub mod options;
+pub mod root_user;
 pub mod tokens;
 pub mod validate;

@@ -39,6 +39,11 @@ const REGISTRY: &[(&str, Kind, &str)] = &[
     ("stream_keepalive_secs", Kind::Int(1, 600), "15"),
 ];
 
+/// Every option key (for the API description).
+pub fn known_keys() -> Vec<&'static str> {
+    REGISTRY.iter().map(|(k, _, _)| *k).collect()
+}
+
 fn kind_of(key: &str) -> Option<Kind> {
     REGISTRY
         .iter()
@@ -54,12 +59,24 @@ fn sane_ratio(n: f64) -> bool {
     n.is_finite() && (0.0..=MAX_RATIO).contains(&n)
 }
 
+/// An integer option written as `5.0` is stored as `5` (JSON does not tell them apart).
+fn normalise(kind: Kind, v: &Value) -> Value {
+    match (kind, v.as_f64()) {
+        (Kind::Int(..), Some(f)) if v.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15 =>
+        {
+            #[allow(clippy::cast_possible_truncation)]
+            Value::from(f as i64)
+        }
+        _ => v.clone(),
+    }
+}
+
 fn validate(key: &str, kind: Kind, v: &Value) -> Result<(), String> {
     let ok = match kind {
         Kind::Bool => v.is_boolean(),
         Kind::Int(min, max) => v.as_i64().is_some_and(|n| n >= min && n <= max),
         Kind::Number => v.as_f64().is_some_and(sane_ratio),
-        Kind::Text => v.as_str().is_some_and(|s| s.len() <= 200),
+        Kind::Text => v.as_str().is_some_and(|s| s.chars().count() <= 200),
         Kind::RatioMap => v.as_object().is_some_and(|m| {
             m.len() <= 10_000
                 && m.iter()
@@ -184,7 +201,8 @@ impl Options {
         for (key, value) in obj {
             let kind =
                 kind_of(key).ok_or_else(|| ApiError::bad(format!("unknown option {key}")))?;
-            validate(key, kind, value).map_err(ApiError::BadRequest)?;
+            let value = normalise(kind, value);
+            validate(key, kind, &value).map_err(ApiError::BadRequest)?;
             pairs.push((key.clone(), value.to_string()));
         }
         self.store.set_options(pairs).await?;

@@ -19,7 +19,7 @@ pub const CHANNEL_ENABLED: i64 = 1;
 pub const CHANNEL_MANUALLY_DISABLED: i64 = 2;
 pub const CHANNEL_AUTO_DISABLED: i64 = 3;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: i64,
     pub username: String,
@@ -40,7 +40,7 @@ pub struct User {
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Token {
     pub id: i64,
     pub user_id: i64,
@@ -61,7 +61,7 @@ pub struct Token {
     pub last_used_at: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Channel {
     pub id: i64,
     #[serde(rename = "type")]
@@ -95,7 +95,7 @@ pub struct Channel {
 }
 
 /// A list page as the API returns it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Paged<T> {
     pub items: Vec<T>,
     pub total: i64,
