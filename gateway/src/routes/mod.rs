@@ -1,5 +1,5 @@
-//! HTTP routes. Each resource module exposes `configure`; handlers extract, call one
-//! service and shape the response.
+//! HTTP routes. `/api` routes are one table (`api_routes`: mounted and documented from the
+//! same list); handlers extract, call one service and shape the response.
 
 pub mod anthropic;
 pub mod api_route;
