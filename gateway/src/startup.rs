@@ -32,7 +32,8 @@ impl Application {
         } else {
             ledger::GATHER
         };
-        let (ledger, ledger_task) = Ledger::spawn(store.clone(), gather);
+        let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
+        let (ledger, ledger_task) = Ledger::spawn(store.clone(), gather, metrics);
         let state = web::Data::new(AppState::new(settings.clone(), store, ledger).await?);
         accounts::seed_admin(&state).await?;
         let refresher = spawn_option_refresher(state.clone());
@@ -49,6 +50,7 @@ impl Application {
                 .wrap(crate::cors::build(&server_state.settings.allowed_origins))
                 .wrap(from_fn(crate::middleware::request_id))
                 .configure(routes::public::configure_root)
+                .configure(routes::metrics::configure)
                 .configure(routes::configure_api)
                 .configure(routes::console::configure)
                 .configure(routes::openai::configure)

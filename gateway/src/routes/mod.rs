@@ -7,6 +7,7 @@ pub mod console;
 pub mod gemini;
 pub mod getting_started;
 pub mod log;
+pub mod metrics;
 pub mod openai;
 pub mod option;
 pub mod public;
