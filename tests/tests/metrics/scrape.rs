@@ -99,5 +99,58 @@ async fn prometheus_scrapes_the_gateway_and_the_relay() {
         .await,
         Some(7.0)
     );
+    dashboard_queries_are_valid(&prom).await;
     relay.stop().await;
+}
+
+/// Every query in docs/grafana-dashboard.json parses and runs against the scraped data,
+/// and the main panels have data after the workload.
+async fn dashboard_queries_are_valid(prom: &Prometheus) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/grafana-dashboard.json"
+    );
+    let text = std::fs::read_to_string(path).expect("dashboard file");
+    let dash: serde_json::Value = serde_json::from_str(&text).expect("dashboard is JSON");
+    // rate() needs two samples of a series; give Prometheus a few more scrapes.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let panels = dash["panels"].as_array().expect("panels");
+    let mut with_data = 0;
+    let mut total = 0;
+    let mut empty = Vec::new();
+    for panel in panels {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let expr = target["expr"].as_str().expect("expr");
+            let concrete = expr
+                .replace("$__rate_interval", "1m")
+                .replace("$__range", "1h")
+                .replace("$relay_job", ".*")
+                .replace("$job", ".*")
+                .replace("$model", ".*");
+            total += 1;
+            // `query` asserts that Prometheus accepted the expression.
+            match prom.query(&concrete).await {
+                Some(_) => with_data += 1,
+                None => empty.push(concrete),
+            }
+        }
+    }
+    assert!(total >= 20, "{total} dashboard queries");
+    // What this workload cannot produce: failovers, refusals, database errors, a
+    // disabled channel.
+    let may_be_empty = [
+        "gateway_failovers_total",
+        "gateway_rate_limit_refusals_total",
+        "gateway_database_errors_total",
+        "state!=",
+        "relay_refusals_total",
+    ];
+    let unexpected: Vec<_> = empty
+        .iter()
+        .filter(|q| !may_be_empty.iter().any(|m| q.contains(m)))
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "{with_data} of {total} dashboard queries have data; empty: {unexpected:#?}"
+    );
 }
