@@ -2,10 +2,12 @@
 
 use crate::auth::session::Session;
 use crate::error::{ok, ApiError, ApiResult};
+use crate::services::log_export::{self, Export, Format};
 use crate::state::AppState;
 use crate::store::logs::{LogFilter, LogKind};
 use crate::store::sql_store::Page;
-use actix_web::web;
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -13,7 +15,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/log/self", web::get().to(list_self))
         .route("/log/self/stat", web::get().to(stat_self))
         .route("/log", web::get().to(list_all))
-        .route("/log/stat", web::get().to(stat_all));
+        .route("/log/stat", web::get().to(stat_all))
+        .route("/log/export", web::get().to(export));
 }
 
 #[derive(Deserialize)]
@@ -31,6 +34,8 @@ struct LogQuery {
     kind: Option<String>,
     /// Text so that an empty value means "any", like the other filters of the form.
     status_code: Option<String>,
+    /// Export only: `csv` (default) or `jsonl`.
+    format: Option<String>,
 }
 
 fn nonempty(s: &Option<String>) -> Option<String> {
@@ -115,6 +120,33 @@ async fn list_all(state: web::Data<AppState>, s: Session, q: web::Query<LogQuery
         .store
         .list_logs(&q.filter(None)?, q.page())
         .await?))
+}
+
+/// Streams the filtered rows (admins: everyone's, users: their own) as a file.
+async fn export(
+    state: web::Data<AppState>,
+    s: Session,
+    q: web::Query<LogQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let format = Format::parse(q.format.as_deref())
+        .ok_or_else(|| ApiError::bad("format must be csv or jsonl"))?;
+    let admin = s.require_admin().is_ok();
+    let filter = q.filter((!admin).then_some(s.user.id))?;
+    // Rows of requests that have already answered are written before the export reads.
+    state.ledger.flush().await;
+    let body = log_export::stream(Export {
+        store: state.store.clone(),
+        filter,
+        format,
+        with_channel: admin,
+    });
+    Ok(HttpResponse::Ok()
+        .content_type(format.content_type())
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"logs.{}\"", format.extension()),
+        ))
+        .streaming(body))
 }
 
 async fn stat_all(state: web::Data<AppState>, s: Session, q: web::Query<LogQuery>) -> ApiResult {

@@ -114,6 +114,14 @@ pub trait LogStore {
     async fn insert_logs(&self, rows: &[NewLog]) -> StoreResult<()>;
     async fn list_logs(&self, f: &LogFilter, page: Page) -> StoreResult<Paged<LogEntry>>;
     async fn log_stats(&self, f: &LogFilter) -> StoreResult<LogStats>;
+    /// Up to `limit` rows matching `f` with an id above `after_id`, in id order: one
+    /// keyset page of an export, so no query ever reads more than `limit` rows.
+    async fn logs_after(
+        &self,
+        f: &LogFilter,
+        after_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<LogEntry>>;
 }
 
 /// One INSERT of several log rows.
@@ -250,6 +258,25 @@ impl LogStore for SqlStore {
     async fn list_logs(&self, f: &LogFilter, page: Page) -> StoreResult<Paged<LogEntry>> {
         self.paged("*", where_clause(f), "id DESC", page, log_from_row)
             .await
+    }
+
+    async fn logs_after(
+        &self,
+        f: &LogFilter,
+        after_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<LogEntry>> {
+        let mut q = where_clause(f);
+        q.push(" AND id > ").push_bind(after_id);
+        q.push(" ORDER BY id LIMIT ").push_bind(limit);
+        let q = with_filter("SELECT *", &q, "");
+        Ok(self
+            .db
+            .fetch_all(q)
+            .await?
+            .iter()
+            .map(log_from_row)
+            .collect())
     }
 
     async fn log_stats(&self, f: &LogFilter) -> StoreResult<LogStats> {
