@@ -20,6 +20,7 @@ pub struct Application {
     ledger_task: tokio::task::JoinHandle<()>,
     refresher: tokio::task::JoinHandle<()>,
     sweeper: tokio::task::JoinHandle<()>,
+    retention: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -38,6 +39,7 @@ impl Application {
         accounts::seed_admin(&state).await?;
         let refresher = spawn_option_refresher(state.clone());
         let sweeper = spawn_lease_sweeper(state.clone());
+        let retention = crate::services::retention::spawn(state.clone());
         let listener = TcpListener::bind((settings.host.as_str(), settings.port)).map_err(|e| {
             anyhow::anyhow!("cannot listen on {}:{}: {e}", settings.host, settings.port)
         })?;
@@ -72,6 +74,7 @@ impl Application {
             ledger_task,
             refresher,
             sweeper,
+            retention,
         })
     }
 
@@ -94,6 +97,7 @@ impl Application {
         let result = self.server.await;
         self.refresher.abort();
         self.sweeper.abort();
+        self.retention.abort();
         self.state.quota.sweep(Duration::ZERO);
         self.state.ledger.close();
         if let Err(e) = self.ledger_task.await {

@@ -93,7 +93,7 @@ async fn exports_stream_every_matching_row_and_parse_back() {
         assert_eq!(w.chat(chat_body(&format!("export {i}"))).await.status, 200);
     }
     let rows: Vec<NewLog> = (0..SYNTHETIC).map(|i| synthetic(i, 999)).collect();
-    for chunk in rows.chunks(500) {
+    for chunk in rows.chunks(100) {
         w.gw.state
             .store
             .insert_logs(chunk)

@@ -8,5 +8,6 @@ pub mod dispatch;
 pub mod log_export;
 pub mod model_list;
 pub mod options;
+pub mod retention;
 pub mod tokens;
 pub mod validate;
