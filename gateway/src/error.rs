@@ -40,6 +40,7 @@ impl ApiError {
 
 impl From<crate::store::DbError> for ApiError {
     fn from(e: crate::store::DbError) -> Self {
+        crate::metrics::database_error("api");
         match e {
             crate::store::DbError::Unavailable(_) => {
                 log::error!("database error on /api: {e}");

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod cors;
 pub mod error;
+pub mod metrics;
 pub mod middleware;
 pub mod providers;
 pub mod routes;

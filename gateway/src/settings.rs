@@ -16,6 +16,7 @@
 //! | `HTTP_WORKERS` | number of CPUs |
 //! | `QUOTA_LEASE_REQUESTS` | 16 (0: every request reserves in the database) |
 //! | `IMAGE_FETCH_ALLOW_PRIVATE` | false (testing only) |
+//! | `METRICS_TOKEN` | unset (`/metrics` open); set: `Authorization: Bearer <token>` required |
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -56,6 +57,8 @@ pub struct Settings {
     pub quota_lease_requests: i64,
     /// Lets image URLs point at private addresses (local testing only).
     pub image_fetch_allow_private: bool,
+    /// Bearer token `/metrics` requires; `None` leaves it open.
+    pub metrics_token: Option<String>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/gateway.db";
@@ -168,6 +171,7 @@ impl Settings {
             upstream_timeout_secs,
             http_workers,
             quota_lease_requests,
+            metrics_token: get("METRICS_TOKEN"),
             image_fetch_allow_private: get("IMAGE_FETCH_ALLOW_PRIVATE")
                 .is_some_and(|v| v == "true" || v == "1"),
         })

@@ -23,6 +23,7 @@ pub struct Application {
     ledger_task: tokio::task::JoinHandle<()>,
     refresher: tokio::task::JoinHandle<()>,
     sweeper: tokio::task::JoinHandle<()>,
+    retention: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -35,11 +36,13 @@ impl Application {
         } else {
             ledger::GATHER
         };
-        let (ledger, ledger_task) = Ledger::spawn(store.clone(), gather);
+        let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
+        let (ledger, ledger_task) = Ledger::spawn(store.clone(), gather, metrics);
         let state = web::Data::new(AppState::new(settings.clone(), store, ledger).await?);
         let generated_admin_password = root_user::seed(&state).await?;
         let refresher = spawn_option_refresher(state.clone());
         let sweeper = spawn_lease_sweeper(state.clone());
+        let retention = crate::services::retention::spawn(state.clone());
         let listener = TcpListener::bind((settings.host.as_str(), settings.port)).map_err(|e| {
             anyhow::anyhow!("cannot listen on {}:{}: {e}", settings.host, settings.port)
         })?;
@@ -52,6 +55,7 @@ impl Application {
                 .wrap(crate::cors::build(&server_state.settings.allowed_origins))
                 .wrap(from_fn(crate::middleware::request_id))
                 .configure(routes::public::configure_root)
+                .configure(routes::metrics::configure)
                 .configure(routes::configure_api)
                 .configure(routes::console::configure)
                 .configure(routes::openai::configure)
@@ -75,6 +79,7 @@ impl Application {
             ledger_task,
             refresher,
             sweeper,
+            retention,
         })
     }
 
@@ -118,6 +123,7 @@ impl Application {
         let result = self.server.await;
         self.refresher.abort();
         self.sweeper.abort();
+        self.retention.abort();
         self.state.quota.sweep(Duration::ZERO);
         self.state.ledger.close();
         if let Err(e) = self.ledger_task.await {

@@ -34,6 +34,7 @@ pub struct AppState {
     /// Quota this replica holds in leases (reserve and refund in memory).
     pub quota: Arc<QuotaLeases>,
     pub rate_limiter: RateLimiter,
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// All channels with the time they were read; cleared when one changes here, and
     /// re-read after `CACHE_TTL` so other replicas' changes arrive too.
     channels: RwLock<Option<(Instant, Arc<Vec<Channel>>)>>,
@@ -64,8 +65,9 @@ impl AppState {
                 ledger.clone(),
                 settings.quota_lease_requests,
             )),
+            metrics: ledger.metrics().clone(),
+            rate_limiter: RateLimiter::counting(ledger.metrics().rate_limited.clone()),
             ledger,
-            rate_limiter: RateLimiter::default(),
             options,
             store,
             settings,
@@ -113,6 +115,7 @@ impl AppState {
             }
         }
         let fresh = Arc::new(self.store.all_channels().await?);
+        self.metrics.channels_loaded(&fresh);
         let entry = Some((Instant::now(), fresh.clone()));
         match self.channels.write() {
             Ok(mut c) => *c = entry,

@@ -2,6 +2,7 @@
 //! Protocol: [`shared::relay_protocol`] (compatible with the original llm-proxy-relay).
 
 pub mod error;
+pub mod metrics;
 pub mod proxy;
 pub mod routes;
 pub mod settings;

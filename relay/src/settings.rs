@@ -14,6 +14,7 @@
 //! | `RELAY_MAX_BODY_BYTES` | `33554432` (32 MiB) | largest request body accepted (413 beyond it) |
 //! | `RELAY_MAX_CONCURRENT_STREAMS` | `2048` | proxied requests in flight at once (503 beyond it) |
 //! | `RELAY_SHUTDOWN_GRACE_SECS` | `25` | on SIGTERM, how long in-flight streams may keep running |
+//! | `METRICS_TOKEN` | unset (`/metrics` disabled) | bearer token that `GET /metrics` requires |
 //! | `RUST_LOG` | `info` | env_logger filter |
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -39,6 +40,8 @@ pub struct Settings {
     pub max_body_bytes: u64,
     pub max_concurrent_streams: usize,
     pub shutdown_grace: Duration,
+    /// `GET /metrics` exists only when set, and requires it as a bearer token.
+    pub metrics_token: Option<String>,
 }
 
 // Hand-written so the key can never end up in a log line through `{:?}`.
@@ -105,6 +108,7 @@ impl Settings {
             max_body_bytes: positive(&get, "RELAY_MAX_BODY_BYTES", 32 * 1024 * 1024)?,
             max_concurrent_streams: positive(&get, "RELAY_MAX_CONCURRENT_STREAMS", 2048)?,
             shutdown_grace: Duration::from_secs(parse_or(&get, "RELAY_SHUTDOWN_GRACE_SECS", 25)?),
+            metrics_token: get("METRICS_TOKEN"),
         })
     }
 

@@ -7,6 +7,7 @@ use actix_web::{web, App, HttpServer};
 
 use crate::proxy::{connector::build_client, ProxyState};
 use crate::routes;
+use crate::routes::metrics::MetricsToken;
 use crate::settings::Settings;
 
 /// A bound, not yet running, relay server.
@@ -31,11 +32,15 @@ impl Application {
         let port = listener.local_addr()?.port();
         log::info!("relay listening on {}:{port}", settings.host);
         let state = web::Data::new(ProxyState::new(&settings));
+        let metrics = web::Data::from(state.metrics());
+        let token = web::Data::new(MetricsToken(settings.metrics_token.clone()));
         let grace = settings.shutdown_grace.as_secs();
         let server = HttpServer::new(move || {
             // awc clients are per worker (not Send); the stream limit in `state` is global.
             App::new()
                 .app_data(state.clone())
+                .app_data(metrics.clone())
+                .app_data(token.clone())
                 .app_data(web::Data::new(build_client(&settings)))
                 .configure(routes::configure)
         })

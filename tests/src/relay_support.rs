@@ -34,6 +34,7 @@ pub fn test_settings() -> Settings {
         max_body_bytes: 32 * 1024 * 1024,
         max_concurrent_streams: 64,
         shutdown_grace: Duration::from_secs(5),
+        metrics_token: None,
     }
 }
 

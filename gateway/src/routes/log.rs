@@ -4,11 +4,13 @@ use super::api_route::ApiRoute;
 use super::openapi::{Envelope, SessionErrors};
 use crate::auth::session::Session;
 use crate::error::{ok, ApiError, ApiResult};
+use crate::services::log_export::{self, Export, Format};
 use crate::state::AppState;
 use crate::store::logs::{LogEntry, LogFilter, LogKind, LogStats};
 use crate::store::sql_store::Page;
 use crate::store::Paged;
-use actix_web::web;
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -18,11 +20,12 @@ pub fn routes() -> Vec<ApiRoute> {
         ApiRoute::get("/log/self/stat", stat_self),
         ApiRoute::get("/log", list_all),
         ApiRoute::get("/log/stat", stat_all),
+        ApiRoute::get("/log/export", export),
     ]
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list_self, stat_self, list_all, stat_all))]
+#[openapi(paths(list_self, stat_self, list_all, stat_all, export))]
 struct Doc;
 
 pub fn doc() -> utoipa::openapi::OpenApi {
@@ -48,6 +51,9 @@ struct LogQuery {
     /// Text so that an empty value means "any", like the other filters of the form.
     #[param(pattern = "^([1-5][0-9][0-9])?$")]
     status_code: Option<String>,
+    /// Export only: `csv` (default) or `jsonl`.
+    #[param(pattern = "^(csv|jsonl)?$")]
+    format: Option<String>,
 }
 
 fn nonempty(s: &Option<String>) -> Option<String> {
@@ -141,6 +147,37 @@ async fn list_all(state: web::Data<AppState>, s: Session, q: web::Query<LogQuery
         .store
         .list_logs(&q.filter(None)?, q.page())
         .await?))
+}
+
+/// Streams the filtered rows (admins: everyone's, users: their own) as a file, a page
+/// at a time.
+#[utoipa::path(get, path = "/api/log/export", tag = "log", security(("session" = [])), params(LogQuery),
+    responses((status = 200, description = "The rows as CSV or JSON lines",
+        content((String = "text/csv"), (String = "application/x-ndjson"))), SessionErrors))]
+async fn export(
+    state: web::Data<AppState>,
+    s: Session,
+    q: web::Query<LogQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let format = Format::parse(q.format.as_deref())
+        .ok_or_else(|| ApiError::bad("format must be csv or jsonl"))?;
+    let admin = s.require_admin().is_ok();
+    let filter = q.filter((!admin).then_some(s.user.id))?;
+    // Rows of requests that have already answered are written before the export reads.
+    state.ledger.flush().await;
+    let body = log_export::stream(Export {
+        store: state.store.clone(),
+        filter,
+        format,
+        with_channel: admin,
+    });
+    Ok(HttpResponse::Ok()
+        .content_type(format.content_type())
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"logs.{}\"", format.extension()),
+        ))
+        .streaming(body))
 }
 
 /// Totals and per-day, per-model usage of everyone (admin).

@@ -8,6 +8,7 @@ pub mod console;
 pub mod gemini;
 pub mod getting_started;
 pub mod log;
+pub mod metrics;
 pub mod openai;
 pub mod openapi;
 pub mod option;

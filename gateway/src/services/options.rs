@@ -37,6 +37,8 @@ const REGISTRY: &[(&str, Kind, &str)] = &[
     ("default_completion_ratio", Kind::Number, "3"),
     ("stream_idle_timeout_secs", Kind::Int(5, 3600), "300"),
     ("stream_keepalive_secs", Kind::Int(1, 600), "15"),
+    // Days of raw log rows kept; 0 keeps them forever (older rows move to daily rollups).
+    ("log_retention_days", Kind::Int(0, 36_500), "0"),
 ];
 
 /// Every option key (for the API description).

@@ -118,6 +118,14 @@ pub trait LogStore {
     async fn insert_logs(&self, rows: &[NewLog]) -> StoreResult<()>;
     async fn list_logs(&self, f: &LogFilter, page: Page) -> StoreResult<Paged<LogEntry>>;
     async fn log_stats(&self, f: &LogFilter) -> StoreResult<LogStats>;
+    /// Up to `limit` rows matching `f` with an id above `after_id`, in id order: one
+    /// keyset page of an export, so no query ever reads more than `limit` rows.
+    async fn logs_after(
+        &self,
+        f: &LogFilter,
+        after_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<LogEntry>>;
 }
 
 /// One INSERT of several log rows.
@@ -227,6 +235,18 @@ const TOTALS: &str =
     CAST(COALESCE(SUM(completion_tokens), 0) AS BIGINT) AS completion_tokens, \
     CAST(COALESCE(SUM(quota), 0) AS BIGINT) AS quota";
 
+const ROLLUP_TOTALS: &str = "CAST(COALESCE(SUM(requests), 0) AS BIGINT) AS requests, \
+    CAST(COALESCE(SUM(prompt_tokens), 0) AS BIGINT) AS prompt_tokens, \
+    CAST(COALESCE(SUM(completion_tokens), 0) AS BIGINT) AS completion_tokens, \
+    CAST(COALESCE(SUM(quota), 0) AS BIGINT) AS quota";
+
+fn add(into: &mut UsageTotals, t: &UsageTotals) {
+    into.requests += t.requests;
+    into.prompt_tokens += t.prompt_tokens;
+    into.completion_tokens += t.completion_tokens;
+    into.quota += t.quota;
+}
+
 fn totals_from_row(r: &Row) -> UsageTotals {
     UsageTotals {
         requests: r.i64("requests"),
@@ -256,6 +276,25 @@ impl LogStore for SqlStore {
             .await
     }
 
+    async fn logs_after(
+        &self,
+        f: &LogFilter,
+        after_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<LogEntry>> {
+        let mut q = where_clause(f);
+        q.push(" AND id > ").push_bind(after_id);
+        q.push(" ORDER BY id LIMIT ").push_bind(limit);
+        let q = with_filter("SELECT *", &q, "");
+        Ok(self
+            .db
+            .fetch_all(q)
+            .await?
+            .iter()
+            .map(log_from_row)
+            .collect())
+    }
+
     async fn log_stats(&self, f: &LogFilter) -> StoreResult<LogStats> {
         let filter = where_clause(f);
         let total = self
@@ -272,7 +311,7 @@ impl LogStore for SqlStore {
                 " GROUP BY (created_at / 86400) * 86400, model_name ORDER BY day, model_name",
             ))
             .await?;
-        let by_model_day = rows
+        let mut by_model_day: Vec<DailyModelUsage> = rows
             .iter()
             .map(|r| DailyModelUsage {
                 day: r.i64("day"),
@@ -280,6 +319,35 @@ impl LogStore for SqlStore {
                 totals: totals_from_row(r),
             })
             .collect();
+        let mut total = total;
+        // Days whose raw rows retention has removed are counted from the rollups.
+        if let Some(rollups) = super::retention::rollup_where(f) {
+            let rolled = self
+                .db
+                .fetch_all(with_filter(
+                    &format!("SELECT day, model_name, {ROLLUP_TOTALS}"),
+                    &rollups,
+                    " GROUP BY day, model_name ORDER BY day, model_name",
+                ))
+                .await?;
+            for r in &rolled {
+                let t = totals_from_row(r);
+                add(&mut total, &t);
+                let (day, model_name) = (r.i64("day"), r.string("model_name"));
+                match by_model_day
+                    .iter_mut()
+                    .find(|d| d.day == day && d.model_name == model_name)
+                {
+                    Some(d) => add(&mut d.totals, &t),
+                    None => by_model_day.push(DailyModelUsage {
+                        day,
+                        model_name,
+                        totals: t,
+                    }),
+                }
+            }
+            by_model_day.sort_by(|a, b| (a.day, &a.model_name).cmp(&(b.day, &b.model_name)));
+        }
         Ok(LogStats {
             total,
             by_model_day,

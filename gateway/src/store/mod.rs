@@ -9,6 +9,7 @@ pub mod models;
 pub mod options;
 pub mod owner_runtime;
 pub mod responses;
+pub mod retention;
 pub mod sql;
 pub mod sql_store;
 pub mod sqlx_backend;
@@ -31,6 +32,7 @@ pub trait Store:
     + ledger::LedgerStore
     + logs::LogStore
     + responses::ResponseStore
+    + retention::RetentionStore
     + Send
     + Sync
 {
@@ -43,6 +45,7 @@ impl<T> Store for T where
         + ledger::LedgerStore
         + logs::LogStore
         + responses::ResponseStore
+        + retention::RetentionStore
         + Send
         + Sync
 {

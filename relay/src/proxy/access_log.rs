@@ -1,6 +1,9 @@
 //! One log line per proxied request, written when the request is over (however it ended).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use crate::metrics::RelayMetrics;
 
 use actix_web::http::Method;
 
@@ -15,11 +18,15 @@ pub struct AccessLog {
     first_byte: Option<Duration>,
     bytes: u64,
     outcome: &'static str,
+    /// Also feeds `/metrics`: the request counts as open until this is dropped.
+    metrics: Arc<RelayMetrics>,
 }
 
 impl AccessLog {
-    pub fn start(request_id: String, method: Method) -> Self {
+    pub fn start(request_id: String, method: Method, metrics: Arc<RelayMetrics>) -> Self {
+        metrics.open_streams.inc();
         Self {
+            metrics,
             request_id,
             method,
             host: "-".into(),
@@ -46,6 +53,14 @@ impl AccessLog {
         self.first_byte = Some(self.started.elapsed());
     }
 
+    /// The upstream answered with `status` (its response head arrived).
+    pub fn upstream_responded(&mut self, status: u16) {
+        self.responded(status);
+        self.metrics
+            .first_byte
+            .observe(self.started.elapsed().as_secs_f64());
+    }
+
     pub fn add_bytes(&mut self, count: usize) {
         self.bytes = self.bytes.saturating_add(count as u64);
     }
@@ -57,6 +72,12 @@ impl AccessLog {
 
 impl Drop for AccessLog {
     fn drop(&mut self) {
+        self.metrics.open_streams.dec();
+        self.metrics.bytes.inc_by(self.bytes);
+        self.metrics
+            .requests
+            .with_label_values(&[self.outcome])
+            .inc();
         let ms = |d: Option<Duration>| d.map_or(-1, |d| d.as_millis() as i64);
         log::info!(
             "proxy request_id={} method={} host={} status={} first_byte_ms={} duration_ms={} bytes={} outcome={}",

@@ -21,6 +21,7 @@ use shared::relay_protocol::HEADER_REQUEST_ID;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::RelayError;
+use crate::metrics::RelayMetrics;
 use crate::settings::Settings;
 use access_log::AccessLog;
 use authorize::ProxyKey;
@@ -35,6 +36,7 @@ pub struct ProxyState {
     first_byte_timeout: Duration,
     idle_timeout: Duration,
     streams: Arc<Semaphore>,
+    metrics: Arc<RelayMetrics>,
 }
 
 impl ProxyState {
@@ -47,7 +49,12 @@ impl ProxyState {
             first_byte_timeout: settings.first_byte_timeout,
             idle_timeout: settings.idle_timeout,
             streams: Arc::new(Semaphore::new(settings.max_concurrent_streams)),
+            metrics: Arc::new(RelayMetrics::new()),
         }
+    }
+
+    pub fn metrics(&self) -> Arc<RelayMetrics> {
+        Arc::clone(&self.metrics)
     }
 }
 
@@ -58,13 +65,22 @@ pub async fn relay(
     state: &ProxyState,
     client: &awc::Client,
 ) -> HttpResponse {
-    let mut log = AccessLog::start(headers::request_id(req.headers()), req.method().clone());
+    let mut log = AccessLog::start(
+        headers::request_id(req.headers()),
+        req.method().clone(),
+        state.metrics(),
+    );
     let failure = match open_upstream(req, payload, state, client, &mut log).await {
         Ok((upstream, permit)) => {
             return respond::stream_back(upstream, log, permit, state.idle_timeout)
         }
         Err(failure) => failure,
     };
+    state
+        .metrics
+        .refusals
+        .with_label_values(&[failure.code().as_str()])
+        .inc();
     let mut response = failure.error_response();
     log.responded(response.status().as_u16());
     log.finish(failure.code().as_str());

@@ -27,7 +27,7 @@ pub fn stream_back(
     idle: Duration,
 ) -> HttpResponse {
     let status = upstream.status();
-    log.responded(status.as_u16());
+    log.upstream_responded(status.as_u16());
     let mut response = HttpResponse::build(status);
     for (name, value) in client_response_headers(upstream.headers(), log.request_id()).iter() {
         response.append_header((name.clone(), value.clone()));

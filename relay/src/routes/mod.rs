@@ -1,6 +1,7 @@
-//! HTTP routes: `/health`, `/`, and `/proxy`.
+//! HTTP routes: `/health`, `/`, `/metrics` and `/proxy`.
 
 mod health;
+pub mod metrics;
 mod proxy;
 
 use actix_web::web::ServiceConfig;
@@ -8,5 +9,6 @@ use actix_web::web::ServiceConfig;
 /// Registers every route.
 pub fn configure(cfg: &mut ServiceConfig) {
     health::configure(cfg);
+    metrics::configure(cfg);
     proxy::configure(cfg);
 }

@@ -221,7 +221,8 @@ async fn racing_replicas_create_and_print_one_admin_password() {
     let mut replicas = Vec::new();
     for _ in 0..2 {
         let store = gateway::store::connect(&settings).await.expect("store");
-        let (ledger, _task) = Ledger::spawn(store.clone(), GATHER);
+        let metrics = std::sync::Arc::new(gateway::metrics::Metrics::new());
+        let (ledger, _task) = Ledger::spawn(store.clone(), GATHER, metrics);
         let state = gateway::state::AppState::new(settings.clone(), store, ledger)
             .await
             .expect("state");

@@ -62,10 +62,17 @@ pub async fn send(
             detail: "channel has use_relay=true but RELAY_PROXY_URL is not set".into(),
         });
     }
-    let res = client
-        .send(req, via_relay, request_id)
-        .await
-        .map_err(send_failure)?;
+    let began = std::time::Instant::now();
+    let sent = client.send(req, via_relay, request_id).await;
+    let outcome = match &sent {
+        Ok(r) if r.status.is_success() => "ok",
+        Ok(_) => "error_status",
+        Err(_) => "failed",
+    };
+    state
+        .metrics
+        .upstream_attempt(&channel.name, outcome, began.elapsed().as_secs_f64());
+    let res = sent.map_err(send_failure)?;
     if res.status.is_success() {
         return Ok(res);
     }

@@ -142,6 +142,7 @@ pub fn google_status(status: StatusCode) -> &'static str {
 impl From<crate::store::DbError> for V1Error {
     fn from(e: crate::store::DbError) -> Self {
         log::error!("database error on /v1: {e}");
+        crate::metrics::database_error("request");
         match e {
             crate::store::DbError::Unavailable(_) => V1Error::new(
                 StatusCode::SERVICE_UNAVAILABLE,

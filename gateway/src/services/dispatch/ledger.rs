@@ -4,15 +4,17 @@
 //! `flush` first, so a user reading their balance or logs sees every request that has
 //! already answered. Graceful shutdown drains it.
 
+use crate::metrics::Metrics;
 use crate::store::ledger::{Holder, LedgerEntry, Settlement};
 use crate::store::Store;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, Notify};
 
 enum Msg {
-    Entry(LedgerEntry),
+    /// The entry and when it was queued (for the writer-lag metric).
+    Entry(LedgerEntry, Instant),
     Flush(oneshot::Sender<()>),
     Close,
 }
@@ -24,6 +26,7 @@ pub struct Ledger {
     pending: Arc<AtomicUsize>,
     /// Cuts the writer's gathering short (flush, shutdown).
     hurry: Arc<Notify>,
+    metrics: Arc<Metrics>,
 }
 
 const MAX_BATCH: usize = 512;
@@ -41,12 +44,40 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 impl Ledger {
     /// Starts the writer task on the current runtime; it writes every `gather`.
-    pub fn spawn(store: Arc<dyn Store>, gather: Duration) -> (Ledger, tokio::task::JoinHandle<()>) {
+    pub fn spawn(
+        store: Arc<dyn Store>,
+        gather: Duration,
+        metrics: Arc<Metrics>,
+    ) -> (Ledger, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let pending = Arc::new(AtomicUsize::new(0));
         let hurry = Arc::new(Notify::new());
-        let handle = tokio::spawn(run(store, rx, pending.clone(), hurry.clone(), gather));
-        (Ledger { tx, pending, hurry }, handle)
+        let writer = Writer {
+            store,
+            pending: pending.clone(),
+            hurry: hurry.clone(),
+            gather,
+            metrics: metrics.clone(),
+        };
+        let handle = tokio::spawn(run(writer, rx));
+        (
+            Ledger {
+                tx,
+                pending,
+                hurry,
+                metrics,
+            },
+            handle,
+        )
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Settlements queued and not yet written.
+    pub fn pending(&self) -> usize {
+        self.pending.load(Ordering::SeqCst)
     }
 
     /// Entries queued and not yet written: grows only while the database is unreachable.
@@ -68,7 +99,7 @@ impl Ledger {
 
     fn push(&self, e: LedgerEntry) {
         self.pending.fetch_add(1, Ordering::SeqCst);
-        if self.tx.send(Msg::Entry(e)).is_err() {
+        if self.tx.send(Msg::Entry(e, Instant::now())).is_err() {
             self.pending.fetch_sub(1, Ordering::SeqCst);
             log::error!("settlement lost: ledger writer has stopped");
         }
@@ -95,13 +126,23 @@ impl Ledger {
     }
 }
 
-async fn run(
+/// What the writer task owns.
+struct Writer {
     store: Arc<dyn Store>,
-    mut rx: mpsc::UnboundedReceiver<Msg>,
     pending: Arc<AtomicUsize>,
     hurry: Arc<Notify>,
     gather: Duration,
-) {
+    metrics: Arc<Metrics>,
+}
+
+async fn run(w: Writer, mut rx: mpsc::UnboundedReceiver<Msg>) {
+    let Writer {
+        store,
+        pending,
+        hurry,
+        gather,
+        metrics,
+    } = w;
     let mut closing = false;
     let mut last_pruned = tokio::time::Instant::now();
     while let Some(first) = rx.recv().await {
@@ -116,11 +157,15 @@ async fn run(
             }
         }
         let mut batch = Vec::new();
+        let mut oldest: Option<Instant> = None;
         let mut acks = Vec::new();
         let mut next = Some(first);
         while let Some(m) = next.take() {
             match m {
-                Msg::Entry(e) => batch.push(e),
+                Msg::Entry(e, queued) => {
+                    oldest.get_or_insert(queued);
+                    batch.push(e);
+                }
                 Msg::Flush(ack) => acks.push(ack),
                 Msg::Close => closing = true,
             }
@@ -129,8 +174,11 @@ async fn run(
             }
         }
         if !batch.is_empty() {
+            let began = Instant::now();
             write(&*store, &batch).await;
             pending.fetch_sub(batch.len(), Ordering::SeqCst);
+            let lag = oldest.map_or(0.0, |t| t.elapsed().as_secs_f64());
+            metrics.settlement_written(began.elapsed().as_secs_f64(), lag);
             if last_pruned.elapsed() >= PRUNE_EVERY {
                 last_pruned = tokio::time::Instant::now();
                 forget_old_batches(&*store).await;
@@ -169,6 +217,7 @@ async fn write(store: &dyn Store, batch: &[LedgerEntry]) {
             Ok(()) => return,
             Err(e) => e,
         };
+        crate::metrics::database_error("settlement");
         attempt += 1;
         match store.batch_written(&id).await {
             Ok(true) => return,

@@ -4,6 +4,7 @@
 use super::billing::Prices;
 use super::key_auth::Caller;
 use super::quota_lease::QuotaLeases;
+use crate::metrics::Settled;
 use crate::store::ledger::{Holder, Reservation, Settlement};
 use crate::store::logs::NewLog;
 use crate::store::Channel;
@@ -20,6 +21,8 @@ struct MeterData {
     reservation: Reservation,
     prices: Option<Prices>,
     usage: Usage,
+    /// Channels tried, for the failover count.
+    attempts: u32,
 }
 
 pub struct Meter {
@@ -54,6 +57,7 @@ impl Meter {
                 reservation: Reservation::default(),
                 prices: None,
                 usage: Usage::default(),
+                attempts: 0,
             }),
         }
     }
@@ -69,6 +73,12 @@ impl Meter {
             d.log.model_name = model.to_string();
             d.log.is_stream = stream;
         });
+    }
+
+    /// A guard counting an open stream for `/metrics` (none once handed over).
+    pub fn open_stream(&self) -> Option<crate::metrics::OpenStream> {
+        let d = self.inner.as_ref()?;
+        Some(crate::metrics::OpenStream::new(d.quota.ledger().metrics()))
     }
 
     /// The caller's user id (0 once handed over).
@@ -94,6 +104,7 @@ impl Meter {
 
     pub fn set_channel(&mut self, c: &Channel, upstream_model: &str) {
         self.with(|d| {
+            d.attempts = d.attempts.saturating_add(1);
             d.log.channel_id = c.id;
             d.log.channel_name = c.name.clone();
             d.log.upstream_model = upstream_model.to_string();
@@ -167,6 +178,7 @@ fn settlement(quota: &QuotaLeases, mut d: MeterData) -> Settlement {
         d.log.status_code = 499;
         d.log.error = "client closed the connection".into();
     }
+    record_metrics(quota, &d);
     let r = d.reservation;
     let (token_return, token_held) = if r.token_limited {
         quota.refund(Holder::Token(d.token_id), r.token_amount, actual)
@@ -189,4 +201,25 @@ fn settlement(quota: &QuotaLeases, mut d: MeterData) -> Settlement {
         user_return,
         log: d.log,
     }
+}
+
+/// The request's figures for `/metrics`, in the one place every request passes.
+fn record_metrics(quota: &QuotaLeases, d: &MeterData) {
+    let status = u16::try_from(d.log.status_code).unwrap_or(0);
+    quota.ledger().metrics().record(&Settled {
+        endpoint: &d.log.endpoint,
+        model: &d.log.model_name,
+        channel: if d.log.channel_id > 0 {
+            &d.log.channel_name
+        } else {
+            ""
+        },
+        status,
+        usage: &d.usage,
+        latency_ms: d.log.latency_ms,
+        // A local upstream can answer within the same millisecond: 0 is a real value.
+        first_byte_ms: (d.log.is_stream && status == 200).then_some(d.log.first_byte_ms),
+        quota: d.log.quota,
+        attempts: d.attempts,
+    });
 }

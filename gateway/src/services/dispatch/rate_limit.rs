@@ -7,6 +7,8 @@ use std::time::Duration;
 
 pub struct RateLimiter {
     windows: Cache<(i64, i64), Arc<AtomicU32>>,
+    /// Counts refusals for `/metrics`.
+    refused: prometheus::IntCounter,
 }
 
 impl Default for RateLimiter {
@@ -16,11 +18,21 @@ impl Default for RateLimiter {
                 .max_capacity(200_000)
                 .time_to_live(Duration::from_secs(120))
                 .build(),
+            refused: prometheus::IntCounter::new("unregistered", "-")
+                .expect("valid metric definition"),
         }
     }
 }
 
 impl RateLimiter {
+    /// A limiter whose refusals are counted in `refused`.
+    pub fn counting(refused: prometheus::IntCounter) -> Self {
+        RateLimiter {
+            refused,
+            ..Self::default()
+        }
+    }
+
     /// Counts one request for `token_id`; false when it is over `per_minute`.
     pub fn allow(&self, token_id: i64, per_minute: i64, now: i64) -> bool {
         if per_minute <= 0 {
@@ -30,7 +42,11 @@ impl RateLimiter {
             .windows
             .get_with((token_id, now / 60), || Arc::new(AtomicU32::new(0)));
         let n = counter.fetch_add(1, Ordering::Relaxed);
-        i64::from(n) < per_minute
+        let allowed = i64::from(n) < per_minute;
+        if !allowed {
+            self.refused.inc();
+        }
+        allowed
     }
 }
 

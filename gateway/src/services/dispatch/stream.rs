@@ -108,6 +108,8 @@ struct Pipeline {
     settings: StreamSettings,
     last_activity: Instant,
     finished: bool,
+    /// Counts this stream in `gateway_open_streams` while it lives.
+    _open: Option<crate::metrics::OpenStream>,
 }
 
 impl Pipeline {
@@ -223,6 +225,7 @@ pub fn into_client_stream(
 ) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
     let p = Pipeline {
         s,
+        _open: meter.open_stream(),
         meter,
         settings,
         last_activity: Instant::now(),
