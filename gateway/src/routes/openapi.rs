@@ -63,9 +63,9 @@ pub struct OptionValues {
     /// Group name → price multiplier.
     #[schema(schema_with = ratio_map)]
     pub group_ratio: Option<serde_json::Value>,
-    #[schema(nullable = false, minimum = 0)]
+    #[schema(nullable = false, minimum = 0, maximum = 1000)]
     pub default_model_ratio: Option<f64>,
-    #[schema(nullable = false, minimum = 0)]
+    #[schema(nullable = false, minimum = 0, maximum = 1000)]
     pub default_completion_ratio: Option<f64>,
     #[schema(nullable = false, minimum = 5, maximum = 3600)]
     pub stream_idle_timeout_secs: Option<i64>,
@@ -126,7 +126,7 @@ pub fn name_list() -> Schema {
     )
 }
 
-/// Name → non-negative number (price ratios).
+/// Name → number from 0 to 1000 (price ratios).
 pub fn ratio_map() -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::Object)
@@ -138,7 +138,8 @@ pub fn ratio_map() -> ObjectBuilder {
         .additional_properties(Some(
             ObjectBuilder::new()
                 .schema_type(Type::Number)
-                .minimum(Some(0)),
+                .minimum(Some(0))
+                .maximum(Some(1000)),
         ))
         .max_properties(Some(10_000))
 }
