@@ -18,6 +18,7 @@ pub struct RelayMetrics {
     pub refusals: IntCounterVec,
     pub bytes: IntCounter,
     pub first_byte: Histogram,
+    pub connect: Histogram,
 }
 
 impl Default for RelayMetrics {
@@ -65,6 +66,14 @@ impl RelayMetrics {
                 .buckets(LATENCY_BUCKETS.to_vec()),
             )
             .expect("valid metric definition"),
+            connect: Histogram::with_opts(
+                HistogramOpts::new(
+                    "relay_upstream_connect_seconds",
+                    "Resolve and TCP connect of each new upstream connection (before TLS)",
+                )
+                .buckets(LATENCY_BUCKETS.to_vec()),
+            )
+            .expect("valid metric definition"),
         };
         let all: Vec<Box<dyn prometheus::core::Collector>> = vec![
             Box::new(m.open_streams.clone()),
@@ -72,6 +81,7 @@ impl RelayMetrics {
             Box::new(m.refusals.clone()),
             Box::new(m.bytes.clone()),
             Box::new(m.first_byte.clone()),
+            Box::new(m.connect.clone()),
         ];
         for c in all {
             m.registry.register(c).expect("metric names are unique");

@@ -41,7 +41,10 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(metrics.clone())
                 .app_data(token.clone())
-                .app_data(web::Data::new(build_client(&settings)))
+                .app_data(web::Data::new(build_client(
+                    &settings,
+                    metrics.connect.clone(),
+                )))
                 .configure(routes::configure)
         })
         .tcp_nodelay(true)

@@ -99,6 +99,11 @@ async fn prometheus_scrapes_the_gateway_and_the_relay() {
         .await,
         Some(7.0)
     );
+    let connects = prom
+        .query(r#"sum(relay_upstream_connect_seconds_count{job="relay"})"#)
+        .await
+        .expect("connects are scraped");
+    assert!(connects >= 1.0, "{connects}");
     dashboard_queries_are_valid(&prom).await;
     relay.stop().await;
 }
