@@ -20,6 +20,8 @@ pub struct Application {
     ledger_task: tokio::task::JoinHandle<()>,
     refresher: tokio::task::JoinHandle<()>,
     sweeper: tokio::task::JoinHandle<()>,
+    /// Redis probe and invalidation listener (none without `REDIS_URL`).
+    limit_tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -37,6 +39,13 @@ impl Application {
         accounts::seed_admin(&state).await?;
         let refresher = spawn_option_refresher(state.clone());
         let sweeper = spawn_lease_sweeper(state.clone());
+        let limit_tasks: Vec<_> = [
+            crate::services::limits::invalidate::spawn_listener(state.clone()),
+            crate::services::limits::invalidate::spawn_probe(state.clone()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         let listener = TcpListener::bind((settings.host.as_str(), settings.port)).map_err(|e| {
             anyhow::anyhow!("cannot listen on {}:{}: {e}", settings.host, settings.port)
         })?;
@@ -70,6 +79,7 @@ impl Application {
             ledger_task,
             refresher,
             sweeper,
+            limit_tasks,
         })
     }
 
@@ -92,6 +102,9 @@ impl Application {
         let result = self.server.await;
         self.refresher.abort();
         self.sweeper.abort();
+        for t in &self.limit_tasks {
+            t.abort();
+        }
         self.state.quota.sweep(Duration::ZERO);
         self.state.ledger.close();
         if let Err(e) = self.ledger_task.await {

@@ -44,14 +44,14 @@ async fn health(state: web::Data<AppState>, client: web::Data<UpstreamClient>) -
         Some(true) => "ok",
         Some(false) => "unreachable",
     };
+    let redis = state.limits.status().unwrap_or("not_configured");
     match state.store.ping().await {
-        Ok(()) => {
-            HttpResponse::Ok().json(json!({"status": "ok", "database": "ok", "relay": relay}))
-        }
+        Ok(()) => HttpResponse::Ok()
+            .json(json!({"status": "ok", "database": "ok", "relay": relay, "redis": redis})),
         Err(e) => {
             log::error!("health check: database unreachable: {e}");
             HttpResponse::ServiceUnavailable()
-                .json(json!({"status": "error", "database": "unreachable", "relay": relay}))
+                .json(json!({"status": "error", "database": "unreachable", "relay": relay, "redis": redis}))
         }
     }
 }

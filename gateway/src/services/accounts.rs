@@ -223,6 +223,27 @@ pub struct AdminUserUpdate {
     pub status: Option<i64>,
     pub group: Option<String>,
     pub quota: Option<i64>,
+    pub rate_limit_per_minute: Option<i64>,
+    pub tokens_per_minute: Option<i64>,
+    pub max_concurrency: Option<i64>,
+    pub daily_budget: Option<i64>,
+    pub weekly_budget: Option<i64>,
+    pub monthly_budget: Option<i64>,
+}
+
+impl AdminUserUpdate {
+    fn limits(&self) -> Result<crate::store::limits::LimitsPatch, ApiError> {
+        let p = crate::store::limits::LimitsPatch {
+            rate_limit_per_minute: self.rate_limit_per_minute,
+            tokens_per_minute: self.tokens_per_minute,
+            max_concurrency: self.max_concurrency,
+            daily_budget: self.daily_budget,
+            weekly_budget: self.weekly_budget,
+            monthly_budget: self.monthly_budget,
+        };
+        crate::services::limits::fields::check(&p)?;
+        Ok(p)
+    }
 }
 
 /// Only root may grant or remove the admin role; nobody may make a root.
@@ -264,7 +285,10 @@ pub async fn admin_update(
             "change your own password with PUT /api/user/self and current_password",
         ));
     }
-    let mut patch = UserPatch::default();
+    let mut patch = UserPatch {
+        limits: u.limits()?,
+        ..Default::default()
+    };
     if let Some(role) = u.role.filter(|r| *r != target.role) {
         if actor.id == target.id {
             return Err(ApiError::forbidden("you may not change your own role"));

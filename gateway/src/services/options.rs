@@ -16,6 +16,8 @@ enum Kind {
     Text,
     /// Object of name → non-negative number.
     RatioMap,
+    /// An IANA time zone name (or UTC).
+    TimeZone,
 }
 
 /// (key, type, default JSON).
@@ -37,6 +39,7 @@ const REGISTRY: &[(&str, Kind, &str)] = &[
     ("default_completion_ratio", Kind::Number, "3"),
     ("stream_idle_timeout_secs", Kind::Int(5, 3600), "300"),
     ("stream_keepalive_secs", Kind::Int(1, 600), "15"),
+    ("timezone", Kind::TimeZone, r#""UTC""#),
 ];
 
 fn kind_of(key: &str) -> Option<Kind> {
@@ -52,6 +55,9 @@ fn validate(key: &str, kind: Kind, v: &Value) -> Result<(), String> {
         Kind::Int(min, max) => v.as_i64().is_some_and(|n| n >= min && n <= max),
         Kind::Number => v.as_f64().is_some_and(|n| n.is_finite() && n >= 0.0),
         Kind::Text => v.as_str().is_some_and(|s| s.len() <= 200),
+        Kind::TimeZone => v
+            .as_str()
+            .is_some_and(|s| s.len() <= 64 && crate::services::limits::period::known(s)),
         Kind::RatioMap => v.as_object().is_some_and(|m| {
             m.len() <= 10_000
                 && m.iter().all(|(name, r)| {
@@ -68,6 +74,7 @@ fn validate(key: &str, kind: Kind, v: &Value) -> Result<(), String> {
         Kind::Number => "a non-negative number".into(),
         Kind::Text => "a string of at most 200 bytes".into(),
         Kind::RatioMap => "an object of model/group name to non-negative number".into(),
+        Kind::TimeZone => "an IANA time zone name such as UTC or Europe/Berlin".into(),
     };
     Err(format!("option {key} must be {expected}"))
 }

@@ -38,6 +38,8 @@ pub struct User {
     pub session_version: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    #[serde(flatten)]
+    pub limits: super::limits::Limits,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -55,7 +57,8 @@ pub struct Token {
     pub expired_at: Option<i64>,
     pub models: Vec<String>,
     pub allow_ips: Vec<String>,
-    pub rate_limit_per_minute: i64,
+    #[serde(flatten)]
+    pub limits: super::limits::Limits,
     pub request_count: i64,
     pub created_at: i64,
     pub last_used_at: Option<i64>,

@@ -14,6 +14,7 @@ use crate::providers::responses_inbound::{self, Recorder};
 use crate::providers::{
     gemini, gemini_inbound, Endpoint, NativeBody, Outbound, Provider, StreamAdapter,
 };
+use crate::services::limits;
 use crate::state::AppState;
 use crate::store::ledger::ReserveError;
 use crate::store::Channel;
@@ -60,9 +61,12 @@ pub async fn handle(
     )
     .await
     {
-        Ok(res) => Ok(res),
+        Ok(mut res) => {
+            limits::headers::decorate(req, &mut res, dialect);
+            Ok(res)
+        }
         Err(e) => {
-            let e = e.dialect(dialect);
+            let e = limits::headers::decorate_error(req, e.dialect(dialect));
             meter.set_outcome(e.status.as_u16(), &e.message);
             meter.finish();
             Err(e)
@@ -126,15 +130,6 @@ async fn run(
         .and_then(|v| v.to_str().ok())
         .filter(|_| dialect == Dialect::Anthropic)
         .map(String::from);
-    if !state.rate_limiter.allow(
-        caller.token.id,
-        caller.token.rate_limit_per_minute,
-        crate::util::now(),
-    ) {
-        return Err(V1Error::rate_limited(
-            "this API key is over its requests-per-minute limit",
-        ));
-    }
     if !caller.token.models.is_empty() && !caller.token.models.contains(&cr.model) {
         return Err(V1Error::forbidden(
             format!("this API key may not use the model '{}'", cr.model),
@@ -173,6 +168,9 @@ async fn run(
     let estimate = prices
         .quota(cr.prompt.estimate(), cr.completion_reserve)
         .ok_or_else(|| V1Error::bad_request("the request is too large to price"))?;
+    let tokens = cr.prompt.estimate().saturating_add(cr.completion_reserve);
+    let want = limits::Want::new(tokens, estimate, dialect);
+    meter.set_admission(limits::admit_request(state, caller, req, want).await?);
     match state
         .quota
         .reserve(&caller.token, caller.user.id, estimate)

@@ -20,6 +20,7 @@ struct MeterData {
     reservation: Reservation,
     prices: Option<Prices>,
     usage: Usage,
+    admission: Option<crate::services::limits::Admission>,
 }
 
 pub struct Meter {
@@ -54,6 +55,7 @@ impl Meter {
                 reservation: Reservation::default(),
                 prices: None,
                 usage: Usage::default(),
+                admission: None,
             }),
         }
     }
@@ -90,6 +92,10 @@ impl Meter {
 
     pub fn set_reservation(&mut self, r: Reservation) {
         self.with(|d| d.reservation = r);
+    }
+
+    pub fn set_admission(&mut self, a: crate::services::limits::Admission) {
+        self.with(|d| d.admission = Some(a));
     }
 
     pub fn set_channel(&mut self, c: &Channel, upstream_model: &str) {
@@ -130,9 +136,14 @@ impl Meter {
     }
 
     fn settle(&mut self) {
-        if let Some(d) = self.inner.take() {
+        if let Some(mut d) = self.inner.take() {
             let quota = d.quota.clone();
-            quota.ledger().settle(settlement(&quota, d));
+            let admission = d.admission.take();
+            let s = settlement(&quota, d);
+            if let Some(a) = admission {
+                a.settle(s.log.prompt_tokens + s.log.completion_tokens, s.actual);
+            }
+            quota.ledger().settle(s);
         }
     }
 }
