@@ -93,6 +93,8 @@ pub struct Channel {
     /// Why the last test failed (empty when it passed).
     pub test_error: String,
     pub disabled_reason: String,
+    /// Fingerprints of upstream keys refused with 401/403 (cleared when the channel is edited).
+    pub disabled_keys: Vec<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }

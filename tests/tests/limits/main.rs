@@ -2,6 +2,7 @@
 //! shared behaviour across two replicas on Redis and PostgreSQL (`shared`, ignored unless
 //! `REDIS_URL` and `TEST_DATABASE_URL` are provided).
 
+mod health;
 mod local;
 mod refusals;
 mod shared;

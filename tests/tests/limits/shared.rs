@@ -169,3 +169,35 @@ async fn losing_redis_degrades_to_local_limits_and_recovers() {
     assert_eq!(chat(&p.b, &fresh).await.0, StatusCode::OK);
     assert_eq!(chat(&p.a, &fresh).await.0, StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs REDIS_URL (redis://127.0.0.1:6379) and TEST_DATABASE_URL (PostgreSQL); .ci/run sets both"]
+async fn a_channel_cooling_down_on_one_replica_is_skipped_by_the_other() {
+    let p = pair(&redis_url()).await;
+    let primary = integration_tests::mock_upstream::MockUpstream::start().await;
+    p.a.create_channel(
+        &p.jwt,
+        json!({"name": "primary", "type": 1, "key": "sk-upstream-key-1111",
+        "base_url": primary.url(), "models": ["gpt-4o"], "priority": 10}),
+    )
+    .await;
+    let k = key(&p, json!({"name": "k"})).await;
+    // b hears about the new channel over pub/sub.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    primary.push_reply(super::health::too_many(30));
+    assert_eq!(
+        chat(&p.a, &k).await.0,
+        StatusCode::OK,
+        "served by the fallback"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for gw in [&p.b, &p.a, &p.b] {
+        assert_eq!(chat(gw, &k).await.0, StatusCode::OK);
+    }
+    assert_eq!(
+        primary.request_count(),
+        1,
+        "the cooling channel was tried again"
+    );
+    assert_eq!(p.mock.request_count(), 4);
+}

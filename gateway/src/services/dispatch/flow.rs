@@ -162,6 +162,7 @@ async fn run(
         Some(call) => responses_inbound::restrict(state, caller, &call, cands, &cr.model).await?,
         None => cands,
     };
+    let cands = state.limits.health.prefer_ready(cands);
     let opts = state.options.get();
     let prices = Prices::lookup(&opts, &cr.model, &caller.user.group);
     meter.set_prices(prices);

@@ -19,6 +19,8 @@ pub struct Counters {
     shared: RwLock<Option<Arc<Shared>>>,
     degraded: AtomicBool,
     pub(crate) local: Local,
+    /// Channel and upstream-key cool-downs.
+    pub health: super::health::ChannelHealth,
     /// Slots this replica holds in Redis (key, id), refreshed by the probe.
     held: Mutex<HashSet<(String, String)>>,
 }
@@ -35,6 +37,7 @@ impl Counters {
             client,
             shared: RwLock::new(None),
             local: Local::default(),
+            health: Default::default(),
             held: Mutex::new(HashSet::new()),
         })
     }

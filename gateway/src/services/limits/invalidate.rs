@@ -55,6 +55,7 @@ async fn apply(state: &AppState, message: &str) {
                 state.users.invalidate(&id).await;
             }
         }
+        Some(("cool" | "ok", _)) => super::channel_events::apply(state, message),
         _ if message == "channels" => state.forget_channels_here(),
         _ => {}
     }

@@ -3,9 +3,11 @@
 //! across replicas), per replica otherwise (see `counters`).
 
 pub mod admission;
+pub mod channel_events;
 pub mod counters;
 pub mod fields;
 pub mod headers;
+pub mod health;
 pub mod invalidate;
 pub mod local;
 pub mod period;
