@@ -5,7 +5,6 @@ use crate::auth::secret_box::SecretBox;
 use crate::auth::throttle::LoginThrottle;
 use crate::services::dispatch::ledger::Ledger;
 use crate::services::dispatch::quota_lease::QuotaLeases;
-use crate::services::dispatch::rate_limit::RateLimiter;
 use crate::services::options::Options;
 use crate::settings::Settings;
 use crate::store::{Channel, Store, Token, User};
@@ -33,7 +32,6 @@ pub struct AppState {
     pub ledger: Ledger,
     /// Quota this replica holds in leases (reserve and refund in memory).
     pub quota: Arc<QuotaLeases>,
-    pub rate_limiter: RateLimiter,
     /// Operator limits' counters (Redis or per replica) and the Redis connection.
     pub limits: Arc<crate::services::limits::counters::Counters>,
     /// All channels with the time they were read; cleared when one changes here, and
@@ -67,7 +65,6 @@ impl AppState {
                 settings.quota_lease_requests,
             )),
             ledger,
-            rate_limiter: RateLimiter::default(),
             limits: Arc::new(crate::services::limits::counters::Counters::new(
                 settings.redis_url.as_deref(),
                 &settings.redis_key_prefix,
