@@ -40,7 +40,13 @@ impl ApiError {
 
 impl From<crate::store::DbError> for ApiError {
     fn from(e: crate::store::DbError) -> Self {
-        ApiError::Internal(e.into())
+        match e {
+            crate::store::DbError::Unavailable(_) => {
+                log::error!("database error on /api: {e}");
+                ApiError::Unavailable("the database is unavailable; try again shortly".into())
+            }
+            e => ApiError::Internal(e.into()),
+        }
     }
 }
 

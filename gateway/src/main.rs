@@ -5,6 +5,12 @@ use gateway::startup::Application;
 async fn main() -> std::process::ExitCode {
     let _ = dotenvy::dotenv();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let command = std::env::args().nth(1);
+    if let Some(other) = command.as_deref().filter(|c| *c != "reset-admin-password") {
+        // Before reading settings, which may create the data directory.
+        eprintln!("unknown command {other:?}; usage: gateway [reset-admin-password]");
+        return std::process::ExitCode::from(2);
+    }
     let settings = match Settings::from_env() {
         Ok(s) => s,
         Err(e) => {
@@ -12,6 +18,15 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    if command.is_some() {
+        return match gateway::services::root_user::reset_password_command(&settings).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("reset-admin-password failed: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(e) => {
@@ -19,7 +34,11 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    log::info!("gateway listening on port {}", app.port());
+    log::info!(
+        "gateway listening on port {}; web console at {}",
+        app.port(),
+        app.console_url()
+    );
     match app.run_until_stopped().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -8,9 +8,9 @@
 //! | `CLOUDFLARE_API_TOKEN`, `D1_API_BASE` | unset, `https://api.cloudflare.com/client/v4` |
 //! | `JWT_SECRET` | generated once into `<data dir>/jwt_secret` |
 //! | `TOKEN_EXPIRY_HOURS` | 24 |
-//! | `RELAY_PROXY_URL`, `RELAY_PROXY_KEY` | unset |
+//! | `RELAY_PROXY_URL`, `RELAY_PROXY_KEY` | unset (a bare host in the URL means https) |
 //! | `ALLOWED_ORIGINS` | `*` |
-//! | `INITIAL_ADMIN_PASSWORD` | `123456` (must be changed) |
+//! | `INITIAL_ADMIN_PASSWORD` | random, logged once at WARN, must be changed |
 //! | `CHANNEL_KEY_SECRET` | derived from `JWT_SECRET` |
 //! | `UPSTREAM_TIMEOUT_SECS` | 600 |
 //! | `HTTP_WORKERS` | number of CPUs |
@@ -119,13 +119,16 @@ impl Settings {
             Some(s) => s,
             None => format!("channel-key:{jwt_secret}"),
         };
-        let relay_proxy_url = get("RELAY_PROXY_URL").map(|u| u.trim_end_matches('/').to_string());
+        let relay_proxy_url = get("RELAY_PROXY_URL").map(|u| relay_url(&u));
         let relay_proxy_key = get("RELAY_PROXY_KEY");
         if let Some(u) = &relay_proxy_url {
             let parsed =
                 url::Url::parse(u).map_err(|_| bad("RELAY_PROXY_URL", "is not an absolute URL"))?;
-            if !matches!(parsed.scheme(), "http" | "https") {
-                return Err(bad("RELAY_PROXY_URL", "must be http:// or https://"));
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+                return Err(bad(
+                    "RELAY_PROXY_URL",
+                    "must be an http(s) URL or a bare host name",
+                ));
             }
             if relay_proxy_key.is_none() {
                 return Err(bad(
@@ -175,6 +178,24 @@ impl Settings {
                 .is_some_and(|v| v == "true" || v == "1"),
         })
     }
+}
+
+/// A full URL is used as given; a bare host (what Render's `fromService … property: host`
+/// provides) means https. A host without a dot is a Render service name, served publicly
+/// at `<name>.onrender.com`.
+fn relay_url(raw: &str) -> String {
+    if raw.contains("://") {
+        return raw.trim_end_matches('/').to_string();
+    }
+    let raw = raw.trim_end_matches('/');
+    let host_part = raw.split(['/', ':']).next().unwrap_or(raw);
+    if !host_part.contains('.') && host_part != "localhost" && !host_part.is_empty() {
+        return format!(
+            "https://{host_part}.onrender.com{}",
+            &raw[host_part.len()..]
+        );
+    }
+    format!("https://{raw}")
 }
 
 fn parse_num<T, F>(get: &F, var: &'static str, default: T, min: T, max: T) -> Result<T, ConfigError>
@@ -261,5 +282,52 @@ impl std::fmt::Debug for Settings {
             .field("relay_configured", &self.relay_proxy_url.is_some())
             .field("token_expiry_hours", &self.token_expiry_hours)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_relay(url: &str) -> Result<Settings, ConfigError> {
+        let vars = HashMap::from([
+            ("JWT_SECRET".to_string(), "x".repeat(32)),
+            ("RELAY_PROXY_URL".to_string(), url.to_string()),
+            ("RELAY_PROXY_KEY".to_string(), "k".repeat(32)),
+        ]);
+        Settings::from_map(&vars)
+    }
+
+    fn relay(url: &str) -> String {
+        with_relay(url)
+            .expect("valid")
+            .relay_proxy_url
+            .expect("relay set")
+    }
+
+    #[test]
+    fn relay_url_accepts_a_bare_host_and_uses_https() {
+        assert_eq!(relay("relay.example.com"), "https://relay.example.com");
+        assert_eq!(
+            relay("relay.example.com:8443/"),
+            "https://relay.example.com:8443"
+        );
+        // Render's `fromService … property: host` gives the service name.
+        assert_eq!(
+            relay("llm-relay-ab12"),
+            "https://llm-relay-ab12.onrender.com"
+        );
+        assert_eq!(relay("localhost:8080"), "https://localhost:8080");
+        // Full URLs are used as given.
+        assert_eq!(relay("http://127.0.0.1:9000/"), "http://127.0.0.1:9000");
+        assert_eq!(relay("https://r.example.com"), "https://r.example.com");
+    }
+
+    #[test]
+    fn relay_url_refuses_other_schemes_and_garbage() {
+        for bad_url in ["ftp://relay.example.com", "https://", "exa mple.com"] {
+            let err = with_relay(bad_url).expect_err(bad_url);
+            assert_eq!(err.var, "RELAY_PROXY_URL", "{bad_url}");
+        }
     }
 }

@@ -46,10 +46,25 @@ impl RelayError {
 
 impl From<TargetError> for RelayError {
     fn from(err: TargetError) -> Self {
-        match err {
+        match &err {
             TargetError::Invalid(_) => Self::InvalidTarget(err.to_string()),
-            TargetError::NotAllowed(_) => Self::TargetNotAllowed(err.to_string()),
+            TargetError::NotAllowed(reason) => {
+                Self::TargetNotAllowed(format!("{err}{}", setting_hint(reason)))
+            }
         }
+    }
+}
+
+/// Names the relay setting that would allow a refused target, so the operator who meant
+/// it knows what to change (only the variable: the caller never learns its value).
+fn setting_hint(reason: &str) -> &'static str {
+    if reason == shared::ip_guard::ONLY_HTTPS {
+        " (set RELAY_ALLOW_HTTP=true on the relay to allow plain http targets; testing only)"
+    } else if reason == shared::ip_guard::NOT_PUBLIC {
+        " (set RELAY_ALLOW_PRIVATE=true on the relay to allow loopback and private addresses; \
+         testing only)"
+    } else {
+        ""
     }
 }
 
@@ -84,6 +99,18 @@ mod tests {
         let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(json["error"]["type"], "relay_error");
         assert_eq!(json["error"]["code"], "body_too_large");
+    }
+
+    #[test]
+    fn refusals_name_the_setting_that_allows_them() {
+        let http = RelayError::from(TargetError::NotAllowed(shared::ip_guard::ONLY_HTTPS.into()));
+        assert!(http.to_string().contains("RELAY_ALLOW_HTTP=true"), "{http}");
+        let private =
+            RelayError::from(TargetError::NotAllowed(shared::ip_guard::NOT_PUBLIC.into()));
+        assert!(
+            private.to_string().contains("RELAY_ALLOW_PRIVATE=true"),
+            "{private}"
+        );
     }
 
     #[test]

@@ -16,4 +16,4 @@ pub use address::{embedded_ipv4, is_public_ip, is_public_ipv4, is_public_ipv6};
 pub use address::{parse_host_ip, parse_ipv4_lenient};
 pub use allow_list::{AllowListError, HostAllowList};
 pub use target::{check_address, check_resolved, is_ip_literal, parse_target_url};
-pub use target::{TargetError, TargetHost, TargetUrl, UrlPolicy};
+pub use target::{TargetError, TargetHost, TargetUrl, UrlPolicy, NOT_PUBLIC, ONLY_HTTPS};

@@ -16,6 +16,8 @@ pub struct TestGateway {
     pub dir: tempfile::TempDir,
     /// The leased D1 test database, given back when the gateway is dropped.
     pub db_lease: Option<crate::test_db::D1Lease>,
+    /// The root password the gateway generated (no `INITIAL_ADMIN_PASSWORD` given).
+    pub generated_admin_password: Option<String>,
     server: actix_web::dev::ServerHandle,
     running: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -61,6 +63,7 @@ impl TestGateway {
             .await
             .expect("gateway starts");
         let port = app.port();
+        let generated_admin_password = app.generated_admin_password().map(str::to_string);
         let state = app.state();
         let server = app.server_handle();
         let running = tokio::spawn(app.run_until_stopped());
@@ -74,6 +77,7 @@ impl TestGateway {
             state,
             dir,
             db_lease,
+            generated_admin_password,
             server,
             running,
         }
@@ -188,14 +192,19 @@ impl TestGateway {
     }
 }
 
-/// The default root password when `INITIAL_ADMIN_PASSWORD` is not set.
+/// The well-known password of older releases and other gateways; never valid now.
 pub const DEFAULT_ADMIN_PASSWORD: &str = "123456";
 
 impl TestGateway {
-    /// A gateway without `INITIAL_ADMIN_PASSWORD`: root `admin` has the default password
-    /// `123456` and must change it before any admin action.
-    pub async fn spawn_default_admin() -> Self {
-        Self::spawn_with(&[]).await
+    /// A gateway without `INITIAL_ADMIN_PASSWORD`: root `admin` has a generated password
+    /// (returned) and must change it before any admin action.
+    pub async fn spawn_default_admin() -> (Self, String) {
+        let gw = Self::spawn_with(&[]).await;
+        let password = gw
+            .generated_admin_password
+            .clone()
+            .expect("a fresh gateway without INITIAL_ADMIN_PASSWORD generates one");
+        (gw, password)
     }
 
     /// Sends a prepared request and reduces the answer to a `Resp`.

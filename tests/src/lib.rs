@@ -1,3 +1,4 @@
+pub mod gateway_process;
 pub mod gateway_support;
 pub mod gemini_support;
 pub mod mock_upstream;

@@ -6,10 +6,13 @@ const COST: u32 = 10;
 
 /// Password length rules (bcrypt only reads 72 bytes).
 pub fn validate(password: &str) -> Result<(), &'static str> {
-    match password.len() {
-        0..=7 => Err("password must be at least 8 bytes"),
-        8..=72 => Ok(()),
-        _ => Err("password must be at most 72 bytes"),
+    // bcrypt reads at most 72 bytes; the minimum counts characters, as people do.
+    if password.chars().count() < 8 {
+        Err("password must be at least 8 characters")
+    } else if password.len() > 72 {
+        Err("password must be at most 72 bytes")
+    } else {
+        Ok(())
     }
 }
 

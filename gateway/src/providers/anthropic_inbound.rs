@@ -117,6 +117,24 @@ pub fn to_openai(body: &Value) -> Result<Value, V1Error> {
     Ok(Value::Object(out))
 }
 
+/// What [`to_openai`] leaves out of a body: tools only Anthropic runs (server tools,
+/// toolsets such as `mcp_toolset`), named for the log row and the warnings header.
+pub fn dropped(body: &Value) -> Vec<String> {
+    let tools = body.get("tools").and_then(Value::as_array);
+    tools
+        .into_iter()
+        .flatten()
+        .filter_map(|t| {
+            let kind = t.get("type").and_then(Value::as_str).unwrap_or("custom");
+            let name = t.get("name").and_then(Value::as_str).unwrap_or("");
+            (kind != "custom" || name.is_empty()).then(|| {
+                let label = if name.is_empty() { kind } else { name };
+                format!("tool '{label}' ({kind}) dropped: only Anthropic channels run it")
+            })
+        })
+        .collect()
+}
+
 /// The text of string-or-blocks content (non-text blocks skipped).
 fn text_of(content: &Content) -> String {
     match content {

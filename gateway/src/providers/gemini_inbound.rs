@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 pub use framing::Framing;
 pub use passthrough::{build_native, parse_native, GeminiPassthrough};
-pub use request::to_openai;
+pub use request::{dropped, to_openai};
 pub use response::from_openai_response;
 pub use stream::OpenAiToGeminiStream;
 

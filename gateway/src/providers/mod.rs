@@ -99,6 +99,9 @@ pub struct Outbound<'a> {
     pub anthropic_native: Option<NativeBody<'a>>,
     /// That client's `anthropic-beta` header (Claude Code's body fields depend on it),
     /// sent along when the body passes through to an Anthropic channel.
+    /// Client headers that go upstream: W3C trace context always, the dialect's own
+    /// (`anthropic-version`, `OpenAI-Beta`) when the body passes through.
+    pub forward_headers: &'a [(&'static str, String)],
     pub anthropic_beta: Option<&'a str>,
     /// The client's Gemini-native call (passed through as is to Gemini channels).
     pub gemini_native: Option<&'a gemini_inbound::GeminiCall>,
@@ -133,7 +136,24 @@ impl Provider {
         }
     }
 
+    /// The upstream request, with the client's headers that go along (see
+    /// [`Outbound::forward_headers`]) in place of the provider's own of the same name.
     pub fn build(
+        &self,
+        t: &Target<'_>,
+        ep: Endpoint,
+        out: &Outbound<'_>,
+        stream: bool,
+    ) -> Result<UpstreamRequest, V1Error> {
+        let mut req = self.build_body(t, ep, out, stream)?;
+        for (name, value) in out.forward_headers {
+            req.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+            req.headers.push((name, value.clone()));
+        }
+        Ok(req)
+    }
+
+    fn build_body(
         &self,
         t: &Target<'_>,
         ep: Endpoint,

@@ -275,18 +275,3 @@ fn log_warnings(call: &Inbound) {
         log::warn!("responses conversion: {w}");
     }
 }
-
-/// `x-gateway-warnings` for a converted answer, when something was dropped.
-pub fn warnings_header(call: &Inbound, pass: bool) -> Option<String> {
-    if pass || call.warnings.is_empty() {
-        return None;
-    }
-    let joined = call.warnings.join("; ");
-    // Header values must be visible ASCII.
-    Some(
-        joined
-            .chars()
-            .filter(|c| c.is_ascii() && !c.is_ascii_control())
-            .collect(),
-    )
-}

@@ -1,32 +1,52 @@
 //! `/api/channel/*` (admin): upstream providers.
 
+use super::api_route::ApiRoute;
+use super::openapi::{Envelope, Null, SessionErrors};
 use super::ListQuery;
 use crate::auth::session::Session;
 use crate::error::{created, ok, ApiError, ApiResult};
-use crate::services::channel_models::{self, FetchModelsBody};
+use crate::services::channel_models::{self, FetchModelsBody, FetchedModels};
+use crate::services::channel_test::{TestAllReport, TestResult};
 use crate::services::channels::{self, ChannelBody};
 use crate::state::AppState;
+use crate::store::{Channel, Paged};
 use crate::upstream::UpstreamClient;
 use actix_web::web;
 use serde_json::json;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    // The fixed paths come before `/channel/{id}` routes so they are never read as ids.
-    cfg.route("/channel/test", web::post().to(test_all))
-        .route("/channel/fetch_models", web::post().to(fetch_models))
-        .route("/channel", web::get().to(list))
-        .route("/channel", web::post().to(create))
-        .route("/channel/{id}", web::get().to(get))
-        .route("/channel/{id}", web::put().to(update))
-        .route("/channel/{id}", web::delete().to(delete))
-        .route("/channel/{id}/test", web::post().to(test));
+pub fn routes() -> Vec<ApiRoute> {
+    // The fixed paths come before `/channel/{id}` so they are never read as ids.
+    vec![
+        ApiRoute::post("/channel/test", test_all),
+        ApiRoute::post("/channel/fetch_models", fetch_models),
+        ApiRoute::get("/channel", list),
+        ApiRoute::post("/channel", create),
+        ApiRoute::get("/channel/{id}", get),
+        ApiRoute::put("/channel/{id}", update),
+        ApiRoute::delete("/channel/{id}", delete),
+        ApiRoute::post("/channel/{id}/test", test),
+    ]
 }
 
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(test_all, fetch_models, list, create, get, update, delete, test))]
+struct Doc;
+
+pub fn doc() -> utoipa::openapi::OpenApi {
+    <Doc as utoipa::OpenApi>::openapi()
+}
+
+/// Lists channels (admin); keys are shown only as a preview.
+#[utoipa::path(get, path = "/api/channel", tag = "channel", security(("session" = [])), params(ListQuery),
+    responses((status = 200, description = "A page of channels", body = Envelope<Paged<Channel>>), SessionErrors))]
 async fn list(state: web::Data<AppState>, s: Session, q: web::Query<ListQuery>) -> ApiResult {
     s.require_admin()?;
     Ok(ok(state.store.list_channels(q.keyword(), q.page()).await?))
 }
 
+/// Adds an upstream provider (admin).
+#[utoipa::path(post, path = "/api/channel", tag = "channel", security(("session" = [])), request_body = ChannelBody,
+    responses((status = 201, description = "Created", body = Envelope<Channel>), SessionErrors))]
 async fn create(state: web::Data<AppState>, s: Session, body: web::Json<ChannelBody>) -> ApiResult {
     s.require_admin()?;
     let fields = channels::build(&state, body.into_inner(), None)?;
@@ -35,6 +55,10 @@ async fn create(state: web::Data<AppState>, s: Session, body: web::Json<ChannelB
     Ok(created(channel))
 }
 
+/// One channel (admin).
+#[utoipa::path(get, path = "/api/channel/{id}", tag = "channel", security(("session" = [])),
+    params(("id" = i64, Path, description = "Channel id")),
+    responses((status = 200, description = "The channel", body = Envelope<Channel>), SessionErrors))]
 async fn get(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiResult {
     s.require_admin()?;
     let c = state
@@ -45,6 +69,10 @@ async fn get(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiR
     Ok(ok(c))
 }
 
+/// Changes a channel (admin); absent fields keep their value.
+#[utoipa::path(put, path = "/api/channel/{id}", tag = "channel", security(("session" = [])),
+    params(("id" = i64, Path, description = "Channel id")), request_body = ChannelBody,
+    responses((status = 200, description = "Updated", body = Envelope<Channel>), SessionErrors))]
 async fn update(
     state: web::Data<AppState>,
     s: Session,
@@ -67,6 +95,10 @@ async fn update(
     Ok(ok(channel))
 }
 
+/// Deletes a channel (admin).
+#[utoipa::path(delete, path = "/api/channel/{id}", tag = "channel", security(("session" = [])),
+    params(("id" = i64, Path, description = "Channel id")),
+    responses((status = 200, description = "Deleted", body = Envelope<Null>), SessionErrors))]
 async fn delete(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiResult {
     s.require_admin()?;
     if !state.store.delete_channel(*id).await? {
@@ -76,6 +108,11 @@ async fn delete(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> A
     Ok(ok(json!(null)))
 }
 
+/// Sends a tiny chat request through the channel (admin); a failure is reported in the
+/// result (with its cause), not as an error status.
+#[utoipa::path(post, path = "/api/channel/{id}/test", tag = "channel", security(("session" = [])),
+    params(("id" = i64, Path, description = "Channel id"), TestQuery),
+    responses((status = 200, description = "The test's outcome", body = Envelope<TestResult>), SessionErrors))]
 async fn test(
     state: web::Data<AppState>,
     client: web::Data<UpstreamClient>,
@@ -95,12 +132,17 @@ async fn test(
     Ok(ok(result))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct TestQuery {
+    /// One of the channel's models (default: its first).
     model: Option<String>,
 }
 
-/// `POST /api/channel/test`: tests every channel not manually disabled.
+/// Tests every channel that is not manually disabled, a few at a time (admin); each
+/// outcome is kept on its channel.
+#[utoipa::path(post, path = "/api/channel/test", tag = "channel", security(("session" = [])),
+    responses((status = 200, description = "Per-channel outcomes", body = Envelope<TestAllReport>), SessionErrors))]
 async fn test_all(
     state: web::Data<AppState>,
     client: web::Data<UpstreamClient>,
@@ -112,7 +154,11 @@ async fn test_all(
     Ok(ok(report))
 }
 
-/// `POST /api/channel/fetch_models`: the provider's own model list (nothing is saved).
+/// The provider's own model list for a saved channel or one being created (admin);
+/// nothing is saved.
+#[utoipa::path(post, path = "/api/channel/fetch_models", tag = "channel", security(("session" = [])),
+    request_body = FetchModelsBody,
+    responses((status = 200, description = "The provider's models", body = Envelope<FetchedModels>), SessionErrors))]
 async fn fetch_models(
     state: web::Data<AppState>,
     client: web::Data<UpstreamClient>,

@@ -1,6 +1,8 @@
 //! `GET /api/user/self/getting_started`: the console's first-run checklist, each step
 //! read from the data (not remembered clicks), so it stays right whoever did the step.
 
+use super::api_route::ApiRoute;
+use super::openapi::{Envelope, SessionErrors};
 use crate::auth::session::Session;
 use crate::error::{ok, ApiResult};
 use crate::state::AppState;
@@ -10,11 +12,19 @@ use crate::store::CHANNEL_ENABLED;
 use actix_web::web;
 use serde::Serialize;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/user/self/getting_started", web::get().to(steps));
+pub fn routes() -> Vec<ApiRoute> {
+    vec![ApiRoute::get("/user/self/getting_started", steps)]
 }
 
-#[derive(Serialize)]
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(steps))]
+struct Doc;
+
+pub fn doc() -> utoipa::openapi::OpenApi {
+    <Doc as utoipa::OpenApi>::openapi()
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 struct Steps {
     /// An enabled channel exists (any group: an admin adds them).
     channel: bool,
@@ -26,6 +36,9 @@ struct Steps {
     request: bool,
 }
 
+/// The caller's first-run checklist, each step read from the data.
+#[utoipa::path(get, path = "/api/user/self/getting_started", tag = "user", security(("session" = [])),
+    responses((status = 200, description = "Which steps are done", body = Envelope<Steps>), SessionErrors))]
 async fn steps(state: web::Data<AppState>, s: Session) -> ApiResult {
     let one = || Page::new(Some(1), Some(1));
     let channel = state

@@ -1,22 +1,37 @@
 //! `/api/log/*`: usage logs and statistics (own rows for users, everything for admins).
 
+use super::api_route::ApiRoute;
+use super::openapi::{Envelope, SessionErrors};
 use crate::auth::session::Session;
 use crate::error::{ok, ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::logs::{LogFilter, LogKind};
+use crate::store::logs::{LogEntry, LogFilter, LogKind, LogStats};
 use crate::store::sql_store::Page;
+use crate::store::Paged;
 use actix_web::web;
 use serde::Deserialize;
 use serde_json::Value;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/log/self", web::get().to(list_self))
-        .route("/log/self/stat", web::get().to(stat_self))
-        .route("/log", web::get().to(list_all))
-        .route("/log/stat", web::get().to(stat_all));
+pub fn routes() -> Vec<ApiRoute> {
+    vec![
+        ApiRoute::get("/log/self", list_self),
+        ApiRoute::get("/log/self/stat", stat_self),
+        ApiRoute::get("/log", list_all),
+        ApiRoute::get("/log/stat", stat_all),
+    ]
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list_self, stat_self, list_all, stat_all))]
+struct Doc;
+
+pub fn doc() -> utoipa::openapi::OpenApi {
+    <Doc as utoipa::OpenApi>::openapi()
+}
+
+/// Filters; `channel` and `username` apply to the admin views only.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct LogQuery {
     p: Option<i64>,
     page_size: Option<i64>,
@@ -28,8 +43,10 @@ struct LogQuery {
     username: Option<String>,
     /// `success`, `error` or `refused` (see [`LogKind`]).
     #[serde(rename = "type")]
+    #[param(pattern = "^(success|error|refused)?$")]
     kind: Option<String>,
     /// Text so that an empty value means "any", like the other filters of the form.
+    #[param(pattern = "^([1-5][0-9][0-9])?$")]
     status_code: Option<String>,
 }
 
@@ -93,6 +110,9 @@ fn strip_channel(mut v: Value) -> Value {
     v
 }
 
+/// The caller's own usage log (no channel details).
+#[utoipa::path(get, path = "/api/log/self", tag = "log", security(("session" = [])), params(LogQuery),
+    responses((status = 200, description = "A page of log rows", body = Envelope<Paged<LogEntry>>), SessionErrors))]
 async fn list_self(state: web::Data<AppState>, s: Session, q: web::Query<LogQuery>) -> ApiResult {
     let page = state
         .store
@@ -102,6 +122,9 @@ async fn list_self(state: web::Data<AppState>, s: Session, q: web::Query<LogQuer
     Ok(ok(strip_channel(value)))
 }
 
+/// Totals and per-day, per-model usage of the caller.
+#[utoipa::path(get, path = "/api/log/self/stat", tag = "log", security(("session" = [])), params(LogQuery),
+    responses((status = 200, description = "Usage totals", body = Envelope<LogStats>), SessionErrors))]
 async fn stat_self(state: web::Data<AppState>, s: Session, q: web::Query<LogQuery>) -> ApiResult {
     Ok(ok(state
         .store
@@ -109,6 +132,9 @@ async fn stat_self(state: web::Data<AppState>, s: Session, q: web::Query<LogQuer
         .await?))
 }
 
+/// Every usage log row (admin).
+#[utoipa::path(get, path = "/api/log", tag = "log", security(("session" = [])), params(LogQuery),
+    responses((status = 200, description = "A page of log rows", body = Envelope<Paged<LogEntry>>), SessionErrors))]
 async fn list_all(state: web::Data<AppState>, s: Session, q: web::Query<LogQuery>) -> ApiResult {
     s.require_admin()?;
     Ok(ok(state
@@ -117,6 +143,9 @@ async fn list_all(state: web::Data<AppState>, s: Session, q: web::Query<LogQuery
         .await?))
 }
 
+/// Totals and per-day, per-model usage of everyone (admin).
+#[utoipa::path(get, path = "/api/log/stat", tag = "log", security(("session" = [])), params(LogQuery),
+    responses((status = 200, description = "Usage totals", body = Envelope<LogStats>), SessionErrors))]
 async fn stat_all(state: web::Data<AppState>, s: Session, q: web::Query<LogQuery>) -> ApiResult {
     s.require_admin()?;
     Ok(ok(state.store.log_stats(&q.filter(None)?).await?))

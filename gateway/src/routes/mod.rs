@@ -1,13 +1,15 @@
-//! HTTP routes. Each resource module exposes `configure`; handlers extract, call one
-//! service and shape the response.
+//! HTTP routes. `/api` routes are one table (`api_routes`: mounted and documented from the
+//! same list); handlers extract, call one service and shape the response.
 
 pub mod anthropic;
+pub mod api_route;
 pub mod channel;
 pub mod console;
 pub mod gemini;
 pub mod getting_started;
 pub mod log;
 pub mod openai;
+pub mod openapi;
 pub mod option;
 pub mod public;
 pub mod responses;
@@ -21,22 +23,65 @@ use serde::Deserialize;
 /// Largest JSON body the management API accepts.
 const API_JSON_LIMIT: usize = 256 * 1024;
 
-/// Mounts `/api/*` with extractor errors mapped to the `{success:false}` shape.
+/// Every `/api` route, paths relative to `/api`: what is mounted and what the OpenAPI
+/// document must describe.
+pub fn api_routes() -> Vec<api_route::ApiRoute> {
+    [
+        public::routes(),
+        user::routes(),
+        getting_started::routes(),
+        token::routes(),
+        channel::routes(),
+        option::routes(),
+        log::routes(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Mounts `/api/*` with extractor errors mapped to the `{success:false}` shape; a known
+/// path asked with another method gets 405 with `Allow`.
 pub fn configure_api(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/api")
-            .app_data(json_config())
-            .app_data(query_config())
-            .app_data(path_config())
-            .configure(public::configure_api)
-            .configure(getting_started::configure)
-            .configure(user::configure)
-            .configure(token::configure)
-            .configure(channel::configure)
-            .configure(option::configure)
-            .configure(log::configure)
-            .default_service(web::to(api_not_found)),
-    );
+    let mut scope = web::scope("/api")
+        .app_data(json_config())
+        .app_data(query_config())
+        .app_data(path_config());
+    // Grouped by path, each group closed by its 405, in first-appearance order: so
+    // `PUT /user/login` is answered by `/user/login`'s 405 before `/user/{id}` sees it.
+    let mut groups: Vec<(&'static str, Vec<api_route::ApiRoute>)> = Vec::new();
+    for route in api_routes() {
+        match groups.iter_mut().find(|(p, _)| *p == route.path) {
+            Some((_, routes)) => routes.push(route),
+            None => groups.push((route.path, vec![route])),
+        }
+    }
+    for (path, routes) in groups {
+        let allow = routes
+            .iter()
+            .map(|r| r.method.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        for route in routes {
+            scope = route.mount(scope);
+        }
+        scope = scope.route(
+            path,
+            web::route().to(move || {
+                let allow = allow.clone();
+                async move { method_not_allowed(allow) }
+            }),
+        );
+    }
+    cfg.service(scope.default_service(web::to(api_not_found)));
+}
+
+fn method_not_allowed(allow: String) -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((actix_web::http::header::ALLOW, allow))
+        .json(
+            serde_json::json!({"success": false, "message": "method not allowed on this endpoint"}),
+        )
 }
 
 async fn api_not_found() -> Result<HttpResponse, ApiError> {
@@ -70,10 +115,14 @@ fn path_config() -> web::PathConfig {
 }
 
 /// `?p=&page_size=&keyword=` on list endpoints.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Page number, from 1.
     pub p: Option<i64>,
+    /// Items per page (at most 100).
     pub page_size: Option<i64>,
+    /// Case-insensitive substring filter.
     pub keyword: Option<String>,
 }
 

@@ -104,7 +104,16 @@ pub(super) async fn relay(
     let body = read_limited_body(req, payload)
         .await
         .map_err(|e| e.dialect(dialect))?;
-    flow::handle(state, client, req, caller, body, ep, dialect).await
+    let call = flow::Call {
+        state,
+        client,
+        req,
+        caller,
+        ep,
+        dialect,
+        request_id: crate::util::request_id(req),
+    };
+    flow::handle(call, body).await
 }
 
 /// The body, refusing at once a declared length over the limit.

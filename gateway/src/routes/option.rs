@@ -1,20 +1,38 @@
 //! `/api/option` (root): runtime settings.
 
+use super::api_route::ApiRoute;
+use super::openapi::{Envelope, OptionValues, SessionErrors};
 use crate::auth::session::Session;
 use crate::error::{ok, ApiResult};
 use crate::state::AppState;
 use actix_web::web;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/option", web::get().to(get))
-        .route("/option", web::put().to(update));
+pub fn routes() -> Vec<ApiRoute> {
+    vec![
+        ApiRoute::get("/option", get),
+        ApiRoute::put("/option", update),
+    ]
 }
 
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(get, update))]
+struct Doc;
+
+pub fn doc() -> utoipa::openapi::OpenApi {
+    <Doc as utoipa::OpenApi>::openapi()
+}
+
+/// Every runtime option (root).
+#[utoipa::path(get, path = "/api/option", tag = "option", security(("session" = [])),
+    responses((status = 200, description = "All options", body = Envelope<OptionValues>), SessionErrors))]
 async fn get(state: web::Data<AppState>, s: Session) -> ApiResult {
     s.require_root()?;
     Ok(ok(state.options.get().as_json()))
 }
 
+/// Changes some options (root); unknown keys and wrong types are refused, nothing changes.
+#[utoipa::path(put, path = "/api/option", tag = "option", security(("session" = [])), request_body = OptionValues,
+    responses((status = 200, description = "All options after the change", body = Envelope<OptionValues>), SessionErrors))]
 async fn update(
     state: web::Data<AppState>,
     s: Session,

@@ -1,5 +1,7 @@
 //! Unauthenticated endpoints: service info, health and public status.
 
+use super::api_route::ApiRoute;
+use super::openapi::Envelope;
 use crate::error::ok;
 use crate::state::AppState;
 use crate::upstream::UpstreamClient;
@@ -16,8 +18,28 @@ pub fn configure_root(cfg: &mut web::ServiceConfig) {
         .route("/health", web::head().to(health));
 }
 
-pub fn configure_api(cfg: &mut web::ServiceConfig) {
-    cfg.route("/status", web::get().to(status));
+pub fn routes() -> Vec<ApiRoute> {
+    vec![
+        ApiRoute::get("/status", status),
+        ApiRoute::get("/openapi.json", super::openapi::openapi_json),
+    ]
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(status))]
+struct Doc;
+
+pub fn doc() -> utoipa::openapi::OpenApi {
+    <Doc as utoipa::OpenApi>::openapi()
+}
+
+/// What the console shows before sign-in.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct PublicStatus {
+    pub system_name: String,
+    pub register_enabled: bool,
+    pub quota_per_unit: i64,
+    pub version: String,
 }
 
 /// Browsers (`Accept` preferring `text/html`) get the web console; every other client
@@ -45,7 +67,15 @@ async fn health(state: web::Data<AppState>, client: web::Data<UpstreamClient>) -
         Some(false) => "unreachable",
     };
     let redis = state.limits.status().unwrap_or("not_configured");
-    match state.store.ping().await {
+    // A database that does not answer within a second is as good as down for a probe.
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(1), state.store.ping())
+        .await
+        .unwrap_or_else(|_| {
+            Err(crate::store::DbError::Unavailable(
+                "no answer within 1 s".into(),
+            ))
+        });
+    match ping {
         Ok(()) => HttpResponse::Ok()
             .json(json!({"status": "ok", "database": "ok", "relay": relay, "redis": redis})),
         Err(e) => {
@@ -56,12 +86,15 @@ async fn health(state: web::Data<AppState>, client: web::Data<UpstreamClient>) -
     }
 }
 
+/// Public facts about this gateway (no sign-in).
+#[utoipa::path(get, path = "/api/status", tag = "meta",
+    responses((status = 200, description = "Status", body = Envelope<PublicStatus>)))]
 async fn status(state: web::Data<AppState>) -> HttpResponse {
     let o = state.options.get();
-    ok(json!({
-        "system_name": o.text("system_name"),
-        "register_enabled": o.bool("register_enabled"),
-        "quota_per_unit": o.i64("quota_per_unit"),
-        "version": VERSION,
-    }))
+    ok(PublicStatus {
+        system_name: o.text("system_name"),
+        register_enabled: o.bool("register_enabled"),
+        quota_per_unit: o.i64("quota_per_unit"),
+        version: VERSION.to_string(),
+    })
 }

@@ -1,21 +1,38 @@
 //! `/api/token/*`: the caller's own API keys.
 
+use super::api_route::ApiRoute;
+use super::openapi::{Envelope, Null, SessionErrors};
 use super::ListQuery;
 use crate::auth::session::Session;
 use crate::error::{created, ok, ApiError, ApiResult};
+use crate::services::tokens::CreatedToken;
 use crate::services::tokens::{self, TokenBody};
 use crate::state::AppState;
+use crate::store::{Paged, Token};
 use actix_web::web;
 use serde_json::json;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/token", web::get().to(list))
-        .route("/token", web::post().to(create))
-        .route("/token/{id}", web::get().to(get))
-        .route("/token/{id}", web::put().to(update))
-        .route("/token/{id}", web::delete().to(delete));
+pub fn routes() -> Vec<ApiRoute> {
+    vec![
+        ApiRoute::get("/token", list),
+        ApiRoute::post("/token", create),
+        ApiRoute::get("/token/{id}", get),
+        ApiRoute::put("/token/{id}", update),
+        ApiRoute::delete("/token/{id}", delete),
+    ]
 }
 
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, create, get, update, delete))]
+struct Doc;
+
+pub fn doc() -> utoipa::openapi::OpenApi {
+    <Doc as utoipa::OpenApi>::openapi()
+}
+
+/// The caller's API keys.
+#[utoipa::path(get, path = "/api/token", tag = "token", security(("session" = [])), params(ListQuery),
+    responses((status = 200, description = "A page of keys", body = Envelope<Paged<Token>>), SessionErrors))]
 async fn list(state: web::Data<AppState>, s: Session, q: web::Query<ListQuery>) -> ApiResult {
     let page = state
         .store
@@ -24,12 +41,19 @@ async fn list(state: web::Data<AppState>, s: Session, q: web::Query<ListQuery>) 
     Ok(ok(page.map(|t| state.quota.show_token(t))))
 }
 
+/// Creates an API key; the full key is shown only in this answer.
+#[utoipa::path(post, path = "/api/token", tag = "token", security(("session" = [])), request_body = TokenBody,
+    responses((status = 201, description = "Created", body = Envelope<CreatedToken>), SessionErrors))]
 async fn create(state: web::Data<AppState>, s: Session, body: web::Json<TokenBody>) -> ApiResult {
     Ok(created(
         tokens::create(&state, s.user.id, body.into_inner()).await?,
     ))
 }
 
+/// One of the caller's keys.
+#[utoipa::path(get, path = "/api/token/{id}", tag = "token", security(("session" = [])),
+    params(("id" = i64, Path, description = "Key id")),
+    responses((status = 200, description = "The key", body = Envelope<Token>), SessionErrors))]
 async fn get(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiResult {
     let token = state
         .store
@@ -40,6 +64,10 @@ async fn get(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiR
     Ok(ok(state.quota.show_token(token)))
 }
 
+/// Changes one of the caller's keys.
+#[utoipa::path(put, path = "/api/token/{id}", tag = "token", security(("session" = [])),
+    params(("id" = i64, Path, description = "Key id")), request_body = TokenBody,
+    responses((status = 200, description = "Updated", body = Envelope<Token>), SessionErrors))]
 async fn update(
     state: web::Data<AppState>,
     s: Session,
@@ -51,6 +79,10 @@ async fn update(
     Ok(ok(state.quota.show_token(token)))
 }
 
+/// Deletes one of the caller's keys.
+#[utoipa::path(delete, path = "/api/token/{id}", tag = "token", security(("session" = [])),
+    params(("id" = i64, Path, description = "Key id")),
+    responses((status = 200, description = "Deleted", body = Envelope<Null>), SessionErrors))]
 async fn delete(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiResult {
     let token = state
         .store

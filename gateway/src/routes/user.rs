@@ -1,32 +1,77 @@
 //! `/api/user/*`: registration, login, self-service and admin user management.
 
+use super::api_route::ApiRoute;
+use super::openapi::{Envelope, Failure, Null, SessionErrors};
 use super::ListQuery;
 use crate::auth::session::Session;
 use crate::error::{created, ok, ApiError, ApiResult};
-use crate::services::accounts::{self, AdminUserUpdate, Credentials, NewAccount, SelfUpdate};
+use crate::services::accounts::{
+    self, AdminUserUpdate, Credentials, LoginResult, NewAccount, SelfUpdate,
+};
 use crate::state::AppState;
+use crate::store::{Paged, User};
 use actix_web::{web, HttpRequest};
 use serde_json::json;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/user/register", web::post().to(register))
-        .route("/user/login", web::post().to(login))
-        .route("/user/logout", web::post().to(logout))
-        .route("/user/self", web::get().to(get_self))
-        .route("/user/self", web::put().to(update_self))
-        .route("/user", web::get().to(list))
-        .route("/user", web::post().to(create))
-        .route("/user/{id}", web::get().to(get))
-        .route("/user/{id}", web::put().to(update))
-        .route("/user/{id}", web::delete().to(delete));
+pub fn routes() -> Vec<ApiRoute> {
+    vec![
+        ApiRoute::post("/user/register", register),
+        ApiRoute::post("/user/login", login),
+        ApiRoute::post("/user/logout", logout),
+        ApiRoute::get("/user/self", get_self),
+        ApiRoute::put("/user/self", update_self),
+        ApiRoute::get("/user", list),
+        ApiRoute::post("/user", create),
+        ApiRoute::get("/user/{id}", get),
+        ApiRoute::put("/user/{id}", update),
+        ApiRoute::delete("/user/{id}", delete),
+    ]
 }
 
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    register,
+    login,
+    logout,
+    get_self,
+    update_self,
+    list,
+    create,
+    get,
+    update,
+    delete
+))]
+struct Doc;
+
+pub fn doc() -> utoipa::openapi::OpenApi {
+    <Doc as utoipa::OpenApi>::openapi()
+}
+
+/// Creates an account (when the `register_enabled` option allows it).
+#[utoipa::path(post, path = "/api/user/register", tag = "user", request_body = Credentials,
+    responses(
+        (status = 201, description = "Account created", body = Envelope<User>),
+        (status = 400, description = "Invalid username or password", body = Failure),
+        (status = 403, description = "Registration is closed", body = Failure),
+        (status = 409, description = "Username taken", body = Failure),
+        (status = 413, description = "Body too large", body = Failure),
+    ))]
 async fn register(state: web::Data<AppState>, body: web::Json<Credentials>) -> ApiResult {
     Ok(created(
         accounts::register(&state, body.into_inner()).await?,
     ))
 }
 
+/// Signs in; the token goes in `Authorization: Bearer`.
+#[utoipa::path(post, path = "/api/user/login", tag = "user", request_body = Credentials,
+    responses(
+        (status = 200, description = "Signed in", body = Envelope<LoginResult>),
+        (status = 400, description = "Malformed body", body = Failure),
+        (status = 401, description = "Wrong username or password", body = Failure),
+        (status = 403, description = "User disabled", body = Failure),
+        (status = 413, description = "Body too large", body = Failure),
+        (status = 429, description = "Too many failed attempts", body = Failure),
+    ))]
 async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -36,15 +81,25 @@ async fn login(
     Ok(ok(accounts::login(&state, body.into_inner(), &ip).await?))
 }
 
+/// Ends every session of the caller.
+#[utoipa::path(post, path = "/api/user/logout", tag = "user", security(("session" = [])),
+    responses((status = 200, description = "Signed out", body = Envelope<Null>), SessionErrors))]
 async fn logout(state: web::Data<AppState>, s: Session) -> ApiResult {
     accounts::logout(&state, &s.user).await?;
     Ok(ok(json!(null)))
 }
 
+/// The caller's own account.
+#[utoipa::path(get, path = "/api/user/self", tag = "user", security(("session" = [])),
+    responses((status = 200, description = "The caller", body = Envelope<User>), SessionErrors))]
 async fn get_self(s: Session) -> ApiResult {
     Ok(ok(s.user))
 }
 
+/// Changes the caller's profile or password (`current_password` required for the latter).
+#[utoipa::path(put, path = "/api/user/self", tag = "user", security(("session" = [])),
+    request_body = SelfUpdate,
+    responses((status = 200, description = "Updated", body = Envelope<User>), SessionErrors))]
 async fn update_self(
     state: web::Data<AppState>,
     s: Session,
@@ -58,12 +113,19 @@ async fn update_self(
     .await?))
 }
 
+/// Lists users (admin).
+#[utoipa::path(get, path = "/api/user", tag = "user", security(("session" = [])), params(ListQuery),
+    responses((status = 200, description = "A page of users", body = Envelope<Paged<User>>), SessionErrors))]
 async fn list(state: web::Data<AppState>, s: Session, q: web::Query<ListQuery>) -> ApiResult {
     s.require_admin()?;
     let page = state.store.list_users(q.keyword(), q.page()).await?;
     Ok(ok(page.map(|u| state.quota.show_user(u))))
 }
 
+/// Creates a user (admin; only root may create admins).
+#[utoipa::path(post, path = "/api/user", tag = "user", security(("session" = [])),
+    request_body = NewAccount,
+    responses((status = 201, description = "Created", body = Envelope<User>), SessionErrors))]
 async fn create(state: web::Data<AppState>, s: Session, body: web::Json<NewAccount>) -> ApiResult {
     s.require_admin()?;
     Ok(created(
@@ -71,6 +133,10 @@ async fn create(state: web::Data<AppState>, s: Session, body: web::Json<NewAccou
     ))
 }
 
+/// One user (admin).
+#[utoipa::path(get, path = "/api/user/{id}", tag = "user", security(("session" = [])),
+    params(("id" = i64, Path, description = "User id")),
+    responses((status = 200, description = "The user", body = Envelope<User>), SessionErrors))]
 async fn get(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiResult {
     s.require_admin()?;
     let user = state
@@ -81,6 +147,10 @@ async fn get(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiR
     Ok(ok(state.quota.show_user(user)))
 }
 
+/// Changes a user of lower role (admin).
+#[utoipa::path(put, path = "/api/user/{id}", tag = "user", security(("session" = [])),
+    params(("id" = i64, Path, description = "User id")), request_body = AdminUserUpdate,
+    responses((status = 200, description = "Updated", body = Envelope<User>), SessionErrors))]
 async fn update(
     state: web::Data<AppState>,
     s: Session,
@@ -92,6 +162,10 @@ async fn update(
     Ok(ok(state.quota.show_user(user)))
 }
 
+/// Deletes a user of lower role and its API keys (admin).
+#[utoipa::path(delete, path = "/api/user/{id}", tag = "user", security(("session" = [])),
+    params(("id" = i64, Path, description = "User id")),
+    responses((status = 200, description = "Deleted", body = Envelope<Null>), SessionErrors))]
 async fn delete(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiResult {
     s.require_admin()?;
     accounts::admin_delete(&state, &s.user, *id).await?;

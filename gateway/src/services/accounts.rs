@@ -10,51 +10,21 @@ use crate::store::users::{NewUser, UserPatch};
 use crate::store::{User, ROLE_ADMIN, ROLE_ROOT, ROLE_USER, USER_DISABLED, USER_ENABLED};
 use serde::{Deserialize, Serialize};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
+    #[schema(pattern = r"^[A-Za-z0-9_.-]{3,32}$")]
     pub username: String,
+    /// 8 to 72 bytes (UTF-8).
+    #[schema(min_length = 8, max_length = 72)]
     pub password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct LoginResult {
     pub token: String,
     pub expires_at: i64,
     pub user: User,
-}
-
-pub const DEFAULT_ADMIN_PASSWORD: &str = "123456";
-
-/// Creates the root user `admin` on an empty database.
-pub async fn seed_admin(state: &AppState) -> anyhow::Result<()> {
-    if state.store.count_users().await? > 0 {
-        return Ok(());
-    }
-    let (pw, must_change) = match &state.settings.initial_admin_password {
-        Some(p) => (p.clone(), false),
-        None => (DEFAULT_ADMIN_PASSWORD.to_string(), true),
-    };
-    let hash = password::hash(pw).await?;
-    state
-        .store
-        .create_user(NewUser {
-            username: "admin".into(),
-            password_hash: hash,
-            display_name: "Root User".into(),
-            email: String::new(),
-            role: ROLE_ROOT,
-            group: "default".into(),
-            quota: 0,
-            must_change_password: must_change,
-        })
-        .await?;
-    if must_change {
-        log::warn!("created root user 'admin' with the default password; change it before any admin action");
-    } else {
-        log::info!("created root user 'admin' with INITIAL_ADMIN_PASSWORD");
-    }
-    Ok(())
 }
 
 pub async fn register(state: &AppState, c: Credentials) -> Result<User, ApiError> {
@@ -73,20 +43,29 @@ pub async fn register(state: &AppState, c: Credentials) -> Result<User, ApiError
     .await
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
+    #[schema(pattern = r"^[A-Za-z0-9_.-]{3,32}$")]
     pub username: String,
+    /// 8 to 72 bytes (UTF-8).
+    #[schema(min_length = 8, max_length = 72)]
     pub password: String,
     #[serde(default)]
+    #[schema(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub display_name: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 254, pattern = r"^(|[^@\s]+@\S*\.\S*)$")]
     pub email: Option<String>,
-    #[serde(default)]
+    /// 1 (user) or 10 (admin; only root may grant it).
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(schema_with = crate::routes::openapi::role)]
     pub role: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     pub quota: Option<i64>,
     #[serde(default)]
+    #[schema(pattern = r"^[A-Za-z0-9_.-]{1,64}$")]
     pub group: Option<String>,
 }
 
@@ -166,11 +145,15 @@ pub async fn login(state: &AppState, c: Credentials, ip: &str) -> Result<LoginRe
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SelfUpdate {
+    #[schema(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub display_name: Option<String>,
+    #[schema(max_length = 254, pattern = r"^(|[^@\s]+@\S*\.\S*)$")]
     pub email: Option<String>,
+    /// The new password (8 to 72 bytes); needs `current_password`.
+    #[schema(min_length = 8, max_length = 72)]
     pub password: Option<String>,
     pub current_password: Option<String>,
 }
@@ -190,11 +173,13 @@ pub async fn update_self(state: &AppState, me: &User, u: SelfUpdate) -> Result<U
         let current = u
             .current_password
             .ok_or_else(|| ApiError::bad("current_password is required to change the password"))?;
-        if !password::verify(current, Some(me.password_hash.clone())).await {
+        if !password::verify(current.clone(), Some(me.password_hash.clone())).await {
             return Err(ApiError::bad("current_password is wrong"));
         }
-        if me.must_change_password && new_pw == DEFAULT_ADMIN_PASSWORD {
-            return Err(ApiError::bad("choose a password other than the default"));
+        if me.must_change_password && new_pw == current {
+            return Err(ApiError::bad(
+                "choose a password other than the current one",
+            ));
         }
         patch.password_hash = Some(password::hash(new_pw).await?);
     }
@@ -213,21 +198,51 @@ pub async fn logout(state: &AppState, me: &User) -> Result<(), ApiError> {
     Ok(())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdminUserUpdate {
+    #[schema(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub display_name: Option<String>,
+    #[schema(max_length = 254, pattern = r"^(|[^@\s]+@\S*\.\S*)$")]
     pub email: Option<String>,
+    #[schema(min_length = 8, max_length = 72)]
     pub password: Option<String>,
+    /// 1 (user) or 10 (admin).
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(schema_with = crate::routes::openapi::role)]
     pub role: Option<i64>,
+    /// 1 (enabled) or 2 (disabled).
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(schema_with = crate::routes::openapi::user_status)]
     pub status: Option<i64>,
+    #[schema(pattern = r"^[A-Za-z0-9_.-]{1,64}$")]
     pub group: Option<String>,
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     pub quota: Option<i64>,
+    /// Requests per minute for all the user's keys together; 0: unlimited.
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000)]
     pub rate_limit_per_minute: Option<i64>,
+    /// Tokens per minute (prompt estimate + capped output, corrected at settlement); 0: unlimited.
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub tokens_per_minute: Option<i64>,
+    /// Requests in progress at once; 0: unlimited.
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000)]
     pub max_concurrency: Option<i64>,
+    /// Spend per calendar day in quota units (`timezone` option); 0: unlimited.
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     pub daily_budget: Option<i64>,
+    /// Spend per calendar week (Monday to Sunday); 0: unlimited.
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     pub weekly_budget: Option<i64>,
+    /// Spend per calendar month; 0: unlimited.
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     pub monthly_budget: Option<i64>,
 }
 

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 
 /// Either a saved channel (`id`, its stored key unless `key` is given) or a channel
 /// being created (`type`, `key`, optional `base_url`). Given fields override stored ones.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FetchModelsBody {
     pub id: Option<i64>,
@@ -26,7 +26,7 @@ pub struct FetchModelsBody {
     pub use_relay: Option<bool>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct FetchedModels {
     pub models: Vec<String>,
 }

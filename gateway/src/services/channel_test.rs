@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::json;
 use std::time::Instant;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TestResult {
     pub success: bool,
     pub latency_ms: i64,
@@ -24,7 +24,7 @@ pub struct TestResult {
 }
 
 /// One line of a "test all" run.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ChannelTestLine {
     pub id: i64,
     pub name: String,
@@ -32,7 +32,7 @@ pub struct ChannelTestLine {
     pub result: TestResult,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TestAllReport {
     pub tested: usize,
     pub passed: usize,
@@ -155,6 +155,7 @@ async fn send_test(
         openai: &body,
         anthropic_native: None,
         anthropic_beta: None,
+        forward_headers: &[],
         gemini_native: None,
         images: &images,
         responses: None,

@@ -13,6 +13,14 @@ pub const TYPE_AZURE: i64 = 3;
 pub const TYPE_ANTHROPIC: i64 = 14;
 pub const TYPE_GEMINI: i64 = 24;
 pub const TYPE_CUSTOM: i64 = 99;
+/// Every channel type the gateway can talk to.
+pub const CHANNEL_TYPES: &[i64] = &[
+    TYPE_OPENAI,
+    TYPE_AZURE,
+    TYPE_ANTHROPIC,
+    TYPE_GEMINI,
+    TYPE_CUSTOM,
+];
 
 /// The Azure OpenAI data-plane version used when a channel does not name one.
 pub const DEFAULT_AZURE_API_VERSION: &str = "2024-10-21";
@@ -26,26 +34,49 @@ pub(crate) fn default_base_url(channel_type: i64) -> Option<&'static str> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelBody {
-    #[serde(rename = "type")]
+    /// Required on create: 1 OpenAI, 3 Azure OpenAI, 14 Anthropic, 24 Gemini, 99 OpenAI-compatible.
+    #[serde(rename = "type", default, deserialize_with = "validate::opt_int")]
+    #[schema(schema_with = crate::routes::openapi::channel_type)]
     pub channel_type: Option<i64>,
+    /// Required on create.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*\S[^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
+    /// The provider key; required on create, empty on update keeps the current one.
+    #[schema(max_length = 4096)]
     pub key: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
     pub base_url: Option<Option<String>>,
+    /// Required on create; a comma-separated string is accepted too.
+    #[schema(schema_with = crate::routes::openapi::name_list)]
     pub models: Option<StringList>,
     pub model_mapping: Option<BTreeMap<String, String>>,
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = -1_000_000, maximum = 1_000_000)]
     pub priority: Option<i64>,
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000)]
     pub weight: Option<i64>,
+    #[schema(pattern = r"^[A-Za-z0-9_.-]{1,64}$")]
     pub group: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<bool>)]
     pub use_relay: Option<Option<bool>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 32)]
     pub api_version: Option<Option<String>>,
     /// Type 99 only: the upstream serves `/v1/responses` (pass-through instead of chat).
     pub responses_api: Option<bool>,
+    /// 1 enabled, 2 disabled by hand, 3 disabled automatically.
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(schema_with = crate::routes::openapi::channel_status)]
     pub status: Option<i64>,
 }
 
@@ -92,15 +123,7 @@ pub fn build(
         .channel_type
         .or(current.map(|c| c.channel_type))
         .ok_or_else(|| ApiError::bad("type is required"))?;
-    if ![
-        TYPE_OPENAI,
-        TYPE_AZURE,
-        TYPE_ANTHROPIC,
-        TYPE_GEMINI,
-        TYPE_CUSTOM,
-    ]
-    .contains(&channel_type)
-    {
+    if !CHANNEL_TYPES.contains(&channel_type) {
         return Err(ApiError::bad("type must be 1 (OpenAI), 3 (Azure OpenAI), 14 (Anthropic), 24 (Gemini) or 99 (OpenAI-compatible)"));
     }
     let name = b

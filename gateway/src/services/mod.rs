@@ -8,5 +8,6 @@ pub mod dispatch;
 pub mod limits;
 pub mod model_list;
 pub mod options;
+pub mod root_user;
 pub mod tokens;
 pub mod validate;

@@ -42,6 +42,11 @@ const REGISTRY: &[(&str, Kind, &str)] = &[
     ("timezone", Kind::TimeZone, r#""UTC""#),
 ];
 
+/// Every option key (for the API description).
+pub fn known_keys() -> Vec<&'static str> {
+    REGISTRY.iter().map(|(k, _, _)| *k).collect()
+}
+
 fn kind_of(key: &str) -> Option<Kind> {
     REGISTRY
         .iter()
@@ -49,20 +54,39 @@ fn kind_of(key: &str) -> Option<Kind> {
         .map(|(_, kind, _)| *kind)
 }
 
+/// The largest ratio accepted: a thousand times the base price is already far beyond any
+/// real model, and larger figures overflow prices into refusing every request.
+const MAX_RATIO: f64 = 1000.0;
+
+fn sane_ratio(n: f64) -> bool {
+    n.is_finite() && (0.0..=MAX_RATIO).contains(&n)
+}
+
+/// An integer option written as `5.0` is stored as `5` (JSON does not tell them apart).
+fn normalise(kind: Kind, v: &Value) -> Value {
+    match (kind, v.as_f64()) {
+        (Kind::Int(..), Some(f)) if v.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15 =>
+        {
+            #[allow(clippy::cast_possible_truncation)]
+            Value::from(f as i64)
+        }
+        _ => v.clone(),
+    }
+}
+
 fn validate(key: &str, kind: Kind, v: &Value) -> Result<(), String> {
     let ok = match kind {
         Kind::Bool => v.is_boolean(),
         Kind::Int(min, max) => v.as_i64().is_some_and(|n| n >= min && n <= max),
-        Kind::Number => v.as_f64().is_some_and(|n| n.is_finite() && n >= 0.0),
-        Kind::Text => v.as_str().is_some_and(|s| s.len() <= 200),
+        Kind::Number => v.as_f64().is_some_and(sane_ratio),
+        Kind::Text => v.as_str().is_some_and(|s| s.chars().count() <= 200),
         Kind::TimeZone => v
             .as_str()
             .is_some_and(|s| s.len() <= 64 && crate::services::limits::period::known(s)),
         Kind::RatioMap => v.as_object().is_some_and(|m| {
             m.len() <= 10_000
-                && m.iter().all(|(name, r)| {
-                    !name.is_empty() && r.as_f64().is_some_and(|n| n.is_finite() && n >= 0.0)
-                })
+                && m.iter()
+                    .all(|(name, r)| !name.is_empty() && r.as_f64().is_some_and(sane_ratio))
         }),
     };
     if ok {
@@ -71,9 +95,11 @@ fn validate(key: &str, kind: Kind, v: &Value) -> Result<(), String> {
     let expected = match kind {
         Kind::Bool => "a boolean".to_string(),
         Kind::Int(min, max) => format!("an integer between {min} and {max}"),
-        Kind::Number => "a non-negative number".into(),
+        Kind::Number => format!("a number from 0 to {MAX_RATIO}"),
         Kind::Text => "a string of at most 200 bytes".into(),
-        Kind::RatioMap => "an object of model/group name to non-negative number".into(),
+        Kind::RatioMap => {
+            format!("an object of model/group name to a number from 0 to {MAX_RATIO}")
+        }
         Kind::TimeZone => "an IANA time zone name such as UTC or Europe/Berlin".into(),
     };
     Err(format!("option {key} must be {expected}"))
@@ -182,7 +208,8 @@ impl Options {
         for (key, value) in obj {
             let kind =
                 kind_of(key).ok_or_else(|| ApiError::bad(format!("unknown option {key}")))?;
-            validate(key, kind, value).map_err(ApiError::BadRequest)?;
+            let value = normalise(kind, value);
+            validate(key, kind, &value).map_err(ApiError::BadRequest)?;
             pairs.push((key.clone(), value.to_string()));
         }
         self.store.set_options(pairs).await?;
@@ -202,6 +229,8 @@ mod tests {
         assert!(validate("retry_times", Kind::Int(0, 10), &json!("2")).is_err());
         assert!(validate("model_ratio", Kind::RatioMap, &json!({"gpt-4o": -1})).is_err());
         assert!(validate("model_ratio", Kind::RatioMap, &json!({"gpt-4o": 2.5})).is_ok());
+        assert!(validate("model_ratio", Kind::RatioMap, &json!({"gpt-4o": 1e308})).is_err());
+        assert!(validate("default_model_ratio", Kind::Number, &json!(1e308)).is_err());
     }
 
     #[test]

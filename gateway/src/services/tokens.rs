@@ -2,7 +2,7 @@
 
 use crate::auth::api_key;
 use crate::error::ApiError;
-use crate::services::validate::{self, double_option, StringList};
+use crate::services::validate::{self, StringList};
 use crate::state::AppState;
 use crate::store::ledger::Holder;
 use crate::store::limits::LimitsPatch;
@@ -12,22 +12,57 @@ use serde::{Deserialize, Serialize};
 
 const MAX_LIST_ITEMS: usize = 1000;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
+    /// Required on create.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*\S[^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     pub remain_quota: Option<i64>,
     pub unlimited_quota: Option<bool>,
-    #[serde(default, deserialize_with = "double_option")]
+    /// Unix seconds; `null` or absent: never.
+    #[serde(default, deserialize_with = "validate::opt_opt_int")]
+    #[schema(value_type = Option<i64>)]
     pub expired_at: Option<Option<i64>>,
+    /// Allowed models (empty: all); a comma-separated string is accepted too.
+    #[schema(schema_with = crate::routes::openapi::name_list)]
     pub models: Option<StringList>,
+    /// Allowed client IPs or CIDRs (empty: any); a comma-separated string is accepted too.
+    #[schema(schema_with = crate::routes::openapi::name_list)]
     pub allow_ips: Option<StringList>,
+    /// Requests per minute; 0: unlimited.
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000)]
     pub rate_limit_per_minute: Option<i64>,
+    /// Tokens per minute (prompt estimate + capped output, corrected at settlement); 0: unlimited.
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub tokens_per_minute: Option<i64>,
+    /// Requests in progress at once; 0: unlimited.
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000)]
     pub max_concurrency: Option<i64>,
+    /// Spend per calendar day in quota units (`timezone` option); 0: unlimited.
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     pub daily_budget: Option<i64>,
+    /// Spend per calendar week (Monday to Sunday); 0: unlimited.
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     pub weekly_budget: Option<i64>,
+    /// Spend per calendar month; 0: unlimited.
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     pub monthly_budget: Option<i64>,
+    /// 1 (enabled) or 2 (disabled); not on create.
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(schema_with = crate::routes::openapi::token_status)]
     pub status: Option<i64>,
 }
 
@@ -47,7 +82,7 @@ impl TokenBody {
 }
 
 /// A freshly created token with its full key, returned exactly once.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CreatedToken {
     #[serde(flatten)]
     pub token: Token,

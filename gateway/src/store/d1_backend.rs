@@ -152,7 +152,7 @@ impl D1Backend {
                     continue;
                 }
                 Err(e) => {
-                    return Err(DbError::Other(format!(
+                    return Err(DbError::Unavailable(format!(
                         "D1 request failed: {}",
                         e.without_url()
                     )))

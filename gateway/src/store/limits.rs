@@ -4,7 +4,7 @@ use super::sql::{Query, Row};
 use serde::Serialize;
 
 /// A key's or a user's own limits, as stored.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Limits {
     pub rate_limit_per_minute: i64,
     pub tokens_per_minute: i64,

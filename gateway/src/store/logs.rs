@@ -6,16 +6,20 @@ use super::{Paged, StoreResult};
 use async_trait::async_trait;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct NewLog {
     pub created_at: i64,
     pub user_id: i64,
     pub username: String,
     pub token_id: i64,
     pub token_name: String,
+    /// Absent from the user's own view (`/api/log/self`).
+    #[schema(required = false)]
     pub channel_id: i64,
+    #[schema(required = false)]
     pub channel_name: String,
     pub model_name: String,
+    #[schema(required = false)]
     pub upstream_model: String,
     pub prompt_tokens: i64,
     pub completion_tokens: i64,
@@ -33,7 +37,7 @@ pub struct NewLog {
     pub warnings: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LogEntry {
     pub id: i64,
     #[serde(flatten)]
@@ -86,7 +90,7 @@ impl LogKind {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct UsageTotals {
     pub requests: i64,
     pub prompt_tokens: i64,
@@ -94,7 +98,7 @@ pub struct UsageTotals {
     pub quota: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DailyModelUsage {
     /// Start of the UTC day (unix seconds).
     pub day: i64,
@@ -103,7 +107,7 @@ pub struct DailyModelUsage {
     pub totals: UsageTotals,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LogStats {
     pub total: UsageTotals,
     pub by_model_day: Vec<DailyModelUsage>,

@@ -19,7 +19,7 @@ pub const CHANNEL_ENABLED: i64 = 1;
 pub const CHANNEL_MANUALLY_DISABLED: i64 = 2;
 pub const CHANNEL_AUTO_DISABLED: i64 = 3;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: i64,
     pub username: String,
@@ -42,7 +42,7 @@ pub struct User {
     pub limits: super::limits::Limits,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Token {
     pub id: i64,
     pub user_id: i64,
@@ -64,7 +64,7 @@ pub struct Token {
     pub last_used_at: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Channel {
     pub id: i64,
     #[serde(rename = "type")]
@@ -100,7 +100,7 @@ pub struct Channel {
 }
 
 /// A list page as the API returns it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Paged<T> {
     pub items: Vec<T>,
     pub total: i64,

@@ -129,6 +129,10 @@ pub enum DbError {
     Unique,
     #[error("database error: {0}")]
     Other(String),
+    /// The database could not be reached (pool timeout, connection or network failure):
+    /// the caller may try again later; nothing is known to have been written.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Escapes `%`, `_` and the escape character for a `LIKE … ESCAPE '\'` pattern.

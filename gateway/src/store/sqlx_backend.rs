@@ -93,12 +93,15 @@ fn bind_all<'q>(
 }
 
 fn map_err(e: sqlx::Error) -> DbError {
-    if let sqlx::Error::Database(db) = &e {
-        if db.is_unique_violation() {
-            return DbError::Unique;
-        }
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => DbError::Unique,
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => DbError::Unavailable(e.to_string()),
+        _ => DbError::Other(e.to_string()),
     }
-    DbError::Other(e.to_string())
 }
 
 fn convert_row(row: &AnyRow) -> Row {

@@ -18,7 +18,7 @@ pub struct NewUser {
 }
 
 /// Fields to change; `None` leaves a field alone. A new password hash also bumps the
-/// session version (old JWTs stop working) and clears `must_change_password`.
+/// session version (old JWTs stop working) and sets `must_change_password` (default: clear).
 #[derive(Default)]
 pub struct UserPatch {
     pub display_name: Option<String>,
@@ -30,6 +30,8 @@ pub struct UserPatch {
     pub quota: Option<i64>,
     pub limits: LimitsPatch,
     pub bump_session: bool,
+    /// With `password_hash`: whether the user must choose another at the next login.
+    pub must_change_password: Option<bool>,
 }
 
 #[async_trait]
@@ -146,7 +148,8 @@ impl UserStore for SqlStore {
         if let Some(v) = p.password_hash {
             q.push(", password_hash = ")
                 .push_bind(v)
-                .push(", must_change_password = 0");
+                .push(", must_change_password = ")
+                .push_bind(p.must_change_password.unwrap_or(false));
         }
         if let Some(v) = p.role {
             q.push(", role = ").push_bind(v);

@@ -43,35 +43,6 @@ impl UpstreamResponse {
     }
 }
 
-/// Why no response head came back.
-#[derive(Debug, Clone)]
-pub enum SendError {
-    Connect(String),
-    Timeout,
-    /// The relay itself refused or failed (`X-Relay-Error`).
-    Relay {
-        status: StatusCode,
-        code: String,
-    },
-    /// The relay could not be reached or did not answer in time.
-    RelayUnreachable(String),
-    Other(String),
-}
-
-impl SendError {
-    pub fn describe(&self) -> String {
-        match self {
-            SendError::Connect(e) => format!("could not connect to upstream: {e}"),
-            SendError::Timeout => "upstream timed out before answering".into(),
-            SendError::RelayUnreachable(e) => format!("relay unreachable: {e}"),
-            SendError::Relay { status, code } => {
-                format!("relay error {code} ({})", status.as_u16())
-            }
-            SendError::Other(e) => format!("upstream request failed: {e}"),
-        }
-    }
-}
-
 #[derive(Clone)]
 struct RelayConfig {
     url: String,
@@ -79,6 +50,8 @@ struct RelayConfig {
 }
 
 pub mod image_fetch;
+mod send_error;
+pub use send_error::SendError;
 
 /// One per worker thread (awc clients are not `Send`).
 pub struct UpstreamClient {
@@ -168,15 +141,25 @@ impl UpstreamClient {
         let res = builder
             .send_body(req.body)
             .await
-            .map_err(|e| match (&relay, classify(&e)) {
-                (Some(_), SendError::Connect(c)) => SendError::RelayUnreachable(c),
-                (_, other) => other,
+            .map_err(|e| match &relay {
+                Some(r) => match send_error::classify(&e, &host_of(&r.url)) {
+                    SendError::Failed { cause, detail } => {
+                        SendError::RelayUnreachable { cause, detail }
+                    }
+                    other => other,
+                },
+                None => send_error::classify(&e, &host_of(&req.url)),
             })?;
         let status = res.status();
         if relay.is_some() {
             if let Some(code) = res.headers().get(rp::HEADER_RELAY_ERROR) {
                 let code = code.to_str().unwrap_or("relay_error").to_string();
-                return Err(SendError::Relay { status, code });
+                let message = relay_message(res).await;
+                return Err(SendError::Relay {
+                    status,
+                    code,
+                    message,
+                });
             }
         }
         let content_type = res
@@ -205,12 +188,26 @@ impl UpstreamClient {
     }
 }
 
-fn classify(e: &awc::error::SendRequestError) -> SendError {
-    use awc::error::SendRequestError as E;
-    match e {
-        E::Timeout => SendError::Timeout,
-        E::Connect(c) => SendError::Connect(c.to_string()),
-        E::Url(u) => SendError::Other(format!("invalid upstream URL: {u}")),
-        other => SendError::Other(other.to_string()),
+/// The relay's own explanation (it names hosts and settings, never keys), for admins.
+async fn relay_message<S>(mut res: awc::ClientResponse<S>) -> String
+where
+    S: futures_util::Stream<Item = Result<Bytes, awc::error::PayloadError>> + Unpin,
+{
+    let body = res.body().limit(16 * 1024).await.unwrap_or_default();
+    serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The host (and port) to name in error details: never the path or query.
+fn host_of(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => match (u.host_str(), u.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => "the upstream".into(),
+        },
+        Err(_) => "the upstream".into(),
     }
 }

@@ -45,7 +45,7 @@ pub fn resolve_target(
     let url = parse_target_url(raw, policy)?;
     if !allowed_hosts.allows(url.host_str()) {
         return Err(RelayError::TargetNotAllowed(format!(
-            "target host {} is not in RELAY_ALLOWED_HOSTS",
+            "target host {} is not in RELAY_ALLOWED_HOSTS (add it to that comma-separated list on the relay)",
             url.host_str()
         )));
     }

@@ -41,6 +41,11 @@ impl TargetUrl {
     }
 }
 
+/// The `NotAllowed` reason for a plain `http://` target under a https-only policy.
+pub const ONLY_HTTPS: &str = "only https targets are allowed";
+/// The `NotAllowed` reason for a loopback, private or otherwise non-public address.
+pub const NOT_PUBLIC: &str = "target address is not a public address";
+
 /// Why a target was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetError {
@@ -89,11 +94,7 @@ pub fn parse_target_url(raw: &str, policy: UrlPolicy) -> Result<TargetUrl, Targe
     match url.scheme() {
         "https" => {}
         "http" if policy.allow_http => {}
-        "http" => {
-            return Err(TargetError::NotAllowed(
-                "only https targets are allowed".into(),
-            ))
-        }
+        "http" => return Err(TargetError::NotAllowed(ONLY_HTTPS.into())),
         _ => return Err(TargetError::Invalid("scheme must be http or https")),
     }
     if !url.username().is_empty() || url.password().is_some() || authority_has_at(raw) {
@@ -124,9 +125,7 @@ pub fn check_address(ip: IpAddr, policy: UrlPolicy) -> Result<(), TargetError> {
     if policy.allow_private || is_public_ip(ip) {
         Ok(())
     } else {
-        Err(TargetError::NotAllowed(
-            "target address is not a public address".into(),
-        ))
+        Err(TargetError::NotAllowed(NOT_PUBLIC.into()))
     }
 }
 

@@ -2,8 +2,10 @@
 //!
 //! `CARGO_BIN_EXE_relay` only exists inside the relay package, so the binary is located
 //! next to this test executable (`<target>/<profile>/relay`, which follows
-//! `CARGO_TARGET_DIR`) and built once with `cargo build -p relay` first.
+//! `CARGO_TARGET_DIR`) and built once with `cargo build -p relay` first; the gateway's
+//! binary is found the same way (`workspace_binary`).
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -14,47 +16,60 @@ use std::time::{Duration, Instant};
 
 /// Path of the relay binary, built for the profile these tests were built with.
 pub fn relay_binary() -> PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY
-        .get_or_init(|| {
-            let exe = std::env::current_exe().expect("test executable path");
-            // <target>/<profile>/deps/<test-binary>
-            let profile_dir = exe
-                .parent()
-                .and_then(Path::parent)
-                .expect("profile directory")
-                .to_path_buf();
-            let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-                Some("debug") | None => "dev".to_owned(),
-                Some(other) => other.to_owned(),
-            };
-            let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let mut command = Command::new(cargo);
-            command
-                .args(["build", "-p", "relay", "--bin", "relay"])
-                .args(["--profile", &profile])
-                .current_dir(&workspace);
-            // Cargo gives this test process CARGO_PKG_*, CARGO_MANIFEST_DIR and friends.
-            // Build scripts (ring's, for one) rerun when those differ, so passing them on
-            // would rebuild shared artifacts here and again in every normal build.
-            for (name, _) in std::env::vars_os() {
-                let name = name.to_string_lossy();
-                if is_package_scoped(&name) {
-                    command.env_remove(name.as_ref());
-                }
-            }
-            let status = command.status().expect("cargo runs");
-            assert!(status.success(), "cargo build -p relay failed");
-            let binary = profile_dir.join(format!("relay{}", std::env::consts::EXE_SUFFIX));
-            assert!(
-                binary.exists(),
-                "relay binary missing at {}",
-                binary.display()
-            );
-            binary
-        })
-        .clone()
+    workspace_binary("relay", "relay")
+}
+
+/// Path of a workspace binary next to this test executable (`<target>/<profile>/<bin>`,
+/// following `CARGO_TARGET_DIR`), built once per test process with `cargo build` first.
+pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    let mut built = BUILT
+        .get_or_init(|| Mutex::new(HashMap::new()))
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(path) = built.get(bin) {
+        return path.clone();
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    // <target>/<profile>/deps/<test-binary>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("profile directory")
+        .to_path_buf();
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev".to_owned(),
+        Some(other) => other.to_owned(),
+    };
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .args(["build", "-p", package, "--bin", bin])
+        .args(["--profile", &profile])
+        .current_dir(&workspace);
+    // Cargo gives this test process CARGO_PKG_*, CARGO_MANIFEST_DIR and friends.
+    // Build scripts (ring's, for one) rerun when those differ, so passing them on
+    // would rebuild shared artifacts here and again in every normal build.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if is_package_scoped(&name) {
+            command.env_remove(name.as_ref());
+        }
+    }
+    let status = command.status().expect("cargo runs");
+    assert!(
+        status.success(),
+        "cargo build -p {package} --bin {bin} failed"
+    );
+    let binary = profile_dir.join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.exists(),
+        "{bin} binary missing at {}",
+        binary.display()
+    );
+    built.insert(bin.to_owned(), binary.clone());
+    binary
 }
 
 /// Variables cargo sets for one package's build or test run, as opposed to user

@@ -67,8 +67,9 @@ async fn login_returns_a_jwt_its_expiry_and_the_user() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn default_admin_must_change_password_before_admin_actions() {
-    let gw = TestGateway::spawn_default_admin().await;
-    let r = gw.try_login("admin", DEFAULT_ADMIN_PASSWORD).await;
+    let (gw, initial) = TestGateway::spawn_default_admin().await;
+    fails(&gw.try_login("admin", DEFAULT_ADMIN_PASSWORD).await, 401);
+    let r = gw.try_login("admin", &initial).await;
     let d = ok(&r, 200);
     assert_eq!(d["user"]["must_change_password"], true, "{d}");
     let jwt = d["token"].as_str().unwrap().to_string();
@@ -119,13 +120,15 @@ async fn default_admin_must_change_password_before_admin_actions() {
     );
     let wrong = json!({"password": "a-new-password", "current_password": "654321"});
     fails(&gw.put("/api/user/self", Some(&jwt), wrong).await, 400);
-    let change = json!({"password": "a-new-password", "current_password": DEFAULT_ADMIN_PASSWORD});
+    let same = json!({"password": initial, "current_password": initial});
+    fails(&gw.put("/api/user/self", Some(&jwt), same).await, 400);
+    let change = json!({"password": "a-new-password", "current_password": initial});
     let d = ok(&gw.put("/api/user/self", Some(&jwt), change).await, 200);
     assert_eq!(d["must_change_password"], false, "{d}");
 
     // The old JWT is dead, the old password too; the new one unlocks admin actions.
     fails(&gw.get("/api/user/self", Some(&jwt)).await, 401);
-    fails(&gw.try_login("admin", DEFAULT_ADMIN_PASSWORD).await, 401);
+    fails(&gw.try_login("admin", &initial).await, 401);
     let jwt = gw.login("admin", "a-new-password").await;
     ok(&gw.get("/api/user", Some(&jwt)).await, 200);
     ok(&gw.post("/api/channel", Some(&jwt), channel).await, 201);

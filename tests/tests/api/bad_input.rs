@@ -313,7 +313,7 @@ async fn admin_user_writes_refuse_bad_bodies() {
             r#"{{"username": "newone", "password": "newone-password", "quota": {TWO_POW_70}}}"#
         ),
         r#"{"username": "newone", "password": "newone-password", "role": "10"}"#,
-        r#"{"username": "newone", "password": "newone-password", "role": 10.0}"#,
+        r#"{"username": "newone", "password": "newone-password", "role": 10.5}"#,
         r#"{"username": "newone", "password": "newone-password", "group": 1}"#,
         r#"{"username": "newone"}"#,
     ];

@@ -34,10 +34,13 @@ fn claude_code_body(model: &str) -> String {
     )
 }
 
+const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
 async fn post_raw(w: &V1World, body: String) -> integration_tests::gateway_support::Resp {
     let req = messages_builder(w, "/v1/messages", &w.key, KeyIn::XApiKey)
         .header("content-type", "application/json")
         .header("anthropic-beta", "context-management-2025-06-27")
+        .header("traceparent", TRACEPARENT)
         .body(body);
     w.gw.send(req).await
 }
@@ -74,6 +77,10 @@ async fn a_messages_body_passes_through_to_an_anthropic_channel_byte_for_byte_ex
         sent.header("anthropic-beta"),
         Some("context-management-2025-06-27")
     );
+    assert_eq!(sent.header("anthropic-version"), Some("2023-06-01"));
+    assert_eq!(sent.header("traceparent"), Some(TRACEPARENT));
+    // Nothing was converted, so nothing was dropped.
+    assert!(r.headers.get("x-gateway-warnings").is_none());
 
     // Without a mapping not even the model changes.
     let w = world(ANTHROPIC, json!({})).await;
@@ -109,6 +116,22 @@ async fn the_same_body_is_converted_for_an_openai_channel_with_the_system_turn_i
     assert_eq!(tools.len(), 1, "the toolset has no OpenAI equivalent: {b}");
     assert_eq!(tools[0]["function"]["name"], "Read");
     in_order(&sent.body_text(), &["zeta", "alpha", "mid"]);
+    assert_eq!(sent.header("traceparent"), Some(TRACEPARENT));
+    assert_eq!(
+        sent.header("anthropic-version"),
+        None,
+        "a dialect header on conversion"
+    );
+    // What was left out is said, in the answer and in the log row.
+    let header = r
+        .headers
+        .get("x-gateway-warnings")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(header.contains("mcp_toolset"), "header: {header:?}");
+    let logs = w.logs().await;
+    let warnings = logs[0]["warnings"].as_str().unwrap_or_default();
+    assert!(warnings.contains("mcp_toolset"), "{:?}", logs[0]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

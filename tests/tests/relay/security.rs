@@ -6,13 +6,26 @@ use reqwest::{Method, Response};
 use shared::ip_guard::HostAllowList;
 use shared::relay_protocol::{HEADER_PROXY_KEY, HEADER_TARGET_URL};
 
-async fn assert_relay_error(response: Response, status: u16, code: &str, context: &str) {
+/// Checks the relay's error shape; returns the message.
+async fn assert_relay_error(response: Response, status: u16, code: &str, context: &str) -> String {
     assert_eq!(response.status().as_u16(), status, "{context}");
     assert_eq!(response.headers()["x-relay-error"], code, "{context}");
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"]["type"], "relay_error", "{context}");
     assert_eq!(body["error"]["code"], code, "{context}");
-    assert!(body["error"]["message"].is_string(), "{context}");
+    let message = body["error"]["message"].as_str();
+    message
+        .unwrap_or_else(|| panic!("{context}: no message"))
+        .to_owned()
+}
+
+/// A refusal names the relay variable that would allow the target, so the operator who
+/// meant it knows what to set.
+fn assert_names(message: &str, variable: &str) {
+    assert!(
+        message.contains(variable),
+        "should name {variable}: {message}"
+    );
 }
 
 #[tokio::test]
@@ -85,7 +98,8 @@ async fn private_targets_in_every_spelling_are_refused_before_connecting() {
     ];
     for target in &forbidden {
         let response = relay.proxied(Method::GET, target).send().await.unwrap();
-        assert_relay_error(response, 403, "target_not_allowed", target).await;
+        let message = assert_relay_error(response, 403, "target_not_allowed", target).await;
+        assert_names(&message, "RELAY_ALLOW_PRIVATE=true");
     }
 
     let tricks = [
@@ -124,7 +138,8 @@ async fn names_resolving_to_loopback_are_refused_on_the_resolved_address() {
         format!("http://LocalHost:{port}/v1"),
     ] {
         let response = relay.proxied(Method::GET, &target).send().await.unwrap();
-        assert_relay_error(response, 403, "target_not_allowed", &target).await;
+        let message = assert_relay_error(response, 403, "target_not_allowed", &target).await;
+        assert_names(&message, "RELAY_ALLOW_PRIVATE=true");
     }
     assert_eq!(canary.connection_count(), 0, "the canary was reached");
 }
@@ -142,7 +157,8 @@ async fn plain_http_is_refused_unless_enabled() {
         .send()
         .await
         .unwrap();
-    assert_relay_error(response, 403, "target_not_allowed", "http target").await;
+    let message = assert_relay_error(response, 403, "target_not_allowed", "http target").await;
+    assert_names(&message, "RELAY_ALLOW_HTTP=true");
     assert_eq!(canary.connection_count(), 0);
 }
 
@@ -160,7 +176,9 @@ async fn the_host_allow_list_is_enforced() {
         .send()
         .await
         .unwrap();
-    assert_relay_error(response, 403, "target_not_allowed", "127.0.0.1 not listed").await;
+    let message =
+        assert_relay_error(response, 403, "target_not_allowed", "127.0.0.1 not listed").await;
+    assert_names(&message, "RELAY_ALLOWED_HOSTS");
     assert_eq!(upstream.connection_count(), 0);
 
     let response = relay

@@ -13,3 +13,4 @@ mod models;
 mod routing;
 mod sdk;
 mod streaming;
+mod upstream_causes;

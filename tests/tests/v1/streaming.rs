@@ -195,7 +195,13 @@ async fn a_mid_stream_drop_ends_with_an_error_event_and_bills_what_was_generated
     assert_eq!(s.status, 200);
     assert!(!s.text().is_empty());
     assert_eq!(s.error_events().len(), 1, "{:?}", s.events());
+    assert!(
+        !String::from_utf8_lossy(&s.raw).contains("[DONE]"),
+        "a cut stream must not end like a complete one"
+    );
     let log = &w.logs().await[0];
+    assert_eq!(log["status_code"], 502, "{log}");
+    assert!(log["error"].as_str().unwrap().contains("upstream"), "{log}");
     assert!(log["completion_tokens"].as_i64().unwrap() > 0, "{log}");
     assert!(log["quota"].as_i64().unwrap() > log["prompt_tokens"].as_i64().unwrap());
     assert!(!log["error"].as_str().unwrap().is_empty(), "{log}");

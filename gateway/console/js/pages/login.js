@@ -33,11 +33,24 @@ function loginForm(root, ctx) {
     }
     busy(submit, err, () => signIn(ctx, username.value.trim(), password.value));
   });
-  root.append(form);
+  root.append(form, firstRunHint());
   if (ctx.status.register_enabled) {
     root.append(h("p", { class: "muted small section" }, "No account yet? ", h("a", { href: "#/register" }, "Create one")));
   }
   username.focus();
+}
+
+// A new gateway has one user, `admin`, whose password only the operator can read.
+function firstRunHint() {
+  return h("details", { class: "muted small section", id: "first-run-hint" },
+    h("summary", null, "First sign-in or lost the admin password?"),
+    h("p", null, "The user is ", h("code", null, "admin"), ". On its first start the gateway prints a random password once in its log, in a line starting with ",
+      h("code", null, "initial admin password:"), " (unless the operator set ", h("code", null, "INITIAL_ADMIN_PASSWORD"),
+      "). You choose a new password right after signing in."),
+    h("p", null, "Lost it? On the server, run ", h("code", null, "gateway reset-admin-password"),
+      " with the gateway's environment: it prints a new one and ends the old sessions."),
+    h("p", null, "Integrating? The management API is described in ",
+      h("a", { href: "/api/openapi.json" }, "/api/openapi.json"), " (OpenAPI 3.1)."));
 }
 
 function registerForm(root, ctx) {

@@ -216,6 +216,20 @@ fn file_part(file: &Value) -> Result<Value, V1Error> {
     )))
 }
 
+/// Google's built-in tools a converted request leaves out, for the log row and the
+/// warnings header.
+pub fn dropped(native: &Value) -> Vec<String> {
+    let tools = native.get("tools").and_then(Value::as_array);
+    tools
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .flat_map(|o| o.keys())
+        .filter(|k| *k != "functionDeclarations")
+        .map(|k| format!("tool '{k}' dropped: only Gemini channels run it"))
+        .collect()
+}
+
 /// Function declarations become OpenAI function tools; Google's built-in tools
 /// (googleSearch, codeExecution, urlContext, …) have no equivalent and are dropped.
 fn tools(tools: Option<&Value>) -> Vec<Value> {

@@ -74,7 +74,7 @@ pub async fn send(
         });
     }
     let res = client.send(req, via_relay, request_id).await.map_err(|e| {
-        if !matches!(e, SendError::RelayUnreachable(_)) {
+        if !matches!(e, SendError::RelayUnreachable { .. }) {
             channel_events::failed(state, channel, &plain, &fp, None);
         }
         send_failure(e)
@@ -109,7 +109,7 @@ fn send_failure(e: SendError) -> Failure {
     let detail = e.describe();
     let error = match &e {
         SendError::Timeout => V1Error::upstream(StatusCode::GATEWAY_TIMEOUT, "upstream timed out"),
-        SendError::Relay { status, code } => {
+        SendError::Relay { status, code, .. } => {
             let status = if *status == StatusCode::GATEWAY_TIMEOUT {
                 StatusCode::GATEWAY_TIMEOUT
             } else {
@@ -121,13 +121,16 @@ fn send_failure(e: SendError) -> Failure {
             )
             .code("relay_error")
         }
-        SendError::RelayUnreachable(_) => {
-            V1Error::upstream(StatusCode::BAD_GATEWAY, "could not reach the relay proxy")
-                .code("relay_error")
-        }
-        _ => V1Error::upstream(
+        SendError::RelayUnreachable { cause, .. } => V1Error::upstream(
             StatusCode::BAD_GATEWAY,
-            "could not reach the upstream provider",
+            format!("could not reach the relay proxy: {cause}"),
+        )
+        .code("relay_error"),
+        // The cause (refused, DNS, TLS, …) tells the caller and the log row what broke,
+        // without the host, which stays in `detail` for admins.
+        SendError::Failed { cause, .. } => V1Error::upstream(
+            StatusCode::BAD_GATEWAY,
+            format!("could not reach the upstream provider: {cause}"),
         ),
     };
     Failure {

@@ -145,7 +145,15 @@ pub fn google_status(status: StatusCode) -> &'static str {
 impl From<crate::store::DbError> for V1Error {
     fn from(e: crate::store::DbError) -> Self {
         log::error!("database error on /v1: {e}");
-        V1Error::internal()
+        match e {
+            crate::store::DbError::Unavailable(_) => V1Error::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server_error",
+                "the gateway's database is unavailable; try again shortly",
+            )
+            .code("database_unavailable"),
+            _ => V1Error::internal(),
+        }
     }
 }
 

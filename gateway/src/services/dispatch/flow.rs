@@ -29,44 +29,33 @@ use std::time::{Duration, Instant};
 /// Largest upstream body read for a non-streaming answer.
 const MAX_UPSTREAM_BODY: usize = 64 * 1024 * 1024;
 
-pub async fn handle(
-    state: &AppState,
-    client: &UpstreamClient,
-    req: &HttpRequest,
-    caller: Caller,
-    raw: Bytes,
-    ep: Endpoint,
-    dialect: Dialect,
-) -> Result<HttpResponse, V1Error> {
-    let started = Instant::now();
-    let request_id = crate::util::request_id(req);
+/// One `/v1` call: what every step of the flow needs, passed as one value.
+pub struct Call<'a> {
+    pub state: &'a AppState,
+    pub client: &'a UpstreamClient,
+    pub req: &'a HttpRequest,
+    pub caller: Caller,
+    pub ep: Endpoint,
+    pub dialect: Dialect,
+    pub request_id: String,
+}
+
+pub async fn handle(call: Call<'_>, raw: Bytes) -> Result<HttpResponse, V1Error> {
     let mut meter = Meter::new(
-        state.quota.clone(),
-        &caller,
-        request_id.clone(),
-        crate::util::client_ip(req),
-        started,
+        call.state.quota.clone(),
+        &call.caller,
+        call.request_id.clone(),
+        crate::util::client_ip(call.req),
+        Instant::now(),
     );
-    meter.set_endpoint(endpoint_name(ep, dialect));
-    match run(
-        state,
-        client,
-        &caller,
-        &mut meter,
-        raw,
-        ep,
-        dialect,
-        &request_id,
-        req,
-    )
-    .await
-    {
+    meter.set_endpoint(endpoint_name(call.ep, call.dialect));
+    match run(&call, &mut meter, raw).await {
         Ok(mut res) => {
-            limits::headers::decorate(req, &mut res, dialect);
+            limits::headers::decorate(call.req, &mut res, call.dialect);
             Ok(res)
         }
         Err(e) => {
-            let e = limits::headers::decorate_error(req, e.dialect(dialect));
+            let e = limits::headers::decorate_error(call.req, e.dialect(call.dialect));
             meter.set_outcome(e.status.as_u16(), &e.message);
             meter.finish();
             Err(e)
@@ -108,19 +97,18 @@ fn client_request(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run(
-    state: &AppState,
-    client: &UpstreamClient,
-    caller: &Caller,
-    meter: &mut Meter,
-    raw: Bytes,
-    ep: Endpoint,
-    dialect: Dialect,
-    request_id: &str,
-    req: &HttpRequest,
-) -> Result<HttpResponse, V1Error> {
+async fn run(call: &Call<'_>, meter: &mut Meter, raw: Bytes) -> Result<HttpResponse, V1Error> {
+    let (state, req, caller) = (call.state, call.req, &call.caller);
+    let (ep, dialect, request_id) = (call.ep, call.dialect, call.request_id.as_str());
     key_auth::admit(state, req, caller).await?;
+    if state.ledger.backlog() >= super::ledger::MAX_BACKLOG {
+        return Err(V1Error::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_error",
+            "the gateway cannot record usage right now (its database is unavailable); try again shortly",
+        )
+        .code("database_unavailable"));
+    }
     let mut cr = client_request(ep, raw, dialect, req)?;
     meter.set_model(&cr.model, cr.stream);
     // Claude Code's body fields depend on its beta flags; Anthropic channels need them.
@@ -214,19 +202,7 @@ async fn run(
             break;
         };
         tried.insert(channel.id);
-        match try_channel(
-            state,
-            client,
-            &channel,
-            ep,
-            &cr,
-            meter,
-            &stream_settings,
-            request_id,
-            &mut images,
-        )
-        .await
-        {
+        match try_channel(call, &cr, &channel, meter, &stream_settings, &mut images).await {
             Ok(res) => return Ok(res),
             Err(f) => {
                 log::warn!(
@@ -258,18 +234,17 @@ async fn run(
     Err(e)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One try of the call on one channel: pass-through or conversion, then the answer.
 async fn try_channel(
-    state: &AppState,
-    client: &UpstreamClient,
-    channel: &Channel,
-    ep: Endpoint,
+    call: &Call<'_>,
     cr: &ClientRequest,
+    channel: &Channel,
     meter: &mut Meter,
     settings: &StreamSettings,
-    request_id: &str,
     images: &mut Option<gemini::Images>,
 ) -> Result<HttpResponse, Failure> {
+    let (state, client, ep) = (call.state, call.client, call.ep);
+    let request_id = call.request_id.as_str();
     let provider = Provider::for_channel(channel).ok_or_else(|| Failure {
         retryable: true,
         error: V1Error::upstream(
@@ -305,6 +280,7 @@ async fn try_channel(
         *images = Some(fetch_images(client, openai).await?);
     }
     let no_images = gemini::Images::new();
+    let forward_headers = forwarded_headers(call.req, passthrough || responses_pt);
     let out = Outbound {
         openai,
         anthropic_native: (passthrough && provider == Provider::Anthropic).then_some(NativeBody {
@@ -312,6 +288,7 @@ async fn try_channel(
             model: &cr.model,
         }),
         anthropic_beta: cr.anthropic_beta.as_deref(),
+        forward_headers: &forward_headers,
         gemini_native: cr.gemini.as_ref(),
         images: images.as_ref().unwrap_or(&no_images),
         responses: responses_call,
@@ -319,13 +296,15 @@ async fn try_channel(
     let recorder = out
         .responses
         .and_then(|call| Recorder::for_call(&state.store, call, channel, meter.user_id()));
-    let warnings = cr
-        .responses
-        .as_deref()
-        .and_then(|call| responses_inbound::warnings_header(call, responses_pt));
-    if let (Some(call), false) = (cr.responses.as_deref(), responses_pt) {
-        meter.set_warnings(&call.warnings);
+    let dropped = if passthrough || responses_pt {
+        Vec::new()
+    } else {
+        conversion_warnings(cr)
+    };
+    if !dropped.is_empty() {
+        meter.set_warnings(&dropped);
     }
+    let warnings = warnings_header(&dropped);
     let res = attempt::send(
         state,
         client,
@@ -434,6 +413,48 @@ async fn try_channel(
         res.insert_header(("x-gateway-warnings", w.as_str()));
     }
     Ok(res.content_type("application/json").body(body))
+}
+
+/// Client headers that go upstream: W3C trace context always; on pass-through also the
+/// dialect's own version and beta headers, which the body may depend on.
+fn forwarded_headers(req: &HttpRequest, passthrough: bool) -> Vec<(&'static str, String)> {
+    const TRACE: [&str; 2] = ["traceparent", "tracestate"];
+    const DIALECT: [&str; 2] = ["anthropic-version", "openai-beta"];
+    let names = TRACE.iter().chain(DIALECT.iter().filter(|_| passthrough));
+    names
+        .filter_map(|&name| {
+            let value = req.headers().get(name)?.to_str().ok()?;
+            Some((name, value.to_string()))
+        })
+        .collect()
+}
+
+/// What converting this call for another provider leaves out (the log row's `warnings`).
+fn conversion_warnings(cr: &ClientRequest) -> Vec<String> {
+    if let Some(call) = cr.responses.as_deref() {
+        return call.warnings.clone();
+    }
+    if let Some(call) = &cr.gemini {
+        return gemini_inbound::dropped(&call.native);
+    }
+    cr.native
+        .as_ref()
+        .map(anthropic_inbound::dropped)
+        .unwrap_or_default()
+}
+
+/// The `x-gateway-warnings` header: the warnings, as visible ASCII.
+fn warnings_header(warnings: &[String]) -> Option<String> {
+    if warnings.is_empty() {
+        return None;
+    }
+    Some(
+        warnings
+            .join("; ")
+            .chars()
+            .filter(|c| c.is_ascii() && !c.is_ascii_control())
+            .collect(),
+    )
 }
 
 /// Fetches the remote images a Gemini request needs inline, through the guard; a URL

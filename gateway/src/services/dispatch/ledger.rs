@@ -27,6 +27,9 @@ pub struct Ledger {
 }
 
 const MAX_BATCH: usize = 512;
+/// Paid requests are refused (503) while this many settlements wait to be written, so an
+/// outage bounds memory instead of letting the queue grow without end.
+pub const MAX_BACKLOG: usize = 50_000;
 /// How long the writer gathers entries before it writes them: long enough that a busy
 /// gateway writes a few dozen transactions a second, short enough that a crash loses
 /// little.
@@ -44,6 +47,11 @@ impl Ledger {
         let hurry = Arc::new(Notify::new());
         let handle = tokio::spawn(run(store, rx, pending.clone(), hurry.clone(), gather));
         (Ledger { tx, pending, hurry }, handle)
+    }
+
+    /// Entries queued and not yet written: grows only while the database is unreachable.
+    pub fn backlog(&self) -> usize {
+        self.pending.load(Ordering::Relaxed)
     }
 
     /// Queues a settlement; it is written in the next batch.

@@ -142,9 +142,15 @@ impl Pipeline {
                 self.meter.set_outcome(200, &upstream_error);
             }
             Some(e) => {
-                self.meter.set_outcome(200, e);
+                // The client already has a 200 head; the log row says what really
+                // happened, and the stream ends with the error, never with a normal close
+                // (`[DONE]`, `message_stop`) that would make a cut answer look complete.
+                let status = if e.contains("idle timeout") { 504 } else { 502 };
+                self.meter.set_outcome(status, e);
                 let ev = self.s.adapter.error_event(e);
                 self.s.pending.push_back(ev);
+                self.meter.hand_over().finish();
+                return;
             }
         }
         let mut tail = Vec::new();

@@ -1,0 +1,293 @@
+//! The OpenAPI 3.1 description of `/api/*`, generated from the handlers' annotations and
+//! the request and response types, served at `GET /api/openapi.json`.
+//!
+//! Every route module documents its own handlers (`<module>::doc()`); this module adds
+//! the shared envelope shapes and the session scheme. The integration test
+//! `tests/tests/api/openapi.rs` checks the document against `routes::api_routes()`.
+
+use actix_web::{HttpResponse, Responder};
+use serde::Serialize;
+use std::sync::LazyLock;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::RefOr;
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+
+/// A successful answer: `{"success": true, "message": "", "data": …}`.
+#[derive(Serialize, ToSchema)]
+pub struct Envelope<T> {
+    pub success: bool,
+    pub message: String,
+    pub data: T,
+}
+
+/// A refused or failed request: `{"success": false, "message": "why"}`.
+#[derive(Serialize, ToSchema)]
+pub struct Failure {
+    pub success: bool,
+    pub message: String,
+}
+
+/// The `data` of answers that have nothing to return: JSON `null`.
+pub struct Null;
+
+impl PartialSchema for Null {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new().schema_type(Type::Null).into()
+    }
+}
+
+impl ToSchema for Null {}
+
+/// The runtime options (`/api/option`): every key when read, any subset when changed.
+#[derive(Serialize, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OptionValues {
+    #[schema(nullable = false, max_length = 200)]
+    pub system_name: Option<String>,
+    #[schema(nullable = false)]
+    pub register_enabled: Option<bool>,
+    #[schema(nullable = false, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
+    pub new_user_quota: Option<i64>,
+    #[schema(nullable = false, minimum = 1, maximum = 1_000_000_000_000_i64)]
+    pub quota_per_unit: Option<i64>,
+    #[schema(nullable = false, minimum = 0, maximum = 10)]
+    pub retry_times: Option<i64>,
+    #[schema(nullable = false)]
+    pub auto_disable_channel: Option<bool>,
+    /// Model name → price ratio.
+    #[schema(schema_with = ratio_map)]
+    pub model_ratio: Option<serde_json::Value>,
+    #[schema(schema_with = ratio_map)]
+    pub completion_ratio: Option<serde_json::Value>,
+    /// Group name → price multiplier.
+    #[schema(schema_with = ratio_map)]
+    pub group_ratio: Option<serde_json::Value>,
+    #[schema(nullable = false, minimum = 0)]
+    pub default_model_ratio: Option<f64>,
+    #[schema(nullable = false, minimum = 0)]
+    pub default_completion_ratio: Option<f64>,
+    #[schema(nullable = false, minimum = 5, maximum = 3600)]
+    pub stream_idle_timeout_secs: Option<i64>,
+    #[schema(nullable = false, minimum = 1, maximum = 600)]
+    pub stream_keepalive_secs: Option<i64>,    /// IANA time zone whose calendar days, weeks and months bound the spend budgets.
+    #[schema(nullable = false, max_length = 64, example = "Europe/Berlin")]
+    pub timezone: Option<String>,
+}
+
+/// An optional integer limited to `values` (for `schema_with`).
+fn int_choice(values: &[i64]) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            Type::Integer,
+            Type::Null,
+        ]))
+        .enum_values(Some(
+            values
+                .iter()
+                .map(|v| serde_json::json!(v))
+                .chain([serde_json::Value::Null]),
+        ))
+}
+
+pub fn role() -> ObjectBuilder {
+    int_choice(&[crate::store::ROLE_USER, crate::store::ROLE_ADMIN])
+}
+pub fn user_status() -> ObjectBuilder {
+    int_choice(&[crate::store::USER_ENABLED, crate::store::USER_DISABLED])
+}
+pub fn token_status() -> ObjectBuilder {
+    int_choice(&[crate::store::TOKEN_ENABLED, crate::store::TOKEN_DISABLED])
+}
+pub fn channel_status() -> ObjectBuilder {
+    use crate::store::{CHANNEL_AUTO_DISABLED, CHANNEL_ENABLED, CHANNEL_MANUALLY_DISABLED};
+    int_choice(&[
+        CHANNEL_ENABLED,
+        CHANNEL_MANUALLY_DISABLED,
+        CHANNEL_AUTO_DISABLED,
+    ])
+}
+pub fn channel_type() -> ObjectBuilder {
+    int_choice(crate::services::channels::CHANNEL_TYPES)
+}
+
+/// A list of names, as an array or (for new-api's console) a comma-separated string.
+pub fn name_list() -> Schema {
+    let item = || {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(128))
+            .pattern(Some(NO_CONTROL))
+    };
+    Schema::AnyOf(
+        utoipa::openapi::schema::AnyOfBuilder::new()
+            .item(utoipa::openapi::schema::ArrayBuilder::new().items(item()))
+            .item(item())
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .build(),
+    )
+}
+
+/// Name → non-negative number (price ratios).
+pub fn ratio_map() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1)),
+        ))
+        .additional_properties(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::Number)
+                .minimum(Some(0)),
+        ))
+        .max_properties(Some(10_000))
+}
+
+/// Text without control characters (what `validate::short_text` accepts).
+pub const NO_CONTROL: &str = r"^[^\x00-\x1f\x7f-\x9f]*$";
+
+struct SessionScheme;
+
+impl Modify for SessionScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("The `token` returned by `POST /api/user/login`."))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "LLM gateway management API",
+        description = "Users, API keys, channels, options and usage logs. Every answer is \
+            `{success, message, data}`; sign in with `POST /api/user/login` and send the \
+            returned token as `Authorization: Bearer <token>`.",
+    ),
+    paths(openapi_json),
+    components(schemas(Failure)),
+    modifiers(&SessionScheme),
+)]
+struct ApiDoc;
+
+/// The whole document, built once.
+pub fn document() -> &'static serde_json::Value {
+    static DOC: LazyLock<serde_json::Value> = LazyLock::new(|| {
+        let mut doc = ApiDoc::openapi();
+        doc.info.version = super::public::VERSION.to_string();
+        for part in [
+            super::public::doc(),
+            super::user::doc(),
+            super::getting_started::doc(),
+            super::token::doc(),
+            super::channel::doc(),
+            super::option::doc(),
+            super::log::doc(),
+        ] {
+            doc.merge(part);
+        }
+        let mut doc = serde_json::to_value(doc).unwrap_or_default();
+        require_some_option(&mut doc);
+        doc
+    });
+    &DOC
+}
+
+/// An option update must name at least one option; the answer has them all. (Patched in
+/// here: utoipa 5.5 writes its `min_properties` attribute out as `maxProperties`.)
+fn require_some_option(doc: &mut serde_json::Value) {
+    let body = doc.pointer_mut("/paths/~1api~1option/put/requestBody/content/application~1json");
+    if let Some(content) = body {
+        content["schema"] = serde_json::json!({
+            "allOf": [{"$ref": "#/components/schemas/OptionValues"}],
+            "minProperties": 1,
+        });
+    }
+}
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tag = "meta",
+    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")),
+)]
+pub(super) async fn openapi_json() -> impl Responder {
+    HttpResponse::Ok().json(document())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn option_schema_names_exactly_the_registry_keys() {
+        let doc = serde_json::to_value(OptionValues::schema()).unwrap();
+        let mut documented: Vec<&str> = doc["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        documented.sort_unstable();
+        let mut known = crate::services::options::known_keys();
+        known.sort_unstable();
+        assert_eq!(documented, known);
+    }
+
+    #[test]
+    fn an_option_update_names_at_least_one_option() {
+        let doc = document();
+        let body = &doc["paths"]["/api/option"]["put"]["requestBody"]["content"];
+        assert_eq!(
+            body["application/json"]["schema"]["minProperties"], 1,
+            "{body}"
+        );
+        let text = doc.to_string();
+        assert!(
+            !text.contains("maxProperties\":1,"),
+            "utoipa's min/max mix-up is back"
+        );
+    }
+
+    #[test]
+    fn the_document_is_openapi_3_1() {
+        let doc = document();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+        assert!(doc["components"]["securitySchemes"]["session"].is_object());
+    }
+}
+
+/// What any signed-in endpoint may answer besides success.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum SessionErrors {
+    /// Malformed body, query or values.
+    #[response(status = 400)]
+    BadRequest(#[to_schema] Failure),
+    /// Not signed in, or the session ended.
+    #[response(status = 401)]
+    Unauthorized(#[to_schema] Failure),
+    /// Not allowed for this user (role, disabled, or a password change is due first).
+    #[response(status = 403)]
+    Forbidden(#[to_schema] Failure),
+    /// No such resource, or not the caller's.
+    #[response(status = 404)]
+    NotFound(#[to_schema] Failure),
+    /// A name that must be unique is taken.
+    #[response(status = 409)]
+    Conflict(#[to_schema] Failure),
+    /// Body larger than 256 KiB.
+    #[response(status = 413)]
+    PayloadTooLarge(#[to_schema] Failure),
+}
