@@ -70,7 +70,8 @@ pub struct OptionValues {
     #[schema(nullable = false, minimum = 5, maximum = 3600)]
     pub stream_idle_timeout_secs: Option<i64>,
     #[schema(nullable = false, minimum = 1, maximum = 600)]
-    pub stream_keepalive_secs: Option<i64>,    /// IANA time zone whose calendar days, weeks and months bound the spend budgets.
+    pub stream_keepalive_secs: Option<i64>,
+    /// IANA time zone whose calendar days, weeks and months bound the spend budgets.
     #[schema(nullable = false, max_length = 64, example = "Europe/Berlin")]
     pub timezone: Option<String>,
 }
