@@ -55,6 +55,10 @@ pub struct Settings {
     pub http_workers: Option<usize>,
     /// How many requests' worth of quota a replica takes from a balance at once.
     pub quota_lease_requests: i64,
+    /// `REDIS_URL`: limits, cool-downs and cache invalidation shared by every replica.
+    pub redis_url: Option<String>,
+    /// `REDIS_KEY_PREFIX` (default `gw`): keeps deployments (or tests) sharing a Redis apart.
+    pub redis_key_prefix: String,
     /// Lets image URLs point at private addresses (local testing only).
     pub image_fetch_allow_private: bool,
     /// Bearer token `/metrics` requires; `None` leaves it open.
@@ -172,6 +176,8 @@ impl Settings {
             http_workers,
             quota_lease_requests,
             metrics_token: get("METRICS_TOKEN"),
+            redis_url: get("REDIS_URL").filter(|v| !v.is_empty()),
+            redis_key_prefix: get("REDIS_KEY_PREFIX").unwrap_or_else(|| "gw".into()),
             image_fetch_allow_private: get("IMAGE_FETCH_ALLOW_PRIVATE")
                 .is_some_and(|v| v == "true" || v == "1"),
         })

@@ -24,6 +24,8 @@ pub struct Application {
     refresher: tokio::task::JoinHandle<()>,
     sweeper: tokio::task::JoinHandle<()>,
     retention: tokio::task::JoinHandle<()>,
+    /// Redis probe and invalidation listener (none without `REDIS_URL`).
+    limit_tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -43,6 +45,13 @@ impl Application {
         let refresher = spawn_option_refresher(state.clone());
         let sweeper = spawn_lease_sweeper(state.clone());
         let retention = crate::services::retention::spawn(state.clone());
+        let limit_tasks: Vec<_> = [
+            crate::services::limits::invalidate::spawn_listener(state.clone()),
+            crate::services::limits::invalidate::spawn_probe(state.clone()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         let listener = TcpListener::bind((settings.host.as_str(), settings.port)).map_err(|e| {
             anyhow::anyhow!("cannot listen on {}:{}: {e}", settings.host, settings.port)
         })?;
@@ -80,6 +89,7 @@ impl Application {
             refresher,
             sweeper,
             retention,
+            limit_tasks,
         })
     }
 
@@ -124,6 +134,9 @@ impl Application {
         self.refresher.abort();
         self.sweeper.abort();
         self.retention.abort();
+        for t in &self.limit_tasks {
+            t.abort();
+        }
         self.state.quota.sweep(Duration::ZERO);
         self.state.ledger.close();
         if let Err(e) = self.ledger_task.await {

@@ -5,7 +5,6 @@ use crate::auth::secret_box::SecretBox;
 use crate::auth::throttle::LoginThrottle;
 use crate::services::dispatch::ledger::Ledger;
 use crate::services::dispatch::quota_lease::QuotaLeases;
-use crate::services::dispatch::rate_limit::RateLimiter;
 use crate::services::options::Options;
 use crate::settings::Settings;
 use crate::store::{Channel, Store, Token, User};
@@ -33,8 +32,9 @@ pub struct AppState {
     pub ledger: Ledger,
     /// Quota this replica holds in leases (reserve and refund in memory).
     pub quota: Arc<QuotaLeases>,
-    pub rate_limiter: RateLimiter,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Operator limits' counters (Redis or per replica) and the Redis connection.
+    pub limits: Arc<crate::services::limits::counters::Counters>,
     /// All channels with the time they were read; cleared when one changes here, and
     /// re-read after `CACHE_TTL` so other replicas' changes arrive too.
     channels: RwLock<Option<(Instant, Arc<Vec<Channel>>)>>,
@@ -66,8 +66,11 @@ impl AppState {
                 settings.quota_lease_requests,
             )),
             metrics: ledger.metrics().clone(),
-            rate_limiter: RateLimiter::counting(ledger.metrics().rate_limited.clone()),
             ledger,
+            limits: Arc::new(crate::services::limits::counters::Counters::new(
+                settings.redis_url.as_deref(),
+                &settings.redis_key_prefix,
+            )?),
             options,
             store,
             settings,
@@ -89,14 +92,22 @@ impl AppState {
     /// Call after any change to a user so this replica stops serving the old row.
     pub async fn forget_user(&self, id: i64) {
         self.users.invalidate(&id).await;
+        crate::services::limits::invalidate::publish(self, format!("user:{id}"));
     }
 
     pub async fn forget_token(&self, key_hash: &str) {
         self.tokens.invalidate(key_hash).await;
+        crate::services::limits::invalidate::publish(self, format!("token:{key_hash}"));
     }
 
     /// Drops the cached channel list so the next request reloads it.
     pub fn channels_changed(&self) {
+        self.forget_channels_here();
+        crate::services::limits::invalidate::publish(self, "channels".into());
+    }
+
+    /// Drops the cached channel list on this replica only.
+    pub fn forget_channels_here(&self) {
         match self.channels.write() {
             Ok(mut c) => *c = None,
             Err(p) => *p.into_inner() = None,

@@ -71,6 +71,9 @@ pub struct OptionValues {
     pub stream_idle_timeout_secs: Option<i64>,
     #[schema(nullable = false, minimum = 1, maximum = 600)]
     pub stream_keepalive_secs: Option<i64>,
+    /// IANA time zone whose calendar days, weeks and months bound the spend budgets.
+    #[schema(nullable = false, max_length = 64, example = "Europe/Berlin")]
+    pub timezone: Option<String>,
 }
 
 /// An optional integer limited to `values` (for `schema_with`).

@@ -66,6 +66,7 @@ async fn health(state: web::Data<AppState>, client: web::Data<UpstreamClient>) -
         Some(true) => "ok",
         Some(false) => "unreachable",
     };
+    let redis = state.limits.status().unwrap_or("not_configured");
     // A database that does not answer within a second is as good as down for a probe.
     let ping = tokio::time::timeout(std::time::Duration::from_secs(1), state.store.ping())
         .await
@@ -75,13 +76,12 @@ async fn health(state: web::Data<AppState>, client: web::Data<UpstreamClient>) -
             ))
         });
     match ping {
-        Ok(()) => {
-            HttpResponse::Ok().json(json!({"status": "ok", "database": "ok", "relay": relay}))
-        }
+        Ok(()) => HttpResponse::Ok()
+            .json(json!({"status": "ok", "database": "ok", "relay": relay, "redis": redis})),
         Err(e) => {
             log::error!("health check: database unreachable: {e}");
             HttpResponse::ServiceUnavailable()
-                .json(json!({"status": "error", "database": "unreachable", "relay": relay}))
+                .json(json!({"status": "error", "database": "unreachable", "relay": relay, "redis": redis}))
         }
     }
 }

@@ -220,6 +220,45 @@ pub struct AdminUserUpdate {
     #[serde(default, deserialize_with = "validate::opt_int")]
     #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     pub quota: Option<i64>,
+    /// Requests per minute for all the user's keys together; 0: unlimited.
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000)]
+    pub rate_limit_per_minute: Option<i64>,
+    /// Tokens per minute (prompt estimate + capped output, corrected at settlement); 0: unlimited.
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_i64)]
+    pub tokens_per_minute: Option<i64>,
+    /// Requests in progress at once; 0: unlimited.
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000)]
+    pub max_concurrency: Option<i64>,
+    /// Spend per calendar day in quota units (`timezone` option); 0: unlimited.
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
+    pub daily_budget: Option<i64>,
+    /// Spend per calendar week (Monday to Sunday); 0: unlimited.
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
+    pub weekly_budget: Option<i64>,
+    /// Spend per calendar month; 0: unlimited.
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
+    pub monthly_budget: Option<i64>,
+}
+
+impl AdminUserUpdate {
+    fn limits(&self) -> Result<crate::store::limits::LimitsPatch, ApiError> {
+        let p = crate::store::limits::LimitsPatch {
+            rate_limit_per_minute: self.rate_limit_per_minute,
+            tokens_per_minute: self.tokens_per_minute,
+            max_concurrency: self.max_concurrency,
+            daily_budget: self.daily_budget,
+            weekly_budget: self.weekly_budget,
+            monthly_budget: self.monthly_budget,
+        };
+        crate::services::limits::fields::check(&p)?;
+        Ok(p)
+    }
 }
 
 /// Only root may grant or remove the admin role; nobody may make a root.
@@ -261,7 +300,10 @@ pub async fn admin_update(
             "change your own password with PUT /api/user/self and current_password",
         ));
     }
-    let mut patch = UserPatch::default();
+    let mut patch = UserPatch {
+        limits: u.limits()?,
+        ..Default::default()
+    };
     if let Some(role) = u.role.filter(|r| *r != target.role) {
         if actor.id == target.id {
             return Err(ApiError::forbidden("you may not change your own role"));

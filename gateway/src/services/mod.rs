@@ -5,6 +5,7 @@ pub mod channel_models;
 pub mod channel_test;
 pub mod channels;
 pub mod dispatch;
+pub mod limits;
 pub mod log_export;
 pub mod model_list;
 pub mod options;

@@ -16,6 +16,8 @@ enum Kind {
     Text,
     /// Object of name → non-negative number.
     RatioMap,
+    /// An IANA time zone name (or UTC).
+    TimeZone,
 }
 
 /// (key, type, default JSON).
@@ -39,6 +41,7 @@ const REGISTRY: &[(&str, Kind, &str)] = &[
     ("stream_keepalive_secs", Kind::Int(1, 600), "15"),
     // Days of raw log rows kept; 0 keeps them forever (older rows move to daily rollups).
     ("log_retention_days", Kind::Int(0, 36_500), "0"),
+    ("timezone", Kind::TimeZone, r#""UTC""#),
 ];
 
 /// Every option key (for the API description).
@@ -79,6 +82,9 @@ fn validate(key: &str, kind: Kind, v: &Value) -> Result<(), String> {
         Kind::Int(min, max) => v.as_i64().is_some_and(|n| n >= min && n <= max),
         Kind::Number => v.as_f64().is_some_and(sane_ratio),
         Kind::Text => v.as_str().is_some_and(|s| s.chars().count() <= 200),
+        Kind::TimeZone => v
+            .as_str()
+            .is_some_and(|s| s.len() <= 64 && crate::services::limits::period::known(s)),
         Kind::RatioMap => v.as_object().is_some_and(|m| {
             m.len() <= 10_000
                 && m.iter()
@@ -96,6 +102,7 @@ fn validate(key: &str, kind: Kind, v: &Value) -> Result<(), String> {
         Kind::RatioMap => {
             format!("an object of model/group name to a number from 0 to {MAX_RATIO}")
         }
+        Kind::TimeZone => "an IANA time zone name such as UTC or Europe/Berlin".into(),
     };
     Err(format!("option {key} must be {expected}"))
 }

@@ -5,6 +5,7 @@ use crate::error::ApiError;
 use crate::services::validate::{self, StringList};
 use crate::state::AppState;
 use crate::store::ledger::Holder;
+use crate::store::limits::LimitsPatch;
 use crate::store::tokens::{NewToken, TokenPatch};
 use crate::store::{Token, TOKEN_DISABLED, TOKEN_ENABLED};
 use serde::{Deserialize, Serialize};
@@ -37,12 +38,47 @@ pub struct TokenBody {
     pub allow_ips: Option<StringList>,
     /// Requests per minute; 0: unlimited.
     #[serde(default, deserialize_with = "validate::opt_int")]
-    #[schema(value_type = Option<i64>, minimum = 0)]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000)]
     pub rate_limit_per_minute: Option<i64>,
+    /// Tokens per minute (prompt estimate + capped output, corrected at settlement); 0: unlimited.
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_i64)]
+    pub tokens_per_minute: Option<i64>,
+    /// Requests in progress at once; 0: unlimited.
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000)]
+    pub max_concurrency: Option<i64>,
+    /// Spend per calendar day in quota units (`timezone` option); 0: unlimited.
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
+    pub daily_budget: Option<i64>,
+    /// Spend per calendar week (Monday to Sunday); 0: unlimited.
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
+    pub weekly_budget: Option<i64>,
+    /// Spend per calendar month; 0: unlimited.
+    #[serde(default, deserialize_with = "validate::opt_int")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
+    pub monthly_budget: Option<i64>,
     /// 1 (enabled) or 2 (disabled); not on create.
     #[serde(default, deserialize_with = "validate::opt_int")]
     #[schema(schema_with = crate::routes::openapi::token_status)]
     pub status: Option<i64>,
+}
+
+impl TokenBody {
+    fn limits(&self) -> Result<LimitsPatch, ApiError> {
+        let p = LimitsPatch {
+            rate_limit_per_minute: self.rate_limit_per_minute,
+            tokens_per_minute: self.tokens_per_minute,
+            max_concurrency: self.max_concurrency,
+            daily_budget: self.daily_budget,
+            weekly_budget: self.weekly_budget,
+            monthly_budget: self.monthly_budget,
+        };
+        crate::services::limits::fields::check(&p)?;
+        Ok(p)
+    }
 }
 
 /// A freshly created token with its full key, returned exactly once.
@@ -97,16 +133,12 @@ fn check_ips(list: StringList) -> Result<Vec<String>, ApiError> {
     Ok(list.0)
 }
 
-fn check_rate(v: i64) -> Result<i64, ApiError> {
-    validate::non_negative("rate_limit_per_minute", v)?;
-    Ok(v)
-}
-
 pub async fn create(
     state: &AppState,
     user_id: i64,
     b: TokenBody,
 ) -> Result<CreatedToken, ApiError> {
+    let limits = b.limits()?.to_limits();
     let name = b.name.unwrap_or_default();
     check_name(&name)?;
     if b.status.is_some() {
@@ -118,7 +150,6 @@ pub async fn create(
     let expired_at = check_expiry(b.expired_at.flatten())?;
     let models = check_models(b.models.unwrap_or_default())?;
     let allow_ips = check_ips(b.allow_ips.unwrap_or_default())?;
-    let rate_limit_per_minute = check_rate(b.rate_limit_per_minute.unwrap_or(0))?;
     let key = api_key::generate();
     let token = state
         .store
@@ -132,7 +163,7 @@ pub async fn create(
             expired_at,
             models,
             allow_ips,
-            rate_limit_per_minute,
+            limits,
         })
         .await?;
     Ok(CreatedToken { token, key })
@@ -150,7 +181,10 @@ pub async fn update(
         .await?
         .filter(|t| t.user_id == user_id)
         .ok_or_else(|| ApiError::not_found("token"))?;
-    let mut patch = TokenPatch::default();
+    let mut patch = TokenPatch {
+        limits: b.limits()?,
+        ..Default::default()
+    };
     if let Some(n) = b.name {
         check_name(&n)?;
         patch.name = Some(n);
@@ -175,9 +209,6 @@ pub async fn update(
     }
     if let Some(ips) = b.allow_ips {
         patch.allow_ips = Some(check_ips(ips)?);
-    }
-    if let Some(r) = b.rate_limit_per_minute {
-        patch.rate_limit_per_minute = Some(check_rate(r)?);
     }
     if let Some(s) = b.status {
         // Owners switch between enabled and disabled; expired/exhausted are set by the

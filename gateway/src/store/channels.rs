@@ -47,6 +47,8 @@ pub trait ChannelStore {
     async fn set_channel_status(&self, id: i64, status: i64, reason: &str) -> StoreResult<bool>;
     /// Keeps a test's outcome; the response time only changes when the test passed.
     async fn record_channel_test(&self, id: i64, outcome: &TestOutcome) -> StoreResult<()>;
+    /// Replaces the fingerprints of the channel's upstream keys refused with 401/403.
+    async fn set_channel_disabled_keys(&self, id: i64, fingerprints: &[String]) -> StoreResult<()>;
 }
 
 pub(crate) fn channel_from_row(r: &Row) -> Channel {
@@ -72,6 +74,7 @@ pub(crate) fn channel_from_row(r: &Row) -> Channel {
         test_success: r.opt_i64("test_success").map(|v| v != 0),
         test_error: r.string("test_error"),
         disabled_reason: r.string("disabled_reason"),
+        disabled_keys: json_list(&r.string("disabled_keys")),
         created_at: r.i64("created_at"),
         updated_at: r.i64("updated_at"),
     }
@@ -80,7 +83,7 @@ pub(crate) fn channel_from_row(r: &Row) -> Channel {
 const CHANNEL_COLUMNS: &str = "id, channel_type, name, base_url, key_ciphertext, key_preview, \
     models, model_mapping, priority, weight, status, channel_group, use_relay, api_version, \
     responses_api, response_time_ms, used_quota, test_at, test_success, test_error, disabled_reason, \
-    created_at, updated_at";
+    created_at, updated_at, disabled_keys";
 
 fn json<T: serde::Serialize>(v: &T, empty: &str) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| empty.into())
@@ -175,7 +178,7 @@ impl ChannelStore for SqlStore {
             "UPDATE channels SET channel_type = ?, name = ?, base_url = ?, key_ciphertext = ?, \
              key_preview = ?, models = ?, model_mapping = ?, priority = ?, weight = ?, \
              status = ?, channel_group = ?, use_relay = ?, api_version = ?, responses_api = ?, \
-             updated_at = ?, \
+             updated_at = ?, disabled_keys = '[]', \
              disabled_reason = CASE WHEN ? = 1 THEN '' ELSE disabled_reason END \
              WHERE id = ? RETURNING {CHANNEL_COLUMNS}"
         ))
@@ -220,6 +223,14 @@ impl ChannelStore for SqlStore {
         .bind(crate::util::now())
         .bind(id);
         Ok(self.db.execute(q).await? > 0)
+    }
+
+    async fn set_channel_disabled_keys(&self, id: i64, fingerprints: &[String]) -> StoreResult<()> {
+        let q = Query::new("UPDATE channels SET disabled_keys = ? WHERE id = ?")
+            .bind(json(&fingerprints, "[]"))
+            .bind(id);
+        self.db.execute(q).await?;
+        Ok(())
     }
 
     async fn record_channel_test(&self, id: i64, outcome: &TestOutcome) -> StoreResult<()> {

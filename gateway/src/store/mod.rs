@@ -4,6 +4,7 @@
 pub mod channels;
 pub mod d1_backend;
 pub mod ledger;
+pub mod limits;
 pub mod logs;
 pub mod models;
 pub mod options;

@@ -38,6 +38,8 @@ pub struct User {
     pub session_version: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    #[serde(flatten)]
+    pub limits: super::limits::Limits,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -55,7 +57,8 @@ pub struct Token {
     pub expired_at: Option<i64>,
     pub models: Vec<String>,
     pub allow_ips: Vec<String>,
-    pub rate_limit_per_minute: i64,
+    #[serde(flatten)]
+    pub limits: super::limits::Limits,
     pub request_count: i64,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
@@ -90,6 +93,8 @@ pub struct Channel {
     /// Why the last test failed (empty when it passed).
     pub test_error: String,
     pub disabled_reason: String,
+    /// Fingerprints of upstream keys refused with 401/403 (cleared when the channel is edited).
+    pub disabled_keys: Vec<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }

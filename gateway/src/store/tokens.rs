@@ -1,5 +1,6 @@
 //! Tokens (`sk-` API keys) table.
 
+use super::limits::{limits_from_row, Limits, LimitsPatch, LIMIT_COLUMNS};
 use super::sql::{like_pattern, Query, Row};
 use super::sql_store::{Page, SqlStore};
 use super::{json_list, Paged, StoreResult, Token};
@@ -15,7 +16,7 @@ pub struct NewToken {
     pub expired_at: Option<i64>,
     pub models: Vec<String>,
     pub allow_ips: Vec<String>,
-    pub rate_limit_per_minute: i64,
+    pub limits: Limits,
 }
 
 #[derive(Default)]
@@ -28,7 +29,7 @@ pub struct TokenPatch {
     pub expired_at: Option<Option<i64>>,
     pub models: Option<Vec<String>>,
     pub allow_ips: Option<Vec<String>>,
-    pub rate_limit_per_minute: Option<i64>,
+    pub limits: LimitsPatch,
 }
 
 #[async_trait]
@@ -66,16 +67,20 @@ pub(crate) fn token_from_row(r: &Row) -> Token {
         expired_at: r.opt_i64("expired_at"),
         models: json_list(&r.string("models")),
         allow_ips: json_list(&r.string("allow_ips")),
-        rate_limit_per_minute: r.i64("rate_limit_per_minute"),
+        limits: limits_from_row(r),
         request_count: r.i64("request_count"),
         created_at: r.i64("created_at"),
         last_used_at: r.opt_i64("last_used_at"),
     }
 }
 
-const TOKEN_COLUMNS: &str = "id, user_id, name, key_hash, key_prefix, status, remain_quota, \
-    used_quota, unlimited_quota, expired_at, models, allow_ips, rate_limit_per_minute, \
-    request_count, created_at, last_used_at";
+fn token_columns() -> String {
+    format!(
+        "id, user_id, name, key_hash, key_prefix, status, remain_quota, used_quota, \
+         unlimited_quota, expired_at, models, allow_ips, {LIMIT_COLUMNS}, request_count, \
+         created_at, last_used_at"
+    )
+}
 
 fn to_json(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
@@ -86,8 +91,9 @@ impl TokenStore for SqlStore {
     async fn create_token(&self, t: NewToken) -> StoreResult<Token> {
         let q = Query::new(&format!(
             "INSERT INTO tokens (user_id, name, key_hash, key_prefix, status, remain_quota, \
-             unlimited_quota, expired_at, models, allow_ips, rate_limit_per_minute, created_at) \
-             VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?) RETURNING {TOKEN_COLUMNS}"
+             unlimited_quota, expired_at, models, allow_ips, created_at, {LIMIT_COLUMNS}) \
+             VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {}",
+            token_columns()
         ))
         .bind(t.user_id)
         .bind(t.name)
@@ -98,8 +104,8 @@ impl TokenStore for SqlStore {
         .bind(t.expired_at)
         .bind(to_json(&t.models))
         .bind(to_json(&t.allow_ips))
-        .bind(t.rate_limit_per_minute)
         .bind(crate::util::now());
+        let q = t.limits.bind_all(q);
         self.db
             .fetch_optional(q)
             .await?
@@ -108,13 +114,18 @@ impl TokenStore for SqlStore {
     }
 
     async fn token_by_id(&self, id: i64) -> StoreResult<Option<Token>> {
-        let q = Query::new(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?")).bind(id);
+        let q = Query::new(&format!(
+            "SELECT {} FROM tokens WHERE id = ?",
+            token_columns()
+        ))
+        .bind(id);
         Ok(self.db.fetch_optional(q).await?.map(|r| token_from_row(&r)))
     }
 
     async fn token_by_hash(&self, key_hash: &str) -> StoreResult<Option<Token>> {
         let q = Query::new(&format!(
-            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE key_hash = ?"
+            "SELECT {} FROM tokens WHERE key_hash = ?",
+            token_columns()
         ))
         .bind(key_hash);
         Ok(self.db.fetch_optional(q).await?.map(|r| token_from_row(&r)))
@@ -134,7 +145,7 @@ impl TokenStore for SqlStore {
                 .push_bind(like_pattern(&k.to_lowercase()));
             filter.push(" ESCAPE '\\'");
         }
-        self.paged(TOKEN_COLUMNS, filter, "id DESC", page, token_from_row)
+        self.paged(&token_columns(), filter, "id DESC", page, token_from_row)
             .await
     }
 
@@ -166,14 +177,12 @@ impl TokenStore for SqlStore {
         if let Some(v) = p.allow_ips {
             q.push(", allow_ips = ").push_bind(to_json(&v));
         }
-        if let Some(v) = p.rate_limit_per_minute {
-            q.push(", rate_limit_per_minute = ").push_bind(v);
-        }
+        p.limits.push_sets(&mut q);
         q.push(" WHERE id = ")
             .push_bind(id)
             .push(" AND user_id = ")
             .push_bind(user_id);
-        q.push(&format!(" RETURNING {TOKEN_COLUMNS}"));
+        q.push(&format!(" RETURNING {}", token_columns()));
         Ok(self.db.fetch_optional(q).await?.map(|r| token_from_row(&r)))
     }
 

@@ -1,5 +1,6 @@
 //! Users table.
 
+use super::limits::{limits_from_row, LimitsPatch, LIMIT_COLUMNS};
 use super::sql::{like_pattern, Query, Row};
 use super::sql_store::{Page, SqlStore};
 use super::{Paged, StoreResult, User};
@@ -27,6 +28,7 @@ pub struct UserPatch {
     pub status: Option<i64>,
     pub group: Option<String>,
     pub quota: Option<i64>,
+    pub limits: LimitsPatch,
     pub bump_session: bool,
     /// With `password_hash`: whether the user must choose another at the next login.
     pub must_change_password: Option<bool>,
@@ -60,12 +62,17 @@ pub(crate) fn user_from_row(r: &Row) -> User {
         session_version: r.i64("session_version"),
         created_at: r.i64("created_at"),
         updated_at: r.i64("updated_at"),
+        limits: limits_from_row(r),
     }
 }
 
-const USER_COLUMNS: &str = "id, username, password_hash, display_name, email, role, status, \
-    user_group, quota, used_quota, request_count, must_change_password, session_version, \
-    created_at, updated_at";
+fn user_columns() -> String {
+    format!(
+        "id, username, password_hash, display_name, email, role, status, user_group, quota, \
+         used_quota, request_count, must_change_password, session_version, created_at, \
+         updated_at, {LIMIT_COLUMNS}"
+    )
+}
 
 #[async_trait]
 impl UserStore for SqlStore {
@@ -74,7 +81,8 @@ impl UserStore for SqlStore {
         let q = Query::new(&format!(
             "INSERT INTO users (username, password_hash, display_name, email, role, status, \
              user_group, quota, must_change_password, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?) RETURNING {USER_COLUMNS}"
+             VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?) RETURNING {}",
+            user_columns()
         ))
         .bind(u.username)
         .bind(u.password_hash)
@@ -92,13 +100,18 @@ impl UserStore for SqlStore {
     }
 
     async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
-        let q = Query::new(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?")).bind(id);
+        let q = Query::new(&format!(
+            "SELECT {} FROM users WHERE id = ?",
+            user_columns()
+        ))
+        .bind(id);
         Ok(self.db.fetch_optional(q).await?.map(|r| user_from_row(&r)))
     }
 
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
         let q = Query::new(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE username = ?"
+            "SELECT {} FROM users WHERE username = ?",
+            user_columns()
         ))
         .bind(username);
         Ok(self.db.fetch_optional(q).await?.map(|r| user_from_row(&r)))
@@ -117,7 +130,7 @@ impl UserStore for SqlStore {
                 .push(" ESCAPE '\\' OR LOWER(email) LIKE ");
             filter.push_bind(pat).push(" ESCAPE '\\'");
         }
-        self.paged(USER_COLUMNS, filter, "id", page, user_from_row)
+        self.paged(&user_columns(), filter, "id", page, user_from_row)
             .await
     }
 
@@ -150,11 +163,12 @@ impl UserStore for SqlStore {
         if let Some(v) = p.quota {
             q.push(", quota = ").push_bind(v);
         }
+        p.limits.push_sets(&mut q);
         if bump {
             q.push(", session_version = session_version + 1");
         }
         q.push(" WHERE id = ").push_bind(id);
-        q.push(&format!(" RETURNING {USER_COLUMNS}"));
+        q.push(&format!(" RETURNING {}", user_columns()));
         Ok(self.db.fetch_optional(q).await?.map(|r| user_from_row(&r)))
     }
 

@@ -23,6 +23,8 @@ pub type BodyStream = LocalBoxStream<'static, Result<Bytes, String>>;
 pub struct UpstreamResponse {
     pub status: StatusCode,
     pub content_type: String,
+    /// The upstream's `Retry-After` (or `retry-after-ms`), in milliseconds.
+    pub retry_after_ms: Option<i64>,
     pub body: BodyStream,
 }
 
@@ -166,10 +168,21 @@ impl UpstreamClient {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string();
+        let header = |name: &str| {
+            res.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|v| v.is_finite() && *v >= 0.0)
+        };
+        let retry_after_ms = header("retry-after-ms")
+            .or_else(|| header("retry-after").map(|s| s * 1000.0))
+            .map(|ms| ms.min(86_400_000.0) as i64);
         let body = res.map(|r| r.map_err(|e| e.to_string())).boxed_local();
         Ok(UpstreamResponse {
             status,
             content_type,
+            retry_after_ms,
             body,
         })
     }

@@ -96,6 +96,7 @@ pub fn channel(base: &str) -> Channel {
         test_success: None,
         test_error: String::new(),
         disabled_reason: String::new(),
+        disabled_keys: Vec::new(),
         created_at: 0,
         updated_at: 0,
     }

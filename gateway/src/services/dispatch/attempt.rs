@@ -2,6 +2,7 @@
 
 use super::error::V1Error;
 use crate::providers::{Endpoint, Outbound, Provider, Target};
+use crate::services::limits::channel_events;
 use crate::state::AppState;
 use crate::store::{Channel, CHANNEL_AUTO_DISABLED};
 use crate::upstream::{SendError, UpstreamClient, UpstreamResponse};
@@ -31,7 +32,7 @@ pub async fn send(
     upstream_model: &str,
     request_id: &str,
 ) -> Result<UpstreamResponse, Failure> {
-    let key = state
+    let plain = state
         .secret_box
         .open(&channel.key_ciphertext)
         .map_err(|e| Failure {
@@ -39,6 +40,16 @@ pub async fn send(
             error: V1Error::upstream(StatusCode::BAD_GATEWAY, "channel is misconfigured"),
             detail: format!("channel key cannot be decrypted: {e}"),
         })?;
+    let (key, fp) = state
+        .limits
+        .health
+        .pick_key(channel, &plain)
+        .ok_or_else(|| Failure {
+            retryable: true,
+            error: V1Error::upstream(StatusCode::BAD_GATEWAY, "channel has no usable key"),
+            detail: "every upstream key of the channel is disabled".into(),
+        })?;
+    let key = key.to_string();
     let target = Target {
         channel,
         key,
@@ -72,14 +83,29 @@ pub async fn send(
     state
         .metrics
         .upstream_attempt(&channel.name, outcome, began.elapsed().as_secs_f64());
-    let res = sent.map_err(send_failure)?;
+    let res = sent.map_err(|e| {
+        if !matches!(e, SendError::RelayUnreachable { .. }) {
+            channel_events::failed(state, channel, &plain, &fp, None);
+        }
+        send_failure(e)
+    })?;
     if res.status.is_success() {
+        channel_events::succeeded(state, channel.id, &fp);
         return Ok(res);
     }
     let status = res.status;
+    let code = status.as_u16();
+    if code == 429 || code == 408 || code >= 500 {
+        channel_events::failed(state, channel, &plain, &fp, res.retry_after_ms);
+    }
+    let last_key = if code == 401 || code == 403 {
+        channel_events::rejected(state, channel, &plain, &fp).await
+    } else {
+        false
+    };
     let raw = res.read_all(MAX_ERROR_BODY).await.unwrap_or_default();
     let message = provider.error_message(&raw);
-    let mut failure = status_failure(state, channel, status, &message).await;
+    let mut failure = status_failure(state, channel, status, &message, last_key).await;
     if !failure.retryable {
         // Relayed to the client: keep the upstream's own code and param.
         let (code, param) = provider.error_code_and_param(&raw);
@@ -129,11 +155,12 @@ async fn status_failure(
     channel: &Channel,
     status: StatusCode,
     message: &str,
+    last_key: bool,
 ) -> Failure {
     let detail = format!("upstream answered {}: {message}", status.as_u16());
     match status.as_u16() {
         401 | 403 => {
-            if state.options.get().bool("auto_disable_channel") {
+            if last_key && state.options.get().bool("auto_disable_channel") {
                 let reason = format!(
                     "auto-disabled: upstream answered {} ({})",
                     status.as_u16(),

@@ -25,6 +25,8 @@ pub struct V1Error {
     pub code: Option<String>,
     pub param: Option<String>,
     pub dialect: Dialect,
+    /// Extra response headers (rate-limit state, `Retry-After`).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl std::fmt::Display for V1Error {
@@ -42,6 +44,7 @@ impl V1Error {
             code: None,
             param: None,
             dialect: Dialect::OpenAi,
+            headers: Vec::new(),
         }
     }
     pub fn code(mut self, code: impl Into<String>) -> Self {
@@ -160,6 +163,10 @@ impl ResponseError for V1Error {
         self.status
     }
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status).json(self.body())
+        let mut res = HttpResponse::build(self.status);
+        for (name, value) in &self.headers {
+            res.insert_header((*name, value.as_str()));
+        }
+        res.json(self.body())
     }
 }

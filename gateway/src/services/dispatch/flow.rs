@@ -14,6 +14,7 @@ use crate::providers::responses_inbound::{self, Recorder};
 use crate::providers::{
     gemini, gemini_inbound, Endpoint, NativeBody, Outbound, Provider, StreamAdapter,
 };
+use crate::services::limits;
 use crate::state::AppState;
 use crate::store::ledger::ReserveError;
 use crate::store::Channel;
@@ -49,9 +50,12 @@ pub async fn handle(call: Call<'_>, raw: Bytes) -> Result<HttpResponse, V1Error>
     );
     meter.set_endpoint(endpoint_name(call.ep, call.dialect));
     match run(&call, &mut meter, raw).await {
-        Ok(res) => Ok(res),
+        Ok(mut res) => {
+            limits::headers::decorate(call.req, &mut res, call.dialect);
+            Ok(res)
+        }
         Err(e) => {
-            let e = e.dialect(call.dialect);
+            let e = limits::headers::decorate_error(call.req, e.dialect(call.dialect));
             meter.set_outcome(e.status.as_u16(), &e.message);
             meter.finish();
             Err(e)
@@ -114,15 +118,6 @@ async fn run(call: &Call<'_>, meter: &mut Meter, raw: Bytes) -> Result<HttpRespo
         .and_then(|v| v.to_str().ok())
         .filter(|_| dialect == Dialect::Anthropic)
         .map(String::from);
-    if !state.rate_limiter.allow(
-        caller.token.id,
-        caller.token.rate_limit_per_minute,
-        crate::util::now(),
-    ) {
-        return Err(V1Error::rate_limited(
-            "this API key is over its requests-per-minute limit",
-        ));
-    }
     if !caller.token.models.is_empty() && !caller.token.models.contains(&cr.model) {
         return Err(V1Error::forbidden(
             format!("this API key may not use the model '{}'", cr.model),
@@ -155,12 +150,23 @@ async fn run(call: &Call<'_>, meter: &mut Meter, raw: Bytes) -> Result<HttpRespo
         Some(call) => responses_inbound::restrict(state, caller, &call, cands, &cr.model).await?,
         None => cands,
     };
+    let cands = state.limits.health.prefer_ready(cands);
     let opts = state.options.get();
     let prices = Prices::lookup(&opts, &cr.model, &caller.user.group);
     meter.set_prices(prices);
     let estimate = prices
         .quota(cr.prompt.estimate(), cr.completion_reserve)
         .ok_or_else(|| V1Error::bad_request("the request is too large to price"))?;
+    let tokens = cr.prompt.estimate().saturating_add(cr.completion_reserve);
+    let want = limits::Want::new(tokens, estimate, dialect);
+    let admission = limits::admit_request(state, caller, req, want)
+        .await
+        .inspect_err(|e| {
+            if e.status == StatusCode::TOO_MANY_REQUESTS {
+                state.metrics.rate_limited.inc();
+            }
+        })?;
+    meter.set_admission(admission);
     match state
         .quota
         .reserve(&caller.token, caller.user.id, estimate)

@@ -1,5 +1,5 @@
 //! Turns an `sk-` key into the token and user behind it, enforcing status, expiry,
-//! allowed IPs and the per-key rate limit.
+//! allowed IPs (rate limits are `services::limits`).
 
 use super::error::V1Error;
 use crate::auth::api_key;

@@ -23,6 +23,7 @@ struct MeterData {
     usage: Usage,
     /// Channels tried, for the failover count.
     attempts: u32,
+    admission: Option<crate::services::limits::Admission>,
 }
 
 pub struct Meter {
@@ -58,6 +59,7 @@ impl Meter {
                 prices: None,
                 usage: Usage::default(),
                 attempts: 0,
+                admission: None,
             }),
         }
     }
@@ -102,6 +104,10 @@ impl Meter {
         self.with(|d| d.reservation = r);
     }
 
+    pub fn set_admission(&mut self, a: crate::services::limits::Admission) {
+        self.with(|d| d.admission = Some(a));
+    }
+
     pub fn set_channel(&mut self, c: &Channel, upstream_model: &str) {
         self.with(|d| {
             d.attempts = d.attempts.saturating_add(1);
@@ -141,9 +147,14 @@ impl Meter {
     }
 
     fn settle(&mut self) {
-        if let Some(d) = self.inner.take() {
+        if let Some(mut d) = self.inner.take() {
             let quota = d.quota.clone();
-            quota.ledger().settle(settlement(&quota, d));
+            let admission = d.admission.take();
+            let s = settlement(&quota, d);
+            if let Some(a) = admission {
+                a.settle(s.log.prompt_tokens + s.log.completion_tokens, s.actual);
+            }
+            quota.ledger().settle(s);
         }
     }
 }

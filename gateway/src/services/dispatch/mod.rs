@@ -10,7 +10,6 @@ pub mod key_auth;
 pub mod ledger;
 pub mod meter;
 pub mod quota_lease;
-pub mod rate_limit;
 pub mod request;
 pub mod routing;
 pub mod stream;

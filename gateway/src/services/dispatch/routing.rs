@@ -94,6 +94,7 @@ mod tests {
             test_success: None,
             test_error: String::new(),
             disabled_reason: String::new(),
+            disabled_keys: Vec::new(),
             created_at: 0,
             updated_at: 0,
         }

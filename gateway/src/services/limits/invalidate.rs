@@ -1,0 +1,77 @@
+//! Cache invalidation over Redis pub/sub: a key, user or channel changed on one replica is
+//! dropped from every replica's cache at once instead of after the cache's 5 seconds.
+
+use crate::state::AppState;
+use actix_web::web;
+use futures_util::StreamExt;
+use std::time::Duration;
+
+pub fn channel(prefix: &str) -> String {
+    format!("{prefix}:invalidate")
+}
+
+/// Listens for invalidations until the gateway stops; reconnects after a failure.
+pub fn spawn_listener(state: web::Data<AppState>) -> Option<tokio::task::JoinHandle<()>> {
+    let client = state.limits.client()?.clone();
+    let name = channel(&state.limits.prefix);
+    Some(tokio::spawn(async move {
+        loop {
+            match client.get_async_pubsub().await {
+                Ok(mut ps) => {
+                    if ps.subscribe(&name).await.is_ok() {
+                        let mut messages = ps.on_message();
+                        while let Some(m) = messages.next().await {
+                            if let Ok(text) = m.get_payload::<String>() {
+                                apply(&state, &text).await;
+                            }
+                        }
+                    }
+                }
+                Err(e) => log::debug!("redis pub/sub not connected: {e}"),
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }))
+}
+
+/// Runs the counters' probe every second until the gateway stops.
+pub fn spawn_probe(state: web::Data<AppState>) -> Option<tokio::task::JoinHandle<()>> {
+    state.limits.client()?;
+    Some(tokio::spawn(async move {
+        let mut tick = 0u64;
+        loop {
+            state.limits.probe(tick).await;
+            tick = tick.wrapping_add(1);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }))
+}
+
+async fn apply(state: &AppState, message: &str) {
+    match message.split_once(':') {
+        Some(("token", hash)) => state.tokens.invalidate(hash).await,
+        Some(("user", id)) => {
+            if let Ok(id) = id.parse::<i64>() {
+                state.users.invalidate(&id).await;
+            }
+        }
+        Some(("cool" | "ok", _)) => super::channel_events::apply(state, message),
+        _ if message == "channels" => state.forget_channels_here(),
+        _ => {}
+    }
+}
+
+/// Tells the other replicas (best effort: without Redis their caches expire in 5 s).
+pub fn publish(state: &AppState, message: String) {
+    let Some(shared) = state.limits.shared() else {
+        return;
+    };
+    let name = channel(&state.limits.prefix);
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        rt.spawn(async move {
+            if let Err(e) = shared.publish(&name, &message).await {
+                log::warn!("redis publish failed: {e}");
+            }
+        });
+    }
+}
