@@ -40,5 +40,6 @@ async fn update(
 ) -> ApiResult {
     s.require_root()?;
     let snapshot = state.options.update(&body).await?;
+    crate::services::limits::invalidate::publish(&state, "options".into());
     Ok(ok(snapshot.as_json()))
 }

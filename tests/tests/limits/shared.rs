@@ -201,3 +201,30 @@ async fn a_channel_cooling_down_on_one_replica_is_skipped_by_the_other() {
     );
     assert_eq!(p.mock.request_count(), 4);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs REDIS_URL (redis://127.0.0.1:6379) and TEST_DATABASE_URL (PostgreSQL); .ci/run sets both"]
+async fn an_option_changed_on_one_replica_is_seen_by_the_other_within_one_second() {
+    let p = pair(&redis_url()).await;
+    let r =
+        p.a.put(
+            "/api/option",
+            Some(&p.jwt),
+            json!({"timezone": "Asia/Tokyo"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let start = Instant::now();
+    loop {
+        let r = p.b.get("/api/option", Some(&p.jwt)).await;
+        if r.data()["timezone"] == "Asia/Tokyo" {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "b still has {}",
+            r.text
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -57,6 +57,11 @@ async fn apply(state: &AppState, message: &str) {
         }
         Some(("cool" | "ok", _)) => super::channel_events::apply(state, message),
         _ if message == "channels" => state.forget_channels_here(),
+        _ if message == "options" => {
+            if let Err(e) = state.options.refresh().await {
+                log::warn!("could not re-read options after another replica changed them: {e}");
+            }
+        }
         _ => {}
     }
 }
