@@ -74,6 +74,9 @@ pub struct OptionValues {
     /// IANA time zone whose calendar days, weeks and months bound the spend budgets.
     #[schema(nullable = false, max_length = 64, example = "Europe/Berlin")]
     pub timezone: Option<String>,
+    /// Days of raw log rows kept; 0 keeps them forever (older rows move to daily rollups).
+    #[schema(nullable = false, minimum = 0, maximum = 36500)]
+    pub log_retention_days: Option<i64>,
 }
 
 /// An optional integer limited to `values` (for `schema_with`).
