@@ -114,28 +114,7 @@ async fn with_leases_off_the_database_holds_every_balance_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_graceful_stop_gives_every_lease_back_and_writes_every_settlement() {
-    let mut w = limited_world(&[]).await;
-    chats(&w, 3).await;
-    let (stored_user, _) = stored(&w).await;
-    assert!(stored_user < USER_QUOTA - 3 * COST, "a lease is held");
-    w.gw.stop().await;
-    // Read the database directly: the gateway is gone.
-    let store = &w.gw.state.store;
-    let user = store
-        .user_by_id(w.user_id)
-        .await
-        .expect("db")
-        .expect("user");
-    let token = store
-        .token_by_id(w.token_id)
-        .await
-        .expect("db")
-        .expect("token");
-    assert_eq!(user.quota, USER_QUOTA - 3 * COST);
-    assert_eq!(user.used_quota, 3 * COST);
-    assert_eq!(user.request_count, 3);
-    assert_eq!(token.remain_quota, KEY_QUOTA - 3 * COST);
-    assert_eq!(token.used_quota, 3 * COST);
+    assert_eq!(three_chats_then_a_graceful_stop().await, StopFigures::EXACT);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -173,11 +152,34 @@ async fn a_settlement_batch_retried_after_it_was_written_changes_nothing() {
     assert_eq!(user.quota, USER_QUOTA + 1400);
 }
 
-/// How far (user, key) ended from the exact figures, and the user's request count, after
-/// three chats and a graceful stop.
-async fn graceful_stop_error() -> (i64, i64, i64) {
+/// How far a user's and a key's stored figures ended from the exact ones after a gateway
+/// stopped gracefully (all zero when exact), and the requests the user was charged for.
+#[derive(Debug, PartialEq, Eq)]
+struct StopFigures {
+    user_quota_off: i64,
+    user_used_off: i64,
+    key_quota_off: i64,
+    key_used_off: i64,
+    requests: i64,
+}
+
+impl StopFigures {
+    const EXACT: StopFigures = StopFigures {
+        user_quota_off: 0,
+        user_used_off: 0,
+        key_quota_off: 0,
+        key_used_off: 0,
+        requests: 3,
+    };
+}
+
+/// Three chats while the replica holds leases, a graceful stop, then the figures read
+/// straight from the database (the gateway is gone).
+async fn three_chats_then_a_graceful_stop() -> StopFigures {
     let mut w = limited_world(&[]).await;
     chats(&w, 3).await;
+    let (stored_user, _) = stored(&w).await;
+    assert!(stored_user < USER_QUOTA - 3 * COST, "a lease is held");
     w.gw.stop().await;
     let store = &w.gw.state.store;
     let user = store
@@ -190,11 +192,13 @@ async fn graceful_stop_error() -> (i64, i64, i64) {
         .await
         .expect("db")
         .expect("token");
-    (
-        user.quota - (USER_QUOTA - 3 * COST),
-        token.remain_quota - (KEY_QUOTA - 3 * COST),
-        user.request_count,
-    )
+    StopFigures {
+        user_quota_off: user.quota - (USER_QUOTA - 3 * COST),
+        user_used_off: user.used_quota - 3 * COST,
+        key_quota_off: token.remain_quota - (KEY_QUOTA - 3 * COST),
+        key_used_off: token.used_quota - 3 * COST,
+        requests: user.request_count,
+    }
 }
 
 /// Several gateways stopping at once: connections their HTTP workers opened must not be
@@ -204,14 +208,14 @@ async fn graceful_stop_error() -> (i64, i64, i64) {
 async fn gateways_stopping_together_each_write_their_settlements_exactly_once() {
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..6 {
-        set.spawn(graceful_stop_error());
+        set.spawn(three_chats_then_a_graceful_stop());
     }
     let mut off = Vec::new();
     while let Some(r) = set.join_next().await {
         let r = r.expect("gateway task");
-        if r != (0, 0, 3) {
+        if r != StopFigures::EXACT {
             off.push(r);
         }
     }
-    assert!(off.is_empty(), "(user, key) off by, requests: {off:?}");
+    assert!(off.is_empty(), "{off:?}");
 }
