@@ -65,6 +65,11 @@ fn nonempty(s: &Option<String>) -> Option<String> {
 
 impl LogQuery {
     fn filter(&self, own: Option<i64>) -> Result<LogFilter, ApiError> {
+        // Only the export reads `format`, but every endpoint refuses a value it could not
+        // mean, as for the other filters.
+        if Format::parse(self.format.as_deref()).is_none() {
+            return Err(ApiError::bad("format must be csv or jsonl"));
+        }
         let kind = match nonempty(&self.kind) {
             None => None,
             Some(k) => Some(

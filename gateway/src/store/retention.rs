@@ -67,7 +67,7 @@ pub(crate) fn rollup_where(f: &super::logs::LogFilter) -> Option<Query> {
         q.push(" AND user_id = ").push_bind(v);
     }
     if let Some(v) = f.start {
-        q.push(" AND day > ").push_bind(v - 86_400);
+        q.push(" AND day > ").push_bind(v.saturating_sub(86_400));
     }
     if let Some(v) = f.end {
         q.push(" AND day <= ").push_bind(v);
