@@ -160,18 +160,15 @@ async fn send_test(
         images: &images,
         responses: None,
     };
-    let outcome = attempt::send(
-        state,
-        client,
-        c,
+    let attempt = attempt::Attempt {
+        channel: c,
         provider,
-        Endpoint::Chat,
-        &out,
-        false,
-        &upstream_model,
-        "",
-    )
-    .await;
+        ep: Endpoint::Chat,
+        stream: false,
+        upstream_model: &upstream_model,
+        request_id: "",
+    };
+    let outcome = attempt::send(state, client, attempt, &out).await;
     let (success, message) = match outcome {
         Ok(res) => match res.read_all(1024 * 1024).await {
             Ok(_) => (true, String::new()),

@@ -19,19 +19,32 @@ pub struct Failure {
 
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
-/// Sends the request for `channel` and returns the response when its status is 2xx.
-#[allow(clippy::too_many_arguments)]
+/// Where one try goes and what it asks for.
+#[derive(Clone, Copy)]
+pub struct Attempt<'a> {
+    pub channel: &'a Channel,
+    pub provider: Provider,
+    pub ep: Endpoint,
+    pub stream: bool,
+    pub upstream_model: &'a str,
+    pub request_id: &'a str,
+}
+
+/// Sends the try's request and returns the response when its status is 2xx.
 pub async fn send(
     state: &AppState,
     client: &UpstreamClient,
-    channel: &Channel,
-    provider: Provider,
-    ep: Endpoint,
+    attempt: Attempt<'_>,
     body: &Outbound<'_>,
-    stream: bool,
-    upstream_model: &str,
-    request_id: &str,
 ) -> Result<UpstreamResponse, Failure> {
+    let Attempt {
+        channel,
+        provider,
+        ep,
+        stream,
+        upstream_model,
+        request_id,
+    } = attempt;
     let plain = state
         .secret_box
         .open(&channel.key_ciphertext)

@@ -312,18 +312,15 @@ async fn try_channel(
         meter.set_warnings(&dropped);
     }
     let warnings = warnings_header(&dropped);
-    let res = attempt::send(
-        state,
-        client,
+    let attempt = attempt::Attempt {
         channel,
         provider,
         ep,
-        &out,
-        cr.stream,
-        &upstream_model,
+        stream: cr.stream,
+        upstream_model: &upstream_model,
         request_id,
-    )
-    .await?;
+    };
+    let res = attempt::send(state, client, attempt, &out).await?;
     meter.first_byte();
     if cr.stream {
         let adapter: Box<dyn StreamAdapter> = if let Some(call) = cr.responses.as_deref() {
