@@ -6,7 +6,6 @@ use crate::gateway_support::Resp;
 use crate::v1_support::V1World;
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -107,51 +106,6 @@ pub fn gemini_text(responses: &[Value]) -> String {
         .collect()
 }
 
-/// The path of an interpreter or tool named by `var`; panics with how to provide it.
-pub fn required_tool(var: &str, how: &str) -> String {
-    match std::env::var(var) {
-        Ok(v) if !v.is_empty() => v,
-        _ => panic!("{var} is not set: {how}"),
-    }
-}
-
-/// Runs `tests/sdk/{script}` with `SDK_PYTHON` (which must be set) and the given
-/// arguments; returns its JSON-line checks by name. Panics when the script fails.
-pub async fn run_python(script: &str, args: Vec<String>) -> HashMap<String, Value> {
-    let python = required_tool(
-        "SDK_PYTHON",
-        "point it at a Python with `google-genai` installed (see .ci/run)",
-    );
-    let path = format!("{}/sdk/{script}", env!("CARGO_MANIFEST_DIR"));
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(python)
-            .arg(path)
-            .args(args)
-            .env("NO_PROXY", "127.0.0.1,localhost")
-            .env_remove("HTTP_PROXY")
-            .env_remove("HTTPS_PROXY")
-            .env_remove("ALL_PROXY")
-            .env_remove("GOOGLE_API_KEY")
-            .env_remove("GEMINI_API_KEY")
-            .output()
-    })
-    .await
-    .expect("join")
-    .expect("run the SDK script");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "SDK script {script} failed:\n{stdout}\n{stderr}"
-    );
-    stdout
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str::<Value>(l).expect("JSON line"))
-        .map(|v| (v["check"].as_str().expect("check").to_string(), v))
-        .collect()
-}
-
 /// What one run of the Gemini CLI printed.
 #[derive(Debug)]
 pub struct CliRun {
@@ -165,7 +119,7 @@ pub struct CliRun {
 /// against `base_url` with `key`, in a throw-away HOME with telemetry, usage statistics
 /// and update checks off.
 pub async fn run_gemini_cli(base_url: &str, key: &str, model: &str, prompt: &str) -> CliRun {
-    let bin = required_tool(
+    let bin = crate::needs::env(
         "GEMINI_CLI_BIN",
         "run `npm ci` in tests/clients/gemini and point it at \
          tests/clients/gemini/node_modules/.bin/gemini (see .ci/run)",

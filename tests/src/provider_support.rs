@@ -264,36 +264,46 @@ impl Drop for ImageServer {
 }
 
 /// Runs `tests/sdk/{script}` with `SDK_PYTHON` and the given arguments; returns its
-/// JSON-line checks by name. Panics when `SDK_PYTHON` is not set or the script fails.
+/// JSON-line checks by name. Panics when `SDK_PYTHON` is not set, the script fails or it
+/// runs past three minutes. Provider keys and proxy settings of the caller's environment
+/// are removed, so a script can only reach the gateway it is given.
 pub async fn run_sdk_script(script: &str, args: Vec<String>) -> HashMap<String, Value> {
     let python = crate::needs::sdk_python();
     let path = format!("{}/sdk/{script}", env!("CARGO_MANIFEST_DIR"));
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(python)
-            .arg(path)
-            .args(args)
-            .env("NO_PROXY", "127.0.0.1,localhost")
-            .env_remove("HTTP_PROXY")
-            .env_remove("HTTPS_PROXY")
-            .env_remove("ALL_PROXY")
-            .output()
-    })
-    .await
-    .expect("join")
-    .expect("run the SDK script");
+    let mut cmd = tokio::process::Command::new(python);
+    cmd.arg(&path)
+        .args(args)
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("OPENAI_AGENTS_DISABLE_TRACING", "1")
+        .kill_on_drop(true);
+    for var in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "ANTHROPIC_API_KEY",
+        "GOOGLE_API_KEY",
+        "GEMINI_API_KEY",
+    ] {
+        cmd.env_remove(var);
+    }
+    let out = tokio::time::timeout(Duration::from_secs(180), cmd.output())
+        .await
+        .expect("SDK script timed out")
+        .expect("run the SDK script");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
         "SDK script {script} failed:\n{stdout}\n{stderr}"
     );
-    let checks = stdout
+    stdout
         .lines()
         .filter(|l| l.starts_with('{'))
         .map(|l| serde_json::from_str::<Value>(l).expect("JSON line"))
         .map(|v| (v["check"].as_str().expect("check").to_string(), v))
-        .collect();
-    checks
+        .collect()
 }
 
 /// Asserts a `/v1` status (with the body in the message).

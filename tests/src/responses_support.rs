@@ -7,7 +7,6 @@ use crate::gateway_support::Resp;
 use crate::v1_support::{SseReader, V1World};
 use reqwest::Method;
 use serde_json::Value;
-use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -91,50 +90,6 @@ pub async fn assert_billed_default(w: &V1World) -> Value {
     assert_eq!(log["endpoint"], "responses", "{log}");
     assert_eq!(log["quota"], DEFAULT_QUOTA, "{log}");
     log
-}
-
-/// `SDK_PYTHON`, or a panic saying how to provide it.
-pub fn sdk_python() -> String {
-    std::env::var("SDK_PYTHON").unwrap_or_else(|_| {
-        panic!(
-            "SDK_PYTHON is not set: point it at a Python with `pip install openai openai-agents` \
-             (.ci/run makes one in .ci-cache/venv)"
-        )
-    })
-}
-
-/// Runs `tests/sdk/{script}` with [`sdk_python`]; returns its JSON-line checks by name.
-pub async fn run_sdk(script: &str, args: Vec<String>) -> HashMap<String, Value> {
-    let python = sdk_python();
-    let path = format!("{}/sdk/{script}", env!("CARGO_MANIFEST_DIR"));
-    let out = tokio::process::Command::new(python)
-        .arg(&path)
-        .args(args)
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("OPENAI_AGENTS_DISABLE_TRACING", "1")
-        .env_remove("HTTP_PROXY")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("ALL_PROXY")
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("OPENAI_BASE_URL")
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(180), out)
-        .await
-        .expect("SDK script timed out")
-        .expect("run the SDK script");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "SDK script {script} failed:\n{stdout}\n{stderr}"
-    );
-    stdout
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str::<Value>(l).expect("JSON line"))
-        .map(|v| (v["check"].as_str().expect("check").to_string(), v))
-        .collect()
 }
 
 /// `CODEX_BIN`, or a panic saying how to provide it.

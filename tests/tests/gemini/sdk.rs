@@ -2,8 +2,8 @@
 //! (pass-through, `v1beta`) and on OpenAI (`v1`) and Anthropic channels (conversion).
 //! Needs `SDK_PYTHON` with `google-genai` installed.
 
-use integration_tests::gemini_support::run_python;
 use integration_tests::mock_upstream::TOOL_ARGUMENTS;
+use integration_tests::provider_support::run_sdk_script;
 use integration_tests::provider_support::{
     expected_quota, model_for, world, ANTHROPIC, GEMINI, GEMINI_EMBED, OPENAI,
 };
@@ -27,7 +27,7 @@ async fn sdk_against(channel_type: i64, embed: Option<&str>, version: &str) {
         embed.unwrap_or("-").to_string(),
         version.to_string(),
     ];
-    let c = run_python("google_genai_sdk.py", args).await;
+    let c = run_sdk_script("google_genai_sdk.py", args).await;
     let out = format!("{c:?}");
     assert_eq!(c["generate"]["text"], "Echo: sdk generate é", "{out}");
     assert_eq!(c["generate"]["finish_reason"], "STOP");

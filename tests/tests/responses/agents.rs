@@ -2,8 +2,9 @@
 //! the gateway, plain and streamed, on an OpenAI channel (pass-through) and an Anthropic
 //! channel (conversion). Needs SDK_PYTHON with `openai-agents` installed.
 
+use integration_tests::provider_support::run_sdk_script;
 use integration_tests::provider_support::{model_for, world, ANTHROPIC, OPENAI};
-use integration_tests::responses_support::{run_sdk, DEFAULT_QUOTA};
+use integration_tests::responses_support::DEFAULT_QUOTA;
 use serde_json::json;
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ async fn agent_tool_loop(channel_type: i64) {
         w.key.clone(),
         model_for(channel_type).to_string(),
     ];
-    let c = run_sdk("openai_agents_sdk.py", args).await;
+    let c = run_sdk_script("openai_agents_sdk.py", args).await;
     let out = format!("{c:?}");
     let paris = json!([{"city": "Paris", "unit": "celsius"}]);
     for check in ["run", "streamed"] {

@@ -4,8 +4,9 @@
 //! exactly.
 
 use integration_tests::mock_upstream::TOOL_ARGUMENTS;
+use integration_tests::provider_support::run_sdk_script;
 use integration_tests::provider_support::{model_for, world, ANTHROPIC, GEMINI, OPENAI};
-use integration_tests::responses_support::{run_sdk, DEFAULT_QUOTA};
+use integration_tests::responses_support::DEFAULT_QUOTA;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -18,7 +19,7 @@ async fn openai_sdk_responses(channel_type: i64) {
     let w = world(channel_type, json!({})).await;
     let model = model_for(channel_type);
     let args = vec![format!("{}/v1", w.gw.url), w.key.clone(), model.to_string()];
-    let c = run_sdk("openai_responses_sdk.py", args).await;
+    let c = run_sdk_script("openai_responses_sdk.py", args).await;
     let out = format!("{c:?}");
     let tool_args: Value = serde_json::from_str(TOOL_ARGUMENTS).unwrap();
     assert_eq!(c["create"]["text"], "Echo: sdk responses é", "{out}");
