@@ -45,6 +45,11 @@ impl TestGateway {
 
     /// A gateway with extra environment variables (over the test defaults).
     pub async fn spawn_with(vars: &[(&str, &str)]) -> Self {
+        // The gateway's warnings and errors go to the test's captured output, which the
+        // harness prints when the test fails (RUST_LOG overrides the level).
+        let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+            .is_test(true)
+            .try_init();
         let dir = tempfile::tempdir().expect("tempdir");
         let (database_url, db_lease) = crate::test_db::fresh_database(dir.path()).await;
         let mut env: HashMap<String, String> = HashMap::from([

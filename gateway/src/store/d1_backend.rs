@@ -28,6 +28,10 @@ pub struct D1Backend {
     client: reqwest::Client,
     query_url: String,
     token: String,
+    /// Requests in flight, bounded like a connection pool: D1 runs one database's queries
+    /// one at a time anyway, so more only queue at Cloudflare (and a burst of a hundred
+    /// made the local Workers runtime restart mid-request).
+    in_flight: tokio::sync::Semaphore,
 }
 
 /// `d1://<account_id>/<database_id>` split into its two ids.
@@ -88,6 +92,7 @@ impl D1Backend {
                 api_base.trim_end_matches('/')
             ),
             token: token.to_string(),
+            in_flight: tokio::sync::Semaphore::new(max_connections.max(1) as usize),
         };
         backend.migrate().await?;
         Ok(backend)
@@ -134,6 +139,11 @@ impl D1Backend {
     /// Posts one request body; retries only where the query cannot have run (connection not
     /// made, or the API refused it with 429).
     async fn send(&self, body: &Json) -> Result<Vec<QueryResult>, DbError> {
+        let _permit = self
+            .in_flight
+            .acquire()
+            .await
+            .map_err(|_| DbError::Unavailable("D1 client closed".into()))?;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -250,9 +260,17 @@ struct Meta {
 /// Reads the API's `{success, errors, messages, result}` envelope.
 fn parse_envelope(status: u16, text: &str) -> Result<Vec<QueryResult>, DbError> {
     let env: Envelope = serde_json::from_str(text).map_err(|_| {
-        DbError::Other(format!(
-            "D1 answered HTTP {status} with a body that is not its JSON envelope"
-        ))
+        let message = format!(
+            "D1 answered HTTP {status} with a body that is not its JSON envelope: {:?}",
+            excerpt(text)
+        );
+        // A 5xx without the API's envelope comes from a proxy or the runtime in front of
+        // D1, not from the query: the database is unreachable for now.
+        if status >= 500 {
+            DbError::Unavailable(message)
+        } else {
+            DbError::Other(message)
+        }
     })?;
     if (200..300).contains(&status) && env.success {
         let results = env.result.unwrap_or_default();
@@ -285,6 +303,15 @@ fn parse_envelope(status: u16, text: &str) -> Result<Vec<QueryResult>, DbError> 
     Err(DbError::Other(format!(
         "D1 error (HTTP {status}): {joined}"
     )))
+}
+
+/// The start of a body for an error message.
+fn excerpt(text: &str) -> &str {
+    let cut = (0..=MAX_ERROR_LEN.min(text.len()))
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    &text[..cut]
 }
 
 fn to_value(v: Json) -> Value {
