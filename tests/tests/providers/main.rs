@@ -4,6 +4,7 @@
 
 mod anthropic_channel;
 mod billing;
+mod claude_code;
 mod fidelity;
 mod gemini_channel;
 mod messages_endpoint;

@@ -1,0 +1,216 @@
+//! The real Claude Code CLI (`claude -p` on its default model, pinned in tests/clients;
+//! needs CLAUDE_BIN and strace) against the gateway and the mock: an Anthropic channel
+//! (pass-through) and, through a model mapping, an OpenAI and a Gemini channel
+//! (conversion). The mock's first answer calls Claude Code's `Read` tool on a file in its
+//! working directory; Claude Code reads it and sends the content back, and the mock's
+//! answer to that ("Tool result: …") is what it prints. Every run must stay on loopback.
+
+use integration_tests::claude_code_support::{
+    read_file_call, ClaudeAuth, ClaudeCode, CLAUDE_CODE_MODEL, READ_CALL_ID,
+};
+use integration_tests::mock_upstream::RecordedRequest;
+use integration_tests::provider_support::{world, ANTHROPIC, GEMINI, GEMINI_MODEL, OPENAI};
+use integration_tests::v1_support::{CHANNEL_KEY, MODEL, USER_QUOTA};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const SECRET: &str = "the secret word is pineapple";
+/// Ratios set for Claude Code's model, so the expected quota does not depend on any
+/// built-in price: ceil((11 + 7 × 5) × 2) for the mock's 11 prompt and 7 completion tokens.
+const EXPECTED_QUOTA: i64 = (11 + 7 * 5) * 2;
+
+/// What the channel sends upstream for Claude Code's model.
+fn upstream_model(channel_type: i64) -> &'static str {
+    match channel_type {
+        ANTHROPIC => CLAUDE_CODE_MODEL,
+        GEMINI => GEMINI_MODEL,
+        _ => MODEL,
+    }
+}
+
+fn describe(requests: &[RecordedRequest]) -> String {
+    let lines: Vec<String> = requests
+        .iter()
+        .map(|r| {
+            let body: String = r.body_text().chars().take(1500).collect();
+            format!("{} {} {body}", r.method, r.path)
+        })
+        .collect();
+    lines.join("\n")
+}
+
+async fn claude_code_reads_a_file(channel_type: i64, upstream_path: &str, auth: ClaudeAuth) {
+    let mapped = upstream_model(channel_type);
+    let mut channel = json!({"models": [CLAUDE_CODE_MODEL]});
+    if mapped != CLAUDE_CODE_MODEL {
+        channel["model_mapping"] = json!({ CLAUDE_CODE_MODEL: mapped });
+    }
+    let w = world(channel_type, channel).await;
+    w.set_options(json!({"model_ratio": {CLAUDE_CODE_MODEL: 2},
+                         "completion_ratio": {CLAUDE_CODE_MODEL: 5}}))
+        .await;
+    let claude = ClaudeCode::new();
+    let note = claude.work().join("note.txt");
+    std::fs::write(&note, format!("{SECRET}\n")).expect("write note.txt");
+    w.mock.push_reply(read_file_call(channel_type, &note));
+
+    let run = claude
+        .run(&w.gw.url, &w.key, auth, "What does note.txt say?")
+        .await;
+    let requests = w.mock.requests();
+    let seen = describe(&requests);
+    assert!(
+        run.success && !run.timed_out,
+        "claude failed:\nstdout: {}\nstderr: {}\nupstream saw:\n{seen}",
+        run.stdout,
+        run.stderr
+    );
+    // The file's content came back through the tool result and the mock's answer.
+    assert!(
+        run.stdout.contains("Tool result: ") && run.stdout.contains(SECRET),
+        "stdout: {}\nstderr: {}\nupstream saw:\n{seen}",
+        run.stdout,
+        run.stderr
+    );
+    run.assert_loopback_only();
+
+    assert_eq!(requests.len(), 2, "one tool round trip:\n{seen}");
+    assert!(
+        requests.iter().all(|r| r.path.contains(upstream_path)),
+        "{seen}"
+    );
+    check_first_turn(channel_type, requests[0].json(), &requests[0]);
+    check_replay(channel_type, requests[1].json());
+
+    let logs = w.wait_for_logs(2, Duration::from_secs(10)).await;
+    assert_eq!(logs.len(), 2, "{logs:?}");
+    for l in &logs {
+        assert_eq!(l["status_code"], 200, "{l}");
+        assert_eq!(l["endpoint"], "messages", "{l}");
+        assert_eq!(l["is_stream"], true, "{l}");
+        assert_eq!(l["token_id"], w.token_id, "{l}");
+        assert_eq!(l["channel_id"], w.channel_id, "{l}");
+        assert_eq!(l["model_name"], CLAUDE_CODE_MODEL, "{l}");
+        assert_eq!(l["upstream_model"], mapped, "{l}");
+        assert_eq!(l["prompt_tokens"], 11, "the upstream's count: {l}");
+        assert_eq!(l["completion_tokens"], 7, "{l}");
+        assert_eq!(l["quota"], EXPECTED_QUOTA, "{l}");
+    }
+    assert_eq!(w.user().await.used_quota, 2 * EXPECTED_QUOTA);
+    w.assert_ledger(USER_QUOTA).await;
+}
+
+/// What Claude Code's first request looks like upstream on each channel type.
+fn check_first_turn(channel_type: i64, body: &Value, req: &RecordedRequest) {
+    let text = body.to_string();
+    assert!(text.contains("What does note.txt say?"), "{text}");
+    match channel_type {
+        ANTHROPIC => {
+            // Claude Code's own body and betas go through; the key is the channel's.
+            assert_eq!(body["model"], CLAUDE_CODE_MODEL);
+            assert_eq!(body["stream"], true);
+            assert!(body["thinking"].is_object(), "{text}");
+            assert!(body["messages"]
+                .as_array()
+                .expect("messages")
+                .iter()
+                .any(|m| m["role"] == "system"));
+            let betas = req.header("anthropic-beta").unwrap_or_default();
+            assert!(betas.contains("claude-code-"), "{betas}");
+            assert_eq!(req.header("x-api-key"), Some(CHANNEL_KEY));
+            assert!(req.header("authorization").is_none());
+        }
+        GEMINI => {
+            let names = tool_names(&body["tools"][0]["functionDeclarations"], "name");
+            assert!(names.contains(&"Read".to_string()), "{names:?}");
+            assert!(body["systemInstruction"].is_object(), "{text}");
+        }
+        _ => {
+            assert_eq!(body["model"], MODEL);
+            assert_eq!(body["stream"], true);
+            let names: Vec<String> = body["tools"]
+                .as_array()
+                .expect("tools")
+                .iter()
+                .filter_map(|t| t["function"]["name"].as_str().map(String::from))
+                .collect();
+            assert!(names.contains(&"Read".to_string()), "{names:?}");
+            assert_eq!(body["messages"][0]["role"], "system", "{text}");
+        }
+    }
+}
+
+fn tool_names(list: &Value, field: &str) -> Vec<String> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t[field].as_str().map(String::from))
+        .collect()
+}
+
+/// The second request replays the call and carries the file's content as its result.
+fn check_replay(channel_type: i64, body: &Value) {
+    let text = body.to_string();
+    assert!(text.contains(SECRET), "the file content goes back: {text}");
+    match channel_type {
+        ANTHROPIC => {
+            let messages = body["messages"].as_array().expect("messages");
+            let result = messages
+                .iter()
+                .filter_map(|m| m["content"].as_array())
+                .flatten()
+                .find(|b| b["type"] == "tool_result")
+                .expect("a tool_result");
+            assert_eq!(result["tool_use_id"], READ_CALL_ID, "{text}");
+        }
+        GEMINI => {
+            let contents = body["contents"].as_array().expect("contents");
+            let call = contents
+                .iter()
+                .filter_map(|c| c["parts"].as_array())
+                .flatten()
+                .find_map(|p| p.get("functionCall"))
+                .expect("the call replayed");
+            assert_eq!(call["name"], "Read", "{text}");
+            let answered = contents
+                .iter()
+                .filter_map(|c| c["parts"].as_array())
+                .flatten()
+                .any(|p| p["functionResponse"]["name"] == "Read");
+            assert!(answered, "{text}");
+        }
+        _ => {
+            let messages = body["messages"].as_array().expect("messages");
+            assert!(
+                messages
+                    .iter()
+                    .any(|m| m["tool_calls"][0]["id"] == READ_CALL_ID),
+                "{text}"
+            );
+            assert!(
+                messages
+                    .iter()
+                    .any(|m| m["role"] == "tool" && m["tool_call_id"] == READ_CALL_ID),
+                "{text}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs CLAUDE_BIN and strace (npm ci in tests/clients; see .ci/run)"]
+async fn claude_code_reads_a_file_through_an_anthropic_channel() {
+    claude_code_reads_a_file(ANTHROPIC, "/v1/messages", ClaudeAuth::ApiKey).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs CLAUDE_BIN and strace (npm ci in tests/clients; see .ci/run)"]
+async fn claude_code_reads_a_file_through_an_openai_channel_by_model_mapping() {
+    claude_code_reads_a_file(OPENAI, "/v1/chat/completions", ClaudeAuth::AuthToken).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs CLAUDE_BIN and strace (npm ci in tests/clients; see .ci/run)"]
+async fn claude_code_reads_a_file_through_a_gemini_channel_by_model_mapping() {
+    claude_code_reads_a_file(GEMINI, ":streamGenerateContent", ClaudeAuth::ApiKey).await;
+}
