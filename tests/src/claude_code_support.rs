@@ -40,6 +40,17 @@ pub struct ClaudeRun {
 }
 
 impl ClaudeRun {
+    /// The JSON result Claude Code printed: `result` (the answer's text), `num_turns`,
+    /// `usage` (the token counts it saw in the streams), `is_error`.
+    pub fn result(&self) -> Value {
+        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "claude printed no JSON result ({e}):\nstdout: {}\nstderr: {}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
     /// Asserts every internet socket went to 127.0.0.1 or ::1 (no DNS, no telemetry).
     pub fn assert_loopback_only(&self) {
         assert!(
@@ -92,7 +103,8 @@ impl ClaudeCode {
         self.dir.path().join("home")
     }
 
-    /// Runs `claude -p PROMPT` (its default model) against `base_url` with `key`.
+    /// Runs `claude -p PROMPT --output-format json` (its default model) against
+    /// `base_url` with `key`.
     pub async fn run(&self, base_url: &str, key: &str, auth: ClaudeAuth, prompt: &str) -> ClaudeRun {
         let bin = crate::needs::env(
             "CLAUDE_BIN",
@@ -110,7 +122,7 @@ impl ClaudeCode {
         cmd.args(["-f", "-qq", "-e", "trace=connect,sendto,sendmsg", "-o"])
             .arg(&trace)
             .arg(bin)
-            .args(["-p", prompt])
+            .args(["-p", prompt, "--output-format", "json"])
             .current_dir(self.work())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())

@@ -59,6 +59,15 @@ async fn claude_code_reads_a_file(channel_type: i64, upstream_path: &str, auth: 
         .await;
     let requests = w.mock.requests();
     let seen = describe(&requests);
+    if let Ok(dir) = std::env::var("CLAUDE_CODE_DUMP") {
+        // Debugging aid: every upstream request, as received, one JSON file each.
+        for (i, r) in requests.iter().enumerate() {
+            let dump = json!({"method": r.method, "path": r.path, "query": r.query,
+                              "headers": r.headers, "body": r.json()});
+            let file = format!("{dir}/{channel_type}-{i}.json");
+            std::fs::write(file, dump.to_string()).expect("write dump");
+        }
+    }
     assert!(
         run.success && !run.timed_out,
         "claude failed:\nstdout: {}\nstderr: {}\nupstream saw:\n{seen}",
@@ -66,12 +75,19 @@ async fn claude_code_reads_a_file(channel_type: i64, upstream_path: &str, auth: 
         run.stderr
     );
     // The file's content came back through the tool result and the mock's answer.
+    let result = run.result();
+    let answer = result["result"].as_str().unwrap_or_default();
     assert!(
-        run.stdout.contains("Tool result: ") && run.stdout.contains(SECRET),
-        "stdout: {}\nstderr: {}\nupstream saw:\n{seen}",
-        run.stdout,
+        answer.starts_with("Tool result: ") && answer.contains(SECRET),
+        "{result}\nstderr: {}\nupstream saw:\n{seen}",
         run.stderr
     );
+    assert_eq!(result["is_error"], false, "{result}");
+    assert_eq!(result["num_turns"], 2, "{result}");
+    // What Claude Code counted from the streams is what the upstream reported (and what
+    // is billed below), whatever the converted message_start said.
+    assert_eq!(result["usage"]["input_tokens"], 2 * 11, "{result}");
+    assert_eq!(result["usage"]["output_tokens"], 2 * 7, "{result}");
     run.assert_loopback_only();
 
     assert_eq!(requests.len(), 2, "one tool round trip:\n{seen}");
@@ -136,6 +152,9 @@ fn check_first_turn(channel_type: i64, body: &Value, req: &RecordedRequest) {
                 .collect();
             assert!(names.contains(&"Read".to_string()), "{names:?}");
             assert_eq!(body["messages"][0]["role"], "system", "{text}");
+            // OpenAI refuses a `user` over 64 characters; Claude Code's id is ~150.
+            let user = body["user"].as_str().unwrap_or_default();
+            assert!(!user.is_empty() && user.len() <= 64, "user: {user}");
         }
     }
 }
