@@ -105,7 +105,13 @@ impl ClaudeCode {
 
     /// Runs `claude -p PROMPT --output-format json` (its default model) against
     /// `base_url` with `key`.
-    pub async fn run(&self, base_url: &str, key: &str, auth: ClaudeAuth, prompt: &str) -> ClaudeRun {
+    pub async fn run(
+        &self,
+        base_url: &str,
+        key: &str,
+        auth: ClaudeAuth,
+        prompt: &str,
+    ) -> ClaudeRun {
         let bin = crate::needs::env(
             "CLAUDE_BIN",
             "the Claude Code CLI (npm ci in tests/clients; \

@@ -99,6 +99,10 @@ async fn claude_code_reads_a_file(channel_type: i64, upstream_path: &str, auth: 
     check_replay(channel_type, requests[1].json());
 
     let logs = w.wait_for_logs(2, Duration::from_secs(10)).await;
+    if let Ok(dir) = std::env::var("CLAUDE_CODE_DUMP") {
+        let file = format!("{dir}/{channel_type}-logs.json");
+        std::fs::write(file, json!(logs).to_string()).expect("write dump");
+    }
     assert_eq!(logs.len(), 2, "{logs:?}");
     for l in &logs {
         assert_eq!(l["status_code"], 200, "{l}");
@@ -131,8 +135,12 @@ fn check_first_turn(channel_type: i64, body: &Value, req: &RecordedRequest) {
                 .expect("messages")
                 .iter()
                 .any(|m| m["role"] == "system"));
+            // The betas that make the mid-conversation system message and adaptive
+            // thinking valid upstream go along with the body.
             let betas = req.header("anthropic-beta").unwrap_or_default();
-            assert!(betas.contains("claude-code-"), "{betas}");
+            for beta in ["claude-code-", "mid-conversation-system-", "effort-"] {
+                assert!(betas.contains(beta), "{beta} missing: {betas}");
+            }
             assert_eq!(req.header("x-api-key"), Some(CHANNEL_KEY));
             assert!(req.header("authorization").is_none());
         }
@@ -219,17 +227,17 @@ fn check_replay(channel_type: i64, body: &Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs CLAUDE_BIN and strace (npm ci in tests/clients; see .ci/run)"]
 async fn claude_code_reads_a_file_through_an_anthropic_channel() {
-    claude_code_reads_a_file(ANTHROPIC, "/v1/messages", ClaudeAuth::ApiKey).await;
+    claude_code_reads_a_file(ANTHROPIC, "/v1/messages", ClaudeAuth::AuthToken).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs CLAUDE_BIN and strace (npm ci in tests/clients; see .ci/run)"]
 async fn claude_code_reads_a_file_through_an_openai_channel_by_model_mapping() {
-    claude_code_reads_a_file(OPENAI, "/v1/chat/completions", ClaudeAuth::AuthToken).await;
+    claude_code_reads_a_file(OPENAI, "/v1/chat/completions", ClaudeAuth::ApiKey).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs CLAUDE_BIN and strace (npm ci in tests/clients; see .ci/run)"]
 async fn claude_code_reads_a_file_through_a_gemini_channel_by_model_mapping() {
-    claude_code_reads_a_file(GEMINI, ":streamGenerateContent", ClaudeAuth::ApiKey).await;
+    claude_code_reads_a_file(GEMINI, ":streamGenerateContent", ClaudeAuth::AuthToken).await;
 }
