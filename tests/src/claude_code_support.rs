@@ -231,6 +231,12 @@ pub fn read_file_call(channel_type: i64, file: &Path) -> Reply {
 /// The tool call's id in the Anthropic and OpenAI replies.
 pub const READ_CALL_ID: &str = "call_read_0";
 
+/// The signature of the thinking block that opens the Anthropic reply. Claude Code asks
+/// for thinking, and Anthropic then requires the replayed assistant turn to start with
+/// the signed block; this is the value the mock's own thinking blocks carry (the mock
+/// checks replayed signatures against it).
+pub const THINKING_SIGNATURE: &str = "c2lnbmVkLWJ5LXRoZS1tb2Nr";
+
 fn anthropic_tool_use(input: &Value, usage: &MockUsage) -> String {
     let events = [
         json!({"type": "message_start", "message": {"id": "msg_read", "type": "message",
@@ -238,10 +244,17 @@ fn anthropic_tool_use(input: &Value, usage: &MockUsage) -> String {
                "stop_reason": null, "stop_sequence": null,
                "usage": {"input_tokens": usage.prompt_tokens, "output_tokens": 1}}}),
         json!({"type": "content_block_start", "index": 0, "content_block":
-               {"type": "tool_use", "id": READ_CALL_ID, "name": "Read", "input": {}}}),
+               {"type": "thinking", "thinking": "", "signature": ""}}),
         json!({"type": "content_block_delta", "index": 0,
-               "delta": {"type": "input_json_delta", "partial_json": input.to_string()}}),
+               "delta": {"type": "thinking_delta", "thinking": "The user wants note.txt."}}),
+        json!({"type": "content_block_delta", "index": 0,
+               "delta": {"type": "signature_delta", "signature": THINKING_SIGNATURE}}),
         json!({"type": "content_block_stop", "index": 0}),
+        json!({"type": "content_block_start", "index": 1, "content_block":
+               {"type": "tool_use", "id": READ_CALL_ID, "name": "Read", "input": {}}}),
+        json!({"type": "content_block_delta", "index": 1,
+               "delta": {"type": "input_json_delta", "partial_json": input.to_string()}}),
+        json!({"type": "content_block_stop", "index": 1}),
         json!({"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": null},
                "usage": {"output_tokens": usage.completion_tokens}}),
         json!({"type": "message_stop"}),
