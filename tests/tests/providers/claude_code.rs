@@ -8,9 +8,9 @@
 use integration_tests::claude_code_support::{
     read_file_call, ClaudeAuth, ClaudeCode, CLAUDE_CODE_MODEL, READ_CALL_ID, THINKING_SIGNATURE,
 };
-use integration_tests::mock_upstream::RecordedRequest;
+use integration_tests::mock_upstream::{RecordedRequest, Reply};
 use integration_tests::provider_support::{world, ANTHROPIC, GEMINI, GEMINI_MODEL, OPENAI};
-use integration_tests::v1_support::{CHANNEL_KEY, MODEL, USER_QUOTA};
+use integration_tests::v1_support::{V1World, CHANNEL_KEY, MODEL, USER_QUOTA};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -45,7 +45,9 @@ fn describe(requests: &[RecordedRequest]) -> String {
     lines.join("\n")
 }
 
-async fn claude_code_reads_a_file(channel_type: i64, upstream_path: &str, auth: ClaudeAuth) {
+/// A world whose one channel of `channel_type` serves Claude Code's default model
+/// (mapped to the channel's own model on OpenAI and Gemini), priced by explicit ratios.
+async fn claude_world(channel_type: i64) -> V1World {
     let mapped = upstream_model(channel_type);
     let mut channel = json!({"models": [CLAUDE_CODE_MODEL]});
     if mapped != CLAUDE_CODE_MODEL {
@@ -55,6 +57,12 @@ async fn claude_code_reads_a_file(channel_type: i64, upstream_path: &str, auth: 
     w.set_options(json!({"model_ratio": {CLAUDE_CODE_MODEL: MODEL_RATIO},
                          "completion_ratio": {CLAUDE_CODE_MODEL: COMPLETION_RATIO}}))
         .await;
+    w
+}
+
+async fn claude_code_reads_a_file(channel_type: i64, upstream_path: &str, auth: ClaudeAuth) {
+    let mapped = upstream_model(channel_type);
+    let w = claude_world(channel_type).await;
     let claude = ClaudeCode::new();
     let note = claude.work().join("note.txt");
     std::fs::write(&note, format!("{SECRET}\n")).expect("write note.txt");
@@ -268,4 +276,47 @@ async fn claude_code_reads_a_file_through_an_openai_channel_by_model_mapping() {
 #[ignore = "needs CLAUDE_BIN and strace (npm ci in tests/clients; see .ci/run)"]
 async fn claude_code_reads_a_file_through_a_gemini_channel_by_model_mapping() {
     claude_code_reads_a_file(GEMINI, ":streamGenerateContent", ClaudeAuth::AuthToken).await;
+}
+
+/// An upstream refusal reaches Claude Code as an Anthropic error it can show (its JSON
+/// result carries the status and the upstream's message); nothing is billed.
+async fn claude_code_shows_an_upstream_refusal(channel_type: i64) {
+    let w = claude_world(channel_type).await;
+    let refusal = "the mock refuses this request";
+    w.mock.push_reply(Reply::error(400, refusal));
+    let run = ClaudeCode::new()
+        .run(&w.gw.url, &w.key, ClaudeAuth::ApiKey, "hello")
+        .await;
+    assert!(!run.timed_out, "{run:?}");
+    run.assert_loopback_only();
+    let result = run.result();
+    assert_eq!(result["is_error"], true, "{result}");
+    assert_eq!(result["api_error_status"], 400, "{result}");
+    let shown = result["result"].as_str().unwrap_or_default();
+    assert!(shown.contains(refusal), "{result}");
+    assert_eq!(w.mock.request_count(), 1, "no retry of a 400");
+    let logs = w.wait_for_logs(1, Duration::from_secs(10)).await;
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert_eq!(logs[0]["status_code"], 400, "{}", logs[0]);
+    assert_eq!(logs[0]["quota"], 0, "{}", logs[0]);
+    assert_eq!(w.user().await.used_quota, 0);
+    w.assert_ledger(USER_QUOTA).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs CLAUDE_BIN and strace (npm ci in tests/clients; see .ci/run)"]
+async fn claude_code_shows_an_upstream_refusal_from_an_anthropic_channel() {
+    claude_code_shows_an_upstream_refusal(ANTHROPIC).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs CLAUDE_BIN and strace (npm ci in tests/clients; see .ci/run)"]
+async fn claude_code_shows_an_upstream_refusal_from_an_openai_channel() {
+    claude_code_shows_an_upstream_refusal(OPENAI).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs CLAUDE_BIN and strace (npm ci in tests/clients; see .ci/run)"]
+async fn claude_code_shows_an_upstream_refusal_from_a_gemini_channel() {
+    claude_code_shows_an_upstream_refusal(GEMINI).await;
 }
