@@ -6,59 +6,16 @@
 //! answer to that ("Tool result: …") is what it prints. Every run must stay on loopback.
 
 use integration_tests::claude_code_support::{
-    read_file_call, ClaudeAuth, ClaudeCode, CLAUDE_CODE_MODEL, READ_CALL_ID, THINKING_SIGNATURE,
+    claude_world, describe, expected_quota, read_file_call, upstream_model, ClaudeAuth, ClaudeCode,
+    CLAUDE_CODE_MODEL, READ_CALL_ID, THINKING_SIGNATURE,
 };
-use integration_tests::mock_upstream::{RecordedRequest, Reply};
-use integration_tests::provider_support::{world, ANTHROPIC, GEMINI, GEMINI_MODEL, OPENAI};
-use integration_tests::v1_support::{V1World, CHANNEL_KEY, MODEL, USER_QUOTA};
+use integration_tests::mock_upstream::RecordedRequest;
+use integration_tests::provider_support::{ANTHROPIC, GEMINI, OPENAI};
+use integration_tests::v1_support::{CHANNEL_KEY, MODEL, USER_QUOTA};
 use serde_json::{json, Value};
 use std::time::Duration;
 
 const SECRET: &str = "the secret word is pineapple";
-/// Ratios set for Claude Code's model, so the expected quota does not depend on any
-/// built-in price.
-const MODEL_RATIO: i64 = 2;
-const COMPLETION_RATIO: i64 = 5;
-
-/// `(prompt + completion × completion_ratio) × model_ratio`, whole numbers here.
-fn expected_quota(prompt: i64, completion: i64) -> i64 {
-    (prompt + completion * COMPLETION_RATIO) * MODEL_RATIO
-}
-
-/// What the channel sends upstream for Claude Code's model.
-fn upstream_model(channel_type: i64) -> &'static str {
-    match channel_type {
-        ANTHROPIC => CLAUDE_CODE_MODEL,
-        GEMINI => GEMINI_MODEL,
-        _ => MODEL,
-    }
-}
-
-fn describe(requests: &[RecordedRequest]) -> String {
-    let lines: Vec<String> = requests
-        .iter()
-        .map(|r| {
-            let body: String = r.body_text().chars().take(1500).collect();
-            format!("{} {} {body}", r.method, r.path)
-        })
-        .collect();
-    lines.join("\n")
-}
-
-/// A world whose one channel of `channel_type` serves Claude Code's default model
-/// (mapped to the channel's own model on OpenAI and Gemini), priced by explicit ratios.
-async fn claude_world(channel_type: i64) -> V1World {
-    let mapped = upstream_model(channel_type);
-    let mut channel = json!({"models": [CLAUDE_CODE_MODEL]});
-    if mapped != CLAUDE_CODE_MODEL {
-        channel["model_mapping"] = json!({ CLAUDE_CODE_MODEL: mapped });
-    }
-    let w = world(channel_type, channel).await;
-    w.set_options(json!({"model_ratio": {CLAUDE_CODE_MODEL: MODEL_RATIO},
-                         "completion_ratio": {CLAUDE_CODE_MODEL: COMPLETION_RATIO}}))
-        .await;
-    w
-}
 
 async fn claude_code_reads_a_file(channel_type: i64, upstream_path: &str, auth: ClaudeAuth) {
     let mapped = upstream_model(channel_type);
@@ -276,47 +233,4 @@ async fn claude_code_reads_a_file_through_an_openai_channel_by_model_mapping() {
 #[ignore = "needs CLAUDE_BIN and strace (npm ci in tests/clients; see .ci/run)"]
 async fn claude_code_reads_a_file_through_a_gemini_channel_by_model_mapping() {
     claude_code_reads_a_file(GEMINI, ":streamGenerateContent", ClaudeAuth::AuthToken).await;
-}
-
-/// An upstream refusal reaches Claude Code as an Anthropic error it can show (its JSON
-/// result carries the status and the upstream's message); nothing is billed.
-async fn claude_code_shows_an_upstream_refusal(channel_type: i64) {
-    let w = claude_world(channel_type).await;
-    let refusal = "the mock refuses this request";
-    w.mock.push_reply(Reply::error(400, refusal));
-    let run = ClaudeCode::new()
-        .run(&w.gw.url, &w.key, ClaudeAuth::ApiKey, "hello")
-        .await;
-    assert!(!run.timed_out, "{run:?}");
-    run.assert_loopback_only();
-    let result = run.result();
-    assert_eq!(result["is_error"], true, "{result}");
-    assert_eq!(result["api_error_status"], 400, "{result}");
-    let shown = result["result"].as_str().unwrap_or_default();
-    assert!(shown.contains(refusal), "{result}");
-    assert_eq!(w.mock.request_count(), 1, "no retry of a 400");
-    let logs = w.wait_for_logs(1, Duration::from_secs(10)).await;
-    assert_eq!(logs.len(), 1, "{logs:?}");
-    assert_eq!(logs[0]["status_code"], 400, "{}", logs[0]);
-    assert_eq!(logs[0]["quota"], 0, "{}", logs[0]);
-    assert_eq!(w.user().await.used_quota, 0);
-    w.assert_ledger(USER_QUOTA).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs CLAUDE_BIN and strace (npm ci in tests/clients; see .ci/run)"]
-async fn claude_code_shows_an_upstream_refusal_from_an_anthropic_channel() {
-    claude_code_shows_an_upstream_refusal(ANTHROPIC).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs CLAUDE_BIN and strace (npm ci in tests/clients; see .ci/run)"]
-async fn claude_code_shows_an_upstream_refusal_from_an_openai_channel() {
-    claude_code_shows_an_upstream_refusal(OPENAI).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs CLAUDE_BIN and strace (npm ci in tests/clients; see .ci/run)"]
-async fn claude_code_shows_an_upstream_refusal_from_a_gemini_channel() {
-    claude_code_shows_an_upstream_refusal(GEMINI).await;
 }
