@@ -52,10 +52,12 @@ async fn claude_code_shows_an_upstream_refusal_from_a_gemini_channel() {
     claude_code_shows_an_upstream_refusal(GEMINI).await;
 }
 
-/// A stream that fails after it started: Claude Code gets the in-stream error, falls back
-/// to a non-streaming request (which the gateway converts too) and carries on; the failed
-/// stream's row names the error, and every row is billed once.
-async fn claude_code_recovers_from_a_failed_stream(channel_type: i64) {
+/// A stream that fails after it started: the gateway passes the upstream's in-stream
+/// error on as Anthropic's `event: error`, and Claude Code either shows it or, depending
+/// on what had already streamed, retries (as a non-streaming request when it falls back,
+/// which the gateway converts too) and prints the next answer. Either way the failed
+/// stream's row names the error and every upstream call is one billed row.
+async fn claude_code_survives_a_failed_stream(channel_type: i64) {
     let w = claude_world(channel_type).await;
     w.mock.push_reply(Reply::StreamError { after: 3 });
     let run = ClaudeCode::new()
@@ -63,22 +65,30 @@ async fn claude_code_recovers_from_a_failed_stream(channel_type: i64) {
         .await;
     let requests = w.mock.requests();
     let seen = describe(&requests);
-    assert!(run.success, "{run:?}\nupstream saw:\n{seen}");
+    assert!(!run.timed_out, "{run:?}\nupstream saw:\n{seen}");
     run.assert_loopback_only();
     let result = run.result();
-    assert_eq!(result["is_error"], false, "{result}");
-    // The mock's default answer to the fallback calls Claude Code's first tool (Agent)
-    // with arguments it rejects; Claude Code reports that back and prints the answer.
-    let answer = result["result"].as_str().unwrap_or_default();
-    assert!(answer.starts_with("Tool result: "), "{result}\n{seen}");
-    assert_eq!(requests.len(), 3, "{seen}");
-    let streamed: Vec<bool> = requests
-        .iter()
-        .map(|r| r.json()["stream"] == true || r.path.contains(":streamGenerateContent"))
-        .collect();
-    assert_eq!(streamed, [true, false, true], "{seen}");
-    let logs = w.wait_for_logs(3, Duration::from_secs(10)).await;
-    assert_eq!(logs.len(), 3, "{logs:?}");
+    let shown = result["result"].as_str().unwrap_or_default();
+    if result["is_error"] == true {
+        assert!(shown.contains("Overloaded"), "{result}\n{seen}");
+        assert_eq!(requests.len(), 1, "{seen}");
+    } else {
+        // The mock's default answer to the retry calls Claude Code's first tool (Agent)
+        // with arguments it rejects; Claude Code reports that back and prints the answer.
+        assert!(shown.starts_with("Tool result: "), "{result}\n{seen}");
+        assert_eq!(requests.len(), 3, "{seen}");
+    }
+    println!(
+        "Claude Code after a failed stream: {shown:?}, upstream calls streamed: {:?}",
+        requests
+            .iter()
+            .map(|r| r.json()["stream"] == true || r.path.contains(":streamGenerateContent"))
+            .collect::<Vec<_>>()
+    );
+    let logs = w
+        .wait_for_logs(requests.len(), Duration::from_secs(10))
+        .await;
+    assert_eq!(logs.len(), requests.len(), "{logs:?}");
     let failed: Vec<&Value> = logs
         .iter()
         .filter(|l| l["error"].as_str().is_some_and(|e| !e.is_empty()))
@@ -92,28 +102,23 @@ async fn claude_code_recovers_from_a_failed_stream(channel_type: i64) {
         failed[0]
     );
     assert_eq!(failed[0]["is_stream"], true, "{}", failed[0]);
-    assert!(
-        logs.iter()
-            .any(|l| l["is_stream"] == false && l["error"] == ""),
-        "the non-streaming fallback is logged: {logs:?}"
-    );
     w.assert_ledger(USER_QUOTA).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs CLAUDE_BIN and strace (npm ci in tests/clients; see .ci/run)"]
-async fn claude_code_recovers_from_a_failed_stream_on_an_anthropic_channel() {
-    claude_code_recovers_from_a_failed_stream(ANTHROPIC).await;
+async fn claude_code_survives_a_failed_stream_on_an_anthropic_channel() {
+    claude_code_survives_a_failed_stream(ANTHROPIC).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs CLAUDE_BIN and strace (npm ci in tests/clients; see .ci/run)"]
-async fn claude_code_recovers_from_a_failed_stream_on_an_openai_channel() {
-    claude_code_recovers_from_a_failed_stream(OPENAI).await;
+async fn claude_code_survives_a_failed_stream_on_an_openai_channel() {
+    claude_code_survives_a_failed_stream(OPENAI).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs CLAUDE_BIN and strace (npm ci in tests/clients; see .ci/run)"]
-async fn claude_code_recovers_from_a_failed_stream_on_a_gemini_channel() {
-    claude_code_recovers_from_a_failed_stream(GEMINI).await;
+async fn claude_code_survives_a_failed_stream_on_a_gemini_channel() {
+    claude_code_survives_a_failed_stream(GEMINI).await;
 }
