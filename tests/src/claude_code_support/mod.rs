@@ -23,6 +23,10 @@ pub const CLAUDE_CODE_MODEL: &str = "claude-opus-4-8";
 /// How long one run may take.
 const RUN_TIMEOUT: Duration = Duration::from_secs(180);
 
+/// Claude Code runs at once in one test binary: each is a ~250 MB process, and the CI
+/// machine is small.
+static RUNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(3);
+
 /// How Claude Code presents the gateway key.
 #[derive(Clone, Copy, Debug)]
 pub enum ClaudeAuth {
@@ -151,6 +155,7 @@ impl ClaudeCode {
             .stderr(std::fs::File::create(&err).expect("stderr file"))
             // Its own process group, so a timeout stops Claude Code and its children.
             .process_group(0);
+        let _slot = RUNS.acquire().await.expect("the semaphore is never closed");
         let status = tokio::task::spawn_blocking(move || wait_or_kill(cmd))
             .await
             .expect("join");
