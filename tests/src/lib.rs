@@ -1,3 +1,4 @@
+pub mod claude_code_support;
 pub mod gateway_process;
 pub mod gateway_support;
 pub mod gemini_support;

@@ -112,7 +112,7 @@ pub fn to_openai(body: &Value) -> Result<Value, V1Error> {
         }
     }
     if let Some(user) = req.metadata.and_then(|m| m.user_id) {
-        out.insert("user".into(), json!(user));
+        out.insert("user".into(), json!(openai_user(&user)));
     }
     Ok(Value::Object(out))
 }
@@ -295,4 +295,17 @@ fn collect(v: Option<&Value>, text: &mut String, images: &mut u64) {
         }
         _ => {}
     }
+}
+
+/// OpenAI refuses a `user` longer than 64 characters ("Invalid 'user': string too
+/// long"); Claude Code's `metadata.user_id` is a ~150-character JSON string. A longer id
+/// is sent as its SHA-256 (64 hex digits), which still tells users apart.
+const OPENAI_USER_MAX: usize = 64;
+
+fn openai_user(user_id: &str) -> String {
+    if user_id.chars().count() <= OPENAI_USER_MAX {
+        return user_id.to_string();
+    }
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(user_id.as_bytes()))
 }

@@ -4,6 +4,8 @@
 
 mod anthropic_channel;
 mod billing;
+mod claude_code;
+mod claude_code_errors;
 mod fidelity;
 mod gemini_channel;
 mod messages_endpoint;

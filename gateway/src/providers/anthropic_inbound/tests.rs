@@ -331,3 +331,21 @@ fn passthrough_forwards_unchanged_and_bills_from_start_and_delta() {
         .unwrap()
         .starts_with("event: error\n"));
 }
+
+#[test]
+fn claude_codes_long_user_id_reaches_openai_hashed_to_64_characters() {
+    let long = r#"{"device_id":"9aca4c525872cb06b6eb5d49fd1db643c0b5adcd6f5574770381f1a760633cd7","account_uuid":"","session_id":"14de0fdd-2c9f-4973-93e1-7fa879e039b2"}"#;
+    let body = |user: &str| {
+        json!({"model": "claude-opus-4-8", "max_tokens": 64,
+               "messages": [{"role": "user", "content": "hi"}],
+               "metadata": {"user_id": user}})
+    };
+    let hashed = to_openai(&body(long)).unwrap()["user"].clone();
+    let hashed = hashed.as_str().unwrap().to_string();
+    assert_eq!(hashed.len(), 64);
+    assert!(hashed.bytes().all(|b| b.is_ascii_hexdigit()), "{hashed}");
+    assert_eq!(to_openai(&body(long)).unwrap()["user"], hashed, "stable");
+    let other = long.replace("14de0fdd", "24de0fdd");
+    assert_ne!(to_openai(&body(&other)).unwrap()["user"], hashed);
+    assert_eq!(to_openai(&body("user-42")).unwrap()["user"], "user-42");
+}
