@@ -100,8 +100,7 @@ impl Log for GatewayLogger {
 /// Installs the logger (once per process; later calls do nothing).
 pub fn init() {
     let inner =
-        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-            .build();
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).build();
     let max = inner.filter().max(log::LevelFilter::Warn);
     let logger = GatewayLogger {
         inner,

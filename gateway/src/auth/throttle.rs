@@ -158,7 +158,10 @@ mod tests {
         let a = t.try_begin("ANN", "9.9.9.9").expect("after the wait");
         t.succeeded(a);
         for _ in 0..ACCOUNT_FREE_FAILURES {
-            assert!(t.try_begin("ann", "1.2.3.4").is_ok(), "forgotten on success");
+            assert!(
+                t.try_begin("ann", "1.2.3.4").is_ok(),
+                "forgotten on success"
+            );
         }
     }
 }

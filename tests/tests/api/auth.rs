@@ -167,7 +167,10 @@ async fn changing_the_password_keeps_the_changers_session_and_ends_the_others() 
     // The changer goes on with the new session it was handed ...
     let kept = d["token"].as_str().expect("a new token").to_string();
     assert!(d["expires_at"].as_i64().unwrap() > now(), "{d}");
-    assert_eq!(ok(&gw.get("/api/user/self", Some(&kept)).await, 200)["id"], id);
+    assert_eq!(
+        ok(&gw.get("/api/user/self", Some(&kept)).await, 200)["id"],
+        id
+    );
     ok(&gw.get("/api/token", Some(&kept)).await, 200);
     // ... every other session ends, the changer's old token included.
     fails(&gw.get("/api/user/self", Some(&first)).await, 401);
@@ -175,8 +178,12 @@ async fn changing_the_password_keeps_the_changers_session_and_ends_the_others() 
     fails(&gw.get("/api/token", Some(&second)).await, 401);
     // A profile change hands out no token.
     let d = ok(
-        &gw.put("/api/user/self", Some(&kept), json!({"display_name": "Erin"}))
-            .await,
+        &gw.put(
+            "/api/user/self",
+            Some(&kept),
+            json!({"display_name": "Erin"}),
+        )
+        .await,
         200,
     );
     assert!(d.get("token").is_none(), "{d}");

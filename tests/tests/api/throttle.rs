@@ -71,7 +71,10 @@ async fn the_wait_doubles_with_each_further_failure() {
     tokio::time::sleep(Duration::from_millis(first * 1000 + 50)).await;
     fails(&gw.try_login("hugo", "wrong-password").await, 401);
     let second = retry_after(&gw.try_login("hugo", "hugo-password").await);
-    assert!(second >= 2 && second > first.saturating_sub(1), "{first} then {second}");
+    assert!(
+        second >= 2 && second > first.saturating_sub(1),
+        "{first} then {second}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,20 +139,23 @@ async fn current_password_checks_are_throttled_like_logins() {
     let gw = TestGateway::spawn().await;
     let root = gw.admin().await;
     let (_, jwt) = gw.create_user(&root, "kate", 1, 0).await;
-    let guess = |current: &str| {
-        json!({"password": "kate-new-password", "current_password": current})
-    };
+    let guess =
+        |current: &str| json!({"password": "kate-new-password", "current_password": current});
     for _ in 0..ACCOUNT_FREE {
         let r = gw.put("/api/user/self", Some(&jwt), guess("not-it")).await;
         fails(&r, 400);
     }
     // A stolen session gets no more guesses than a stranger: the next check waits, and
     // the account's logins wait too.
-    let r = gw.put("/api/user/self", Some(&jwt), guess("kate-password")).await;
+    let r = gw
+        .put("/api/user/self", Some(&jwt), guess("kate-password"))
+        .await;
     let wait = retry_after(&r);
     retry_after(&gw.try_login("kate", "kate-password").await);
     tokio::time::sleep(Duration::from_secs(wait)).await;
-    let r = gw.put("/api/user/self", Some(&jwt), guess("kate-password")).await;
+    let r = gw
+        .put("/api/user/self", Some(&jwt), guess("kate-password"))
+        .await;
     ok(&r, 200);
     gw.login("kate", "kate-new-password").await;
 }

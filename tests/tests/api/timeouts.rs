@@ -41,7 +41,10 @@ async fn stall_after(port: u16, bytes: &[u8], limit: Duration) -> (String, Durat
             Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
         }
     }
-    (String::from_utf8_lossy(&out).into_owned(), started.elapsed())
+    (
+        String::from_utf8_lossy(&out).into_owned(),
+        started.elapsed(),
+    )
 }
 
 const LOGIN_HEAD: &str = "POST /api/user/login HTTP/1.1\r\nHost: gw\r\n\
@@ -54,7 +57,10 @@ async fn a_login_body_that_stops_short_gets_408_and_the_connection_closes() {
     let (answer, took) = stall_after(gw.port, request.as_bytes(), SLACK).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains(r#""success":false"#), "{answer}");
-    assert!(took >= Duration::from_millis(900), "answered before the deadline: {took:?}");
+    assert!(
+        took >= Duration::from_millis(900),
+        "answered before the deadline: {took:?}"
+    );
     // The gateway is fine afterwards.
     gw.admin().await;
 }

@@ -24,7 +24,9 @@ async fn with_backup() -> (V1World, MockUpstream, i64) {
     .await;
     let backup = MockUpstream::start().await;
     backup.update_options(|o| o.api_key = Some(CHANNEL_KEY.to_string()));
-    let id = w.add_channel(&backup, "backup", json!({"priority": 0})).await;
+    let id = w
+        .add_channel(&backup, "backup", json!({"priority": 0}))
+        .await;
     (w, backup, id)
 }
 
@@ -72,12 +74,18 @@ async fn a_body_cut_short_with_no_channel_left_is_a_502_that_bills_nothing() {
     let e = openai_error(&r, 502);
     let message = e["message"].as_str().unwrap_or_default();
     assert!(message.contains("cut off"), "{message}");
-    assert!(message.contains("bytes"), "the log and caller say why: {message}");
+    assert!(
+        message.contains("bytes"),
+        "the log and caller say why: {message}"
+    );
     let logs = w.wait_for_logs(1, Duration::from_secs(10)).await;
     assert_eq!(logs[0]["status_code"], 502, "{}", logs[0]);
     assert_eq!(logs[0]["quota"], 0, "{}", logs[0]);
     assert!(
-        logs[0]["error"].as_str().unwrap_or_default().contains("cut off"),
+        logs[0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("cut off"),
         "{}",
         logs[0]
     );
@@ -153,7 +161,11 @@ async fn a_stream_cut_by_the_shutdown_grace_is_logged_as_such_and_billed() {
     assert!(logs[0].error.contains("shutdown"), "{:?}", logs[0]);
     assert!(!logs[0].error.contains("client"), "{:?}", logs[0]);
     assert!(logs[0].completion_tokens > 0, "{:?}", logs[0]);
-    assert!(logs[0].quota > 0, "what was streamed is billed: {:?}", logs[0]);
+    assert!(
+        logs[0].quota > 0,
+        "what was streamed is billed: {:?}",
+        logs[0]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
