@@ -46,6 +46,8 @@ pin_project_lite::pin_project! {
         #[pin]
         body: B,
         parked: Option<Payload>,
+        // Keeps the connection counted busy until the answer is out (`conn_watch`).
+        busy: Option<crate::conn_watch::Busy>,
     }
 }
 
@@ -67,9 +69,9 @@ impl<B: MessageBody> MessageBody for HoldBody<B> {
         if self.parked.is_some() {
             return Err(self);
         }
-        self.body
-            .try_into_bytes()
-            .map_err(|body| HoldBody { body, parked: None })
+        let HoldBody { body, parked, busy } = self;
+        body.try_into_bytes()
+            .map_err(|body| HoldBody { body, parked, busy })
     }
 }
 
@@ -116,6 +118,9 @@ pub async fn enforce(
     mut req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let busy = req
+        .conn_data::<crate::conn_watch::ConnHandle>()
+        .map(|c| crate::conn_watch::Busy::start(&c.0));
     let limit = req
         .app_data::<web::Data<AppState>>()
         .map(|s| Duration::from_secs(s.settings.request_body_timeout_secs));
@@ -143,5 +148,5 @@ pub async fn enforce(
             .head_mut()
             .set_connection_type(actix_web::http::ConnectionType::Close);
     }
-    Ok(res.map_body(|_, body| HoldBody { body, parked }))
+    Ok(res.map_body(|_, body| HoldBody { body, parked, busy }))
 }

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod body_deadline;
+pub mod conn_watch;
 pub mod cors;
 pub mod error;
 pub mod logging;

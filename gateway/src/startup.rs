@@ -57,6 +57,9 @@ impl Application {
         })?;
         let port = listener.local_addr()?.port();
         let server_state = state.clone();
+        let head_limit = crate::conn_watch::KEEP_ALIVE
+            + Duration::from_secs(settings.request_header_timeout_secs)
+            + crate::conn_watch::WRITE_SLACK;
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(server_state.clone())
@@ -81,6 +84,9 @@ impl Application {
         .shutdown_signal(crate::shutdown::on_signal(state.shutdown.clone()))
         .shutdown_timeout(settings.shutdown_grace_secs + crate::shutdown::FORCED_STOP_MARGIN_SECS)
         .client_request_timeout(Duration::from_secs(settings.request_header_timeout_secs))
+        .keep_alive(crate::conn_watch::KEEP_ALIVE)
+        // actix times out only a connection's first head; this bounds the later ones.
+        .on_connect(move |conn, data| crate::conn_watch::on_connect(conn, data, head_limit))
         .listen(listener)?
         .run();
         Ok(Application {
