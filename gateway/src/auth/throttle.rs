@@ -49,6 +49,17 @@ impl Entry {
     }
 }
 
+/// An IPv6 client usually holds a whole /64, so that is what counts as one address.
+fn address_key(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        _ => ip.to_string(),
+    }
+}
+
 /// `FIRST_DELAY · 2^beyond`, capped at `MAX_DELAY`.
 fn delay(beyond: u32) -> Duration {
     let factor = 1u32.checked_shl(beyond.min(31)).unwrap_or(u32::MAX);
@@ -83,7 +94,10 @@ impl LoginThrottle {
     fn keys(username: &str, ip: &str) -> (String, String) {
         // Real usernames are at most 32 characters; a cap keeps huge ones from bloating the map.
         let name: String = username.chars().take(64).collect();
-        (format!("u:{}", name.to_lowercase()), format!("ip:{ip}"))
+        (
+            format!("u:{}", name.to_lowercase()),
+            format!("ip:{}", address_key(ip)),
+        )
     }
 
     fn guard(&self) -> std::sync::MutexGuard<'_, ()> {
@@ -142,6 +156,14 @@ mod tests {
         assert_eq!(delay(3), Duration::from_secs(8));
         assert_eq!(delay(20), MAX_DELAY);
         assert_eq!(delay(u32::MAX), MAX_DELAY);
+    }
+
+    #[test]
+    fn an_ipv6_client_counts_as_its_slash_64() {
+        assert_eq!(address_key("2001:db8:1:2:aa::1"), "2001:db8:1:2::/64");
+        assert_eq!(address_key("2001:db8:1:2:bb::9"), "2001:db8:1:2::/64");
+        assert_eq!(address_key("10.0.0.1"), "10.0.0.1");
+        assert_eq!(address_key("unknown"), "unknown");
     }
 
     #[test]

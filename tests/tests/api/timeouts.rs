@@ -129,7 +129,9 @@ async fn a_later_request_head_that_stops_short_on_a_kept_alive_connection_is_clo
     // The next head starts and stops: actix runs no timer for it; the gateway's
     // watchdog closes the connection after keep-alive (5 s) + the head timeout (1 s) +
     // 10 s for the end of an answer to reach a slow reader.
-    s.write_all(b"GET /health HTTP/1.1\r\nHo").await.expect("half a head");
+    s.write_all(b"GET /health HTTP/1.1\r\nHo")
+        .await
+        .expect("half a head");
     let started = Instant::now();
     let closed = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
@@ -141,7 +143,11 @@ async fn a_later_request_head_that_stops_short_on_a_kept_alive_connection_is_clo
     })
     .await;
     assert!(closed.is_ok(), "still open after 30 s");
-    assert!(started.elapsed() >= Duration::from_secs(14), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_secs(14),
+        "{:?}",
+        started.elapsed()
+    );
     // Busy connections are not touched: a stream longer than the limit is covered by the
     // /v1 streaming tests, and keep-alive reuse by every other test.
     gw.admin().await;
