@@ -20,6 +20,15 @@ pub enum ApiError {
     TooManyRequests(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 429 with `Retry-After`: too many wrong passwords (see `auth::throttle`).
+    #[error("{message}")]
+    Throttled {
+        message: String,
+        retry_after_secs: u64,
+    },
+    /// 408: the request body did not arrive in time.
+    #[error("{0}")]
+    RequestTimeout(String),
     #[error("{0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -65,7 +74,10 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests(_) | ApiError::Throttled { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -77,8 +89,14 @@ impl ResponseError for ApiError {
             // The cause chain goes to the log only; clients get an opaque message.
             log::error!("internal error: {e:#}");
         }
-        HttpResponse::build(self.status_code())
-            .json(json!({"success": false, "message": self.to_string()}))
+        let mut res = HttpResponse::build(self.status_code());
+        if let ApiError::Throttled {
+            retry_after_secs, ..
+        } = self
+        {
+            res.insert_header((actix_web::http::header::RETRY_AFTER, *retry_after_secs));
+        }
+        res.json(json!({"success": false, "message": self.to_string()}))
     }
 }
 

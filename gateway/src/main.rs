@@ -4,7 +4,7 @@ use gateway::startup::Application;
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
     let _ = dotenvy::dotenv();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    gateway::logging::init();
     let command = std::env::args().nth(1);
     if let Some(other) = command.as_deref().filter(|c| *c != "reset-admin-password") {
         // Before reading settings, which may create the data directory.

@@ -17,6 +17,9 @@
 //! | `QUOTA_LEASE_REQUESTS` | 16 (0: every request reserves in the database) |
 //! | `IMAGE_FETCH_ALLOW_PRIVATE` | false (testing only) |
 //! | `METRICS_TOKEN` | unset (`/metrics` open); set: `Authorization: Bearer <token>` required |
+//! | `REQUEST_HEADER_TIMEOUT_SECS` | 10 (whole request head; 408 and close beyond) |
+//! | `REQUEST_BODY_TIMEOUT_SECS` | 60 (whole request body after its head; 408 and close beyond) |
+//! | `SHUTDOWN_GRACE_SECS` | 30 (on SIGTERM/SIGINT, how long in-flight requests may finish) |
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -63,6 +66,12 @@ pub struct Settings {
     pub image_fetch_allow_private: bool,
     /// Bearer token `/metrics` requires; `None` leaves it open.
     pub metrics_token: Option<String>,
+    /// Longest wait for a complete request head.
+    pub request_header_timeout_secs: u64,
+    /// Longest wait for a complete request body, counted from its head.
+    pub request_body_timeout_secs: u64,
+    /// How long a graceful stop lets in-flight requests and streams run on.
+    pub shutdown_grace_secs: u64,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/gateway.db";
@@ -104,6 +113,11 @@ impl Settings {
         let token_expiry_hours = parse_num(&get, "TOKEN_EXPIRY_HOURS", 24u64, 1, 24 * 365)?;
         let upstream_timeout_secs = parse_num(&get, "UPSTREAM_TIMEOUT_SECS", 600u64, 1, 86_400)?;
         let quota_lease_requests = parse_num(&get, "QUOTA_LEASE_REQUESTS", 16i64, 0, 1000)?;
+        let request_header_timeout_secs =
+            parse_num(&get, "REQUEST_HEADER_TIMEOUT_SECS", 10u64, 1, 3600)?;
+        let request_body_timeout_secs =
+            parse_num(&get, "REQUEST_BODY_TIMEOUT_SECS", 60u64, 1, 3600)?;
+        let shutdown_grace_secs = parse_num(&get, "SHUTDOWN_GRACE_SECS", 30u64, 1, 3600)?;
         let http_workers = match get("HTTP_WORKERS") {
             Some(_) => Some(parse_num(&get, "HTTP_WORKERS", 1usize, 1, 256)?),
             None => None,
@@ -175,6 +189,9 @@ impl Settings {
             upstream_timeout_secs,
             http_workers,
             quota_lease_requests,
+            request_header_timeout_secs,
+            request_body_timeout_secs,
+            shutdown_grace_secs,
             metrics_token: get("METRICS_TOKEN"),
             redis_url: get("REDIS_URL").filter(|v| !v.is_empty()),
             redis_key_prefix: get("REDIS_KEY_PREFIX").unwrap_or_else(|| "gw".into()),

@@ -57,11 +57,15 @@ impl Application {
         })?;
         let port = listener.local_addr()?.port();
         let server_state = state.clone();
+        let head_limit = crate::conn_watch::KEEP_ALIVE
+            + Duration::from_secs(settings.request_header_timeout_secs)
+            + crate::conn_watch::WRITE_SLACK;
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(server_state.clone())
                 .app_data(web::Data::new(UpstreamClient::new(&server_state.settings)))
                 .wrap(crate::cors::build(&server_state.settings.allowed_origins))
+                .wrap(from_fn(crate::body_deadline::enforce))
                 .wrap(from_fn(crate::middleware::request_id))
                 .configure(routes::public::configure_root)
                 .configure(routes::metrics::configure)
@@ -75,8 +79,14 @@ impl Application {
         // A client that closes its side is gone: drop the handler (and with it the upstream
         // call and its reservation) even before the upstream has answered.
         .h1_allow_half_closed(false)
-        .shutdown_timeout(30)
-        .client_request_timeout(Duration::from_secs(30))
+        // The stop begins on our own signal handler, which records when, so streams can
+        // end themselves when the grace is over; actix drops what is left a bit later.
+        .shutdown_signal(crate::shutdown::on_signal(state.shutdown.clone()))
+        .shutdown_timeout(settings.shutdown_grace_secs + crate::shutdown::FORCED_STOP_MARGIN_SECS)
+        .client_request_timeout(Duration::from_secs(settings.request_header_timeout_secs))
+        .keep_alive(crate::conn_watch::KEEP_ALIVE)
+        // actix times out only a connection's first head; this bounds the later ones.
+        .on_connect(move |conn, data| crate::conn_watch::on_connect(conn, data, head_limit))
         .listen(listener)?
         .run();
         Ok(Application {
@@ -122,9 +132,13 @@ impl Application {
         self.state.clone()
     }
 
-    /// Stops the server the way SIGTERM does (`stop(true)`: in-flight requests finish).
-    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
-        self.server.handle()
+    /// Stops the server the way SIGTERM does (`stop(true)`: in-flight requests finish
+    /// within `SHUTDOWN_GRACE_SECS`).
+    pub fn server_handle(&self) -> crate::shutdown::StopHandle {
+        crate::shutdown::StopHandle {
+            server: self.server.handle(),
+            shutdown: self.state.shutdown.clone(),
+        }
     }
 
     /// Serves until shutdown (SIGTERM/SIGINT finish in-flight requests first), then gives

@@ -35,6 +35,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Operator limits' counters (Redis or per replica) and the Redis connection.
     pub limits: Arc<crate::services::limits::counters::Counters>,
+    /// The graceful stop, which streams watch for the end of its grace.
+    pub shutdown: Arc<crate::shutdown::Shutdown>,
     /// All channels with the time they were read; cleared when one changes here, and
     /// re-read after `CACHE_TTL` so other replicas' changes arrive too.
     channels: RwLock<Option<(Instant, Arc<Vec<Channel>>)>>,
@@ -51,6 +53,9 @@ impl AppState {
             jwt: JwtKeys::new(&settings.jwt_secret, settings.token_expiry_hours),
             secret_box: SecretBox::new(&settings.channel_key_secret),
             throttle: LoginThrottle::default(),
+            shutdown: crate::shutdown::Shutdown::new(Duration::from_secs(
+                settings.shutdown_grace_secs,
+            )),
             users: Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(USER_CACHE_TTL)

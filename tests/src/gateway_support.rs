@@ -18,7 +18,7 @@ pub struct TestGateway {
     pub db_lease: Option<crate::test_db::D1Lease>,
     /// The root password the gateway generated (no `INITIAL_ADMIN_PASSWORD` given).
     pub generated_admin_password: Option<String>,
-    server: actix_web::dev::ServerHandle,
+    server: gateway::shutdown::StopHandle,
     running: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 

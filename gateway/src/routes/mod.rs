@@ -100,6 +100,9 @@ fn json_config() -> web::JsonConfig {
                 }
                 E::ContentType => ApiError::bad("Content-Type must be application/json"),
                 E::Deserialize(e) => ApiError::bad(format!("invalid JSON body: {e}")),
+                E::Payload(p) if crate::body_deadline::is_timeout(p) => {
+                    ApiError::RequestTimeout(crate::body_deadline::TIMEOUT_MESSAGE.into())
+                }
                 _ => ApiError::bad("invalid request body"),
             };
             api.into()

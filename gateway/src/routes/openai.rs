@@ -145,7 +145,18 @@ fn too_large() -> V1Error {
 pub async fn read_body(mut payload: web::Payload) -> Result<Bytes, V1Error> {
     let mut buf = bytes::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| V1Error::bad_request("could not read the request body"))?;
+        let chunk = chunk.map_err(|e| {
+            if crate::body_deadline::is_timeout(&e) {
+                V1Error::new(
+                    actix_web::http::StatusCode::REQUEST_TIMEOUT,
+                    "invalid_request_error",
+                    crate::body_deadline::TIMEOUT_MESSAGE,
+                )
+                .code("request_timeout")
+            } else {
+                V1Error::bad_request("could not read the request body")
+            }
+        })?;
         if buf.len() + chunk.len() > V1_BODY_LIMIT {
             return Err(too_large());
         }

@@ -6,7 +6,7 @@ use super::ListQuery;
 use crate::auth::session::Session;
 use crate::error::{created, ok, ApiError, ApiResult};
 use crate::services::accounts::{
-    self, AdminUserUpdate, Credentials, LoginResult, NewAccount, SelfUpdate,
+    self, AdminUserUpdate, Credentials, LoginResult, NewAccount, SelfUpdate, SelfUpdated,
 };
 use crate::state::AppState;
 use crate::store::{Paged, User};
@@ -96,19 +96,26 @@ async fn get_self(s: Session) -> ApiResult {
     Ok(ok(s.user))
 }
 
-/// Changes the caller's profile or password (`current_password` required for the latter).
+/// Changes the caller's profile or password (`current_password` required for the latter,
+/// throttled like logins). A password change ends every other session and returns the
+/// caller's new `token` and `expires_at` with the user.
 #[utoipa::path(put, path = "/api/user/self", tag = "user", security(("session" = [])),
     request_body = SelfUpdate,
-    responses((status = 200, description = "Updated", body = Envelope<User>), SessionErrors))]
+    responses((status = 200, description = "Updated", body = Envelope<SelfUpdated>),
+        (status = 429, description = "Too many wrong passwords (see Retry-After)", body = Failure),
+        SessionErrors))]
 async fn update_self(
     state: web::Data<AppState>,
+    req: HttpRequest,
     s: Session,
     body: web::Json<SelfUpdate>,
 ) -> ApiResult {
+    let ip = crate::util::client_ip(&req);
     Ok(ok(accounts::update_self(
         &state,
         &s.user,
         body.into_inner(),
+        &ip,
     )
     .await?))
 }

@@ -1,7 +1,7 @@
 //! Registration, login, self-service profile changes and admin user management,
 //! including who may change whom.
 
-use crate::auth::password;
+use crate::auth::{password, throttle};
 use crate::error::ApiError;
 use crate::services::validate;
 use crate::state::AppState;
@@ -113,12 +113,23 @@ async fn create(state: &AppState, a: NewAccount, role: i64) -> Result<User, ApiE
     })
 }
 
+/// Lets one password check through `auth::throttle`, or answers 429 with the wait.
+fn begin_password_check(
+    state: &AppState,
+    username: &str,
+    ip: &str,
+) -> Result<throttle::Attempt, ApiError> {
+    state.throttle.try_begin(username, ip).map_err(|wait| {
+        let secs = throttle::retry_after_secs(wait);
+        ApiError::Throttled {
+            message: format!("too many wrong passwords; try again in {secs} s"),
+            retry_after_secs: secs,
+        }
+    })
+}
+
 pub async fn login(state: &AppState, c: Credentials, ip: &str) -> Result<LoginResult, ApiError> {
-    if !state.throttle.try_begin(&c.username, ip) {
-        return Err(ApiError::TooManyRequests(
-            "too many failed logins; try again later".into(),
-        ));
-    }
+    let attempt = begin_password_check(state, &c.username, ip)?;
     let user = if c.username.len() <= 64 {
         state.store.user_by_username(&c.username).await?
     } else {
@@ -130,10 +141,14 @@ pub async fn login(state: &AppState, c: Credentials, ip: &str) -> Result<LoginRe
         // The failure was already counted by `try_begin`.
         _ => return Err(ApiError::Unauthorized("wrong username or password".into())),
     };
-    state.throttle.record_success(&c.username, ip);
+    state.throttle.succeeded(attempt);
     if user.status != USER_ENABLED {
         return Err(ApiError::forbidden("user is disabled"));
     }
+    session_for(state, user)
+}
+
+fn session_for(state: &AppState, user: User) -> Result<LoginResult, ApiError> {
     let (token, expires_at) =
         state
             .jwt
@@ -158,7 +173,25 @@ pub struct SelfUpdate {
     pub current_password: Option<String>,
 }
 
-pub async fn update_self(state: &AppState, me: &User, u: SelfUpdate) -> Result<User, ApiError> {
+/// The caller after a self-service change; a password change also carries the new
+/// session (the old token and every other session of the user end with the change).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SelfUpdated {
+    #[serde(flatten)]
+    pub user: User,
+    /// The caller's new session token, when the password was changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+}
+
+pub async fn update_self(
+    state: &AppState,
+    me: &User,
+    u: SelfUpdate,
+    ip: &str,
+) -> Result<SelfUpdated, ApiError> {
     let mut patch = UserPatch::default();
     if let Some(d) = u.display_name {
         validate::short_text("display_name", &d, 64)?;
@@ -168,14 +201,18 @@ pub async fn update_self(state: &AppState, me: &User, u: SelfUpdate) -> Result<U
         validate::email(&e)?;
         patch.email = Some(e);
     }
+    let changes_password = u.password.is_some();
     if let Some(new_pw) = u.password {
         password::validate(&new_pw).map_err(ApiError::bad)?;
         let current = u
             .current_password
             .ok_or_else(|| ApiError::bad("current_password is required to change the password"))?;
+        // A stolen session must not give unthrottled guesses at the password.
+        let attempt = begin_password_check(state, &me.username, ip)?;
         if !password::verify(current.clone(), Some(me.password_hash.clone())).await {
             return Err(ApiError::bad("current_password is wrong"));
         }
+        state.throttle.succeeded(attempt);
         if me.must_change_password && new_pw == current {
             return Err(ApiError::bad(
                 "choose a password other than the current one",
@@ -185,7 +222,20 @@ pub async fn update_self(state: &AppState, me: &User, u: SelfUpdate) -> Result<U
     }
     let updated = state.store.update_user(me.id, patch).await?;
     state.forget_user(me.id).await;
-    updated.ok_or_else(|| ApiError::not_found("user"))
+    let user = updated.ok_or_else(|| ApiError::not_found("user"))?;
+    if !changes_password {
+        return Ok(SelfUpdated {
+            user,
+            token: None,
+            expires_at: None,
+        });
+    }
+    let session = session_for(state, user)?;
+    Ok(SelfUpdated {
+        user: session.user,
+        token: Some(session.token),
+        expires_at: Some(session.expires_at),
+    })
 }
 
 pub async fn logout(state: &AppState, me: &User) -> Result<(), ApiError> {

@@ -172,7 +172,10 @@ async fn fetch_page(
         .await
         .map_err(|e| e.describe())?;
     let status = res.status;
-    let raw = res.read_all(MAX_PAGE_BYTES).await?;
+    let raw = res
+        .read_all(MAX_PAGE_BYTES)
+        .await
+        .map_err(|e| e.to_string())?;
     if !status.is_success() {
         let message = t.provider.error_message(&raw);
         return Err(format!(

@@ -172,7 +172,7 @@ async fn send_test(
     let (success, message) = match outcome {
         Ok(res) => match res.read_all(1024 * 1024).await {
             Ok(_) => (true, String::new()),
-            Err(_) => (false, "response was cut off".to_string()),
+            Err(e) => (false, e.to_string()),
         },
         Err(f) => (false, f.detail),
     };

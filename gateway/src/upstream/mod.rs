@@ -25,21 +25,48 @@ pub struct UpstreamResponse {
     pub content_type: String,
     /// The upstream's `Retry-After` (or `retry-after-ms`), in milliseconds.
     pub retry_after_ms: Option<i64>,
+    /// The declared `Content-Length`, which `read_all` holds the body to.
+    pub content_length: Option<u64>,
     pub body: BodyStream,
 }
 
+/// Why a whole body could not be read.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The connection broke, or closed (even cleanly) before the declared length: the
+    /// answer is incomplete, however well-formed its start may look.
+    CutOff(String),
+    TooLarge(usize),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::CutOff(why) => write!(f, "upstream body cut off: {why}"),
+            ReadError::TooLarge(limit) => write!(f, "upstream body larger than {limit} bytes"),
+        }
+    }
+}
+
 impl UpstreamResponse {
-    /// Reads the whole body, refusing more than `limit` bytes.
-    pub async fn read_all(mut self, limit: usize) -> Result<Bytes, String> {
+    /// Reads the whole body, refusing more than `limit` bytes and a body shorter than its
+    /// `Content-Length` (awc ends such a body quietly when the peer closes cleanly).
+    pub async fn read_all(mut self, limit: usize) -> Result<Bytes, ReadError> {
         let mut buf = bytes::BytesMut::new();
         while let Some(chunk) = self.body.next().await {
-            let chunk = chunk?;
+            let chunk = chunk.map_err(ReadError::CutOff)?;
             if buf.len() + chunk.len() > limit {
-                return Err(format!("upstream body larger than {limit} bytes"));
+                return Err(ReadError::TooLarge(limit));
             }
             buf.extend_from_slice(&chunk);
         }
-        Ok(buf.freeze())
+        match self.content_length {
+            Some(declared) if declared != buf.len() as u64 => Err(ReadError::CutOff(format!(
+                "the connection closed after {} of {declared} bytes",
+                buf.len()
+            ))),
+            _ => Ok(buf.freeze()),
+        }
     }
 }
 
@@ -178,11 +205,19 @@ impl UpstreamClient {
         let retry_after_ms = header("retry-after-ms")
             .or_else(|| header("retry-after").map(|s| s * 1000.0))
             .map(|ms| ms.min(86_400_000.0) as i64);
+        // With chunked framing the length header means nothing (RFC 9112 §6.3).
+        let content_length = res
+            .headers()
+            .get("content-length")
+            .filter(|_| !res.headers().contains_key("transfer-encoding"))
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
         let body = res.map(|r| r.map_err(|e| e.to_string())).boxed_local();
         Ok(UpstreamResponse {
             status,
             content_type,
             retry_after_ms,
+            content_length,
             body,
         })
     }

@@ -125,6 +125,9 @@ async fn default_admin_must_change_password_before_admin_actions() {
     let change = json!({"password": "a-new-password", "current_password": initial});
     let d = ok(&gw.put("/api/user/self", Some(&jwt), change).await, 200);
     assert_eq!(d["must_change_password"], false, "{d}");
+    // The session handed back with the change goes on, now with admin rights.
+    let kept = d["token"].as_str().expect("a new token").to_string();
+    ok(&gw.get("/api/user", Some(&kept)).await, 200);
 
     // The old JWT is dead, the old password too; the new one unlocks admin actions.
     fails(&gw.get("/api/user/self", Some(&jwt)).await, 401);
@@ -136,7 +139,7 @@ async fn default_admin_must_change_password_before_admin_actions() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn changing_the_password_invalidates_earlier_jwts() {
+async fn changing_the_password_keeps_the_changers_session_and_ends_the_others() {
     let gw = TestGateway::spawn().await;
     let root = gw.admin().await;
     let (id, first) = gw.create_user(&root, "erin", 1, 0).await;
@@ -158,10 +161,32 @@ async fn changing_the_password_invalidates_earlier_jwts() {
     ok(&gw.get("/api/user/self", Some(&first)).await, 200);
 
     let change = json!({"password": "erin-new-password", "current_password": "erin-password"});
-    ok(&gw.put("/api/user/self", Some(&second), change).await, 200);
+    let d = ok(&gw.put("/api/user/self", Some(&second), change).await, 200);
+    assert_eq!(d["username"], "erin", "{d}");
+    assert!(d.get("password_hash").is_none(), "{d}");
+    // The changer goes on with the new session it was handed ...
+    let kept = d["token"].as_str().expect("a new token").to_string();
+    assert!(d["expires_at"].as_i64().unwrap() > now(), "{d}");
+    assert_eq!(
+        ok(&gw.get("/api/user/self", Some(&kept)).await, 200)["id"],
+        id
+    );
+    ok(&gw.get("/api/token", Some(&kept)).await, 200);
+    // ... every other session ends, the changer's old token included.
     fails(&gw.get("/api/user/self", Some(&first)).await, 401);
     fails(&gw.get("/api/user/self", Some(&second)).await, 401);
     fails(&gw.get("/api/token", Some(&second)).await, 401);
+    // A profile change hands out no token.
+    let d = ok(
+        &gw.put(
+            "/api/user/self",
+            Some(&kept),
+            json!({"display_name": "Erin"}),
+        )
+        .await,
+        200,
+    );
+    assert!(d.get("token").is_none(), "{d}");
     fails(&gw.try_login("erin", "erin-password").await, 401);
     let fresh = gw.login("erin", "erin-new-password").await;
     ok(&gw.get("/api/user/self", Some(&fresh)).await, 200);

@@ -16,5 +16,6 @@ mod permissions;
 mod public;
 mod register;
 mod throttle;
+mod timeouts;
 mod tokens;
 mod users;

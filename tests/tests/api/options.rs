@@ -83,6 +83,13 @@ async fn option_updates_validate_every_key_and_value_and_apply_all_or_none() {
         json!({"model_ratio": [1, 2]}),
         json!({"model_ratio": {"": 1}}),
         json!({"default_model_ratio": -0.5}),
+        // Ratios are capped at 1000: a huge one would price every request out.
+        json!({"model_ratio": {"gpt-4o": 1e308}}),
+        json!({"model_ratio": {"gpt-4o": 1000.5}}),
+        json!({"completion_ratio": {"gpt-4o": 1001}}),
+        json!({"group_ratio": {"default": 1e308}}),
+        json!({"default_model_ratio": 1001}),
+        json!({"default_completion_ratio": 1e308}),
         json!({}),
         json!([]),
         json!(null),

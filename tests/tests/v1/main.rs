@@ -6,6 +6,7 @@ mod channel_test;
 mod chat;
 mod concurrency;
 mod errors;
+mod hardening;
 mod keys;
 mod leases;
 mod logs;

@@ -1,5 +1,5 @@
 // Account: profile and password. Also the forced password change of the default admin.
-// A password change ends every session, so the console signs in again with the new one.
+// A password change ends every other session and hands back this one's new token.
 
 import { api, session } from "../api.js";
 import { h } from "../dom.js";
@@ -23,11 +23,10 @@ function passwordForm(ctx, forced) {
     if (next.value !== confirm.value) return err.show("The two new passwords differ.");
     if (next.value === current.value) return err.show("Choose a password different from the current one.");
     return busy(submit, err, async () => {
-      const username = ctx.user.username;
-      await api("PUT", "/user/self", { current_password: current.value, password: next.value });
-      // The old JWT is now invalid: sign in again with the new password.
-      const data = await api("POST", "/user/login", { username, password: next.value }, { auth: false });
-      session.set(data.token, data.user);
+      const data = await api("PUT", "/user/self", { current_password: current.value, password: next.value });
+      // The old JWT is now invalid; the answer carries the new one.
+      const { token, expires_at: _expires, ...user } = data;
+      session.set(token, user);
       toast("Password changed.");
       ctx.go("dashboard");
     });

@@ -5,7 +5,7 @@ use crate::providers::{Endpoint, Outbound, Provider, Target};
 use crate::services::limits::channel_events;
 use crate::state::AppState;
 use crate::store::{Channel, CHANNEL_AUTO_DISABLED};
-use crate::upstream::{SendError, UpstreamClient, UpstreamResponse};
+use crate::upstream::{ReadError, SendError, UpstreamClient, UpstreamResponse};
 use actix_web::http::StatusCode;
 
 /// A failed try: whether another channel may be tried, and the error the client would
@@ -126,6 +126,21 @@ pub async fn send(
         failure.error.param = param;
     }
     Err(failure)
+}
+
+/// A 2xx answer whose body could not be read whole (cut off, even by a clean close before
+/// its `Content-Length`, or too large): an upstream failure like a 5xx. Nothing of it is
+/// billed, and the next channel is tried.
+pub fn unreadable_body(e: &ReadError) -> Failure {
+    let message = match e {
+        ReadError::CutOff(why) => format!("upstream response was cut off ({why})"),
+        ReadError::TooLarge(_) => "upstream response was too large".to_string(),
+    };
+    Failure {
+        retryable: true,
+        error: V1Error::upstream(StatusCode::BAD_GATEWAY, message),
+        detail: e.to_string(),
+    }
 }
 
 fn send_failure(e: SendError) -> Failure {

@@ -49,6 +49,7 @@ pub async fn handle(call: Call<'_>, raw: Bytes) -> Result<HttpResponse, V1Error>
         Instant::now(),
     );
     meter.set_endpoint(endpoint_name(call.ep, call.dialect));
+    meter.watch_shutdown(call.state.shutdown.watch());
     match run(&call, &mut meter, raw).await {
         Ok(mut res) => {
             limits::headers::decorate(call.req, &mut res, call.dialect);
@@ -200,6 +201,7 @@ async fn run(call: &Call<'_>, meter: &mut Meter, raw: Bytes) -> Result<HttpRespo
             u64::try_from(opts.i64("stream_idle_timeout_secs")).unwrap_or(300),
         ),
         first_event_timeout: Duration::from_secs(state.settings.upstream_timeout_secs),
+        shutdown: state.shutdown.watch(),
     };
     let mut tried = HashSet::new();
     let mut last: Option<Failure> = None;
@@ -370,11 +372,7 @@ async fn try_channel(
     let raw = res
         .read_all(MAX_UPSTREAM_BODY)
         .await
-        .map_err(|detail| Failure {
-            retryable: true,
-            error: V1Error::upstream(StatusCode::BAD_GATEWAY, "upstream response was cut off"),
-            detail,
-        })?;
+        .map_err(|e| attempt::unreadable_body(&e))?;
     let parsed = if responses_pt {
         responses_inbound::parse_passthrough(raw.clone(), recorder).await
     } else if let (Some(call), true) = (&cr.gemini, passthrough) {

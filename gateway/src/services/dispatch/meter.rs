@@ -24,6 +24,8 @@ struct MeterData {
     /// Channels tried, for the failover count.
     attempts: u32,
     admission: Option<crate::services::limits::Admission>,
+    /// Tells a request the shutdown cut from one its client left.
+    shutdown: Option<crate::shutdown::ShutdownWatch>,
 }
 
 pub struct Meter {
@@ -60,6 +62,7 @@ impl Meter {
                 usage: Usage::default(),
                 attempts: 0,
                 admission: None,
+                shutdown: None,
             }),
         }
     }
@@ -90,6 +93,10 @@ impl Meter {
 
     pub fn set_endpoint(&mut self, endpoint: &str) {
         self.with(|d| d.log.endpoint = endpoint.to_string());
+    }
+
+    pub fn watch_shutdown(&mut self, w: crate::shutdown::ShutdownWatch) {
+        self.with(|d| d.shutdown = Some(w));
     }
 
     pub fn set_warnings(&mut self, warnings: &[String]) {
@@ -185,9 +192,18 @@ fn settlement(quota: &QuotaLeases, mut d: MeterData) -> Settlement {
     d.log.quota = actual;
     d.log.latency_ms = elapsed_ms(d.started);
     if d.log.status_code == 0 {
-        // Settled from Drop before any outcome was recorded: the client went away.
-        d.log.status_code = 499;
-        d.log.error = "client closed the connection".into();
+        // Settled from Drop before any outcome was recorded: the client went away, or the
+        // shutdown's grace ran out and actix dropped the request.
+        match d.shutdown.as_ref().filter(|s| s.is_over()) {
+            Some(s) => {
+                d.log.status_code = 503;
+                d.log.error = s.cut_message();
+            }
+            None => {
+                d.log.status_code = 499;
+                d.log.error = "client closed the connection".into();
+            }
+        }
     }
     record_metrics(quota, &d);
     let r = d.reservation;

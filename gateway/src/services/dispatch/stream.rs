@@ -21,6 +21,8 @@ pub struct StreamSettings {
     pub idle_timeout: Duration,
     /// First-event wait before the stream counts as failed (before any byte is sent).
     pub first_event_timeout: Duration,
+    /// Ends the stream when a graceful stop's grace is over.
+    pub shutdown: crate::shutdown::ShutdownWatch,
 }
 
 /// An upstream stream after its first event: ready to become the client's response.
@@ -147,7 +149,13 @@ impl Pipeline {
                 // The client already has a 200 head; the log row says what really
                 // happened, and the stream ends with the error, never with a normal close
                 // (`[DONE]`, `message_stop`) that would make a cut answer look complete.
-                let status = if e.contains("idle timeout") { 504 } else { 502 };
+                let status = if e.contains("idle timeout") {
+                    504
+                } else if e.contains("shutdown") {
+                    503
+                } else {
+                    502
+                };
                 self.meter.set_outcome(status, e);
                 let ev = self.s.adapter.error_event(e);
                 self.s.pending.push_back(ev);
@@ -185,6 +193,10 @@ impl Pipeline {
                         self.end(error).await;
                     }
                 }
+            }
+            _ = self.settings.shutdown.grace_over() => {
+                let cut = format!("stream {}", self.settings.shutdown.cut_message());
+                self.end(Some(cut)).await;
             }
             _ = tokio::time::sleep(wait) => {
                 if self.last_activity.elapsed() >= self.settings.idle_timeout {
@@ -251,8 +263,13 @@ impl Drop for Pipeline {
         if !self.finished {
             let usage = self.usage();
             self.meter.set_usage(usage);
-            self.meter
-                .set_outcome(499, "client closed the connection mid-stream");
+            if self.settings.shutdown.is_over() {
+                let cut = format!("stream {}", self.settings.shutdown.cut_message());
+                self.meter.set_outcome(503, &cut);
+            } else {
+                self.meter
+                    .set_outcome(499, "client closed the connection mid-stream");
+            }
         }
     }
 }
