@@ -26,8 +26,8 @@ pub struct Ledger {
     pending: Arc<AtomicUsize>,
     /// Cuts the writer's gathering short (flush, shutdown).
     hurry: Arc<Notify>,
-    /// True while the writer's last try failed (the database unreachable or refusing).
-    stalled: watch::Sender<bool>,
+    /// Whether the writer's last try failed, and how many tries have failed so far.
+    stalled: watch::Sender<Stall>,
     /// When the writer began the try it is waiting on, if any.
     trying_since: Arc<Mutex<Option<Instant>>>,
     metrics: Arc<Metrics>,
@@ -43,10 +43,6 @@ pub const MAX_BACKLOG: usize = 50_000;
 pub const GATHER: Duration = Duration::from_millis(20);
 /// The same for D1, where every batch is a call to Cloudflare's rate-limited API.
 pub const GATHER_D1: Duration = Duration::from_secs(1);
-/// How long a flush waits for the writer's next try once it has failed: the reader's own
-/// query then answers 503 quickly if the database is still away, and an outage does not
-/// hold every `/api` request until the database is back.
-const STALLED_FLUSH_WAIT: Duration = Duration::from_millis(500);
 /// A try unanswered this long means the writer is behind (see `Ledger::behind`).
 const SLOW_TRY: Duration = Duration::from_millis(250);
 /// How often the writer forgets old batch ids.
@@ -62,7 +58,7 @@ impl Ledger {
         let (tx, rx) = mpsc::unbounded_channel();
         let pending = Arc::new(AtomicUsize::new(0));
         let hurry = Arc::new(Notify::new());
-        let (stalled, _) = watch::channel(false);
+        let (stalled, _) = watch::channel(Stall::default());
         let trying_since = Arc::new(Mutex::new(None));
         let writer = Writer {
             store,
@@ -105,7 +101,7 @@ impl Ledger {
     /// the one it is on has waited for the database for a while. Quota given back then
     /// would only wait in the queue, so idle leases are kept (they still pay for requests).
     pub fn behind(&self) -> bool {
-        *self.stalled.borrow()
+        self.stalled.borrow().stalled
             || lock(&self.trying_since).is_some_and(|t| t.elapsed() >= SLOW_TRY)
     }
 
@@ -131,8 +127,8 @@ impl Ledger {
 
     /// Waits until everything queued before this call is written; says whether anything
     /// was queued. While the database does not take the writer's batches it waits only
-    /// for one more try (`STALLED_FLUSH_WAIT`), so readers fail fast instead of hanging
-    /// for the length of an outage.
+    /// for the writer's next try (which it hurries), so readers fail fast instead of
+    /// hanging for the length of an outage.
     pub async fn flush(&self) -> bool {
         if self.pending.load(Ordering::SeqCst) == 0 {
             return false;
@@ -140,11 +136,14 @@ impl Ledger {
         let (ack, done) = oneshot::channel();
         if self.tx.send(Msg::Flush(ack)).is_ok() {
             self.hurry.notify_one();
-            let mut stalled = self.stalled.subscribe();
+            let mut stall = self.stalled.subscribe();
+            let failed_before = stall.borrow_and_update().failures;
             let give_up = async {
-                if stalled.wait_for(|s| *s).await.is_ok() {
-                    tokio::time::sleep(STALLED_FLUSH_WAIT).await;
-                } else {
+                if stall
+                    .wait_for(|s| s.failures > failed_before)
+                    .await
+                    .is_err()
+                {
                     std::future::pending::<()>().await;
                 }
             };
@@ -163,12 +162,19 @@ impl Ledger {
     }
 }
 
+/// The writer's failed tries, watched by flushes.
+#[derive(Debug, Default, Clone, Copy)]
+struct Stall {
+    stalled: bool,
+    failures: u64,
+}
+
 /// What the writer task owns.
 struct Writer {
     store: Arc<dyn Store>,
     pending: Arc<AtomicUsize>,
     hurry: Arc<Notify>,
-    stalled: watch::Sender<bool>,
+    stalled: watch::Sender<Stall>,
     trying_since: Arc<Mutex<Option<Instant>>>,
     gather: Duration,
     metrics: Arc<Metrics>,
@@ -303,7 +309,7 @@ async fn write(store: &dyn Store, batch: &[LedgerEntry], tries: &Tries<'_>) {
 /// arriving after the database came back does not wait for the backoff.
 struct Tries<'a> {
     hurry: &'a Notify,
-    stalled: &'a watch::Sender<bool>,
+    stalled: &'a watch::Sender<Stall>,
     trying_since: &'a Mutex<Option<Instant>>,
 }
 
@@ -314,12 +320,16 @@ impl Tries<'_> {
 
     fn failed(&self) {
         *lock(self.trying_since) = None;
-        self.stalled.send_if_modified(|s| !std::mem::replace(s, true));
+        self.stalled.send_modify(|s| {
+            s.stalled = true;
+            s.failures += 1;
+        });
     }
 
     fn succeeded(&self) {
         *lock(self.trying_since) = None;
-        self.stalled.send_if_modified(|s| std::mem::replace(s, false));
+        self.stalled
+            .send_if_modified(|s| std::mem::replace(&mut s.stalled, false));
     }
 
     async fn pause(&self, wait: Duration) {

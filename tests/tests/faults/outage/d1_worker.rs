@@ -68,7 +68,10 @@ impl D1Worker {
     /// Starts wrangler on the same port and state and waits until the Worker answers.
     pub async fn resume(&mut self) {
         self.starts += 1;
-        let log_path = self.tmp.path().join(format!("wrangler-{}.log", self.starts));
+        let log_path = self
+            .tmp
+            .path()
+            .join(format!("wrangler-{}.log", self.starts));
         let log = std::fs::File::create(&log_path).expect("log file");
         let child = Command::new(self.dir.join("node_modules/.bin/wrangler"))
             .args(["dev", "--local", "--ip", "127.0.0.1"])

@@ -114,11 +114,15 @@ impl Figures {
         self.leases.iter().rev().find(|l| l.at <= at).copied()
     }
 
-    /// A `/v1` request the held leases could pay for, with room in the settlement queue.
+    /// A `/v1` request the held leases could pay for, with room in the settlement queue,
+    /// from when it was sent to when it was answered.
     fn payable_from_lease(&self, s: &Sample) -> bool {
-        self.lease_at(s.sent).is_some_and(|l| {
-            l.user >= LEASE_PAYS && l.key >= LEASE_PAYS && l.backlog < MAX_BACKLOG
-        })
+        let payable = |at| {
+            self.lease_at(at).is_some_and(|l: LeaseState| {
+                l.user >= LEASE_PAYS && l.key >= LEASE_PAYS && l.backlog < MAX_BACKLOG
+            })
+        };
+        payable(s.sent) && payable(s.ended())
     }
 
     /// When `/v1` requests last failed after the database came back, from `up_at`.
@@ -145,7 +149,10 @@ impl Figures {
         let refused = self.latencies(is_v1, 503);
         let api = self.latencies(|s| s.kind == Kind::Api, 503);
         let health = self.latencies(|s| s.kind == Kind::Health, 503);
-        let served = self.during().filter(|s| is_v1(s) && s.status == 200).count();
+        let served = self
+            .during()
+            .filter(|s| is_v1(s) && s.status == 200)
+            .count();
         let last_served = self
             .during()
             .filter(|s| is_v1(s) && s.status == 200)
@@ -275,7 +282,11 @@ pub async fn assert_accounts_add_up(w: &V1World, f: &Figures) {
         state.ledger.pending() == 0
     })
     .await;
-    assert!(drained, "settlements still queued: {}", state.ledger.pending());
+    assert!(
+        drained,
+        "settlements still queued: {}",
+        state.ledger.pending()
+    );
     let rows = all_log_rows(w).await;
     let mut by_request: HashMap<&str, usize> = HashMap::new();
     for r in &rows {
@@ -304,7 +315,10 @@ pub async fn assert_accounts_add_up(w: &V1World, f: &Figures) {
         unlogged.len(),
         rows.len()
     );
-    assert!(unlogged.is_empty(), "answered without a log row: {unlogged:?}");
+    assert!(
+        unlogged.is_empty(),
+        "answered without a log row: {unlogged:?}"
+    );
 
     let user_logged = sum_quota(rows.iter().filter(|r| r["user_id"] == w.user_id));
     let key_logged = sum_quota(rows.iter().filter(|r| r["token_id"] == w.token_id));
@@ -312,7 +326,11 @@ pub async fn assert_accounts_add_up(w: &V1World, f: &Figures) {
     let key = w.token().await;
     assert_eq!(user.quota + user_logged, USER_QUOTA, "user: shown + logged");
     assert_eq!(user.used_quota, user_logged, "user: used = logged");
-    assert_eq!(key.remain_quota + key_logged, KEY_QUOTA, "key: shown + logged");
+    assert_eq!(
+        key.remain_quota + key_logged,
+        KEY_QUOTA,
+        "key: shown + logged"
+    );
     assert_eq!(key.used_quota, key_logged, "key: used = logged");
 
     // The idle leases go back; then the database alone holds the exact balances.

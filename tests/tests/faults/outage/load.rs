@@ -86,8 +86,16 @@ impl Load {
                 load.spawn(kind, PACE, client.clone(), target.clone());
             }
         }
-        load.spawn(Kind::Api, PROBE_EVERY, client.clone(), target.clone());
-        load.spawn(Kind::Health, PROBE_EVERY, client, target);
+        drop(client);
+        // Probes open a connection each time, as a load balancer's health check does.
+        let probe = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(CLIENT_TIMEOUT)
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("client");
+        load.spawn(Kind::Api, PROBE_EVERY, probe.clone(), target.clone());
+        load.spawn(Kind::Health, PROBE_EVERY, probe, target);
         load
     }
 

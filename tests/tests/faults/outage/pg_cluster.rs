@@ -77,7 +77,9 @@ impl PgCluster {
         );
         let out = self.try_run(
             "pg_ctl",
-            &["-D", &data, "-l", &log, "-o", &options, "-w", "-t", "60", "start"],
+            &[
+                "-D", &data, "-l", &log, "-o", &options, "-w", "-t", "60", "start",
+            ],
         );
         if !out.status.success() {
             let server_log = std::fs::read_to_string(&log).unwrap_or_default();
