@@ -89,3 +89,58 @@ impl SqlBackend for Reachability {
         self.guarded(|db| async move { db.batch(qs).await }).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    /// A backend that is reachable or not, counting the queries that reach it.
+    #[derive(Default)]
+    struct Switch {
+        up: AtomicBool,
+        reached: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl SqlBackend for Switch {
+        async fn execute(&self, _: Query) -> Result<u64, DbError> {
+            self.reached.fetch_add(1, Ordering::SeqCst);
+            if self.up.load(Ordering::SeqCst) {
+                Ok(0)
+            } else {
+                Err(DbError::Unavailable("connection refused".into()))
+            }
+        }
+        async fn fetch_all(&self, q: Query) -> Result<Vec<Row>, DbError> {
+            self.execute(q).await.map(|_| Vec::new())
+        }
+        async fn batch(&self, _: Vec<Query>) -> Result<(), DbError> {
+            self.execute(Query::new("")).await.map(|_| ())
+        }
+    }
+
+    #[tokio::test]
+    async fn queries_fail_at_once_while_down_and_pass_again_once_it_answers() {
+        let db = Arc::new(Switch::default());
+        let guard = Reachability::new(db.clone());
+        assert!(guard.execute(Query::new("x")).await.is_err());
+        assert!(guard.is_down());
+        let reached = db.reached.load(Ordering::SeqCst);
+        for _ in 0..10 {
+            assert!(matches!(
+                guard.execute(Query::new("x")).await,
+                Err(DbError::Unavailable(_))
+            ));
+        }
+        assert_eq!(
+            db.reached.load(Ordering::SeqCst),
+            reached,
+            "refused without asking the database"
+        );
+        db.up.store(true, Ordering::SeqCst);
+        tokio::time::sleep(RETRY_AFTER * 3).await;
+        assert!(!guard.is_down(), "the background check saw it answer");
+        assert!(guard.execute(Query::new("x")).await.is_ok());
+    }
+}

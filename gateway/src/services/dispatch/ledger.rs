@@ -133,11 +133,12 @@ impl Ledger {
         if self.pending.load(Ordering::SeqCst) == 0 {
             return false;
         }
+        // Counted before the writer is hurried, so the try it makes now is the one awaited.
+        let mut stall = self.stalled.subscribe();
+        let failed_before = stall.borrow_and_update().failures;
         let (ack, done) = oneshot::channel();
         if self.tx.send(Msg::Flush(ack)).is_ok() {
             self.hurry.notify_one();
-            let mut stall = self.stalled.subscribe();
-            let failed_before = stall.borrow_and_update().failures;
             let give_up = async {
                 if stall
                     .wait_for(|s| s.failures > failed_before)
