@@ -7,7 +7,7 @@ use crate::services::dispatch::ledger::Ledger;
 use crate::services::dispatch::quota_lease::QuotaLeases;
 use crate::services::options::Options;
 use crate::settings::Settings;
-use crate::store::{Channel, Store, Token, User};
+use crate::store::{Channel, DbError, Store, Token, User};
 use moka::future::Cache;
 use std::sync::Arc;
 use std::sync::RwLock;
@@ -18,6 +18,49 @@ use std::time::{Duration, Instant};
 pub const USER_CACHE_TTL: Duration = Duration::from_secs(5);
 /// The same bound for channels and options.
 pub const CACHE_TTL: Duration = Duration::from_secs(5);
+/// While the database is unreachable, a key, user or channel list read within this long
+/// is still served (so requests that held leases can pay for keep working); a change made
+/// through another replica just before the outage may then be seen this late.
+pub const OUTAGE_GRACE: Duration = Duration::from_secs(600);
+
+/// A cached row and when it was read; re-read after its TTL, served past it only while
+/// the database is unreachable.
+#[derive(Clone)]
+pub struct Cached<T> {
+    at: Instant,
+    value: T,
+}
+
+impl<T: Clone> Cached<T> {
+    fn new(value: T) -> Self {
+        Cached {
+            at: Instant::now(),
+            value,
+        }
+    }
+
+    fn fresh(&self, ttl: Duration) -> Option<T> {
+        (self.at.elapsed() < ttl).then(|| self.value.clone())
+    }
+}
+
+/// The fresh `read`, or the cached value when the database is unreachable.
+async fn read_through<T: Clone>(
+    cached: Option<Cached<T>>,
+    read: impl std::future::Future<Output = Result<Option<T>, DbError>>,
+) -> Result<(Option<T>, bool), DbError> {
+    match read.await {
+        Ok(v) => Ok((v, true)),
+        Err(DbError::Unavailable(e)) => match cached {
+            Some(c) if c.at.elapsed() < OUTAGE_GRACE => {
+                log::debug!("database unreachable ({e}); serving a cached row");
+                Ok((Some(c.value), false))
+            }
+            _ => Err(DbError::Unavailable(e)),
+        },
+        Err(e) => Err(e),
+    }
+}
 
 pub struct AppState {
     pub settings: Settings,
@@ -26,9 +69,9 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub secret_box: SecretBox,
     pub throttle: LoginThrottle,
-    pub users: Cache<i64, User>,
+    pub users: Cache<i64, Cached<User>>,
     /// API keys by hash, for the `/v1` hot path.
-    pub tokens: Cache<String, Token>,
+    pub tokens: Cache<String, Cached<Token>>,
     pub ledger: Ledger,
     /// Quota this replica holds in leases (reserve and refund in memory).
     pub quota: Arc<QuotaLeases>,
@@ -58,11 +101,11 @@ impl AppState {
             )),
             users: Cache::builder()
                 .max_capacity(100_000)
-                .time_to_live(USER_CACHE_TTL)
+                .time_to_live(OUTAGE_GRACE)
                 .build(),
             tokens: Cache::builder()
                 .max_capacity(100_000)
-                .time_to_live(USER_CACHE_TTL)
+                .time_to_live(OUTAGE_GRACE)
                 .build(),
             channels: RwLock::new(None),
             quota: Arc::new(QuotaLeases::new(
@@ -82,16 +125,38 @@ impl AppState {
         })
     }
 
-    /// The user, from cache or the store.
-    pub async fn user(&self, id: i64) -> Result<Option<User>, crate::store::DbError> {
-        if let Some(u) = self.users.get(&id).await {
+    /// The user, from cache or the store (the cached one while the store is unreachable).
+    pub async fn user(&self, id: i64) -> Result<Option<User>, DbError> {
+        let cached = self.users.get(&id).await;
+        if let Some(u) = cached.as_ref().and_then(|c| c.fresh(USER_CACHE_TTL)) {
             return Ok(Some(u));
         }
-        let user = self.store.user_by_id(id).await?;
-        if let Some(u) = &user {
-            self.users.insert(id, u.clone()).await;
+        let (user, read) = read_through(cached, self.store.user_by_id(id)).await?;
+        match &user {
+            Some(u) if read => self.users.insert(id, Cached::new(u.clone())).await,
+            None => self.users.invalidate(&id).await,
+            _ => {}
         }
         Ok(user)
+    }
+
+    /// The API key with this hash, from cache or the store (like [`AppState::user`]).
+    pub async fn token_by_hash(&self, hash: &str) -> Result<Option<Token>, DbError> {
+        let cached = self.tokens.get(hash).await;
+        if let Some(t) = cached.as_ref().and_then(|c| c.fresh(USER_CACHE_TTL)) {
+            return Ok(Some(t));
+        }
+        let (token, read) = read_through(cached, self.store.token_by_hash(hash)).await?;
+        match &token {
+            Some(t) if read => {
+                self.tokens
+                    .insert(hash.to_string(), Cached::new(t.clone()))
+                    .await
+            }
+            None => self.tokens.invalidate(hash).await,
+            _ => {}
+        }
+        Ok(token)
     }
 
     /// Call after any change to a user so this replica stops serving the old row.
@@ -119,18 +184,29 @@ impl AppState {
         }
     }
 
-    /// Every channel (cached until a change).
-    pub async fn channels(&self) -> Result<Arc<Vec<Channel>>, crate::store::DbError> {
+    /// Every channel (cached until a change; the cached list while the store is
+    /// unreachable).
+    pub async fn channels(&self) -> Result<Arc<Vec<Channel>>, DbError> {
         let cached = match self.channels.read() {
             Ok(c) => c.clone(),
             Err(p) => p.into_inner().clone(),
         };
-        if let Some((at, c)) = cached {
+        if let Some((at, c)) = &cached {
             if at.elapsed() < CACHE_TTL {
-                return Ok(c);
+                return Ok(c.clone());
             }
         }
-        let fresh = Arc::new(self.store.all_channels().await?);
+        let fresh = match self.store.all_channels().await {
+            Ok(list) => Arc::new(list),
+            Err(DbError::Unavailable(e)) => match cached {
+                Some((at, c)) if at.elapsed() < OUTAGE_GRACE => {
+                    log::debug!("database unreachable ({e}); serving the cached channels");
+                    return Ok(c);
+                }
+                _ => return Err(DbError::Unavailable(e)),
+            },
+            Err(e) => return Err(e),
+        };
         self.metrics.channels_loaded(&fresh);
         let entry = Some((Instant::now(), fresh.clone()));
         match self.channels.write() {

@@ -9,6 +9,7 @@ pub mod logs;
 pub mod models;
 pub mod options;
 pub mod owner_runtime;
+pub mod reachability;
 pub mod responses;
 pub mod retention;
 pub mod sql;
@@ -74,5 +75,6 @@ pub async fn connect(settings: &crate::settings::Settings) -> anyhow::Result<Arc
         Arc::new(sqlx_backend::SqlxBackend::connect(url, settings.database_max_connections).await?)
     };
     let backend = Arc::new(owner_runtime::OwnerRuntime::new(backend));
+    let backend = Arc::new(reachability::Reachability::new(backend));
     Ok(Arc::new(sql_store::SqlStore::new(backend)))
 }

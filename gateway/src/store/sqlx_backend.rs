@@ -7,6 +7,13 @@ use sqlx::{AnyPool, Column, Row as _};
 use std::collections::HashMap;
 use std::time::Duration;
 
+/// How long a query waits for a connection from PostgreSQL's pool, connecting included.
+/// sqlx keeps retrying a refused connection until this passes, so it is how long a
+/// request waits before its 503 while the server is down.
+const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+/// The same for SQLite, where a wait only ever means a busy writer.
+const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub struct SqlxBackend {
     pool: AnyPool,
     postgres: bool,
@@ -28,7 +35,11 @@ impl SqlxBackend {
             } else {
                 max_connections.min(8)
             })
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(if postgres {
+                PG_ACQUIRE_TIMEOUT
+            } else {
+                SQLITE_ACQUIRE_TIMEOUT
+            })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if !postgres {
@@ -95,6 +106,15 @@ fn bind_all<'q>(
 fn map_err(e: sqlx::Error) -> DbError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => DbError::Unique,
+        // PostgreSQL's "connection exception" (08…) and "operator intervention" (57P…:
+        // shutting down, starting up, connection terminated) classes.
+        sqlx::Error::Database(db)
+            if db
+                .code()
+                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")) =>
+        {
+            DbError::Unavailable(e.to_string())
+        }
         sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::Io(_)

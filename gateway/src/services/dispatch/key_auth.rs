@@ -54,18 +54,10 @@ pub async fn identify(state: &AppState, req: &HttpRequest) -> Result<Caller, V1E
         return Err(V1Error::unauthorized("invalid API key"));
     }
     let hash = api_key::hash(&key);
-    let token = match state.tokens.get(&hash).await {
-        Some(t) => t,
-        None => {
-            let t = state
-                .store
-                .token_by_hash(&hash)
-                .await?
-                .ok_or_else(|| V1Error::unauthorized("invalid API key"))?;
-            state.tokens.insert(hash.clone(), t.clone()).await;
-            t
-        }
-    };
+    let token = state
+        .token_by_hash(&hash)
+        .await?
+        .ok_or_else(|| V1Error::unauthorized("invalid API key"))?;
     let user = state
         .user(token.user_id)
         .await?

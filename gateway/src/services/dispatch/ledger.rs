@@ -6,11 +6,11 @@
 
 use crate::metrics::Metrics;
 use crate::store::ledger::{Holder, LedgerEntry, Settlement};
-use crate::store::Store;
+use crate::store::{DbError, Store};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 enum Msg {
     /// The entry and when it was queued (for the writer-lag metric).
@@ -26,6 +26,10 @@ pub struct Ledger {
     pending: Arc<AtomicUsize>,
     /// Cuts the writer's gathering short (flush, shutdown).
     hurry: Arc<Notify>,
+    /// Whether the writer's last try failed, and how many tries have failed so far.
+    stalled: watch::Sender<Stall>,
+    /// When the writer began the try it is waiting on, if any.
+    trying_since: Arc<Mutex<Option<Instant>>>,
     metrics: Arc<Metrics>,
 }
 
@@ -39,6 +43,8 @@ pub const MAX_BACKLOG: usize = 50_000;
 pub const GATHER: Duration = Duration::from_millis(20);
 /// The same for D1, where every batch is a call to Cloudflare's rate-limited API.
 pub const GATHER_D1: Duration = Duration::from_secs(1);
+/// A try unanswered this long means the writer is behind (see `Ledger::behind`).
+const SLOW_TRY: Duration = Duration::from_millis(250);
 /// How often the writer forgets old batch ids.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -52,10 +58,14 @@ impl Ledger {
         let (tx, rx) = mpsc::unbounded_channel();
         let pending = Arc::new(AtomicUsize::new(0));
         let hurry = Arc::new(Notify::new());
+        let (stalled, _) = watch::channel(Stall::default());
+        let trying_since = Arc::new(Mutex::new(None));
         let writer = Writer {
             store,
             pending: pending.clone(),
             hurry: hurry.clone(),
+            stalled: stalled.clone(),
+            trying_since: trying_since.clone(),
             gather,
             metrics: metrics.clone(),
         };
@@ -65,6 +75,8 @@ impl Ledger {
                 tx,
                 pending,
                 hurry,
+                stalled,
+                trying_since,
                 metrics,
             },
             handle,
@@ -83,6 +95,14 @@ impl Ledger {
     /// Entries queued and not yet written: grows only while the database is unreachable.
     pub fn backlog(&self) -> usize {
         self.pending.load(Ordering::Relaxed)
+    }
+
+    /// Whether settlements are not being written now: the writer's last try failed, or
+    /// the one it is on has waited for the database for a while. Quota given back then
+    /// would only wait in the queue, so idle leases are kept (they still pay for requests).
+    pub fn behind(&self) -> bool {
+        self.stalled.borrow().stalled
+            || lock(&self.trying_since).is_some_and(|t| t.elapsed() >= SLOW_TRY)
     }
 
     /// Queues a settlement; it is written in the next batch.
@@ -106,15 +126,32 @@ impl Ledger {
     }
 
     /// Waits until everything queued before this call is written; says whether anything
-    /// was queued.
+    /// was queued. While the database does not take the writer's batches it waits only
+    /// for the writer's next try (which it hurries), so readers fail fast instead of
+    /// hanging for the length of an outage.
     pub async fn flush(&self) -> bool {
         if self.pending.load(Ordering::SeqCst) == 0 {
             return false;
         }
+        // Counted before the writer is hurried, so the try it makes now is the one awaited.
+        let mut stall = self.stalled.subscribe();
+        let failed_before = stall.borrow_and_update().failures;
         let (ack, done) = oneshot::channel();
         if self.tx.send(Msg::Flush(ack)).is_ok() {
             self.hurry.notify_one();
-            let _ = done.await;
+            let give_up = async {
+                if stall
+                    .wait_for(|s| s.failures > failed_before)
+                    .await
+                    .is_err()
+                {
+                    std::future::pending::<()>().await;
+                }
+            };
+            tokio::select! {
+                _ = done => {}
+                () = give_up => log::debug!("flush: the settlement writer is waiting for the database"),
+            }
         }
         true
     }
@@ -126,13 +163,26 @@ impl Ledger {
     }
 }
 
+/// The writer's failed tries, watched by flushes.
+#[derive(Debug, Default, Clone, Copy)]
+struct Stall {
+    stalled: bool,
+    failures: u64,
+}
+
 /// What the writer task owns.
 struct Writer {
     store: Arc<dyn Store>,
     pending: Arc<AtomicUsize>,
     hurry: Arc<Notify>,
+    stalled: watch::Sender<Stall>,
+    trying_since: Arc<Mutex<Option<Instant>>>,
     gather: Duration,
     metrics: Arc<Metrics>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 async fn run(w: Writer, mut rx: mpsc::UnboundedReceiver<Msg>) {
@@ -140,9 +190,16 @@ async fn run(w: Writer, mut rx: mpsc::UnboundedReceiver<Msg>) {
         store,
         pending,
         hurry,
+        stalled,
+        trying_since,
         gather,
         metrics,
     } = w;
+    let tries = Tries {
+        hurry: &hurry,
+        stalled: &stalled,
+        trying_since: &trying_since,
+    };
     let mut closing = false;
     let mut last_pruned = tokio::time::Instant::now();
     while let Some(first) = rx.recv().await {
@@ -175,7 +232,7 @@ async fn run(w: Writer, mut rx: mpsc::UnboundedReceiver<Msg>) {
         }
         if !batch.is_empty() {
             let began = Instant::now();
-            write(&*store, &batch).await;
+            write(&*store, &batch, &tries).await;
             pending.fetch_sub(batch.len(), Ordering::SeqCst);
             let lag = oldest.map_or(0.0, |t| t.elapsed().as_secs_f64());
             metrics.settlement_written(began.elapsed().as_secs_f64(), lag);
@@ -193,8 +250,9 @@ async fn run(w: Writer, mut rx: mpsc::UnboundedReceiver<Msg>) {
     }
 }
 
-/// How long a failing write waits before the next try, at most.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How long a failing write waits before the next try, at most: one cheap try a second
+/// while the database is away, so settlements resume within a second of its return.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// Tries of a batch the database keeps refusing (while it answers) before it is split,
 /// and of a single entry before it is given up as unwritable.
 const REFUSALS_BEFORE_SPLIT: u32 = 3;
@@ -208,21 +266,25 @@ const KEEP_BATCH_IDS_SECS: i64 = 24 * 3600;
 /// the id is there instead of applying the batch a second time. While the database is
 /// unreachable it retries without end (nothing is dropped); a batch the database keeps
 /// refusing is split so one bad entry cannot hold the others back.
-async fn write(store: &dyn Store, batch: &[LedgerEntry]) {
+async fn write(store: &dyn Store, batch: &[LedgerEntry], tries: &Tries<'_>) {
     let id = crate::util::new_id().to_string();
     let mut refusals = 0u32;
     let mut attempt = 0u32;
     loop {
+        tries.begin();
         let err = match store.apply(&id, batch).await {
-            Ok(()) => return,
+            Ok(()) => return tries.succeeded(),
             Err(e) => e,
         };
+        tries.failed();
         crate::metrics::database_error("settlement");
         attempt += 1;
         match store.batch_written(&id).await {
-            Ok(true) => return,
-            Ok(false) => refusals += 1,
-            Err(_) => {}
+            Ok(true) => return tries.succeeded(),
+            // Only a database that answers and still refuses counts against the batch;
+            // an unreachable one is waited for without end.
+            Ok(false) if !matches!(err, DbError::Unavailable(_)) => refusals += 1,
+            _ => {}
         }
         if refusals >= REFUSALS_BEFORE_SPLIT && batch.len() > 1 {
             log::warn!(
@@ -230,7 +292,7 @@ async fn write(store: &dyn Store, batch: &[LedgerEntry]) {
                 batch.len()
             );
             for entry in batch {
-                Box::pin(write(store, std::slice::from_ref(entry))).await;
+                Box::pin(write(store, std::slice::from_ref(entry), tries)).await;
             }
             return;
         }
@@ -239,7 +301,43 @@ async fn write(store: &dyn Store, batch: &[LedgerEntry]) {
             return;
         }
         log::warn!("settlement batch not written (try {attempt}): {err}; retrying");
-        tokio::time::sleep(backoff(attempt)).await;
+        tries.pause(backoff(attempt)).await;
+    }
+}
+
+/// What the writer's tries tell the rest of the ledger: a failing writer marks itself
+/// stalled (flushes stop waiting for it), and a flush cuts its pause short so a reader
+/// arriving after the database came back does not wait for the backoff.
+struct Tries<'a> {
+    hurry: &'a Notify,
+    stalled: &'a watch::Sender<Stall>,
+    trying_since: &'a Mutex<Option<Instant>>,
+}
+
+impl Tries<'_> {
+    fn begin(&self) {
+        *lock(self.trying_since) = Some(Instant::now());
+    }
+
+    fn failed(&self) {
+        *lock(self.trying_since) = None;
+        self.stalled.send_modify(|s| {
+            s.stalled = true;
+            s.failures += 1;
+        });
+    }
+
+    fn succeeded(&self) {
+        *lock(self.trying_since) = None;
+        self.stalled
+            .send_if_modified(|s| std::mem::replace(&mut s.stalled, false));
+    }
+
+    async fn pause(&self, wait: Duration) {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = self.hurry.notified() => {}
+        }
     }
 }
 

@@ -1,0 +1,146 @@
+//! Fails fast while the database is unreachable.
+//!
+//! Reaching a database that is down costs time: sqlx retries a refused connection until
+//! its acquire timeout, D1's client retries the connect. Paid once per query, a request
+//! that reads three cached rows would wait for each of them before its answer or its 503.
+//! Once a query finds the database unreachable, every query fails at once and a
+//! background check asks the database every `RETRY_AFTER`; its first answer ends the
+//! outage for everyone.
+
+use super::sql::{DbError, Query, Row, SqlBackend};
+use async_trait::async_trait;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::runtime::Handle;
+
+/// How often the database is asked again while it is unreachable.
+pub const RETRY_AFTER: Duration = Duration::from_millis(500);
+
+pub struct Reachability {
+    inner: Arc<dyn SqlBackend>,
+    down: Arc<AtomicBool>,
+    /// The runtime that outlives every request, for the background check.
+    owner: Handle,
+}
+
+impl Reachability {
+    /// Wraps `inner`; the background check runs on the current runtime.
+    pub fn new(inner: Arc<dyn SqlBackend>) -> Self {
+        Reachability {
+            inner,
+            down: Arc::new(AtomicBool::new(false)),
+            owner: Handle::current(),
+        }
+    }
+
+    /// Whether the database was found unreachable and has not answered since.
+    pub fn is_down(&self) -> bool {
+        self.down.load(Ordering::Acquire)
+    }
+
+    async fn guarded<T, F>(&self, call: impl FnOnce(Arc<dyn SqlBackend>) -> F) -> Result<T, DbError>
+    where
+        F: Future<Output = Result<T, DbError>>,
+    {
+        if self.is_down() {
+            return Err(DbError::Unavailable(
+                "the database is unreachable (checked again every 500 ms)".into(),
+            ));
+        }
+        let result = call(self.inner.clone()).await;
+        if matches!(result, Err(DbError::Unavailable(_))) && !self.down.swap(true, Ordering::AcqRel)
+        {
+            log::warn!("database unreachable: queries fail at once until it answers again");
+            self.owner
+                .spawn(wait_until_reachable(self.inner.clone(), self.down.clone()));
+        }
+        result
+    }
+}
+
+/// Asks the database every `RETRY_AFTER` until it answers, then lets queries through.
+async fn wait_until_reachable(db: Arc<dyn SqlBackend>, down: Arc<AtomicBool>) {
+    loop {
+        tokio::time::sleep(RETRY_AFTER).await;
+        match db.fetch_all(Query::new("SELECT 1")).await {
+            Err(DbError::Unavailable(_)) => continue,
+            // Any answer, even a refusal, means the database is reachable.
+            _ => break,
+        }
+    }
+    down.store(false, Ordering::Release);
+    log::warn!("database reachable again");
+}
+
+#[async_trait]
+impl SqlBackend for Reachability {
+    async fn execute(&self, q: Query) -> Result<u64, DbError> {
+        self.guarded(|db| async move { db.execute(q).await }).await
+    }
+
+    async fn fetch_all(&self, q: Query) -> Result<Vec<Row>, DbError> {
+        self.guarded(|db| async move { db.fetch_all(q).await })
+            .await
+    }
+
+    async fn batch(&self, qs: Vec<Query>) -> Result<(), DbError> {
+        self.guarded(|db| async move { db.batch(qs).await }).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    /// A backend that is reachable or not, counting the queries that reach it.
+    #[derive(Default)]
+    struct Switch {
+        up: AtomicBool,
+        reached: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl SqlBackend for Switch {
+        async fn execute(&self, _: Query) -> Result<u64, DbError> {
+            self.reached.fetch_add(1, Ordering::SeqCst);
+            if self.up.load(Ordering::SeqCst) {
+                Ok(0)
+            } else {
+                Err(DbError::Unavailable("connection refused".into()))
+            }
+        }
+        async fn fetch_all(&self, q: Query) -> Result<Vec<Row>, DbError> {
+            self.execute(q).await.map(|_| Vec::new())
+        }
+        async fn batch(&self, _: Vec<Query>) -> Result<(), DbError> {
+            self.execute(Query::new("")).await.map(|_| ())
+        }
+    }
+
+    #[tokio::test]
+    async fn queries_fail_at_once_while_down_and_pass_again_once_it_answers() {
+        let db = Arc::new(Switch::default());
+        let guard = Reachability::new(db.clone());
+        assert!(guard.execute(Query::new("x")).await.is_err());
+        assert!(guard.is_down());
+        let reached = db.reached.load(Ordering::SeqCst);
+        for _ in 0..10 {
+            assert!(matches!(
+                guard.execute(Query::new("x")).await,
+                Err(DbError::Unavailable(_))
+            ));
+        }
+        assert_eq!(
+            db.reached.load(Ordering::SeqCst),
+            reached,
+            "refused without asking the database"
+        );
+        db.up.store(true, Ordering::SeqCst);
+        tokio::time::sleep(RETRY_AFTER * 3).await;
+        assert!(!guard.is_down(), "the background check saw it answer");
+        assert!(guard.execute(Query::new("x")).await.is_ok());
+    }
+}
