@@ -12,5 +12,6 @@ pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod tracing_otel;
 pub mod upstream;
 pub mod util;

@@ -17,6 +17,7 @@
 //! | `QUOTA_LEASE_REQUESTS` | 16 (0: every request reserves in the database) |
 //! | `IMAGE_FETCH_ALLOW_PRIVATE` | false (testing only) |
 //! | `METRICS_TOKEN` | unset (`/metrics` open); set: `Authorization: Bearer <token>` required |
+//! | `OTEL_EXPORTER_OTLP_ENDPOINT` (and the other `OTEL_*` of `tracing_otel::OtelConfig`) | unset: no traces |
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -63,6 +64,8 @@ pub struct Settings {
     pub image_fetch_allow_private: bool,
     /// Bearer token `/metrics` requires; `None` leaves it open.
     pub metrics_token: Option<String>,
+    /// OpenTelemetry trace export (`OTEL_*`; off unless an OTLP endpoint is set).
+    pub otel: crate::tracing_otel::OtelConfig,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/gateway.db";
@@ -176,6 +179,7 @@ impl Settings {
             http_workers,
             quota_lease_requests,
             metrics_token: get("METRICS_TOKEN"),
+            otel: crate::tracing_otel::OtelConfig::from_map(vars)?,
             redis_url: get("REDIS_URL").filter(|v| !v.is_empty()),
             redis_key_prefix: get("REDIS_KEY_PREFIX").unwrap_or_else(|| "gw".into()),
             image_fetch_allow_private: get("IMAGE_FETCH_ALLOW_PRIVATE")

@@ -35,6 +35,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Operator limits' counters (Redis or per replica) and the Redis connection.
     pub limits: Arc<crate::services::limits::counters::Counters>,
+    /// The OpenTelemetry span exporter (inert unless configured).
+    pub tracing: crate::tracing_otel::Tracing,
     /// All channels with the time they were read; cleared when one changes here, and
     /// re-read after `CACHE_TTL` so other replicas' changes arrive too.
     channels: RwLock<Option<(Instant, Arc<Vec<Channel>>)>>,
@@ -71,6 +73,7 @@ impl AppState {
                 settings.redis_url.as_deref(),
                 &settings.redis_key_prefix,
             )?),
+            tracing: crate::tracing_otel::Tracing::start(&settings.otel)?,
             options,
             store,
             settings,

@@ -24,6 +24,8 @@ struct MeterData {
     /// Channels tried, for the failover count.
     attempts: u32,
     admission: Option<crate::services::limits::Admission>,
+    /// The call's spans (inert unless tracing is on); ended at settlement.
+    trace: crate::tracing_otel::CallTrace,
 }
 
 pub struct Meter {
@@ -60,6 +62,7 @@ impl Meter {
                 usage: Usage::default(),
                 attempts: 0,
                 admission: None,
+                trace: Default::default(),
             }),
         }
     }
@@ -114,7 +117,17 @@ impl Meter {
             d.log.channel_id = c.id;
             d.log.channel_name = c.name.clone();
             d.log.upstream_model = upstream_model.to_string();
+            d.trace.attempt_started(c, upstream_model);
         });
+    }
+
+    pub fn set_trace(&mut self, t: crate::tracing_otel::CallTrace) {
+        self.with(|d| d.trace = t);
+    }
+
+    /// The call's trace, for the dispatch's tracing hooks (none once handed over).
+    pub fn trace(&mut self) -> Option<&mut crate::tracing_otel::CallTrace> {
+        self.inner.as_mut().map(|d| &mut d.trace)
     }
 
     pub fn first_byte(&mut self) {
@@ -190,6 +203,7 @@ fn settlement(quota: &QuotaLeases, mut d: MeterData) -> Settlement {
         d.log.error = "client closed the connection".into();
     }
     record_metrics(quota, &d);
+    d.trace.end(&d.log, &d.usage);
     let r = d.reservation;
     let (token_return, token_held) = if r.token_limited {
         quota.refund(Holder::Token(d.token_id), r.token_amount, actual)
