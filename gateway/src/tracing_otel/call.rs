@@ -203,10 +203,7 @@ impl CallTrace {
 /// The error's code when it has one (`model_not_found`, `upstream_rate_limited`, …),
 /// else its type.
 fn error_type(error: &V1Error) -> String {
-    error
-        .code
-        .clone()
-        .unwrap_or_else(|| error.kind.to_string())
+    error.code.clone().unwrap_or_else(|| error.kind.to_string())
 }
 
 struct ActixHeaders<'a>(&'a HeaderMap);

@@ -54,7 +54,10 @@ impl OtelConfig {
             )),
             (None, None) => None,
         };
-        for var in ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"] {
+        for var in [
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+        ] {
             if let Some(p) = get(var).filter(|p| p != "http/protobuf") {
                 log::warn!("{var}={p} is not supported; traces are sent as http/protobuf");
             }
@@ -154,7 +157,10 @@ mod tests {
     #[test]
     fn the_general_endpoint_is_a_base_and_the_traces_one_is_used_as_given() {
         let c = config(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://col:4318/")]).unwrap();
-        assert_eq!(c.traces_endpoint.as_deref(), Some("http://col:4318/v1/traces"));
+        assert_eq!(
+            c.traces_endpoint.as_deref(),
+            Some("http://col:4318/v1/traces")
+        );
         let c = config(&[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://col:4318"),
             ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://other/custom"),

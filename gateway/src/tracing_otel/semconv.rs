@@ -75,10 +75,7 @@ pub fn usage(u: &Usage) -> Vec<KeyValue> {
         ),
         (
             REASONING_TOKENS,
-            detail(
-                u.completion_tokens_details.as_ref(),
-                &["reasoning_tokens"],
-            ),
+            detail(u.completion_tokens_details.as_ref(), &["reasoning_tokens"]),
         ),
     ];
     out.extend(
@@ -96,9 +93,8 @@ mod tests {
 
     #[test]
     fn usage_has_cache_and_reasoning_counts_only_when_present() {
-        let names = |u: &Usage| -> Vec<String> {
-            usage(u).iter().map(|kv| kv.key.to_string()).collect()
-        };
+        let names =
+            |u: &Usage| -> Vec<String> { usage(u).iter().map(|kv| kv.key.to_string()).collect() };
         let plain = Usage::new(3, 4);
         assert_eq!(names(&plain), [INPUT_TOKENS, OUTPUT_TOKENS]);
         let mut rich = Usage::new(30, 40);
