@@ -145,7 +145,11 @@ impl CallTrace {
             499 => "client_closed".into(),
             s => s.to_string(),
         });
-        let answered = (!failed).then(|| semconv::usage(usage)).unwrap_or_default();
+        let answered = if failed {
+            Vec::new()
+        } else {
+            semconv::usage(usage)
+        };
         let routed = log.channel_id > 0 && !log.upstream_model.is_empty();
         if let Some(cx) = &a.attempt {
             let span = cx.span();

@@ -2,6 +2,7 @@
 
 use crate::support::*;
 use integration_tests::mock_upstream::{MockUpstream, Reply};
+use integration_tests::relay_support::{spawn_relay, TEST_PROXY_KEY};
 use integration_tests::v1_support::{chat_body, stream_body, SseReader, MODEL};
 use serde_json::json;
 use std::time::Duration;
@@ -204,4 +205,32 @@ async fn spans_still_queued_are_exported_at_a_graceful_stop() {
         .filter(|s| s.trace_id() == trace)
         .collect();
     assert_eq!(spans.len(), 2, "{spans:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_attempts_context_reaches_the_upstream_through_the_relay() {
+    let relay = spawn_relay(|_| {}).await;
+    let relay_url = relay.url("");
+    let (rx, w) = traced_world(&[
+        ("RELAY_PROXY_URL", relay_url.as_str()),
+        ("RELAY_PROXY_KEY", TEST_PROXY_KEY),
+    ])
+    .await;
+    let trace = trace_id();
+    let r =
+        w.gw.send(traced_request(
+            &w,
+            "/v1/chat/completions",
+            &trace,
+            &chat_body("relayed"),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let (_, tries) = call_spans(&rx, &trace, 1).await;
+    assert_upstream_parent(
+        &w.mock.last_request().expect("upstream call"),
+        &trace,
+        &tries[0],
+    );
+    relay.stop().await;
 }
