@@ -179,7 +179,11 @@ impl Settings {
             http_workers,
             quota_lease_requests,
             metrics_token: get("METRICS_TOKEN"),
-            otel: crate::tracing_otel::OtelConfig::from_map(vars)?,
+            otel: crate::tracing_otel::OtelConfig::from_lookup(
+                |k| vars.get(k).cloned(),
+                crate::tracing_otel::SERVICE_NAME,
+            )
+            .map_err(|e| bad(e.var, e.reason))?,
             redis_url: get("REDIS_URL").filter(|v| !v.is_empty()),
             redis_key_prefix: get("REDIS_KEY_PREFIX").unwrap_or_else(|| "gw".into()),
             image_fetch_allow_private: get("IMAGE_FETCH_ALLOW_PRIVATE")

@@ -73,7 +73,11 @@ impl AppState {
                 settings.redis_url.as_deref(),
                 &settings.redis_key_prefix,
             )?),
-            tracing: crate::tracing_otel::Tracing::start(&settings.otel)?,
+            tracing: crate::tracing_otel::Tracing::start(
+                &settings.otel,
+                crate::tracing_otel::SERVICE_NAME,
+            )
+            .map_err(|e| anyhow::anyhow!("cannot start the trace exporter: {e}"))?,
             options,
             store,
             settings,

@@ -42,6 +42,8 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// `GET /metrics` exists only when set, and requires it as a bearer token.
     pub metrics_token: Option<String>,
+    /// OpenTelemetry trace export (`OTEL_*`; off unless an OTLP endpoint is set).
+    pub otel: shared::otel::OtelConfig,
 }
 
 // Hand-written so the key can never end up in a log line through `{:?}`.
@@ -109,6 +111,8 @@ impl Settings {
             max_concurrent_streams: positive(&get, "RELAY_MAX_CONCURRENT_STREAMS", 2048)?,
             shutdown_grace: Duration::from_secs(parse_or(&get, "RELAY_SHUTDOWN_GRACE_SECS", 25)?),
             metrics_token: get("METRICS_TOKEN"),
+            otel: shared::otel::OtelConfig::from_lookup(&lookup, crate::proxy::trace::SERVICE_NAME)
+                .map_err(|e| invalid(e.var, e.reason))?,
         })
     }
 

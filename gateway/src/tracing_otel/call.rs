@@ -7,12 +7,9 @@ use crate::providers::Endpoint;
 use crate::services::dispatch::error::{Dialect, V1Error};
 use crate::store::logs::NewLog;
 use crate::store::Channel;
-use actix_web::http::header::HeaderMap;
 use actix_web::HttpRequest;
-use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracer;
 use shared::openai::Usage;
 
@@ -47,7 +44,7 @@ impl CallTrace {
         let Some(tracer) = tracing.tracer() else {
             return CallTrace(None);
         };
-        let parent = TraceContextPropagator::new().extract(&ActixHeaders(call.req.headers()));
+        let parent = shared::otel::extract(call.req.headers());
         let operation = semconv::operation(call.ep, call.dialect);
         let span = tracer
             .span_builder(operation)
@@ -130,7 +127,7 @@ impl CallTrace {
             return;
         };
         headers.retain(|(name, _)| !matches!(*name, "traceparent" | "tracestate"));
-        TraceContextPropagator::new().inject_context(cx, &mut HeaderList(headers));
+        headers.extend(shared::otel::inject(cx));
     }
 
     /// Ends the open attempt and the call's span with the call's outcome, from the log
@@ -208,29 +205,4 @@ impl CallTrace {
 /// else its type.
 fn error_type(error: &V1Error) -> String {
     error.code.clone().unwrap_or_else(|| error.kind.to_string())
-}
-
-struct ActixHeaders<'a>(&'a HeaderMap);
-
-impl Extractor for ActixHeaders<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(|k| k.as_str()).collect()
-    }
-}
-
-struct HeaderList<'a>(&'a mut Vec<(&'static str, String)>);
-
-impl Injector for HeaderList<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        let name = match key {
-            "traceparent" => "traceparent",
-            "tracestate" => "tracestate",
-            _ => return,
-        };
-        self.0.push((name, value));
-    }
 }

@@ -207,6 +207,7 @@ async fn spans_still_queued_are_exported_at_a_graceful_stop() {
     assert_eq!(spans.len(), 2, "{spans:#?}");
 }
 
+/// Without tracing in the relay, the attempt's `traceparent` goes through it unchanged.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_attempts_context_reaches_the_upstream_through_the_relay() {
     let relay = spawn_relay(|_| {}).await;
@@ -232,5 +233,57 @@ async fn the_attempts_context_reaches_the_upstream_through_the_relay() {
         &trace,
         &tries[0],
     );
+    relay.stop().await;
+}
+
+/// With tracing in the relay too, its span sits between the attempt and the upstream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_traced_relay_adds_its_span_between_the_attempt_and_the_upstream() {
+    let rx = integration_tests::otlp_receiver::OtlpReceiver::start().await;
+    let relay_env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", rx.url.clone()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "50".to_string()),
+    ];
+    let lookup = |name: &str| {
+        relay_env
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let otel = shared::otel::OtelConfig::from_lookup(lookup, "llm-relay").expect("config");
+    let relay = spawn_relay(|s| s.otel = otel).await;
+    let relay_url = relay.url("");
+    let w = integration_tests::v1_support::V1World::with_env(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", rx.url.as_str()),
+        ("OTEL_SERVICE_NAME", SERVICE_NAME),
+        ("OTEL_BSP_SCHEDULE_DELAY", "50"),
+        ("RELAY_PROXY_URL", relay_url.as_str()),
+        ("RELAY_PROXY_KEY", TEST_PROXY_KEY),
+    ])
+    .await;
+    let trace = trace_id();
+    let r =
+        w.gw.send(traced_request(
+            &w,
+            "/v1/chat/completions",
+            &trace,
+            &chat_body("via relay"),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let all = rx.wait_for_trace(&trace, 3, Duration::from_secs(15)).await;
+    let (_, tries) = call_spans(&rx, &trace, 1).await;
+    let relayed: Vec<_> = all
+        .iter()
+        .filter(|s| s.service_name == "llm-relay")
+        .collect();
+    assert_eq!(relayed.len(), 1, "{all:#?}");
+    let span = relayed[0];
+    assert_eq!(span.kind(), SERVER);
+    assert_eq!(span.parent_span_id(), tries[0].span_id());
+    assert_eq!(span.int("http.response.status_code"), Some(200));
+    assert_eq!(span.str("relay.outcome"), Some("complete"));
+    assert!(span.int("relay.bytes") > Some(0));
+    assert_upstream_parent(&w.mock.last_request().expect("upstream call"), &trace, span);
     relay.stop().await;
 }

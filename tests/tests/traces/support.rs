@@ -65,9 +65,12 @@ pub async fn call_spans(
     trace: &str,
     attempts: usize,
 ) -> (ReceivedSpan, Vec<ReceivedSpan>) {
-    let spans = rx
+    let spans: Vec<_> = rx
         .wait_for_trace(trace, 1 + attempts, Duration::from_secs(15))
-        .await;
+        .await
+        .into_iter()
+        .filter(|s| s.service_name == SERVICE_NAME)
+        .collect();
     assert_eq!(
         spans.len(),
         1 + attempts,

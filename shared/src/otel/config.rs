@@ -1,9 +1,7 @@
 //! The exporter's settings, read from the standard OpenTelemetry variables (the OTLP
-//! exporter specification) out of the same map as every other setting, so a gateway
+//! exporter specification) through the same lookup as every other setting, so a server
 //! started in-process by a test is configured the same way as the binary.
 
-use crate::settings::ConfigError;
-use std::collections::HashMap;
 use std::time::Duration;
 
 /// Where and how spans are exported; `traces_endpoint: None` means tracing is off.
@@ -21,9 +19,22 @@ pub struct OtelConfig {
     pub schedule_delay: Option<Duration>,
 }
 
-/// The service name when `OTEL_SERVICE_NAME` is unset.
-pub const DEFAULT_SERVICE_NAME: &str = "llm-gateway";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A variable with a value that cannot be used.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub reason: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.var, self.reason)
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 fn bad(var: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError {
@@ -33,9 +44,14 @@ fn bad(var: &'static str, reason: impl Into<String>) -> ConfigError {
 }
 
 impl OtelConfig {
-    pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+    /// Reads the variables through `lookup`; `service_name` is used when
+    /// `OTEL_SERVICE_NAME` is unset.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+        service_name: &str,
+    ) -> Result<Self, ConfigError> {
         let get = |k: &str| {
-            vars.get(k)
+            lookup(k)
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
@@ -92,7 +108,7 @@ impl OtelConfig {
         Ok(OtelConfig {
             traces_endpoint,
             headers,
-            service_name: get("OTEL_SERVICE_NAME").unwrap_or_else(|| DEFAULT_SERVICE_NAME.into()),
+            service_name: get("OTEL_SERVICE_NAME").unwrap_or_else(|| service_name.into()),
             timeout,
             schedule_delay: millis("OTEL_BSP_SCHEDULE_DELAY")?,
         })
@@ -139,12 +155,16 @@ fn percent_decode(s: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    const DEFAULT_SERVICE_NAME: &str = "the-service";
+
     fn config(pairs: &[(&str, &str)]) -> Result<OtelConfig, ConfigError> {
-        let vars = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-            .collect();
-        OtelConfig::from_map(&vars)
+        let lookup = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_string())
+        };
+        OtelConfig::from_lookup(lookup, DEFAULT_SERVICE_NAME)
     }
 
     #[test]
