@@ -27,6 +27,8 @@ struct Active {
     provider: Option<&'static str>,
     attempts: i64,
     error_type: Option<String>,
+    /// The model a non-streamed answer names; else the channel's upstream model is used.
+    response_model: Option<String>,
 }
 
 /// What the caller's request says, to start a call's span.
@@ -65,6 +67,7 @@ impl CallTrace {
             provider: None,
             attempts: 0,
             error_type: None,
+            response_model: None,
         })))
     }
 
@@ -113,6 +116,23 @@ impl CallTrace {
         }
     }
 
+    /// Reads the model the upstream says answered (`model`, or Gemini's `modelVersion`)
+    /// from a non-streamed answer; only when tracing is on.
+    pub fn response_body(&mut self, raw: &[u8]) {
+        #[derive(serde::Deserialize)]
+        struct Head {
+            model: Option<String>,
+            #[serde(rename = "modelVersion")]
+            model_version: Option<String>,
+        }
+        let Some(a) = self.0.as_deref_mut() else {
+            return;
+        };
+        if let Ok(head) = serde_json::from_slice::<Head>(raw) {
+            a.response_model = head.model.or(head.model_version).filter(|m| !m.is_empty());
+        }
+    }
+
     /// The error the client gets (its type becomes the call's `error.type`).
     pub fn call_failed(&mut self, error: &V1Error) {
         if let Some(a) = self.0.as_deref_mut() {
@@ -148,13 +168,17 @@ impl CallTrace {
             semconv::usage(usage)
         };
         let routed = log.channel_id > 0 && !log.upstream_model.is_empty();
+        let response_model = a
+            .response_model
+            .clone()
+            .unwrap_or_else(|| log.upstream_model.clone());
         if let Some(cx) = &a.attempt {
             let span = cx.span();
             span.set_attributes(answered.iter().cloned());
             if routed && !failed {
                 span.set_attribute(KeyValue::new(
                     semconv::RESPONSE_MODEL,
-                    log.upstream_model.clone(),
+                    response_model.clone(),
                 ));
             }
             if failed {
@@ -186,7 +210,7 @@ impl CallTrace {
             if !failed {
                 span.set_attribute(KeyValue::new(
                     semconv::RESPONSE_MODEL,
-                    log.upstream_model.clone(),
+                    response_model.clone(),
                 ));
             }
         }

@@ -287,3 +287,45 @@ async fn a_traced_relay_adds_its_span_between_the_attempt_and_the_upstream() {
     assert_upstream_parent(&w.mock.last_request().expect("upstream call"), &trace, span);
     relay.stop().await;
 }
+
+/// `gen_ai.response.model` is the model the answer names; cache and reasoning counts appear
+/// when the usage has them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_answers_model_and_cache_and_reasoning_counts_are_recorded() {
+    let (rx, w) = traced_world(&[]).await;
+    w.mock.push_reply(Reply::Json {
+        status: 200,
+        body: json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 1,
+            "model": "gpt-4o-mini-2024-07-18",
+            "choices": [{"index": 0, "finish_reason": "stop",
+                "message": {"role": "assistant", "content": "fine"}}],
+            "usage": {"prompt_tokens": 40, "completion_tokens": 9, "total_tokens": 49,
+                "prompt_tokens_details": {"cached_tokens": 32},
+                "completion_tokens_details": {"reasoning_tokens": 5}}
+        }),
+    });
+    let trace = trace_id();
+    let r =
+        w.gw.send(traced_request(
+            &w,
+            "/v1/chat/completions",
+            &trace,
+            &chat_body("dated"),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let (call, tries) = call_spans(&rx, &trace, 1).await;
+    for span in [&call, &tries[0]] {
+        assert_eq!(
+            span.str("gen_ai.response.model"),
+            Some("gpt-4o-mini-2024-07-18")
+        );
+        assert_eq!(span.int("gen_ai.usage.input_tokens"), Some(40));
+        assert_eq!(span.int("gen_ai.usage.output_tokens"), Some(9));
+        assert_eq!(span.int("gen_ai.usage.cache_read.input_tokens"), Some(32));
+        assert_eq!(span.int("gen_ai.usage.reasoning.output_tokens"), Some(5));
+        assert!(!span.has("gen_ai.usage.cache_creation.input_tokens"));
+    }
+    assert_eq!(call.str("gen_ai.request.model"), Some(MODEL));
+}

@@ -393,6 +393,9 @@ async fn try_channel(
             error: V1Error::upstream(StatusCode::BAD_GATEWAY, "upstream response was cut off"),
             detail,
         })?;
+    if let Some(t) = meter.trace() {
+        t.response_body(&raw);
+    }
     let parsed = if responses_pt {
         responses_inbound::parse_passthrough(raw.clone(), recorder).await
     } else if let (Some(call), true) = (&cr.gemini, passthrough) {
