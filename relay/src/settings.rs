@@ -15,6 +15,7 @@
 //! | `RELAY_MAX_CONCURRENT_STREAMS` | `2048` | proxied requests in flight at once (503 beyond it) |
 //! | `RELAY_SHUTDOWN_GRACE_SECS` | `25` | on SIGTERM, how long in-flight streams may keep running |
 //! | `METRICS_TOKEN` | unset (`/metrics` disabled) | bearer token that `GET /metrics` requires |
+//! | `OTEL_EXPORTER_OTLP_ENDPOINT` (and the other `OTEL_*` of `shared::otel::OtelConfig`) | unset (no traces) | export a span per proxied request over OTLP/HTTP (README, "Traces") |
 //! | `RUST_LOG` | `info` | env_logger filter |
 
 use std::net::{IpAddr, Ipv4Addr};
