@@ -16,5 +16,6 @@ pub mod shutdown;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod tracing_otel;
 pub mod upstream;
 pub mod util;

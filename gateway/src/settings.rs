@@ -20,6 +20,7 @@
 //! | `REQUEST_HEADER_TIMEOUT_SECS` | 10 (whole request head; 408 and close beyond) |
 //! | `REQUEST_BODY_TIMEOUT_SECS` | 60 (whole request body after its head; 408 and close beyond) |
 //! | `SHUTDOWN_GRACE_SECS` | 30 (on SIGTERM/SIGINT, how long in-flight requests may finish) |
+//! | `OTEL_EXPORTER_OTLP_ENDPOINT` (and the other `OTEL_*` of `tracing_otel::OtelConfig`) | unset: no traces |
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -72,6 +73,8 @@ pub struct Settings {
     pub request_body_timeout_secs: u64,
     /// How long a graceful stop lets in-flight requests and streams run on.
     pub shutdown_grace_secs: u64,
+    /// OpenTelemetry trace export (`OTEL_*`; off unless an OTLP endpoint is set).
+    pub otel: crate::tracing_otel::OtelConfig,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/gateway.db";
@@ -193,6 +196,11 @@ impl Settings {
             request_body_timeout_secs,
             shutdown_grace_secs,
             metrics_token: get("METRICS_TOKEN"),
+            otel: crate::tracing_otel::OtelConfig::from_lookup(
+                |k| vars.get(k).cloned(),
+                crate::tracing_otel::SERVICE_NAME,
+            )
+            .map_err(|e| bad(e.var, e.reason))?,
             redis_url: get("REDIS_URL").filter(|v| !v.is_empty()),
             redis_key_prefix: get("REDIS_KEY_PREFIX").unwrap_or_else(|| "gw".into()),
             image_fetch_allow_private: get("IMAGE_FETCH_ALLOW_PRIVATE")

@@ -156,6 +156,8 @@ impl Application {
         if let Err(e) = self.ledger_task.await {
             log::error!("settlement writer ended abnormally: {e}");
         }
+        // Every call has settled (and so ended its span): send the last spans.
+        self.state.tracing.shutdown().await;
         result
     }
 }

@@ -80,6 +80,8 @@ pub struct AppState {
     pub limits: Arc<crate::services::limits::counters::Counters>,
     /// The graceful stop, which streams watch for the end of its grace.
     pub shutdown: Arc<crate::shutdown::Shutdown>,
+    /// The OpenTelemetry span exporter (inert unless configured).
+    pub tracing: crate::tracing_otel::Tracing,
     /// All channels with the time they were read; cleared when one changes here, and
     /// re-read after `CACHE_TTL` so other replicas' changes arrive too.
     channels: RwLock<Option<(Instant, Arc<Vec<Channel>>)>>,
@@ -119,6 +121,11 @@ impl AppState {
                 settings.redis_url.as_deref(),
                 &settings.redis_key_prefix,
             )?),
+            tracing: crate::tracing_otel::Tracing::start(
+                &settings.otel,
+                crate::tracing_otel::SERVICE_NAME,
+            )
+            .map_err(|e| anyhow::anyhow!("cannot start the trace exporter: {e}"))?,
             options,
             store,
             settings,

@@ -15,6 +15,7 @@
 //! | `RELAY_MAX_CONCURRENT_STREAMS` | `2048` | proxied requests in flight at once (503 beyond it) |
 //! | `RELAY_SHUTDOWN_GRACE_SECS` | `25` | on SIGTERM, how long in-flight streams may keep running |
 //! | `METRICS_TOKEN` | unset (`/metrics` disabled) | bearer token that `GET /metrics` requires |
+//! | `OTEL_EXPORTER_OTLP_ENDPOINT` (and the other `OTEL_*` of `shared::otel::OtelConfig`) | unset (no traces) | export a span per proxied request over OTLP/HTTP (README, "Traces") |
 //! | `RUST_LOG` | `info` | env_logger filter |
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -42,6 +43,8 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// `GET /metrics` exists only when set, and requires it as a bearer token.
     pub metrics_token: Option<String>,
+    /// OpenTelemetry trace export (`OTEL_*`; off unless an OTLP endpoint is set).
+    pub otel: shared::otel::OtelConfig,
 }
 
 // Hand-written so the key can never end up in a log line through `{:?}`.
@@ -109,6 +112,8 @@ impl Settings {
             max_concurrent_streams: positive(&get, "RELAY_MAX_CONCURRENT_STREAMS", 2048)?,
             shutdown_grace: Duration::from_secs(parse_or(&get, "RELAY_SHUTDOWN_GRACE_SECS", 25)?),
             metrics_token: get("METRICS_TOKEN"),
+            otel: shared::otel::OtelConfig::from_lookup(&lookup, crate::proxy::trace::SERVICE_NAME)
+                .map_err(|e| invalid(e.var, e.reason))?,
         })
     }
 

@@ -14,6 +14,7 @@ use crate::settings::Settings;
 pub struct Application {
     port: u16,
     server: Server,
+    state: web::Data<ProxyState>,
 }
 
 impl Application {
@@ -31,7 +32,13 @@ impl Application {
         let listener = TcpListener::bind((settings.host, settings.port))?;
         let port = listener.local_addr()?.port();
         log::info!("relay listening on {}:{port}", settings.host);
-        let state = web::Data::new(ProxyState::new(&settings));
+        let tracing =
+            shared::otel::Tracing::start(&settings.otel, crate::proxy::trace::SERVICE_NAME)
+                .map_err(|e| {
+                    std::io::Error::other(format!("cannot start the trace exporter: {e}"))
+                })?;
+        let state = web::Data::new(ProxyState::new(&settings, tracing));
+        let kept = state.clone();
         let metrics = web::Data::from(state.metrics());
         let token = web::Data::new(MetricsToken(settings.metrics_token.clone()));
         let grace = settings.shutdown_grace.as_secs();
@@ -54,7 +61,11 @@ impl Application {
         .shutdown_timeout(grace)
         .listen(listener)?
         .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            state: kept,
+        })
     }
 
     /// The port actually bound.
@@ -70,6 +81,9 @@ impl Application {
     /// Runs until stopped; SIGTERM/SIGINT trigger a graceful stop that lets in-flight
     /// streams finish for up to `RELAY_SHUTDOWN_GRACE_SECS`.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        // Every stream is over: export the spans still queued.
+        self.state.tracing.shutdown().await;
+        result
     }
 }

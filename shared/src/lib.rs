@@ -8,5 +8,7 @@ pub mod guarded_connector;
 pub mod ip_guard;
 pub mod json_splice;
 pub mod openai;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod relay_protocol;
 pub mod sse;

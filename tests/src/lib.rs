@@ -4,6 +4,7 @@ pub mod gateway_support;
 pub mod gemini_support;
 pub mod mock_upstream;
 pub mod needs;
+pub mod otlp_receiver;
 pub mod prometheus_support;
 pub mod provider_support;
 pub mod relay_support;

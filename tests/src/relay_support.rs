@@ -35,6 +35,7 @@ pub fn test_settings() -> Settings {
         max_concurrent_streams: 64,
         shutdown_grace: Duration::from_secs(5),
         metrics_token: None,
+        otel: Default::default(),
     }
 }
 

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::trace::RelayTrace;
 use crate::metrics::RelayMetrics;
 
 use actix_web::http::Method;
@@ -20,6 +21,8 @@ pub struct AccessLog {
     outcome: &'static str,
     /// Also feeds `/metrics`: the request counts as open until this is dropped.
     metrics: Arc<RelayMetrics>,
+    /// The request's span (inert unless tracing is on); ended with the log line.
+    trace: RelayTrace,
 }
 
 impl AccessLog {
@@ -36,11 +39,20 @@ impl AccessLog {
             bytes: 0,
             // Stays this way if the response stream is dropped before it finished.
             outcome: "client_closed",
+            trace: RelayTrace::default(),
         }
     }
 
     pub fn request_id(&self) -> &str {
         &self.request_id
+    }
+
+    pub fn set_trace(&mut self, trace: RelayTrace) {
+        self.trace = trace;
+    }
+
+    pub fn trace(&mut self) -> &mut RelayTrace {
+        &mut self.trace
     }
 
     pub fn set_host(&mut self, host: &str) {
@@ -78,6 +90,8 @@ impl Drop for AccessLog {
             .requests
             .with_label_values(&[self.outcome])
             .inc();
+        self.trace
+            .end(&self.host, self.status, self.bytes, self.outcome);
         let ms = |d: Option<Duration>| d.map_or(-1, |d| d.as_millis() as i64);
         log::info!(
             "proxy request_id={} method={} host={} status={} first_byte_ms={} duration_ms={} bytes={} outcome={}",

@@ -8,6 +8,7 @@ pub mod forward;
 pub mod headers;
 pub mod respond;
 pub mod target;
+pub mod trace;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,10 +38,12 @@ pub struct ProxyState {
     idle_timeout: Duration,
     streams: Arc<Semaphore>,
     metrics: Arc<RelayMetrics>,
+    /// The OpenTelemetry span exporter (inert unless configured).
+    pub tracing: shared::otel::Tracing,
 }
 
 impl ProxyState {
-    pub fn new(settings: &Settings) -> Self {
+    pub fn new(settings: &Settings, tracing: shared::otel::Tracing) -> Self {
         Self {
             key: ProxyKey::new(&settings.proxy_key),
             policy: settings.url_policy(),
@@ -50,6 +53,7 @@ impl ProxyState {
             idle_timeout: settings.idle_timeout,
             streams: Arc::new(Semaphore::new(settings.max_concurrent_streams)),
             metrics: Arc::new(RelayMetrics::new()),
+            tracing,
         }
     }
 
@@ -70,6 +74,8 @@ pub async fn relay(
         req.method().clone(),
         state.metrics(),
     );
+    let span = trace::RelayTrace::start(&state.tracing, req, log.request_id());
+    log.set_trace(span);
     let failure = match open_upstream(req, payload, state, client, &mut log).await {
         Ok((upstream, permit)) => {
             return respond::stream_back(upstream, log, permit, state.idle_timeout)
@@ -112,11 +118,13 @@ async fn open_upstream(
     let permit = Arc::clone(&state.streams)
         .try_acquire_owned()
         .map_err(|_| RelayError::Overloaded)?;
+    let mut upstream_headers = headers::upstream_request_headers(req.headers());
+    log.trace().propagate(&mut upstream_headers);
     let upstream = forward::send(
         client,
         req.method().clone(),
         &target,
-        headers::upstream_request_headers(req.headers()),
+        upstream_headers,
         body,
         state.first_byte_timeout,
     )

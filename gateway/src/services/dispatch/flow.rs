@@ -50,6 +50,15 @@ pub async fn handle(call: Call<'_>, raw: Bytes) -> Result<HttpResponse, V1Error>
     );
     meter.set_endpoint(endpoint_name(call.ep, call.dialect));
     meter.watch_shutdown(call.state.shutdown.watch());
+    meter.set_trace(crate::tracing_otel::CallTrace::start(
+        &call.state.tracing,
+        crate::tracing_otel::CallStart {
+            req: call.req,
+            ep: call.ep,
+            dialect: call.dialect,
+            request_id: &call.request_id,
+        },
+    ));
     match run(&call, &mut meter, raw).await {
         Ok(mut res) => {
             limits::headers::decorate(call.req, &mut res, call.dialect);
@@ -58,6 +67,9 @@ pub async fn handle(call: Call<'_>, raw: Bytes) -> Result<HttpResponse, V1Error>
         Err(e) => {
             let e = limits::headers::decorate_error(call.req, e.dialect(call.dialect));
             meter.set_outcome(e.status.as_u16(), &e.message);
+            if let Some(t) = meter.trace() {
+                t.call_failed(&e);
+            }
             meter.finish();
             Err(e)
         }
@@ -214,6 +226,9 @@ async fn run(call: &Call<'_>, meter: &mut Meter, raw: Bytes) -> Result<HttpRespo
         match try_channel(call, &cr, &channel, meter, &stream_settings, &mut images).await {
             Ok(res) => return Ok(res),
             Err(f) => {
+                if let Some(t) = meter.trace() {
+                    t.attempt_failed(&f.error);
+                }
                 log::warn!(
                     "request_id={request_id} channel={} attempt failed: {}",
                     channel.id,
@@ -289,7 +304,10 @@ async fn try_channel(
         *images = Some(fetch_images(client, openai).await?);
     }
     let no_images = gemini::Images::new();
-    let forward_headers = forwarded_headers(call.req, passthrough || responses_pt);
+    let mut forward_headers = forwarded_headers(call.req, passthrough || responses_pt);
+    if let Some(t) = meter.trace() {
+        t.propagate(&mut forward_headers);
+    }
     let out = Outbound {
         openai,
         anthropic_native: (passthrough && provider == Provider::Anthropic).then_some(NativeBody {
@@ -373,6 +391,9 @@ async fn try_channel(
         .read_all(MAX_UPSTREAM_BODY)
         .await
         .map_err(|e| attempt::unreadable_body(&e))?;
+    if let Some(t) = meter.trace() {
+        t.response_body(&raw);
+    }
     let parsed = if responses_pt {
         responses_inbound::parse_passthrough(raw.clone(), recorder).await
     } else if let (Some(call), true) = (&cr.gemini, passthrough) {
@@ -417,8 +438,9 @@ async fn try_channel(
     Ok(res.content_type("application/json").body(body))
 }
 
-/// Client headers that go upstream: W3C trace context always; on pass-through also the
-/// dialect's own version and beta headers, which the body may depend on.
+/// Client headers that go upstream: W3C trace context always (replaced by the attempt's
+/// span context when tracing is on); on pass-through also the dialect's own version and
+/// beta headers, which the body may depend on.
 fn forwarded_headers(req: &HttpRequest, passthrough: bool) -> Vec<(&'static str, String)> {
     const TRACE: [&str; 2] = ["traceparent", "tracestate"];
     const DIALECT: [&str; 2] = ["anthropic-version", "openai-beta"];

@@ -26,6 +26,8 @@ struct MeterData {
     admission: Option<crate::services::limits::Admission>,
     /// Tells a request the shutdown cut from one its client left.
     shutdown: Option<crate::shutdown::ShutdownWatch>,
+    /// The call's spans (inert unless tracing is on); ended at settlement.
+    trace: crate::tracing_otel::CallTrace,
 }
 
 pub struct Meter {
@@ -63,6 +65,7 @@ impl Meter {
                 attempts: 0,
                 admission: None,
                 shutdown: None,
+                trace: Default::default(),
             }),
         }
     }
@@ -121,7 +124,17 @@ impl Meter {
             d.log.channel_id = c.id;
             d.log.channel_name = c.name.clone();
             d.log.upstream_model = upstream_model.to_string();
+            d.trace.attempt_started(c, upstream_model);
         });
+    }
+
+    pub fn set_trace(&mut self, t: crate::tracing_otel::CallTrace) {
+        self.with(|d| d.trace = t);
+    }
+
+    /// The call's trace, for the dispatch's tracing hooks (none once handed over).
+    pub fn trace(&mut self) -> Option<&mut crate::tracing_otel::CallTrace> {
+        self.inner.as_mut().map(|d| &mut d.trace)
     }
 
     pub fn first_byte(&mut self) {
@@ -206,6 +219,7 @@ fn settlement(quota: &QuotaLeases, mut d: MeterData) -> Settlement {
         }
     }
     record_metrics(quota, &d);
+    d.trace.end(&d.log, &d.usage);
     let r = d.reservation;
     let (token_return, token_held) = if r.token_limited {
         quota.refund(Holder::Token(d.token_id), r.token_amount, actual)
