@@ -10,6 +10,7 @@ mod keys;
 mod leases;
 mod logs;
 mod models;
+mod output_caps;
 mod routing;
 mod sdk;
 mod streaming;
