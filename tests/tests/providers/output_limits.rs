@@ -149,3 +149,36 @@ async fn responses_pass_through_gets_max_output_tokens_within_the_maximum() {
     assert_eq!(path, "/v1/responses");
     assert_eq!(body, raw.replace("50000", "32768"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_balance_lowers_an_anthropic_limit_and_its_thinking_budget_with_it() {
+    const QUOTA: i64 = 7_000;
+    let w = integration_tests::provider_support::world_with_quota(ANTHROPIC, json!({}), &[], QUOTA)
+        .await;
+    let body = json!({"model": integration_tests::provider_support::CLAUDE, "max_tokens": 32000,
+        "thinking": {"type": "enabled", "budget_tokens": 10000},
+        "messages": [{"role": "user", "content": "think hard"}]});
+    let raw = serde_json::to_vec(&body).expect("json");
+    let prompt = gateway::services::dispatch::request::from_anthropic(
+        raw.into(),
+        body.clone(),
+        gateway::providers::anthropic_inbound::to_openai,
+    )
+    .expect("parses")
+    .prompt
+    .estimate() as i64;
+    // Default ratios (1, completion 3): prompt + 3 × cap <= 7,000.
+    let cap = (QUOTA - prompt) / 3;
+    let r = messages(&w, body).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(capped(&r), Some(cap.to_string().as_str()));
+    let (_, b, _) = sent(&w);
+    assert_eq!(b["max_tokens"], cap, "{b}");
+    assert_eq!(
+        b["thinking"],
+        json!({"type": "enabled", "budget_tokens": cap - 1})
+    );
+    // The mock's answer (11 + 7 × 3 = 32) is well within the reservation: charged in full.
+    assert_eq!(w.user().await.quota, QUOTA - 32);
+    w.assert_ledger(QUOTA).await;
+}
