@@ -258,3 +258,35 @@ async fn a_capped_stream_carries_the_header_and_settles_within_the_balance() {
     assert_eq!(w.user().await.quota, QUOTA - prompt - 3 * cap);
     w.assert_ledger(QUOTA).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rich_key_of_a_poor_user_is_charged_what_the_user_could_pay() {
+    const QUOTA: i64 = 3_000;
+    const KEY_QUOTA: i64 = 10_000_000;
+    let w = V1World::build(
+        &[],
+        QUOTA,
+        json!({"name": "k", "remain_quota": KEY_QUOTA, "unlimited_quota": false}),
+    )
+    .await;
+    huge_answers(&w);
+    let body = open_body("the user is the limit");
+    let prompt = prompt_estimate(&body);
+    let cap = (QUOTA - prompt) / 3;
+    let r = w.chat(body).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(capped_header(&r), Some(cap));
+    // The key's lease could pay the whole answer, the user could not: both are charged
+    // the same, what the user could pay.
+    let charged = prompt + 3 * cap;
+    let t = w.token().await;
+    assert_eq!(
+        (t.remain_quota, t.used_quota),
+        (KEY_QUOTA - charged, charged)
+    );
+    let user = w.user().await;
+    assert_eq!((user.quota, user.used_quota), (QUOTA - charged, charged));
+    let log = &w.logs().await[0];
+    assert_eq!(log["unbilled_quota"], HUGE_COST - charged, "{log}");
+    w.assert_ledger(QUOTA).await;
+}

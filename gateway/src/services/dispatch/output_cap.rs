@@ -149,11 +149,15 @@ pub async fn reserve(
     if first.is_ok() || !plan.produces_output() || worst <= 0 {
         return Ok(first);
     }
+    let minimum = plan.minimum(&r.prices, r.prompt).unwrap_or(worst);
     let mut refusal = first;
     for _ in 0..NEAR_END_TRIES {
+        let Err(refused) = refusal else {
+            break;
+        };
         // Quota this replica gave back may still be queued: write it before reading.
         r.quota.ledger().flush().await;
-        let (available, short) = available(r).await?;
+        let (available, short) = available(r, refused, minimum).await?;
         let Some(per_answer) = plan.affordable(&r.prices, r.prompt, available.min(worst)) else {
             return Ok(Err(short));
         };
@@ -170,29 +174,53 @@ pub async fn reserve(
 }
 
 /// What the smaller of the key's (when limited) and the user's balance holds, counting
-/// this replica's lease, and which of them it is.
-async fn available(r: &Reserve<'_>) -> Result<(i64, ReserveError), DbError> {
-    let user = r
-        .store
-        .user_by_id(r.user_id)
-        .await?
-        .filter(|u| u.status == 1)
-        .map_or(0, |u| u.quota)
-        .saturating_add(r.quota.held(Holder::User(r.user_id)));
-    if r.token.unlimited_quota {
-        return Ok((user, ReserveError::User));
-    }
-    let token = r
-        .store
-        .token_by_id(r.token.id)
-        .await?
-        .filter(|t| t.status == 1)
-        .map_or(0, |t| t.remain_quota)
-        .saturating_add(r.quota.held(Holder::Token(r.token.id)));
-    Ok(if token <= user {
-        (token, ReserveError::Token)
+/// this replica's lease, and which of them it is. The balance that refused is read first;
+/// when it cannot pay for the minimal answer the other is not read (refusals near the end
+/// of a balance cost one read).
+async fn available(
+    r: &Reserve<'_>,
+    refused: ReserveError,
+    minimum: i64,
+) -> Result<(i64, ReserveError), DbError> {
+    let limited_token = !r.token.unlimited_quota;
+    let first = if limited_token && refused == ReserveError::Token {
+        ReserveError::Token
     } else {
-        (user, ReserveError::User)
+        ReserveError::User
+    };
+    let first_has = balance(r, first).await?;
+    if first_has < minimum || (first == ReserveError::User && !limited_token) {
+        return Ok((first_has, first));
+    }
+    let other = match first {
+        ReserveError::Token => ReserveError::User,
+        ReserveError::User => ReserveError::Token,
+    };
+    let other_has = balance(r, other).await?;
+    Ok(if first_has <= other_has {
+        (first_has, first)
+    } else {
+        (other_has, other)
+    })
+}
+
+/// One balance as stored, plus what this replica holds of it; 0 when not enabled.
+async fn balance(r: &Reserve<'_>, which: ReserveError) -> Result<i64, DbError> {
+    Ok(match which {
+        ReserveError::User => r
+            .store
+            .user_by_id(r.user_id)
+            .await?
+            .filter(|u| u.status == 1)
+            .map_or(0, |u| u.quota)
+            .saturating_add(r.quota.held(Holder::User(r.user_id))),
+        ReserveError::Token => r
+            .store
+            .token_by_id(r.token.id)
+            .await?
+            .filter(|t| t.status == 1)
+            .map_or(0, |t| t.remain_quota)
+            .saturating_add(r.quota.held(Holder::Token(r.token.id))),
     })
 }
 
