@@ -185,18 +185,22 @@ async fn run(call: &Call<'_>, meter: &mut Meter, raw: Bytes) -> Result<HttpRespo
     let needs = plan.minimum(&prices, cr.prompt.estimate()).unwrap_or(worst);
     match output_cap::reserve(&reserve, &mut plan, worst).await? {
         Ok(r) => meter.set_reservation(r),
-        Err(ReserveError::Token) => {
+        Err(refused) if refused.which == ReserveError::Token => {
             state.forget_token(&caller.token.key_hash).await;
             // The cached key may be stale (changed through another replica): report the
             // real reason when it is no longer enabled.
-            if let Some(fresh) = state.store.token_by_id(caller.token.id).await? {
+            let fresh = match refused.token {
+                Some(t) => Some(t),
+                None => state.store.token_by_id(caller.token.id).await?,
+            };
+            if let Some(fresh) = fresh {
                 key_auth::status_error(&fresh)?;
             }
             return Err(V1Error::insufficient_quota(format!(
                 "this API key's remaining quota is too small for this request (needs at least {needs})"
             )));
         }
-        Err(ReserveError::User) => {
+        Err(_) => {
             state.forget_user(caller.user.id).await;
             return Err(V1Error::insufficient_quota(format!(
                 "your account quota is too small for this request (needs at least {needs})"

@@ -144,83 +144,115 @@ pub async fn reserve(
     r: &Reserve<'_>,
     plan: &mut OutputPlan,
     worst: i64,
-) -> Result<Result<Reservation, ReserveError>, DbError> {
+) -> Result<Result<Reservation, Refused>, DbError> {
     let first = r.quota.reserve(r.token, r.user_id, worst).await?;
-    if first.is_ok() || !plan.produces_output() || worst <= 0 {
-        return Ok(first);
+    let mut refused = match first {
+        Ok(reservation) => return Ok(Ok(reservation)),
+        Err(which) => Refused { which, token: None },
+    };
+    if !plan.produces_output() || worst <= 0 {
+        return Ok(Err(refused));
     }
     let minimum = plan.minimum(&r.prices, r.prompt).unwrap_or(worst);
-    let mut refusal = first;
     for _ in 0..NEAR_END_TRIES {
-        let Err(refused) = refusal else {
-            break;
-        };
         // Quota this replica gave back may still be queued: write it before reading.
         r.quota.ledger().flush().await;
-        let (available, short) = available(r, refused, minimum).await?;
+        let (available, short) = available(r, refused.which, minimum).await?;
+        refused = short;
         let Some(per_answer) = plan.affordable(&r.prices, r.prompt, available.min(worst)) else {
-            return Ok(Err(short));
+            return Ok(Err(refused));
         };
         let Some(amount) = plan.cost(&r.prices, r.prompt, per_answer) else {
-            return Ok(Err(short));
+            return Ok(Err(refused));
         };
-        refusal = r.quota.reserve(r.token, r.user_id, amount).await?;
-        if refusal.is_ok() {
-            plan.limit = per_answer;
-            return Ok(refusal);
+        match r.quota.reserve(r.token, r.user_id, amount).await? {
+            Ok(reservation) => {
+                plan.limit = per_answer;
+                return Ok(Ok(reservation));
+            }
+            Err(which) => refused.which = which,
         }
     }
-    Ok(refusal)
+    Ok(Err(refused))
+}
+
+/// Why a reservation was refused, with the key as the refusal read it (if it did), so
+/// the caller can tell a key disabled elsewhere without reading it again.
+#[derive(Debug)]
+pub struct Refused {
+    pub which: ReserveError,
+    pub token: Option<Token>,
 }
 
 /// What the smaller of the key's (when limited) and the user's balance holds, counting
 /// this replica's lease, and which of them it is. The balance that refused is read first;
-/// when it cannot pay for the minimal answer the other is not read (refusals near the end
-/// of a balance cost one read).
+/// when it cannot pay for the minimal answer the other is not read (a refusal near the
+/// end of a balance costs one read).
 async fn available(
     r: &Reserve<'_>,
     refused: ReserveError,
     minimum: i64,
-) -> Result<(i64, ReserveError), DbError> {
+) -> Result<(i64, Refused), DbError> {
     let limited_token = !r.token.unlimited_quota;
     let first = if limited_token && refused == ReserveError::Token {
         ReserveError::Token
     } else {
         ReserveError::User
     };
-    let first_has = balance(r, first).await?;
-    if first_has < minimum || (first == ReserveError::User && !limited_token) {
+    let (first_has, first_token) = balance(r, first).await?;
+    let first = Refused {
+        which: first,
+        token: first_token,
+    };
+    if first_has < minimum || (first.which == ReserveError::User && !limited_token) {
         return Ok((first_has, first));
     }
-    let other = match first {
+    let other = match first.which {
         ReserveError::Token => ReserveError::User,
         ReserveError::User => ReserveError::Token,
     };
-    let other_has = balance(r, other).await?;
+    let (other_has, other_token) = balance(r, other).await?;
     Ok(if first_has <= other_has {
         (first_has, first)
     } else {
-        (other_has, other)
+        let token = other_token.or(first.token);
+        (
+            other_has,
+            Refused {
+                which: other,
+                token,
+            },
+        )
     })
 }
 
-/// One balance as stored, plus what this replica holds of it; 0 when not enabled.
-async fn balance(r: &Reserve<'_>, which: ReserveError) -> Result<i64, DbError> {
+/// One balance as stored plus what this replica holds of it (0 when not enabled), and
+/// the key when it was the one read.
+async fn balance(r: &Reserve<'_>, which: ReserveError) -> Result<(i64, Option<Token>), DbError> {
     Ok(match which {
-        ReserveError::User => r
-            .store
-            .user_by_id(r.user_id)
-            .await?
-            .filter(|u| u.status == 1)
-            .map_or(0, |u| u.quota)
-            .saturating_add(r.quota.held(Holder::User(r.user_id))),
-        ReserveError::Token => r
-            .store
-            .token_by_id(r.token.id)
-            .await?
-            .filter(|t| t.status == 1)
-            .map_or(0, |t| t.remain_quota)
-            .saturating_add(r.quota.held(Holder::Token(r.token.id))),
+        ReserveError::User => {
+            let stored = r
+                .store
+                .user_by_id(r.user_id)
+                .await?
+                .filter(|u| u.status == 1)
+                .map_or(0, |u| u.quota);
+            (
+                stored.saturating_add(r.quota.held(Holder::User(r.user_id))),
+                None,
+            )
+        }
+        ReserveError::Token => {
+            let token = r.store.token_by_id(r.token.id).await?;
+            let stored = token
+                .as_ref()
+                .filter(|t| t.status == 1)
+                .map_or(0, |t| t.remain_quota);
+            (
+                stored.saturating_add(r.quota.held(Holder::Token(r.token.id))),
+                token,
+            )
+        }
     })
 }
 
