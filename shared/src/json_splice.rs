@@ -7,6 +7,11 @@
 type Span = Option<(usize, usize)>;
 
 fn value_span(raw: &[u8], key: &str) -> Option<Span> {
+    Some(member_span(raw, key)?.map(|(_, start, end)| (start, end)))
+}
+
+/// Where a top-level member is: the start of its key, and its value's start and end.
+fn member_span(raw: &[u8], key: &str) -> Option<Option<(usize, usize, usize)>> {
     let mut i = skip_ws(raw, 0);
     if raw.get(i) != Some(&b'{') {
         return None;
@@ -23,6 +28,7 @@ fn value_span(raw: &[u8], key: &str) -> Option<Span> {
             b'"' => {}
             _ => return None,
         }
+        let key_start = i;
         let key_end = skip_string(raw, i)?;
         let this_key: String = serde_json::from_slice(&raw[i..key_end]).ok()?;
         i = skip_ws(raw, key_end);
@@ -32,7 +38,7 @@ fn value_span(raw: &[u8], key: &str) -> Option<Span> {
         let start = skip_ws(raw, i + 1);
         let end = skip_value(raw, start)?;
         if this_key == key {
-            return Some(Some((start, end)));
+            return Some(Some((key_start, start, end)));
         }
         i = end;
     }
@@ -125,6 +131,40 @@ pub fn set_field(raw: &[u8], key: &str, value: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// The raw bytes of a top-level field's value; `None` when absent or `raw` is not an
+/// object this scanner can walk.
+pub fn get_field<'a>(raw: &'a [u8], key: &str) -> Option<&'a [u8]> {
+    let (start, end) = value_span(raw, key)??;
+    Some(&raw[start..end])
+}
+
+/// The body without the top-level `key` (and one comma next to it); the body unchanged
+/// when the key is absent. `None` when `raw` is not an object this scanner can walk.
+pub fn remove_field(raw: &[u8], key: &str) -> Option<Vec<u8>> {
+    let Some((key_start, _, end)) = member_span(raw, key)? else {
+        return Some(raw.to_vec());
+    };
+    let after = skip_ws(raw, end);
+    let (from, to) = if raw.get(after) == Some(&b',') {
+        (key_start, skip_ws(raw, after + 1))
+    } else {
+        // The last member: drop the comma before it instead, if any.
+        let mut j = key_start;
+        while j > 0 && raw[j - 1].is_ascii_whitespace() {
+            j -= 1;
+        }
+        if j > 0 && raw[j - 1] == b',' {
+            (j - 1, end)
+        } else {
+            (key_start, end)
+        }
+    };
+    let mut out = Vec::with_capacity(raw.len());
+    out.extend_from_slice(&raw[..from]);
+    out.extend_from_slice(&raw[to..]);
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +193,26 @@ mod tests {
             r#"{"model":"m","a":1}"#
         );
         assert_eq!(set("{ }", "model", r#""m""#), r#"{"model":"m" }"#);
+    }
+
+    fn remove(raw: &str, key: &str) -> String {
+        String::from_utf8(remove_field(raw.as_bytes(), key).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_field_is_read_and_removed_with_one_comma() {
+        let raw = r#"{"a":1, "max_tokens" : 50 ,"b":{"max_tokens":2}}"#;
+        assert_eq!(get_field(raw.as_bytes(), "max_tokens"), Some(&b"50"[..]));
+        assert_eq!(get_field(raw.as_bytes(), "zzz"), None);
+        assert_eq!(
+            remove(raw, "max_tokens"),
+            r#"{"a":1, "b":{"max_tokens":2}}"#
+        );
+        assert_eq!(remove(r#"{"a":1, "z":2}"#, "z"), r#"{"a":1}"#);
+        assert_eq!(remove(r#"{"z":2}"#, "z"), r#"{}"#);
+        assert_eq!(remove(r#"{"a":1}"#, "z"), r#"{"a":1}"#);
+        let back: serde_json::Value = serde_json::from_str(&remove(raw, "max_tokens")).unwrap();
+        assert_eq!(back["b"]["max_tokens"], 2);
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod azure;
 pub mod gemini;
 pub mod gemini_inbound;
 pub mod openai;
+pub mod output_limit;
 pub mod responses_inbound;
 
 use crate::services::dispatch::error::V1Error;
@@ -110,6 +111,8 @@ pub struct Outbound<'a> {
     /// The client's Responses call, set only when this channel serves `/v1/responses`
     /// (the call then passes through).
     pub responses: Option<&'a responses_inbound::Inbound>,
+    /// The output limit for this attempt (`None`: the body goes as built).
+    pub output_limit: Option<output_limit::OutputLimit>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +149,18 @@ impl Provider {
         stream: bool,
     ) -> Result<UpstreamRequest, V1Error> {
         let mut req = self.build_body(t, ep, out, stream)?;
+        if let Some(limit) = out.output_limit {
+            let generates = out.gemini_native.is_none_or(|c| {
+                matches!(
+                    c.method,
+                    gemini_inbound::Method::Generate | gemini_inbound::Method::Stream
+                )
+            });
+            let kind = output_limit::BodyKind::of(*self, ep, out.responses.is_some(), generates);
+            if let Some(body) = output_limit::apply(kind, &req.body, limit) {
+                req.body = body;
+            }
+        }
         for (name, value) in out.forward_headers {
             req.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
             req.headers.push((name, value.clone()));

@@ -152,6 +152,7 @@ async fn send_test(
     let started = Instant::now();
     let images = crate::providers::gemini::Images::new();
     let out = Outbound {
+        output_limit: None,
         openai: &body,
         anthropic_native: None,
         anthropic_beta: None,

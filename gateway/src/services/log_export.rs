@@ -75,6 +75,8 @@ fn columns(with_channel: bool) -> Vec<&'static str> {
         "ip",
         "error",
         "warnings",
+        "output_cap",
+        "unbilled_quota",
     ];
     all.into_iter()
         .filter(|c| with_channel || !CHANNEL_COLUMNS.contains(c))
@@ -106,6 +108,8 @@ fn field(e: &LogEntry, column: &str) -> String {
         "ip" => r.ip.clone(),
         "error" => r.error.clone(),
         "warnings" => r.warnings.clone(),
+        "output_cap" => r.output_cap.to_string(),
+        "unbilled_quota" => r.unbilled_quota.to_string(),
         _ => String::new(),
     }
 }

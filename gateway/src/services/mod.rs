@@ -7,6 +7,7 @@ pub mod channels;
 pub mod dispatch;
 pub mod limits;
 pub mod log_export;
+pub mod model_catalog;
 pub mod model_list;
 pub mod options;
 pub mod retention;

@@ -106,7 +106,7 @@ fn totals_for(all: &mut Vec<(i64, Totals)>, id: i64) -> &mut Totals {
     &mut all[i].1
 }
 
-/// Rows per log INSERT: 21 columns each stays under D1's 100 bound parameters.
+/// Rows per log INSERT: 23 columns each stays under D1's 100 bound parameters.
 const LOG_ROWS_PER_INSERT: usize = 4;
 
 /// The statements for a batch: settlements are summed per token, user and channel (one

@@ -35,6 +35,12 @@ pub struct NewLog {
     pub endpoint: String,
     /// What a conversion had to drop (e.g. a built-in tool), `; `-separated.
     pub warnings: String,
+    /// The output limit the gateway lowered the client's to (the model's maximum or what
+    /// the balance could pay for); 0 when it did not lower it.
+    pub output_cap: i64,
+    /// Cost the balance could not pay (the upstream used more than was reserved and the
+    /// balance held no more): not charged, recorded here.
+    pub unbilled_quota: i64,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -133,13 +139,14 @@ pub(crate) fn insert_logs_query(rows: &[&NewLog]) -> Query {
     let mut sql = String::from(
         "INSERT INTO logs (created_at, user_id, username, token_id, token_name, channel_id, \
          channel_name, model_name, upstream_model, prompt_tokens, completion_tokens, quota, \
-         latency_ms, first_byte_ms, is_stream, status_code, error, request_id, ip, endpoint, warnings) VALUES ",
+         latency_ms, first_byte_ms, is_stream, status_code, error, request_id, ip, endpoint, warnings, \
+         output_cap, unbilled_quota) VALUES ",
     );
     for i in 0..rows.len() {
         if i > 0 {
             sql.push_str(", ");
         }
-        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     }
     let mut q = Query::new(&sql);
     for l in rows {
@@ -164,7 +171,9 @@ pub(crate) fn insert_logs_query(rows: &[&NewLog]) -> Query {
             .bind(l.request_id.clone())
             .bind(l.ip.clone())
             .bind(l.endpoint.clone())
-            .bind(l.warnings.clone());
+            .bind(l.warnings.clone())
+            .bind(l.output_cap)
+            .bind(l.unbilled_quota);
     }
     q
 }
@@ -194,6 +203,8 @@ fn log_from_row(r: &Row) -> LogEntry {
             ip: r.string("ip"),
             endpoint: r.string("endpoint"),
             warnings: r.string("warnings"),
+            output_cap: r.i64("output_cap"),
+            unbilled_quota: r.i64("unbilled_quota"),
         },
     }
 }

@@ -52,8 +52,8 @@ async fn an_openai_chat_request_becomes_an_anthropic_messages_call() {
     let b = req.json();
     assert_eq!(b["model"], CLAUDE);
     assert_eq!(
-        b["max_tokens"], 4096,
-        "the default when the client sets none"
+        b["max_tokens"], 32_000,
+        "the model's default (services/model_catalog.rs) when the client sets none"
     );
     assert_eq!(b["stop_sequences"], json!(["END"]));
     assert_eq!(b["temperature"], 0.5);

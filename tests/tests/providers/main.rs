@@ -10,6 +10,7 @@ mod fidelity;
 mod gemini_channel;
 mod messages_endpoint;
 mod messages_errors;
+mod output_limits;
 mod sdk;
 mod streaming;
 mod upstream_errors;

@@ -69,24 +69,45 @@ async fn a_small_key_quota_is_refused_before_the_upstream() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_key_that_runs_out_becomes_exhausted() {
+async fn a_key_that_runs_out_becomes_exhausted_without_going_below_zero() {
     let w = V1World::build(&[], USER_QUOTA, json!({"name": "k", "remain_quota": 1000})).await;
-    // The answer costs more than the key has left: 11 + 1000 × 3.
+    // Every answer costs more than the key has: 11 + 1000 × 3.
     w.mock.update_options(|o| {
         o.usage = Some(MockUsage {
             completion_tokens: 1000,
             ..MockUsage::default()
         })
     });
+    // The first request asks for 16 tokens: its reservation is charged, the rest of the
+    // 3,011 is logged as unbilled (the upstream ignored the limit).
     let r = w.chat(chat_body("x")).await;
     assert_eq!(r.status, 200, "{}", r.text);
+    let log = w.logs().await[0].clone();
+    let first = log["quota"].as_i64().expect("quota");
+    assert!(first > 0 && first < 100, "{log}");
+    assert_eq!(log["unbilled_quota"], 3011 - first, "{log}");
+    assert_eq!(w.token().await.remain_quota, 1000 - first);
+    // The second asks for no limit: it is capped to what the key holds, which it takes
+    // to exactly zero; the key is then exhausted.
+    let r = w
+        .chat(json!({"model": MODEL, "messages": [{"role": "user", "content": "x"}]}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(
+        r.headers.get("x-gateway-output-capped").is_some(),
+        "{:?}",
+        r.headers
+    );
     let t = w.token().await;
-    assert_eq!(t.used_quota, 3011);
-    assert_eq!(t.remain_quota, 1000 - 3011);
-    assert_eq!(t.status, 4, "token should be exhausted");
+    assert!(
+        t.remain_quota >= 0 && t.remain_quota < 3,
+        "{}",
+        t.remain_quota
+    );
+    assert_eq!(t.remain_quota + t.used_quota, 1000);
     let e = openai_error(&w.chat(chat_body("x")).await, 429);
     assert_eq!(e["code"], "insufficient_quota");
-    assert_eq!(w.mock.request_count(), 1);
+    assert_eq!(w.mock.request_count(), 2);
     w.assert_ledger(USER_QUOTA).await;
 }
 

@@ -11,6 +11,7 @@ mod keys;
 mod leases;
 mod logs;
 mod models;
+mod output_caps;
 mod routing;
 mod sdk;
 mod streaming;

@@ -6,6 +6,7 @@ use super::error::Dialect;
 use super::error::V1Error;
 use super::key_auth::{self, Caller};
 use super::meter::Meter;
+use super::output_cap::{self, OutputPlan};
 use super::request::{self, ClientRequest};
 use super::routing;
 use super::stream::{self, StreamSettings};
@@ -26,6 +27,8 @@ use shared::openai::Usage;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+/// Carries the output limit when the gateway lowered the client's (docs/reliability.md).
+const OUTPUT_CAPPED: &str = "x-gateway-output-capped";
 /// Largest upstream body read for a non-streaming answer.
 const MAX_UPSTREAM_BODY: usize = 64 * 1024 * 1024;
 
@@ -180,30 +183,44 @@ async fn run(call: &Call<'_>, meter: &mut Meter, raw: Bytes) -> Result<HttpRespo
             }
         })?;
     meter.set_admission(admission);
-    match state
-        .quota
-        .reserve(&caller.token, caller.user.id, estimate)
-        .await?
-    {
+    let mut plan = OutputPlan::new(&cr, ep);
+    let worst = plan
+        .worst_case(&prices, cr.prompt.estimate())
+        .ok_or_else(|| V1Error::bad_request("the request is too large to price"))?;
+    let reserve = output_cap::Reserve {
+        quota: &state.quota,
+        store: &*state.store,
+        token: &caller.token,
+        user_id: caller.user.id,
+        prices,
+        prompt: cr.prompt.estimate(),
+    };
+    let needs = plan.minimum(&prices, cr.prompt.estimate()).unwrap_or(worst);
+    match output_cap::reserve(&reserve, &mut plan, worst).await? {
         Ok(r) => meter.set_reservation(r),
-        Err(ReserveError::Token) => {
+        Err(refused) if refused.which == ReserveError::Token => {
             state.forget_token(&caller.token.key_hash).await;
             // The cached key may be stale (changed through another replica): report the
             // real reason when it is no longer enabled.
-            if let Some(fresh) = state.store.token_by_id(caller.token.id).await? {
+            let fresh = match refused.token {
+                Some(t) => Some(t),
+                None => state.store.token_by_id(caller.token.id).await?,
+            };
+            if let Some(fresh) = fresh {
                 key_auth::status_error(&fresh)?;
             }
             return Err(V1Error::insufficient_quota(format!(
-                "this API key's remaining quota is too small for this request (needs {estimate})"
+                "this API key's remaining quota is too small for this request (needs at least {needs})"
             )));
         }
-        Err(ReserveError::User) => {
+        Err(_) => {
             state.forget_user(caller.user.id).await;
             return Err(V1Error::insufficient_quota(format!(
-                "your account quota is too small for this request (needs {estimate})"
+                "your account quota is too small for this request (needs at least {needs})"
             )));
         }
     }
+    cr.output = Some(plan);
     let attempts = usize::try_from(opts.i64("retry_times")).unwrap_or(0) + 1;
     let stream_settings = StreamSettings {
         keepalive: Duration::from_secs(
@@ -308,6 +325,11 @@ async fn try_channel(
     if let Some(t) = meter.trace() {
         t.propagate(&mut forward_headers);
     }
+    let output = cr
+        .output
+        .map(|plan| plan.for_attempt(provider, &upstream_model))
+        .unwrap_or_default();
+    meter.set_output_cap(output.capped);
     let out = Outbound {
         openai,
         anthropic_native: (passthrough && provider == Provider::Anthropic).then_some(NativeBody {
@@ -319,6 +341,7 @@ async fn try_channel(
         gemini_native: cr.gemini.as_ref(),
         images: images.as_ref().unwrap_or(&no_images),
         responses: responses_call,
+        output_limit: output.limit,
     };
     let recorder = out
         .responses
@@ -332,6 +355,7 @@ async fn try_channel(
         meter.set_warnings(&dropped);
     }
     let warnings = warnings_header(&dropped);
+    let capped = output.capped.map(|c| c.to_string());
     let attempt = attempt::Attempt {
         channel,
         provider,
@@ -380,6 +404,9 @@ async fn try_channel(
         let mut res = HttpResponse::Ok();
         if let Some(w) = &warnings {
             res.insert_header(("x-gateway-warnings", w.as_str()));
+        }
+        if let Some(c) = &capped {
+            res.insert_header((OUTPUT_CAPPED, c.as_str()));
         }
         return Ok(res
             .content_type(content_type)
@@ -434,6 +461,9 @@ async fn try_channel(
     let mut res = HttpResponse::Ok();
     if let Some(w) = &warnings {
         res.insert_header(("x-gateway-warnings", w.as_str()));
+    }
+    if let Some(c) = &capped {
+        res.insert_header((OUTPUT_CAPPED, c.as_str()));
     }
     Ok(res.content_type("application/json").body(body))
 }

@@ -141,6 +141,13 @@ impl Meter {
         self.with(|d| d.log.first_byte_ms = elapsed_ms(d.started));
     }
 
+    /// The output limit the gateway lowered the client's to (the log row's `output_cap`).
+    pub fn set_output_cap(&mut self, cap: Option<u64>) {
+        self.with(|d| {
+            d.log.output_cap = cap.map_or(0, |c| i64::try_from(c).unwrap_or(i64::MAX));
+        });
+    }
+
     pub fn set_usage(&mut self, u: Usage) {
         self.with(|d| d.usage = u);
     }
@@ -202,7 +209,6 @@ fn settlement(quota: &QuotaLeases, mut d: MeterData) -> Settlement {
         });
     d.log.prompt_tokens = i64::try_from(prompt).unwrap_or(i64::MAX);
     d.log.completion_tokens = i64::try_from(completion).unwrap_or(i64::MAX);
-    d.log.quota = actual;
     d.log.latency_ms = elapsed_ms(d.started);
     if d.log.status_code == 0 {
         // Settled from Drop before any outcome was recorded: the client went away, or the
@@ -218,30 +224,56 @@ fn settlement(quota: &QuotaLeases, mut d: MeterData) -> Settlement {
             }
         }
     }
+    let (charged, returns) = charge(quota, &d, actual);
+    d.log.quota = charged;
+    d.log.unbilled_quota = actual - charged;
     record_metrics(quota, &d);
     d.trace.end(&d.log, &d.usage);
-    let r = d.reservation;
-    let (token_return, token_held) = if r.token_limited {
-        quota.refund(Holder::Token(d.token_id), r.token_amount, actual)
-    } else {
-        (0, 0)
-    };
-    let (user_return, _) = if r.user_amount != 0 || actual != 0 {
-        quota.refund(Holder::User(d.user_id), r.user_amount, actual)
-    } else {
-        (0, 0)
-    };
     Settlement {
         token_id: d.token_id,
         user_id: d.user_id,
         channel_id: (d.log.channel_id > 0).then_some(d.log.channel_id),
-        token_limited: r.token_limited,
-        actual,
-        token_return,
-        token_held,
-        user_return,
+        token_limited: d.reservation.token_limited,
+        actual: charged,
+        token_return: returns.token_return,
+        token_held: returns.token_held,
+        user_return: returns.user_return,
         log: d.log,
     }
+}
+
+/// What a settlement gives back to the balances.
+#[derive(Default)]
+struct Returns {
+    token_return: i64,
+    token_held: i64,
+    user_return: i64,
+}
+
+/// Charges `actual` to the key (when limited) and the user, but never more than either
+/// reserved plus what its lease holds (`QuotaLeases::refund_capped`): a balance never goes
+/// below zero, and what could not be charged is the log row's `unbilled_quota`.
+fn charge(quota: &QuotaLeases, d: &MeterData, actual: i64) -> (i64, Returns) {
+    let r = d.reservation;
+    let token = Holder::Token(d.token_id);
+    let mut out = Returns::default();
+    let mut charged = actual;
+    if r.token_limited {
+        let (c, give, held) = quota.refund_capped(token, r.token_amount, actual);
+        (charged, out.token_return, out.token_held) = (c, give, held);
+    }
+    if r.user_amount != 0 || charged != 0 {
+        let (c, give, _) = quota.refund_capped(Holder::User(d.user_id), r.user_amount, charged);
+        out.user_return = give;
+        if c < charged && r.token_limited {
+            // The user could pay less than the key was charged: the key gets the rest back.
+            let (give, held) = quota.refund(token, charged - c, 0);
+            out.token_return += give;
+            out.token_held = held;
+        }
+        charged = c;
+    }
+    (charged, out)
 }
 
 /// The request's figures for `/metrics`, in the one place every request passes.

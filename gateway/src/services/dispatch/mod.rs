@@ -9,6 +9,7 @@ pub mod flow;
 pub mod key_auth;
 pub mod ledger;
 pub mod meter;
+pub mod output_cap;
 pub mod quota_lease;
 pub mod request;
 pub mod routing;

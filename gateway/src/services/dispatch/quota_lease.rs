@@ -203,6 +203,24 @@ impl QuotaLeases {
         (give, l.held)
     }
 
+    /// Settles like [`refund`](Self::refund), but charges at most the reservation plus
+    /// what the lease holds: both were taken from the balance already, so the charge can
+    /// never take the balance below zero. Returns (charged, give back, still held).
+    pub fn refund_capped(&self, holder: Holder, reserved: i64, actual: i64) -> (i64, i64, i64) {
+        let cell = self.cell(holder);
+        let mut l = lock(&cell.lease);
+        let charged = actual.min(reserved.saturating_add(l.held.max(0)));
+        l.held = l.held.saturating_add(reserved.saturating_sub(charged));
+        l.last_used = Some(Instant::now());
+        let mut give = 0;
+        let cap = l.keep.saturating_mul(2);
+        if l.held > cap {
+            give = l.held - cap;
+            l.held = cap;
+        }
+        (charged, give, l.held)
+    }
+
     /// What this replica holds of a balance (added to the balance it shows).
     pub fn held(&self, holder: Holder) -> i64 {
         let cell = lock(&self.cells).get(&holder).cloned();

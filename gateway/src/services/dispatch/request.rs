@@ -34,6 +34,12 @@ pub struct ClientRequest {
     pub wants_usage: bool,
     pub prompt: Arc<Prompt>,
     pub completion_reserve: u64,
+    /// The client's own output limit per answer (`max_tokens` and its renamings), if any.
+    pub output_limit: Option<u64>,
+    /// Answers asked for (`n`), each up to the output limit.
+    pub choices: u64,
+    /// The output the reservation paid for, once reserved.
+    pub output: Option<super::output_cap::OutputPlan>,
 }
 
 impl ClientRequest {
@@ -84,7 +90,7 @@ pub fn from_anthropic(
         }
     }
     let prompt = Arc::new(Prompt::new(&model, text, 3 * messages.len() as u64 + 3));
-    let completion_reserve = completion_reserve(obj)?;
+    let output = output_request(obj)?;
     Ok(ClientRequest {
         openai: OnceLock::new(),
         convert: Some(convert),
@@ -97,7 +103,10 @@ pub fn from_anthropic(
         stream,
         wants_usage: false,
         prompt,
-        completion_reserve,
+        completion_reserve: output.reserve(),
+        output_limit: output.limit,
+        choices: output.choices,
+        output: None,
     })
 }
 
@@ -210,9 +219,12 @@ pub fn from_value(ep: Endpoint, body: Value) -> Result<ClientRequest, V1Error> {
     };
     let overhead = per_message_overhead(ep, &body);
     let prompt = Arc::new(Prompt::new(&model, prompt_text, overhead));
-    let completion_reserve = match ep {
-        Endpoint::Embeddings => 0,
-        _ => completion_reserve(obj)?,
+    let output = match ep {
+        Endpoint::Embeddings => OutputRequest {
+            limit: None,
+            choices: 0,
+        },
+        _ => output_request(obj)?,
     };
     Ok(ClientRequest {
         openai: OnceLock::from(Ok(body)),
@@ -226,7 +238,10 @@ pub fn from_value(ep: Endpoint, body: Value) -> Result<ClientRequest, V1Error> {
         stream,
         wants_usage,
         prompt,
-        completion_reserve,
+        completion_reserve: output.reserve(),
+        output_limit: output.limit,
+        choices: output.choices,
+        output: None,
     })
 }
 
@@ -240,8 +255,23 @@ fn per_message_overhead(ep: Endpoint, body: &Value) -> u64 {
     }
 }
 
-fn completion_reserve(obj: &serde_json::Map<String, Value>) -> Result<u64, V1Error> {
-    let mut max = DEFAULT_COMPLETION_RESERVE;
+/// The output a client asked for: a limit per answer (if any) and how many answers.
+struct OutputRequest {
+    limit: Option<u64>,
+    choices: u64,
+}
+
+impl OutputRequest {
+    /// Completion tokens the rate limits count in advance (0 for embeddings).
+    fn reserve(&self) -> u64 {
+        self.limit
+            .unwrap_or(DEFAULT_COMPLETION_RESERVE)
+            .saturating_mul(self.choices)
+    }
+}
+
+fn output_request(obj: &serde_json::Map<String, Value>) -> Result<OutputRequest, V1Error> {
+    let mut max = None;
     for key in ["max_completion_tokens", "max_tokens"] {
         match obj.get(key) {
             None | Some(Value::Null) => {}
@@ -252,7 +282,7 @@ fn completion_reserve(obj: &serde_json::Map<String, Value>) -> Result<u64, V1Err
                     .ok_or_else(|| {
                         V1Error::bad_request(format!("{key} must be a positive integer")).param(key)
                     })?;
-                max = n;
+                max = Some(n);
                 break;
             }
         }
@@ -264,7 +294,10 @@ fn completion_reserve(obj: &serde_json::Map<String, Value>) -> Result<u64, V1Err
             .filter(|n| (1..=MAX_N).contains(n))
             .ok_or_else(|| V1Error::bad_request("n must be an integer from 1 to 128").param("n"))?,
     };
-    Ok(max.saturating_mul(n))
+    Ok(OutputRequest {
+        limit: max,
+        choices: n,
+    })
 }
 
 /// Every string inside a value (message contents, prompt arrays, embedding inputs).
