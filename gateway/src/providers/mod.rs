@@ -6,6 +6,7 @@ pub mod azure;
 pub mod gemini;
 pub mod gemini_inbound;
 pub mod openai;
+pub mod reasoning;
 pub mod responses_inbound;
 
 use crate::services::dispatch::error::V1Error;

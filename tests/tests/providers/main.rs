@@ -8,6 +8,8 @@ mod fidelity;
 mod gemini_channel;
 mod messages_endpoint;
 mod messages_errors;
+mod reasoning;
 mod sdk;
 mod streaming;
+mod structured_output;
 mod upstream_errors;

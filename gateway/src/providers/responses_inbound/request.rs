@@ -3,6 +3,7 @@
 //! in the warnings.
 
 use super::tools::{self, flat_name};
+use crate::providers::reasoning;
 use crate::services::dispatch::error::{Dialect, V1Error};
 use serde_json::{json, Map, Value};
 
@@ -98,12 +99,9 @@ fn copy_settings(
             out.insert(key.into(), v.clone());
         }
     }
-    if let Some(e) = obj
-        .get("reasoning")
-        .and_then(|r| r.get("effort"))
-        .and_then(Value::as_str)
-    {
-        out.insert("reasoning_effort".into(), json!(e));
+    // Each channel sends what its model takes (`reasoning::families`).
+    if let Some(ask) = obj.get("reasoning").and_then(reasoning::from_responses) {
+        out.insert(reasoning::FIELD.into(), ask.to_value());
     }
     let text = obj.get("text");
     match text.and_then(|t| t.get("format")) {
