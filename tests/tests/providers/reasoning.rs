@@ -424,3 +424,53 @@ async fn claude_codes_billing_line_stays_on_anthropic_channels_only() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(sent(&w)["system"], system, "passed through unchanged");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codex_style_responses_turns_replay_claude_thinking_through_encrypted_content() {
+    use integration_tests::responses_support::{completed, create, stream};
+    let w = world(ANTHROPIC, json!({})).await;
+    let tool = json!({"type": "function", "name": "get_weather", "description": "Weather",
+                      "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}});
+    let user = json!({"type": "message", "role": "user",
+                      "content": [{"type": "input_text", "text": "weather in Paris?"}]});
+    let first = json!({"model": CLAUDE, "input": [user], "tools": [tool], "stream": true,
+                       "store": false, "max_output_tokens": 9000,
+                       "include": ["reasoning.encrypted_content"],
+                       "reasoning": {"effort": "low"}});
+    let evs = stream(&w, first.clone()).await;
+    let output = completed(&evs)["output"]
+        .as_array()
+        .cloned()
+        .expect("output");
+    let reasoning = &output[0];
+    assert_eq!(reasoning["type"], "reasoning", "{output:?}");
+    let packed = reasoning["encrypted_content"].as_str().unwrap_or_default();
+    assert!(packed.contains(THINKING_SIGNATURE), "{reasoning}");
+    let call = output
+        .iter()
+        .find(|i| i["type"] == "function_call")
+        .expect("a function call");
+
+    // Codex sends the whole conversation back, its output items included.
+    let mut input = vec![user];
+    input.extend(output.iter().cloned());
+    input.push(
+        json!({"type": "function_call_output", "call_id": call["call_id"],
+                      "output": "21°C"}),
+    );
+    let mut second = first;
+    second["input"] = json!(input);
+    second["stream"] = json!(false);
+    let r = create(&w, second).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let b = sent(&w);
+    assert_eq!(b["thinking"]["type"], "enabled", "{b}");
+    let turn = &b["messages"][1]["content"];
+    assert_eq!(
+        turn[0],
+        json!({"type": "thinking", "thinking": THINKING_TEXT, "signature": THINKING_SIGNATURE}),
+        "{b}"
+    );
+    assert_eq!(turn[1]["type"], "text");
+    assert_eq!(turn[2]["type"], "tool_use");
+}

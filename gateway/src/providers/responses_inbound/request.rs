@@ -3,7 +3,7 @@
 //! in the warnings.
 
 use super::tools::{self, flat_name};
-use crate::providers::reasoning;
+use crate::providers::reasoning::{self, details};
 use crate::services::dispatch::error::{Dialect, V1Error};
 use serde_json::{json, Map, Value};
 
@@ -184,8 +184,17 @@ fn input_items(
                 tool_output(item, messages);
             }
             // Reasoning is the upstream's own (often encrypted) state; another provider
-            // cannot use it, and the visible answer already carries its result.
-            "reasoning" => {}
+            // cannot use it, and the visible answer already carries its result. Only
+            // Anthropic thinking the gateway itself packed goes back, to the assistant
+            // turn it belongs to.
+            "reasoning" => {
+                let packed = item.get("encrypted_content").and_then(Value::as_str);
+                if let Some(entries) = packed.and_then(super::response::details_of) {
+                    let mut turn = json!({"role": "assistant", "content": null});
+                    turn[details::FIELD] = entries;
+                    messages.push(turn);
+                }
+            }
             "item_reference" => {
                 return Err(bad(
                     "item_reference needs stored responses, which this channel does not keep; \
@@ -270,6 +279,16 @@ fn message(item: &Value, messages: &mut Vec<Value>) -> Result<(), V1Error> {
     } else {
         Value::Array(parts)
     };
+    // The text of a turn whose replayed thinking came first joins that turn.
+    if let Some(last) = messages.last_mut().filter(|m| {
+        chat_role == "assistant"
+            && m["role"] == "assistant"
+            && m["content"].is_null()
+            && m.get("tool_calls").is_none()
+    }) {
+        last["content"] = content;
+        return Ok(());
+    }
     messages.push(json!({"role": chat_role, "content": content}));
     Ok(())
 }
