@@ -474,3 +474,52 @@ async fn codex_style_responses_turns_replay_claude_thinking_through_encrypted_co
     assert_eq!(turn[1]["type"], "text");
     assert_eq!(turn[2]["type"], "tool_use");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs SDK_PYTHON: a venv with the openai and anthropic SDKs (.ci/run sets it)"]
+async fn the_sdks_loop_with_thinking_and_parse_structured_output_across_channel_types() {
+    use integration_tests::provider_support::run_sdk_script;
+    integration_tests::needs::sdk_python();
+    let w = world(ANTHROPIC, json!({})).await;
+    let args = vec![
+        "openai".into(),
+        format!("{}/v1", w.gw.url),
+        w.key.clone(),
+        CLAUDE.into(),
+    ];
+    let c = run_sdk_script("reasoning_sdk.py", args).await;
+    let out = format!("{c:?}");
+    assert_eq!(c["replay"]["reasoning"], THINKING_TEXT, "{out}");
+    assert_eq!(c["replay"]["signature"], THINKING_SIGNATURE, "{out}");
+    assert_eq!(c["replay"]["follow_up"], "Tool result: 21C", "{out}");
+    assert_eq!(
+        (
+            c["parse"]["city"].as_str(),
+            c["parse"]["temperature"].as_i64()
+        ),
+        (Some("Paris"), Some(21)),
+        "{out}"
+    );
+
+    let w = world_for(OPENAI, "gpt-5").await;
+    let args = vec![
+        "anthropic".into(),
+        w.gw.url.clone(),
+        w.key.clone(),
+        "gpt-5".into(),
+    ];
+    let c = run_sdk_script("reasoning_sdk.py", args).await;
+    let out = format!("{c:?}");
+    assert_eq!(c["create"]["types"], json!(["thinking", "text"]), "{out}");
+    assert_eq!(c["create"]["thinking"], REASONING_TEXT, "{out}");
+    assert_eq!(c["stream"]["types"], json!(["thinking", "text"]), "{out}");
+    assert_eq!(c["stream"]["thinking"], REASONING_TEXT, "{out}");
+    assert_eq!(
+        (
+            c["stream"]["input_tokens"].as_u64(),
+            c["stream"]["output_tokens"].as_u64()
+        ),
+        (Some(11), Some(7)),
+        "{out}"
+    );
+}
