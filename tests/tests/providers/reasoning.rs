@@ -391,14 +391,42 @@ async fn a_gemini_thinking_budget_reaches_anthropic_exactly_and_thinking_comes_b
     let body = json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}],
         "generationConfig": {"maxOutputTokens": 8000,
             "thinkingConfig": {"thinkingBudget": 3000, "includeThoughts": true}}});
-    let r = goog_post(&w, &action(CLAUDE, "generateContent"), body).await;
+    let r = goog_post(&w, &action(CLAUDE, "generateContent"), body.clone()).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
         sent(&w)["thinking"],
         json!({"type": "enabled", "budget_tokens": 3000})
     );
     let parts = &r.body["candidates"][0]["content"]["parts"];
-    assert_eq!(parts[0], json!({"text": THINKING_TEXT, "thought": true}));
+    assert_eq!(
+        (parts[0]["text"].as_str(), parts[0]["thought"].as_bool()),
+        (Some(THINKING_TEXT), Some(true)),
+        "{parts}"
+    );
+
+    let path = format!("{}?alt=sse", action(CLAUDE, "streamGenerateContent"));
+    let req =
+        w.gw.builder(reqwest::Method::POST, &path, None)
+            .header("x-goog-api-key", &w.key)
+            .json(&body);
+    let rec = integration_tests::v1_support::SseReader::open(req)
+        .await
+        .read_to_end(std::time::Duration::from_secs(60))
+        .await;
+    assert_eq!(rec.status, 200);
+    let thoughts: String = rec
+        .json_events()
+        .iter()
+        .flat_map(|e| {
+            e["candidates"][0]["content"]["parts"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter(|p| p["thought"] == true)
+        .filter_map(|p| p["text"].as_str().map(String::from))
+        .collect();
+    assert_eq!(thoughts, THINKING_TEXT);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -521,5 +549,46 @@ async fn the_sdks_loop_with_thinking_and_parse_structured_output_across_channel_
         ),
         (Some(11), Some(7)),
         "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gemini_clients_replay_claude_thinking_through_the_thought_signature() {
+    use integration_tests::gemini_support::{action, goog_post, weather_declaration};
+    let w = world(ANTHROPIC, json!({})).await;
+    let user = json!({"role": "user", "parts": [{"text": "weather in Paris?"}]});
+    let first = json!({"contents": [user],
+        "tools": [{"functionDeclarations": [weather_declaration()]}],
+        "generationConfig": {"maxOutputTokens": 8000,
+            "thinkingConfig": {"thinkingBudget": 2000, "includeThoughts": true}}});
+    let r = goog_post(&w, &action(CLAUDE, "generateContent"), first.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let model_turn = r.body["candidates"][0]["content"].clone();
+    let thought = &model_turn["parts"][0];
+    assert_eq!(thought["thought"], true, "{model_turn}");
+    assert!(
+        thought["thoughtSignature"]
+            .as_str()
+            .is_some_and(|s| s.contains(THINKING_SIGNATURE)),
+        "{model_turn}"
+    );
+    let call = model_turn["parts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find_map(|p| p.get("functionCall"))
+        .expect("a function call")
+        .clone();
+    let mut second = first;
+    second["contents"] = json!([user, model_turn, {"role": "user", "parts": [
+        {"functionResponse": {"name": call["name"], "response": {"temp": 21}}}]}]);
+    let r = goog_post(&w, &action(CLAUDE, "generateContent"), second).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let b = sent(&w);
+    assert_eq!(b["thinking"]["budget_tokens"], 2000, "{b}");
+    assert_eq!(
+        b["messages"][1]["content"][0],
+        json!({"type": "thinking", "thinking": THINKING_TEXT, "signature": THINKING_SIGNATURE}),
+        "{b}"
     );
 }

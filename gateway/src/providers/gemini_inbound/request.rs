@@ -2,7 +2,7 @@
 
 use super::bad;
 use super::schema::openai_schema;
-use crate::providers::reasoning;
+use crate::providers::reasoning::{self, details};
 use crate::services::dispatch::error::V1Error;
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, VecDeque};
@@ -112,7 +112,13 @@ impl Converter {
     fn model_turn(&mut self, parts: &[Value]) -> Value {
         let mut text = String::new();
         let mut calls = Vec::new();
+        // Anthropic thinking the gateway packed into a thought part's signature.
+        let mut signed = Vec::new();
         for p in parts {
+            if p.get("thought").and_then(Value::as_bool) == Some(true) {
+                let sig = p.get("thoughtSignature").and_then(Value::as_str);
+                signed.extend(sig.and_then(details::unpack).unwrap_or_default());
+            }
             if let Some(fc) = p.get("functionCall") {
                 let name = fc.get("name").and_then(Value::as_str).unwrap_or_default();
                 let id = self.call_id(fc.get("id").and_then(Value::as_str), name);
@@ -136,6 +142,9 @@ impl Converter {
                 m["content"] = Value::Null;
             }
             m["tool_calls"] = Value::Array(calls);
+        }
+        if !signed.is_empty() {
+            m[details::FIELD] = Value::Array(signed);
         }
         m
     }

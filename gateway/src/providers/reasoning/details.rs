@@ -27,6 +27,30 @@ pub fn redacted_entry(index: usize, data: &str) -> Value {
            "index": index})
 }
 
+/// Marks opaque state the gateway packed: Anthropic entries as JSON, handed to
+/// clients whose dialect has no place for them but an opaque string the client sends
+/// back (Responses `encrypted_content`, Gemini `thoughtSignature`).
+pub const PACKED_PREFIX: &str = "gw-anthropic-thinking:";
+
+/// The Anthropic entries of `entries`, packed; `None` when there are none.
+pub fn pack(entries: &[Value]) -> Option<String> {
+    let anthropic: Vec<Value> = entries
+        .iter()
+        .filter(|e| !pieces(Some(&json!([e]))).is_empty())
+        .cloned()
+        .collect();
+    (!anthropic.is_empty()).then(|| format!("{PACKED_PREFIX}{}", Value::Array(anthropic)))
+}
+
+/// The entries in a string [`pack`] made.
+pub fn unpack(packed: &str) -> Option<Vec<Value>> {
+    let json = packed.strip_prefix(PACKED_PREFIX)?;
+    match serde_json::from_str::<Value>(json).ok()? {
+        Value::Array(entries) => Some(entries),
+        _ => None,
+    }
+}
+
 /// One entry read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece {
@@ -102,6 +126,17 @@ mod tests {
             ]
         );
         assert_eq!(pieces(msg.get(FIELD)).len(), 3);
+        let packed = pack(msg[FIELD].as_array().unwrap()).unwrap();
+        assert_eq!(
+            unpack(&packed).map(|e| e.len()),
+            Some(3),
+            "the Gemini entry is left out"
+        );
+        assert_eq!(
+            pack(&[json!({"type": "reasoning.text", "text": "x", "format": "other"})]),
+            None
+        );
+        assert_eq!(unpack("not ours"), None);
         assert!(anthropic_blocks(&json!({"role": "assistant"})).is_empty());
     }
 }

@@ -189,9 +189,9 @@ fn input_items(
             // turn it belongs to.
             "reasoning" => {
                 let packed = item.get("encrypted_content").and_then(Value::as_str);
-                if let Some(entries) = packed.and_then(super::response::details_of) {
+                if let Some(entries) = packed.and_then(details::unpack) {
                     let mut turn = json!({"role": "assistant", "content": null});
-                    turn[details::FIELD] = entries;
+                    turn[details::FIELD] = Value::Array(entries);
                     messages.push(turn);
                 }
             }

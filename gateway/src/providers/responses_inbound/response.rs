@@ -162,27 +162,10 @@ pub fn reasoning_item(id: &str, summary: &str, encrypted: Option<&str>) -> Value
     item
 }
 
-/// Marks `encrypted_content` the gateway made: Anthropic's signed and redacted thinking
-/// (`reasoning_details` entries as JSON), which Codex and the SDKs send back on the next
-/// turn so an Anthropic channel gets its thinking blocks again.
-pub const SIGNED_PREFIX: &str = "gw-anthropic-thinking:";
-
-/// The `encrypted_content` for an answer's Anthropic `reasoning_details`, if it has any.
+/// The `encrypted_content` for an answer's Anthropic `reasoning_details` (Codex and the
+/// SDKs send it back on the next turn, so an Anthropic channel gets its thinking again).
 pub fn signed_state(entries: &[Value]) -> Option<String> {
-    let anthropic: Vec<Value> = entries
-        .iter()
-        .filter(|e| !details::pieces(Some(&json!([e]))).is_empty())
-        .cloned()
-        .collect();
-    (!anthropic.is_empty()).then(|| format!("{SIGNED_PREFIX}{}", Value::Array(anthropic)))
-}
-
-/// The `reasoning_details` inside `encrypted_content` the gateway made.
-pub fn details_of(encrypted: &str) -> Option<Value> {
-    let json = encrypted.strip_prefix(SIGNED_PREFIX)?;
-    serde_json::from_str::<Value>(json)
-        .ok()
-        .filter(Value::is_array)
+    details::pack(entries)
 }
 
 /// Converts a non-streaming chat answer; `usage` is what is billed (the upstream's, or
