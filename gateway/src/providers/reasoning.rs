@@ -214,7 +214,10 @@ pub fn warnings(provider: super::Provider, model: &str, body: &Value) -> Vec<Str
     let dropped = |why: &str| vec![format!("reasoning ({}) dropped: {why}", ask.describe())];
     match provider {
         Provider::OpenAi | Provider::Azure | Provider::Custom => {
-            if converted && families::openai_effort(model, ask).is_none() && ask.effort.is_some() {
+            // Whether the family takes reasoning at all (an open ask sends nothing to one
+            // that does: the model's default applies).
+            let takes = families::openai_effort(model, Ask::effort(Effort::Medium)).is_some();
+            if converted && !takes && !ask.is_off() {
                 return dropped(&format!("'{model}' takes no reasoning_effort"));
             }
             Vec::new()
@@ -236,7 +239,18 @@ pub fn warnings(provider: super::Provider, model: &str, body: &Value) -> Vec<Str
                     "structured output on '{model}' is a forced tool, which excludes thinking"
                 ))
             } else {
-                Vec::new()
+                // Sent with thinking on: the sampling settings thinking refuses are not.
+                let sampling: Vec<&str> = ["temperature", "top_k"]
+                    .into_iter()
+                    .filter(|k| body.get(*k).is_some_and(|v| !v.is_null()))
+                    .collect();
+                match sampling.is_empty() {
+                    true => Vec::new(),
+                    false => vec![format!(
+                        "{} dropped: Claude takes only the defaults with thinking on",
+                        sampling.join(" and ")
+                    )],
+                }
             }
         }
         Provider::Gemini => match families::gemini_style(model) {

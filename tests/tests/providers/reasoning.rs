@@ -138,6 +138,11 @@ async fn openai_reasoning_effort_becomes_anthropic_thinking_and_the_signature_re
         b.get("temperature").is_none(),
         "thinking takes only the default temperature: {b}"
     );
+    assert!(
+        warnings(&r).contains("temperature dropped"),
+        "{}",
+        warnings(&r)
+    );
     let msg = &r.body["choices"][0]["message"];
     assert_eq!(msg["reasoning_content"], THINKING_TEXT);
     assert_eq!(
