@@ -9,6 +9,7 @@ mod gemini_channel;
 mod messages_endpoint;
 mod messages_errors;
 mod reasoning;
+mod reasoning_replay;
 mod sdk;
 mod streaming;
 mod structured_output;
