@@ -40,6 +40,12 @@ pub struct MessagesRequest {
     pub tool_choice: Option<ToolChoice>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
+    /// `{"type": "enabled", "budget_tokens": n}`, `{"type": "adaptive"}` or disabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thinking: Option<Value>,
+    /// `{"effort": …, "format": {"type": "json_schema", "schema": …}}` on recent models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_config: Option<Value>,
 }
 
 /// One conversation turn; `role` is `user` or `assistant`.
@@ -90,11 +96,16 @@ pub enum ContentBlock {
         #[serde(default)]
         signature: String,
     },
+    /// Thinking the safety systems encrypted: only Anthropic can read `data`.
+    RedactedThinking {
+        #[serde(default)]
+        data: String,
+    },
     Document {
         #[serde(default)]
         source: Value,
     },
-    /// Block types the gateway does not convert (redacted thinking, server tools, …).
+    /// Block types the gateway does not convert (server tools, …).
     #[serde(other)]
     Other,
 }
@@ -328,9 +339,16 @@ mod tests {
         );
         let ev: StreamEvent = serde_json::from_str(r#"{"type":"brand_new_event"}"#).unwrap();
         assert_eq!(ev, StreamEvent::Other);
+        let d: Delta = serde_json::from_str(r#"{"type":"citations_delta","citation":{}}"#).unwrap();
+        assert_eq!(d, Delta::Other);
         let d: Delta =
             serde_json::from_str(r#"{"type":"signature_delta","signature":"abc"}"#).unwrap();
-        assert_eq!(d, Delta::Other);
+        assert_eq!(
+            d,
+            Delta::SignatureDelta {
+                signature: "abc".into()
+            }
+        );
     }
 
     #[test]

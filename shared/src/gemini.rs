@@ -149,6 +149,9 @@ pub struct GenerationConfig {
     pub response_mime_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_schema: Option<Value>,
+    /// `{"thinkingBudget": n}` or `{"thinkingLevel": …}`, with `includeThoughts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thinking_config: Option<Value>,
 }
 
 /// A whole answer, or one stream event (each carries only the new parts).

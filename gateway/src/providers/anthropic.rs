@@ -9,6 +9,9 @@ mod stream;
 pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;
+pub(crate) mod thinking;
+#[cfg(test)]
+mod thinking_tests;
 
 use super::{Endpoint, Target};
 use crate::services::dispatch::error::V1Error;

@@ -8,7 +8,10 @@ mod response;
 mod stream;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod thinking_tests;
 
+use super::reasoning;
 use crate::services::dispatch::billing::count_tokens;
 use crate::services::dispatch::error::{Dialect, V1Error};
 use serde_json::{json, Map, Value};
@@ -17,6 +20,9 @@ use shared::anthropic::{Content, ContentBlock, ImageSource, MessagesRequest, Too
 pub use passthrough::AnthropicPassthrough;
 pub use response::from_openai_response;
 pub use stream::OpenAiToAnthropicStream;
+
+/// The prefix of Claude Code's per-request billing line in the system prompt.
+const BILLING_HEADER: &str = "x-anthropic-billing-header:";
 
 /// Rough token cost of one image, for estimates only (Anthropic caps images near this).
 const IMAGE_TOKENS: u64 = 1600;
@@ -37,7 +43,7 @@ pub fn to_openai(body: &Value) -> Result<Value, V1Error> {
     }
     let mut messages = Vec::new();
     if let Some(system) = &req.system {
-        let text = text_of(system);
+        let text = without_billing_header(&text_of(system));
         if !text.is_empty() {
             messages.push(json!({"role": "system", "content": text}));
         }
@@ -47,7 +53,12 @@ pub fn to_openai(body: &Value) -> Result<Value, V1Error> {
             "user" => user_messages(&m.content, &mut messages),
             "assistant" => messages.push(assistant_message(&m.content)),
             // Claude Code puts system turns mid-conversation; they stay where they are.
-            "system" => messages.push(json!({"role": "system", "content": text_of(&m.content)})),
+            "system" => {
+                let text = text_of(&m.content);
+                if !text.is_empty() {
+                    messages.push(json!({"role": "system", "content": text}));
+                }
+            }
             other => return Err(bad(format!("messages: unexpected role '{other}'"))),
         }
     }
@@ -114,7 +125,43 @@ pub fn to_openai(body: &Value) -> Result<Value, V1Error> {
     if let Some(user) = req.metadata.and_then(|m| m.user_id) {
         out.insert("user".into(), json!(openai_user(&user)));
     }
+    // Each channel sends what its model takes (`reasoning::families`).
+    if let Some(ask) = reasoning::from_anthropic(body) {
+        out.insert(reasoning::FIELD.into(), ask.to_value());
+    }
+    if let Some(format) = structured_output(body) {
+        out.insert("response_format".into(), format);
+    }
     Ok(Value::Object(out))
+}
+
+/// Anthropic structured output (`output_config.format`, or the beta's `output_format`)
+/// → an OpenAI `json_schema` response format.
+fn structured_output(body: &Value) -> Option<Value> {
+    let format = body
+        .pointer("/output_config/format")
+        .or_else(|| body.get("output_format"))
+        .filter(|f| f.get("type").and_then(Value::as_str) == Some("json_schema"))?;
+    let schema = format
+        .get("schema")
+        .filter(|s| s.is_object())
+        .cloned()
+        .unwrap_or_else(|| json!({"type": "object"}));
+    Some(json!({"type": "json_schema", "json_schema": {"name": "output", "schema": schema}}))
+}
+
+/// Claude Code starts its system prompt with a per-request billing line
+/// (`x-anthropic-billing-header: cc_version=…; cch=…;`); it means nothing to other
+/// providers and, changing on every request, defeats their prompt caching.
+fn without_billing_header(system: &str) -> String {
+    if !system.contains(BILLING_HEADER) {
+        return system.to_string();
+    }
+    let kept: Vec<&str> = system
+        .lines()
+        .filter(|l| !l.trim_start().starts_with(BILLING_HEADER))
+        .collect();
+    kept.join("\n").trim_start_matches('\n').to_string()
 }
 
 /// What [`to_openai`] leaves out of a body: tools only Anthropic runs (server tools,

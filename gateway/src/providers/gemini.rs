@@ -13,6 +13,7 @@ mod schema;
 mod stream;
 #[cfg(test)]
 mod tests;
+mod thinking;
 
 use super::anthropic::openai_shape::image_url_of;
 use super::{Endpoint, Parsed, Target};

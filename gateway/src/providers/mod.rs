@@ -7,6 +7,7 @@ pub mod gemini;
 pub mod gemini_inbound;
 pub mod openai;
 pub mod output_limit;
+pub mod reasoning;
 pub mod responses_inbound;
 
 use crate::services::dispatch::error::V1Error;

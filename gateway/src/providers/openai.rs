@@ -1,7 +1,7 @@
 //! OpenAI and OpenAI-compatible servers: the body passes through with only `model`
 //! replaced (and usage requested on streams).
 
-use super::{Endpoint, Parsed, StreamAdapter, Target};
+use super::{reasoning, Endpoint, Parsed, StreamAdapter, Target};
 use crate::services::dispatch::billing::TokenTally;
 use crate::services::dispatch::error::V1Error;
 use crate::upstream::UpstreamRequest;
@@ -21,6 +21,7 @@ pub fn prepare_body(t: &Target<'_>, body: &Value, stream: bool) -> Result<Bytes,
         .as_object_mut()
         .ok_or_else(|| V1Error::bad_request("request body must be a JSON object"))?;
     obj.insert("model".into(), Value::String(t.upstream_model.clone()));
+    converted_reasoning(obj, &t.upstream_model);
     if stream {
         let opts = obj.entry("stream_options").or_insert_with(|| json!({}));
         if let Some(o) = opts.as_object_mut() {
@@ -32,6 +33,23 @@ pub fn prepare_body(t: &Target<'_>, body: &Value, stream: bool) -> Result<Bytes,
     serde_json::to_vec(&b)
         .map(Bytes::from)
         .map_err(|_| V1Error::internal())
+}
+
+/// A converted request's reasoning (the gateway's own field, never sent on) becomes
+/// `reasoning_effort` for models that take it; an OpenAI client's own body keeps its
+/// `reasoning_effort` as sent.
+fn converted_reasoning(obj: &mut serde_json::Map<String, Value>, model: &str) {
+    let Some(v) = obj.remove(reasoning::FIELD) else {
+        return;
+    };
+    match reasoning::Ask::of_field(&v).and_then(|a| reasoning::families::openai_effort(model, a)) {
+        Some(effort) => {
+            obj.insert("reasoning_effort".into(), json!(effort));
+        }
+        None => {
+            obj.remove("reasoning_effort");
+        }
+    }
 }
 
 pub fn build(

@@ -53,6 +53,11 @@ pub enum Delta {
         #[serde(default)]
         thinking: String,
     },
+    /// The signature of the thinking block, sent just before it stops.
+    SignatureDelta {
+        #[serde(default)]
+        signature: String,
+    },
     #[serde(other)]
     Other,
 }

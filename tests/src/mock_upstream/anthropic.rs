@@ -6,12 +6,13 @@ use serde_json::{json, Value};
 use shared::sse::encode_event;
 
 use super::content::{self, Intent};
+use super::reasoning;
 use super::reply::MockUsage;
 use super::router::{Ctx, Rendered};
 use super::TOOL_ARGUMENTS;
 
 pub(crate) fn messages(ctx: &Ctx) -> Rendered {
-    let intent = content::anthropic(ctx.body);
+    let intent = reasoning::structured(content::anthropic(ctx.body), ctx.body);
     match ctx.body["stream"] == true {
         true => Rendered::Events(stream(ctx, &intent)),
         false => Rendered::Json(message(ctx, &intent)),
@@ -19,7 +20,13 @@ pub(crate) fn messages(ctx: &Ctx) -> Rendered {
 }
 
 fn message(ctx: &Ctx, intent: &Intent) -> Value {
-    let mut blocks = vec![json!({"type": "text", "text": intent.text})];
+    let mut blocks = Vec::new();
+    if reasoning::anthropic_thinking(ctx.body) {
+        blocks.push(reasoning::thinking_block());
+    }
+    if !forced_tool(ctx.body) {
+        blocks.push(json!({"type": "text", "text": intent.text}));
+    }
     if let Some(name) = &intent.tool {
         let mut block = tool_use(ctx, name);
         block["input"] = serde_json::from_str(TOOL_ARGUMENTS).unwrap_or_default();
@@ -40,6 +47,12 @@ fn message_shell(ctx: &Ctx, content: Value, stop_reason: Value) -> Value {
 
 fn tool_use(ctx: &Ctx, name: &str) -> Value {
     json!({"type": "tool_use", "id": format!("toolu_{}", ctx.id), "name": name, "input": {}})
+}
+
+/// Like Anthropic, a forced tool choice (`any` or `tool`) answers with the call alone.
+fn forced_tool(body: &Value) -> bool {
+    matches!(body["tool_choice"]["type"].as_str(), Some("any" | "tool"))
+        && body["tools"].as_array().is_some_and(|t| !t.is_empty())
 }
 
 fn stop_reason(intent: &Intent) -> &'static str {
@@ -67,28 +80,50 @@ fn stream(ctx: &Ctx, intent: &Intent) -> Vec<Bytes> {
         // Anthropic reports the input side here and output_tokens 1 until message_delta.
         start["usage"] = usage_json(&usage, 1);
     }
-    let mut events = vec![
-        event("message_start", json!({ "message": start })),
-        event(
+    let mut events = vec![event("message_start", json!({ "message": start }))];
+    // With thinking on, a signed thinking block comes first and the others move up one.
+    let mut at = i64::from(reasoning::anthropic_thinking(ctx.body));
+    if at == 1 {
+        let block = json!({"type": "thinking", "thinking": "", "signature": ""});
+        events.push(event(
             "content_block_start",
-            json!({"index": 0, "content_block": {"type": "text", "text": ""}}),
-        ),
-        event("ping", json!({})),
-    ];
-    for piece in content::split_text(&intent.text, ctx.chunks) {
-        let delta = json!({"index": 0, "delta": {"type": "text_delta", "text": piece}});
-        events.push(event("content_block_delta", delta));
-    }
-    events.push(event("content_block_stop", json!({"index": 0})));
-    if let Some(name) = &intent.tool {
-        let block = json!({"index": 1, "content_block": tool_use(ctx, name)});
-        events.push(event("content_block_start", block));
-        for part in content::split_text(TOOL_ARGUMENTS, 2) {
-            let delta =
-                json!({"index": 1, "delta": {"type": "input_json_delta", "partial_json": part}});
+            json!({"index": 0, "content_block": block}),
+        ));
+        for piece in content::split_text(reasoning::THINKING_TEXT, 2) {
+            let delta = json!({"index": 0, "delta": {"type": "thinking_delta", "thinking": piece}});
             events.push(event("content_block_delta", delta));
         }
-        events.push(event("content_block_stop", json!({"index": 1})));
+        let sig = json!({"type": "signature_delta", "signature": reasoning::THINKING_SIGNATURE});
+        events.push(event(
+            "content_block_delta",
+            json!({"index": 0, "delta": sig}),
+        ));
+        events.push(event("content_block_stop", json!({"index": 0})));
+    }
+    if forced_tool(ctx.body) {
+        // The tool block takes the text block's place.
+        at -= 1;
+    } else {
+        events.push(event(
+            "content_block_start",
+            json!({"index": at, "content_block": {"type": "text", "text": ""}}),
+        ));
+        events.push(event("ping", json!({})));
+        for piece in content::split_text(&intent.text, ctx.chunks) {
+            let delta = json!({"index": at, "delta": {"type": "text_delta", "text": piece}});
+            events.push(event("content_block_delta", delta));
+        }
+        events.push(event("content_block_stop", json!({ "index": at })));
+    }
+    if let Some(name) = &intent.tool {
+        let block = json!({"index": at + 1, "content_block": tool_use(ctx, name)});
+        events.push(event("content_block_start", block));
+        for part in content::split_text(TOOL_ARGUMENTS, 2) {
+            let delta = json!({"index": at + 1,
+                               "delta": {"type": "input_json_delta", "partial_json": part}});
+            events.push(event("content_block_delta", delta));
+        }
+        events.push(event("content_block_stop", json!({"index": at + 1})));
     }
     let mut delta = json!({"delta": {"stop_reason": stop_reason(intent), "stop_sequence": null}});
     if let Some(usage) = ctx.usage {

@@ -24,9 +24,9 @@ fn thinking(ctx: &Ctx) -> bool {
 /// Renders the reply for `:{method}`; `None` for methods the mock does not know.
 pub(crate) fn reply(ctx: &Ctx, method: &str, sse: bool) -> Option<Rendered> {
     let rendered = match method {
-        "generateContent" => Rendered::Json(generate(ctx, &content::gemini(ctx.body))),
+        "generateContent" => Rendered::Json(generate(ctx, &intent(ctx))),
         "streamGenerateContent" => {
-            let chunks = stream_chunks(ctx, &content::gemini(ctx.body));
+            let chunks = stream_chunks(ctx, &intent(ctx));
             match sse {
                 true => Rendered::Events(chunks.iter().map(sse_event).collect()),
                 false => Rendered::Json(Value::Array(chunks)),
@@ -48,6 +48,10 @@ pub(crate) fn reply(ctx: &Ctx, method: &str, sse: bool) -> Option<Rendered> {
         _ => return None,
     };
     Some(rendered)
+}
+
+fn intent(ctx: &Ctx) -> Intent {
+    super::reasoning::structured(content::gemini(ctx.body), ctx.body)
 }
 
 fn generate(ctx: &Ctx, intent: &Intent) -> Value {

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use shared::sse::{done_event, encode_data};
 
 use super::content::{self, Intent};
+use super::reasoning;
 use super::reply::MockUsage;
 use super::router::{Ctx, Rendered};
 use super::TOOL_ARGUMENTS;
@@ -22,7 +23,7 @@ pub const MODELS: &[&str] = &[
 ];
 
 pub(crate) fn chat(ctx: &Ctx) -> Rendered {
-    let intent = content::openai_chat(ctx.body);
+    let intent = reasoning::structured(content::openai_chat(ctx.body), ctx.body);
     match ctx.body["stream"] == true {
         true => Rendered::Events(chat_stream(ctx, &intent)),
         false => Rendered::Json(chat_json(ctx, &intent)),
@@ -41,6 +42,10 @@ fn chat_json(ctx: &Ctx, intent: &Intent) -> Value {
             "stop",
         ),
     };
+    let mut message = message;
+    if reasoning::openai_reasoning(ctx.body) {
+        message["reasoning_content"] = json!(reasoning::REASONING_TEXT);
+    }
     let mut body = json!({
         "id": format!("chatcmpl-{}", ctx.id), "object": "chat.completion",
         "created": CREATED, "model": ctx.model, "system_fingerprint": "fp_mock",
@@ -76,6 +81,11 @@ fn chat_stream(ctx: &Ctx, intent: &Intent) -> Vec<Bytes> {
         json!({"role": "assistant", "content": "", "refusal": null}),
         Value::Null,
     ));
+    if reasoning::openai_reasoning(ctx.body) {
+        for piece in content::split_text(reasoning::REASONING_TEXT, 2) {
+            events.push(chunk(json!({ "reasoning_content": piece }), Value::Null));
+        }
+    }
     let finish = match &intent.tool {
         Some(name) => {
             let mut start = tool_call(ctx, name, "");

@@ -55,6 +55,11 @@ pub(crate) fn route(req: &RecordedRequest, reply: Reply, opts: &MockOptions, seq
     if flavor == Flavor::Anthropic && req.header("anthropic-version").is_none() {
         return error(400, "anthropic-version: header is required");
     }
+    if flavor == Flavor::Anthropic {
+        if let Some(message) = super::reasoning::anthropic_replay_error(req.json()) {
+            return error(400, &message);
+        }
+    }
     // Azure's v1 API (`/openai/v1/…`, used for the Responses API) takes no api-version.
     let azure_v1 = req.path.starts_with("/openai/v1/");
     if flavor == Flavor::Azure && !azure_v1 && req.query_param("api-version").is_none() {

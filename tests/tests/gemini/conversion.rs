@@ -89,7 +89,19 @@ async fn a_full_request_becomes_an_openai_chat_request() {
         b["response_format"]["json_schema"]["schema"]["properties"]["t"]["type"],
         "number"
     );
-    assert_eq!(b["reasoning_effort"], "medium");
+    assert!(
+        b.get("reasoning_effort").is_none() && b.get("x_gateway_reasoning").is_none(),
+        "{MODEL} takes no reasoning_effort: {b}"
+    );
+    let warnings = r
+        .headers
+        .get("x-gateway-warnings")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(
+        warnings.contains("reasoning (budget 4096) dropped"),
+        "{warnings}"
+    );
     assert!(b.get("safetySettings").is_none() && b.get("safety_settings").is_none());
     // The answer in Gemini's shape.
     let c = &r.body["candidates"][0];

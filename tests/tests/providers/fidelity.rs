@@ -201,13 +201,12 @@ async fn schema_property_order_reaches_every_channel_type_unchanged() {
         // The tool's schema, and (where the provider carries it) the answer's format.
         let tool_at = sent.find("\"pick\"").expect("tool sent");
         in_order(&sent[tool_at..], &["zeta", "alpha", "mid"]);
-        if channel_type != ANTHROPIC {
-            let format_at = sent
-                .find("\"answer\"")
-                .or_else(|| sent.find("responseSchema"))
-                .expect("format sent");
-            in_order(&sent[format_at..], &["zeta", "alpha", "mid"]);
-        }
+        let format_at = sent
+            .find("\"answer\"")
+            .or_else(|| sent.find("responseSchema"))
+            .or_else(|| sent.find("\"output_config\""))
+            .expect("format sent");
+        in_order(&sent[format_at..], &["zeta", "alpha", "mid"]);
         if channel_type == OPENAI {
             let client = serde_json::to_string(&ordered_chat_body(model)).expect("json");
             let sent_json: Value = serde_json::from_str(&sent).expect("json");

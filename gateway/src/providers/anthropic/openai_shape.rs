@@ -99,6 +99,8 @@ pub(crate) struct Choice {
     pub index: u64,
     pub content: String,
     pub reasoning: String,
+    /// Signed and redacted thinking (see `reasoning::details`).
+    pub reasoning_details: Vec<Value>,
     /// OpenAI `tool_calls` entries (`{id, type, function: {name, arguments}}`).
     pub tool_calls: Vec<Value>,
     pub finish_reason: Option<String>,
@@ -141,6 +143,9 @@ pub(crate) fn response_body(
             }
             if !c.reasoning.is_empty() {
                 msg["reasoning_content"] = json!(c.reasoning);
+            }
+            if !c.reasoning_details.is_empty() {
+                msg[crate::providers::reasoning::details::FIELD] = json!(c.reasoning_details);
             }
             if !c.tool_calls.is_empty() {
                 msg["tool_calls"] = json!(c.tool_calls);

@@ -52,7 +52,7 @@ pub fn to_anthropic(
         None
     };
     let temperature = body.get("temperature").and_then(Value::as_f64);
-    Ok(MessagesRequest {
+    let mut req = MessagesRequest {
         model: model.to_string(),
         messages: turns.finish(),
         system: (!system.is_empty()).then(|| Content::Text(system.join("\n\n"))),
@@ -72,7 +72,11 @@ pub fn to_anthropic(
         metadata: body.get("user").and_then(Value::as_str).map(|u| Metadata {
             user_id: Some(u.to_string()),
         }),
-    })
+        thinking: None,
+        output_config: None,
+    };
+    super::thinking::apply(body, model, &mut req);
+    Ok(req)
 }
 
 fn text_block(text: String) -> ContentBlock {
@@ -93,7 +97,9 @@ fn convert_message(m: &Value, system: &mut Vec<String>, turns: &mut Turns) -> Re
         }
         "user" => turns.push("user", user_blocks(m.get("content"))?),
         "assistant" => {
-            let mut blocks = vec![text_block(plain_text(m.get("content"))?)];
+            // Signed thinking kept by the client (`reasoning_details`) goes back first.
+            let mut blocks = super::thinking::replayed(m);
+            blocks.push(text_block(plain_text(m.get("content"))?));
             for call in m
                 .get("tool_calls")
                 .and_then(Value::as_array)

@@ -1,6 +1,8 @@
 //! Anthropic Messages answer → OpenAI `chat.completion` (or `text_completion`).
 
 use super::openai_shape::{response_body, Choice};
+use super::thinking::is_json_tool;
+use crate::providers::reasoning::details;
 use crate::providers::{Endpoint, Parsed};
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -28,20 +30,39 @@ pub fn tool_call(id: &str, name: &str, input: &Value) -> Value {
 }
 
 fn choice(blocks: &[ContentBlock], stop_reason: Option<&str>) -> Choice {
-    let mut c = Choice {
-        finish_reason: Some(stop_reason.map_or("stop", finish_reason).to_string()),
-        ..Choice::default()
-    };
+    let mut c = Choice::default();
     for b in blocks {
         match b {
             ContentBlock::Text { text } => c.content.push_str(text),
-            ContentBlock::Thinking { thinking, .. } => c.reasoning.push_str(thinking),
+            ContentBlock::Thinking {
+                thinking,
+                signature,
+            } => {
+                c.reasoning.push_str(thinking);
+                let n = c.reasoning_details.len();
+                c.reasoning_details
+                    .push(details::thinking_entry(n, thinking, signature));
+            }
+            ContentBlock::RedactedThinking { data } => {
+                let n = c.reasoning_details.len();
+                c.reasoning_details.push(details::redacted_entry(n, data));
+            }
+            // The structured-output stand-in: its input is the answer.
+            ContentBlock::ToolUse { name, input, .. } if is_json_tool(name) => {
+                c.content.push_str(&input.to_string())
+            }
             ContentBlock::ToolUse { id, name, input } => {
                 c.tool_calls.push(tool_call(id, name, input))
             }
             _ => {}
         }
     }
+    let reason = match stop_reason {
+        Some("tool_use") if c.tool_calls.is_empty() => "stop",
+        Some(r) => finish_reason(r),
+        None => "stop",
+    };
+    c.finish_reason = Some(reason.to_string());
     c
 }
 

@@ -2,6 +2,8 @@
 
 use super::openai_shape::{error_event, ChunkWriter};
 use super::response::finish_reason;
+use super::thinking::is_json_tool;
+use crate::providers::reasoning::details;
 use crate::providers::{Endpoint, StreamAdapter};
 use crate::services::dispatch::billing::TokenTally;
 use bytes::Bytes;
@@ -9,7 +11,7 @@ use serde_json::{json, Value};
 use shared::anthropic::{ContentBlock, Delta, StreamEvent, Usage as AnthropicUsage};
 use shared::openai::Usage;
 use shared::sse::{SseEvent, DONE_EVENT};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Converts one Anthropic stream event at a time; usage comes from `message_start`
 /// (input, cache) and `message_delta` (output, cumulative).
@@ -20,6 +22,12 @@ pub struct AnthropicStream {
     role_sent: bool,
     /// Anthropic content-block index → OpenAI tool-call index.
     tool_index: HashMap<u64, u64>,
+    /// Open thinking blocks: text and signature so far, sent whole as a
+    /// `reasoning_details` entry when the block stops.
+    thinking: HashMap<u64, (String, String)>,
+    /// Blocks of the structured-output stand-in tool, streamed as text.
+    json_blocks: HashSet<u64>,
+    details_sent: usize,
     done: bool,
     closed: bool,
     tokens: TokenTally,
@@ -37,6 +45,9 @@ impl AnthropicStream {
             usage: AnthropicUsage::default(),
             role_sent: false,
             tool_index: HashMap::new(),
+            thinking: HashMap::new(),
+            json_blocks: HashSet::new(),
+            details_sent: 0,
             done: false,
             failure: None,
             closed: false,
@@ -75,8 +86,33 @@ impl AnthropicStream {
         self.w.delta(out, 0, delta, finish);
     }
 
+    /// One `reasoning_details` entry, whole, in its own chunk.
+    fn detail(&mut self, out: &mut Vec<Bytes>, entry: impl FnOnce(usize) -> Value) {
+        let entry = entry(self.details_sent);
+        self.details_sent += 1;
+        let mut delta = serde_json::Map::new();
+        delta.insert(details::FIELD.into(), json!([entry]));
+        self.delta(out, Value::Object(delta), None);
+    }
+
     fn on_block_start(&mut self, out: &mut Vec<Bytes>, index: u64, block: ContentBlock) {
         match block {
+            ContentBlock::ToolUse { name, .. } if is_json_tool(&name) => {
+                self.json_blocks.insert(index);
+            }
+            ContentBlock::Thinking {
+                thinking,
+                signature,
+            } => {
+                if !thinking.is_empty() {
+                    self.count(&thinking);
+                    self.delta(out, json!({"reasoning_content": thinking}), None);
+                }
+                self.thinking.insert(index, (thinking, signature));
+            }
+            ContentBlock::RedactedThinking { data } => {
+                self.detail(out, |n| details::redacted_entry(n, &data));
+            }
             ContentBlock::ToolUse { id, name, .. } => {
                 let n = self.tool_index.len() as u64;
                 self.tool_index.insert(index, n);
@@ -101,7 +137,19 @@ impl AnthropicStream {
             }
             Delta::ThinkingDelta { thinking } if !thinking.is_empty() => {
                 self.count(&thinking);
+                if let Some((text, _)) = self.thinking.get_mut(&index) {
+                    text.push_str(&thinking);
+                }
                 self.delta(out, json!({"reasoning_content": thinking}), None);
+            }
+            Delta::SignatureDelta { signature } => {
+                if let Some((_, sig)) = self.thinking.get_mut(&index) {
+                    sig.push_str(&signature);
+                }
+            }
+            Delta::InputJsonDelta { partial_json } if self.json_blocks.contains(&index) => {
+                self.count(&partial_json);
+                self.delta(out, json!({"content": partial_json}), None);
             }
             Delta::InputJsonDelta { partial_json } if !partial_json.is_empty() => {
                 // A delta for a block that never started as tool_use has nowhere to go.
@@ -152,7 +200,12 @@ impl StreamAdapter for AnthropicStream {
             StreamEvent::MessageDelta { delta, usage } => {
                 self.usage.merge(&usage);
                 if let Some(reason) = delta.stop_reason.as_deref() {
-                    self.delta(out, json!({}), Some(finish_reason(reason)));
+                    // A turn that only answered through the stand-in tool just stopped.
+                    let finish = match reason {
+                        "tool_use" if self.tool_index.is_empty() => "stop",
+                        r => finish_reason(r),
+                    };
+                    self.delta(out, json!({}), Some(finish));
                 }
             }
             StreamEvent::MessageStop => {
@@ -168,7 +221,14 @@ impl StreamAdapter for AnthropicStream {
                 out.push(error_event(&message));
                 self.failure = Some(message);
             }
-            StreamEvent::ContentBlockStop { .. } | StreamEvent::Ping | StreamEvent::Other => {}
+            StreamEvent::ContentBlockStop { index } => {
+                if let Some((text, sig)) = self.thinking.remove(&index) {
+                    if !sig.is_empty() {
+                        self.detail(out, |n| details::thinking_entry(n, &text, &sig));
+                    }
+                }
+            }
+            StreamEvent::Ping | StreamEvent::Other => {}
         }
     }
 

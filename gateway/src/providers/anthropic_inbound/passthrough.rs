@@ -51,7 +51,7 @@ impl StreamAdapter for AnthropicPassthrough {
                 Delta::TextDelta { text } => self.count(&text),
                 Delta::InputJsonDelta { partial_json } => self.count(&partial_json),
                 Delta::ThinkingDelta { thinking } => self.count(&thinking),
-                Delta::Other => {}
+                Delta::SignatureDelta { .. } | Delta::Other => {}
             },
             Ok(StreamEvent::MessageStop) => self.done = true,
             Ok(StreamEvent::Error { error }) => {

@@ -1,5 +1,6 @@
 //! OpenAI `chat.completion` → Anthropic Messages answer.
 
+use crate::providers::reasoning::details::{self, Piece};
 use serde_json::{json, Value};
 use shared::openai::Usage;
 
@@ -39,11 +40,35 @@ pub fn tool_input(arguments: Option<&str>) -> Value {
         .unwrap_or_else(|| json!({}))
 }
 
+/// The thinking blocks of an answer: Anthropic's own (signed or redacted, from
+/// `reasoning_details`, e.g. through an OpenAI-compatible proxy of Claude), else the
+/// `reasoning_content` as one unsigned block.
+fn thinking_blocks(msg: &Value) -> Vec<Value> {
+    let pieces = details::pieces(msg.get(details::FIELD));
+    if !pieces.is_empty() {
+        return pieces.iter().map(block_of).collect();
+    }
+    let reasoning = msg.get("reasoning_content").and_then(Value::as_str);
+    match reasoning.filter(|r| !r.is_empty()) {
+        Some(r) => vec![json!({"type": "thinking", "thinking": r, "signature": ""})],
+        None => Vec::new(),
+    }
+}
+
+pub fn block_of(piece: &Piece) -> Value {
+    match piece {
+        Piece::Thinking { text, signature } => {
+            json!({"type": "thinking", "thinking": text, "signature": signature})
+        }
+        Piece::Redacted { data } => json!({"type": "redacted_thinking", "data": data}),
+    }
+}
+
 /// Converts a non-streaming answer; `model` is the name the client asked for.
 pub fn from_openai_response(openai: &Value, model: &str) -> Value {
     let choice = openai.pointer("/choices/0");
     let msg = choice.and_then(|c| c.get("message"));
-    let mut content = Vec::new();
+    let mut content = msg.map(thinking_blocks).unwrap_or_default();
     let text = match msg.and_then(|m| m.get("content")) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(parts)) => parts

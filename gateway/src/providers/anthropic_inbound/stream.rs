@@ -5,7 +5,8 @@
 //! streams live; any other tool call is collected and emitted whole when the live block
 //! closes, so the output is always well-formed.
 
-use super::response::{message_id, stop_reason, usage_json};
+use super::response::{block_of, message_id, stop_reason, usage_json};
+use crate::providers::reasoning::details::{self, Piece};
 use crate::providers::StreamAdapter;
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -16,6 +17,7 @@ use std::cell::Cell;
 use std::collections::{BTreeMap, HashSet};
 
 enum Live {
+    Thinking { block: u64 },
     Text { block: u64 },
     Tool { call: u64, block: u64 },
 }
@@ -66,7 +68,7 @@ impl OpenAiToAnthropicStream {
         }
     }
 
-    /// The prompt estimate shown in `message_start` (real usage only arrives at the end).
+    /// The prompt count reported at the end when the channel reports no usage.
     pub fn with_input_tokens(mut self, n: u64) -> Self {
         self.input_estimate = n;
         self
@@ -82,13 +84,20 @@ impl OpenAiToAnthropicStream {
         }
         self.started = true;
         let id = message_id(self.id.as_deref());
+        // One set of figures: the channel's own input count when it already gave one
+        // (Gemini does with every event), else 0 until `message_delta` has the real ones.
+        let input = self
+            .inner
+            .usage()
+            .filter(|u| u.prompt_tokens > 0)
+            .map_or(json!(0), |u| usage_json(&u)["input_tokens"].clone());
         Self::emit(
             out,
             "message_start",
             json!({"type": "message_start", "message": {
             "id": id, "type": "message", "role": "assistant", "content": [], "model": self.model,
             "stop_reason": null, "stop_sequence": null,
-            "usage": {"input_tokens": self.input_estimate, "output_tokens": 0}}}),
+            "usage": {"input_tokens": input, "output_tokens": 0}}}),
         );
     }
 
@@ -121,7 +130,7 @@ impl OpenAiToAnthropicStream {
 
     fn close_live(&mut self, out: &mut Vec<Bytes>) {
         match self.live.take() {
-            Some(Live::Text { block }) => Self::stop(out, block),
+            Some(Live::Text { block } | Live::Thinking { block }) => Self::stop(out, block),
             Some(Live::Tool { call, block }) => {
                 Self::stop(out, block);
                 self.closed_calls.insert(call);
@@ -153,6 +162,54 @@ impl OpenAiToAnthropicStream {
             }
         };
         Self::delta(out, block, json!({"type": "text_delta", "text": text}));
+    }
+
+    fn thinking(&mut self, out: &mut Vec<Bytes>, text: &str) {
+        let block = match self.live {
+            Some(Live::Thinking { block }) => block,
+            _ => {
+                self.close_live(out);
+                let b = self.open(
+                    out,
+                    json!({"type": "thinking", "thinking": "", "signature": ""}),
+                );
+                self.live = Some(Live::Thinking { block: b });
+                b
+            }
+        };
+        Self::delta(
+            out,
+            block,
+            json!({"type": "thinking_delta", "thinking": text}),
+        );
+    }
+
+    /// A `reasoning_details` entry: the signature of the thinking just streamed (which
+    /// then ends), or a whole block of its own.
+    fn detail(&mut self, out: &mut Vec<Bytes>, piece: Piece) {
+        match piece {
+            Piece::Thinking { text, signature } => {
+                if !matches!(self.live, Some(Live::Thinking { .. })) && !text.is_empty() {
+                    self.thinking(out, &text);
+                }
+                let Some(Live::Thinking { block }) = self.live else {
+                    return;
+                };
+                if !signature.is_empty() {
+                    Self::delta(
+                        out,
+                        block,
+                        json!({"type": "signature_delta", "signature": signature}),
+                    );
+                }
+                self.close_live(out);
+            }
+            Piece::Redacted { .. } => {
+                self.close_live(out);
+                let block = self.open(out, block_of(&piece));
+                Self::stop(out, block);
+            }
+        }
     }
 
     fn tool(&mut self, out: &mut Vec<Bytes>, tc: &Value) {
@@ -228,6 +285,15 @@ impl OpenAiToAnthropicStream {
             return;
         };
         let delta = choice.get("delta");
+        let reasoning = delta
+            .and_then(|d| d.get("reasoning_content"))
+            .and_then(Value::as_str);
+        if let Some(t) = reasoning.filter(|t| !t.is_empty()) {
+            self.thinking(out, t);
+        }
+        for piece in details::pieces(delta.and_then(|d| d.get(details::FIELD))) {
+            self.detail(out, piece);
+        }
         if let Some(t) = delta.and_then(|d| d.get("content")).and_then(Value::as_str) {
             if !t.is_empty() {
                 self.text(out, t);

@@ -214,7 +214,10 @@ fn interleaved_openai_tool_calls_become_sequential_anthropic_blocks_at_every_spl
     let evs = anthropic_events(&out);
     assert_well_formed(&evs);
     assert_eq!(evs[0].1["message"]["id"], "msg_7");
-    assert_eq!(evs[0].1["message"]["usage"]["input_tokens"], 42);
+    assert_eq!(
+        evs[0].1["message"]["usage"]["input_tokens"], 0,
+        "no estimate that the real count contradicts later"
+    );
     let blocks: Vec<&Value> = evs
         .iter()
         .filter(|(n, _)| n == "content_block_start")

@@ -66,7 +66,7 @@ pub fn to_gemini(
         }),
         tools,
         tool_config,
-        generation_config: generation_config(body)?,
+        generation_config: super::thinking::with_thinking(generation_config(body)?, body, model),
     })
 }
 

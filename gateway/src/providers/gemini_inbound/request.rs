@@ -2,6 +2,7 @@
 
 use super::bad;
 use super::schema::openai_schema;
+use crate::providers::reasoning::{self, details};
 use crate::services::dispatch::error::V1Error;
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, VecDeque};
@@ -111,7 +112,13 @@ impl Converter {
     fn model_turn(&mut self, parts: &[Value]) -> Value {
         let mut text = String::new();
         let mut calls = Vec::new();
+        // Anthropic thinking the gateway packed into a thought part's signature.
+        let mut signed = Vec::new();
         for p in parts {
+            if p.get("thought").and_then(Value::as_bool) == Some(true) {
+                let sig = p.get("thoughtSignature").and_then(Value::as_str);
+                signed.extend(sig.and_then(details::unpack).unwrap_or_default());
+            }
             if let Some(fc) = p.get("functionCall") {
                 let name = fc.get("name").and_then(Value::as_str).unwrap_or_default();
                 let id = self.call_id(fc.get("id").and_then(Value::as_str), name);
@@ -135,6 +142,9 @@ impl Converter {
                 m["content"] = Value::Null;
             }
             m["tool_calls"] = Value::Array(calls);
+        }
+        if !signed.is_empty() {
+            m[details::FIELD] = Value::Array(signed);
         }
         m
     }
@@ -329,8 +339,10 @@ fn generation_config(g: &Value, out: &mut Map<String, Value>) -> Result<(), V1Er
         };
         out.insert("response_format".into(), format);
     }
-    if let Some(effort) = g.get("thinkingConfig").and_then(reasoning_effort) {
-        out.insert("reasoning_effort".into(), json!(effort));
+    // Carried in the gateway's own field so an exact budget reaches budget-taking
+    // channels; each channel sends what its model takes (`reasoning::families`).
+    if let Some(ask) = g.get("thinkingConfig").and_then(reasoning::from_gemini) {
+        out.insert(reasoning::FIELD.into(), ask.to_value());
     }
     if g.get("maxOutputTokens")
         .is_some_and(|v| v.as_u64().is_none())
@@ -340,25 +352,4 @@ fn generation_config(g: &Value, out: &mut Map<String, Value>) -> Result<(), V1Er
         ));
     }
     Ok(())
-}
-
-/// `thinkingConfig` → OpenAI `reasoning_effort`: Gemini 3's `thinkingLevel` maps by
-/// name, a `thinkingBudget` by size; a dynamic budget (-1) leaves the model's default.
-fn reasoning_effort(t: &Value) -> Option<&'static str> {
-    if let Some(level) = t.get("thinkingLevel").and_then(Value::as_str) {
-        return match level.to_ascii_lowercase().as_str() {
-            "minimal" => Some("minimal"),
-            "low" => Some("low"),
-            "medium" => Some("medium"),
-            "high" => Some("high"),
-            _ => None,
-        };
-    }
-    match t.get("thinkingBudget").and_then(Value::as_i64)? {
-        0 => Some("minimal"),
-        b if b < 0 => None,
-        b if b <= 2048 => Some("low"),
-        b if b <= 16384 => Some("medium"),
-        _ => Some("high"),
-    }
 }

@@ -1,5 +1,6 @@
 //! OpenAI `chat.completion` → Gemini `GenerateContentResponse`.
 
+use crate::providers::reasoning::details;
 use serde_json::{json, Map, Value};
 use shared::openai::Usage;
 
@@ -36,6 +37,16 @@ pub fn usage_metadata(u: &Usage) -> Value {
         m["cachedContentTokenCount"] = json!(cached);
     }
     m
+}
+
+/// A thought part; `packed` is Anthropic's signed thinking, in the `thoughtSignature` the
+/// client sends back with the part (see `reasoning::details::pack`).
+pub fn thought_part(text: &str, packed: Option<&str>) -> Value {
+    let mut part = json!({"text": text, "thought": true});
+    if let Some(sig) = packed {
+        part["thoughtSignature"] = json!(sig);
+    }
+    part
 }
 
 /// Tool arguments as the object Gemini's `args` must be (`{}` if unparseable).
@@ -81,12 +92,16 @@ pub fn response_id(openai_id: Option<&str>) -> String {
 fn candidate(pos: usize, choice: &Value) -> Value {
     let msg = choice.get("message");
     let mut parts = Vec::new();
-    if let Some(r) = msg
+    let reasoning = msg
         .and_then(|m| m.get("reasoning_content"))
         .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-    {
-        parts.push(json!({"text": r, "thought": true}));
+        .unwrap_or_default();
+    let entries = msg
+        .and_then(|m| m.get(details::FIELD))
+        .and_then(Value::as_array);
+    let packed = entries.and_then(|e| details::pack(e));
+    if !reasoning.is_empty() || packed.is_some() {
+        parts.push(thought_part(reasoning, packed.as_deref()));
     }
     let text = match msg.and_then(|m| m.get("content")) {
         Some(Value::String(s)) => s.clone(),

@@ -6,7 +6,10 @@
 //! the usage.
 
 use super::framing::Framing;
-use super::response::{finish_reason, function_call_part, response_id, usage_metadata};
+use super::response::{
+    finish_reason, function_call_part, response_id, thought_part, usage_metadata,
+};
+use crate::providers::reasoning::details;
 use crate::providers::StreamAdapter;
 use crate::services::dispatch::error::google_status;
 use crate::services::dispatch::request::Prompt;
@@ -135,6 +138,12 @@ impl OpenAiToGeminiStream {
             };
             if let Some(t) = text("reasoning_content") {
                 self.part(out, index, json!({"text": t, "thought": true}));
+            }
+            let entries = delta
+                .and_then(|d| d.get(details::FIELD))
+                .and_then(Value::as_array);
+            if let Some(packed) = entries.and_then(|e| details::pack(e)) {
+                self.part(out, index, thought_part("", Some(&packed)));
             }
             if let Some(t) = text("content") {
                 self.part(out, index, json!({ "text": t }));

@@ -2,6 +2,7 @@ use super::framing::Framing;
 use super::*;
 use crate::providers::anthropic::testkit::{json_data, run, split_invariant};
 use crate::providers::openai::OpenAiStream;
+use crate::providers::reasoning;
 use serde_json::json;
 
 #[test]
@@ -64,13 +65,17 @@ fn generation_config_maps_and_bad_values_are_refused() {
     assert_eq!(o["n"], 2);
     assert_eq!(o["seed"], 7);
     assert_eq!(o["response_format"], json!({"type": "json_object"}));
-    assert_eq!(o["reasoning_effort"], "high");
+    assert_eq!(o[reasoning::FIELD], json!({"effort": "high"}));
     assert_eq!(o["stream_options"]["include_usage"], true);
     assert_eq!(o["messages"][0], json!({"role": "user", "content": "x"}));
     let dynamic = json!({"contents": [], "generationConfig": {"thinkingConfig": {"thinkingBudget": -1},
         "responseJsonSchema": {"type": "object"}, "responseMimeType": "application/json"}});
     let o = to_openai(&dynamic, "m", false).unwrap();
-    assert!(o.get("reasoning_effort").is_none());
+    assert_eq!(
+        o[reasoning::FIELD],
+        json!({}),
+        "a dynamic budget: on, depth left to the model"
+    );
     assert_eq!(
         o["response_format"]["json_schema"]["schema"],
         json!({"type": "object"})

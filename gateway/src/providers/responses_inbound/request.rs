@@ -3,6 +3,7 @@
 //! in the warnings.
 
 use super::tools::{self, flat_name};
+use crate::providers::reasoning::{self, details};
 use crate::services::dispatch::error::{Dialect, V1Error};
 use serde_json::{json, Map, Value};
 
@@ -98,12 +99,9 @@ fn copy_settings(
             out.insert(key.into(), v.clone());
         }
     }
-    if let Some(e) = obj
-        .get("reasoning")
-        .and_then(|r| r.get("effort"))
-        .and_then(Value::as_str)
-    {
-        out.insert("reasoning_effort".into(), json!(e));
+    // Each channel sends what its model takes (`reasoning::families`).
+    if let Some(ask) = obj.get("reasoning").and_then(reasoning::from_responses) {
+        out.insert(reasoning::FIELD.into(), ask.to_value());
     }
     let text = obj.get("text");
     match text.and_then(|t| t.get("format")) {
@@ -186,8 +184,17 @@ fn input_items(
                 tool_output(item, messages);
             }
             // Reasoning is the upstream's own (often encrypted) state; another provider
-            // cannot use it, and the visible answer already carries its result.
-            "reasoning" => {}
+            // cannot use it, and the visible answer already carries its result. Only
+            // Anthropic thinking the gateway itself packed goes back, to the assistant
+            // turn it belongs to.
+            "reasoning" => {
+                let packed = item.get("encrypted_content").and_then(Value::as_str);
+                if let Some(entries) = packed.and_then(details::unpack) {
+                    let mut turn = json!({"role": "assistant", "content": null});
+                    turn[details::FIELD] = Value::Array(entries);
+                    messages.push(turn);
+                }
+            }
             "item_reference" => {
                 return Err(bad(
                     "item_reference needs stored responses, which this channel does not keep; \
@@ -272,6 +279,16 @@ fn message(item: &Value, messages: &mut Vec<Value>) -> Result<(), V1Error> {
     } else {
         Value::Array(parts)
     };
+    // The text of a turn whose replayed thinking came first joins that turn.
+    if let Some(last) = messages.last_mut().filter(|m| {
+        chat_role == "assistant"
+            && m["role"] == "assistant"
+            && m["content"].is_null()
+            && m.get("tool_calls").is_none()
+    }) {
+        last["content"] = content;
+        return Ok(());
+    }
     messages.push(json!({"role": chat_role, "content": content}));
     Ok(())
 }

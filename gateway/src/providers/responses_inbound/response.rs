@@ -2,6 +2,7 @@
 //! adapter shares (ids, usage, the response envelope).
 
 use super::tools::ToolNames;
+use crate::providers::reasoning::details;
 use serde_json::{json, Map, Value};
 use shared::openai::Usage;
 
@@ -151,9 +152,20 @@ pub fn output_text(text: &str) -> Value {
     json!({"type": "output_text", "text": text, "annotations": [], "logprobs": []})
 }
 
-pub fn reasoning_item(id: &str, summary: &str) -> Value {
-    json!({"type": "reasoning", "id": id,
-           "summary": [{"type": "summary_text", "text": summary}]})
+/// A reasoning item; `encrypted` is Anthropic's signed thinking (see [`signed_state`]).
+pub fn reasoning_item(id: &str, summary: &str, encrypted: Option<&str>) -> Value {
+    let mut item = json!({"type": "reasoning", "id": id,
+                          "summary": [{"type": "summary_text", "text": summary}]});
+    if let Some(e) = encrypted {
+        item["encrypted_content"] = json!(e);
+    }
+    item
+}
+
+/// The `encrypted_content` for an answer's Anthropic `reasoning_details` (Codex and the
+/// SDKs send it back on the next turn, so an Anthropic channel gets its thinking again).
+pub fn signed_state(entries: &[Value]) -> Option<String> {
+    details::pack(entries)
 }
 
 /// Converts a non-streaming chat answer; `usage` is what is billed (the upstream's, or
@@ -162,12 +174,17 @@ pub fn from_openai_response(openai: &Value, shape: &Shape, usage: &Usage) -> Val
     let choice = openai.pointer("/choices/0");
     let msg = choice.and_then(|c| c.get("message"));
     let mut output = Vec::new();
-    if let Some(r) = msg
+    let reasoning = msg
         .and_then(|m| m.get("reasoning_content"))
         .and_then(Value::as_str)
-        .filter(|r| !r.is_empty())
-    {
-        output.push(reasoning_item(&item_id("rs"), r));
+        .unwrap_or_default();
+    let entries = msg
+        .and_then(|m| m.get(details::FIELD))
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    let signed = signed_state(entries);
+    if !reasoning.is_empty() || signed.is_some() {
+        output.push(reasoning_item(&item_id("rs"), reasoning, signed.as_deref()));
     }
     let text = match msg.and_then(|m| m.get("content")) {
         Some(Value::String(s)) => s.clone(),

@@ -9,6 +9,7 @@
 mod items;
 
 use super::response::{final_status, item_id, new_response_id, usage_json, Shape};
+use crate::providers::reasoning::details;
 use crate::providers::StreamAdapter;
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -47,6 +48,9 @@ pub struct ChatToResponsesStream {
     started: bool,
     items: Vec<Item>,
     reasoning: Option<usize>,
+    /// Anthropic `reasoning_details` entries seen, for the reasoning item's
+    /// `encrypted_content`.
+    details: Vec<Value>,
     message: Option<usize>,
     calls: BTreeMap<u64, usize>,
     finish_reason: Option<String>,
@@ -69,6 +73,7 @@ impl ChatToResponsesStream {
             started: false,
             items: Vec::new(),
             reasoning: None,
+            details: Vec::new(),
             message: None,
             calls: BTreeMap::new(),
             finish_reason: None,
@@ -109,15 +114,23 @@ impl ChatToResponsesStream {
         self.emit(out, "response.in_progress", json!({"response": response}));
     }
 
-    fn reasoning_delta(&mut self, out: &mut Vec<Bytes>, text: &str) {
-        let index = match self.reasoning {
+    fn reasoning_index(&mut self, out: &mut Vec<Bytes>) -> usize {
+        match self.reasoning {
             Some(i) => i,
             None => {
                 let i = self.open(out, Kind::Reasoning, "", "");
                 self.reasoning = Some(i);
                 i
             }
-        };
+        }
+    }
+
+    pub(super) fn signed_state(&self) -> Option<String> {
+        super::response::signed_state(&self.details)
+    }
+
+    fn reasoning_delta(&mut self, out: &mut Vec<Bytes>, text: &str) {
+        let index = self.reasoning_index(out);
         self.push_text(index, text);
         let id = self.items[index].id.clone();
         self.emit(
@@ -231,6 +244,14 @@ impl ChatToResponsesStream {
         };
         if let Some(r) = text_of("reasoning_content") {
             self.reasoning_delta(out, r);
+        }
+        let entries = delta
+            .and_then(|d| d.get(details::FIELD))
+            .and_then(Value::as_array);
+        for e in entries.into_iter().flatten() {
+            // Kept for the reasoning item, which a redacted block alone also opens.
+            self.reasoning_index(out);
+            self.details.push(e.clone());
         }
         if let Some(t) = text_of("content") {
             self.text_delta(out, t);

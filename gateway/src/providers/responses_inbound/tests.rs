@@ -62,7 +62,10 @@ fn a_codex_request_converts_to_chat() {
     assert_eq!(m[5]["content"], "done");
     assert_eq!(m[7], json!({"role": "user", "content": "again"}));
     assert_eq!(b["max_tokens"], 100);
-    assert_eq!(b["reasoning_effort"], "high");
+    assert_eq!(
+        b[crate::providers::reasoning::FIELD],
+        json!({"effort": "high"})
+    );
     assert_eq!(b["response_format"]["json_schema"]["name"], "out");
     assert_eq!(b["stream_options"]["include_usage"], true);
     let tools = b["tools"].as_array().unwrap();

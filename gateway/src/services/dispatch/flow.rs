@@ -13,7 +13,7 @@ use super::stream::{self, StreamSettings};
 use crate::providers::anthropic_inbound::{self, AnthropicPassthrough, OpenAiToAnthropicStream};
 use crate::providers::responses_inbound::{self, Recorder};
 use crate::providers::{
-    gemini, gemini_inbound, Endpoint, NativeBody, Outbound, Provider, StreamAdapter,
+    gemini, gemini_inbound, reasoning, Endpoint, NativeBody, Outbound, Provider, StreamAdapter,
 };
 use crate::services::limits;
 use crate::state::AppState;
@@ -349,7 +349,9 @@ async fn try_channel(
     let dropped = if passthrough || responses_pt {
         Vec::new()
     } else {
-        conversion_warnings(cr)
+        let mut w = conversion_warnings(cr);
+        w.extend(reasoning::warnings(provider, &upstream_model, openai));
+        w
     };
     if !dropped.is_empty() {
         meter.set_warnings(&dropped);

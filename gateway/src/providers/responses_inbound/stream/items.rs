@@ -77,7 +77,7 @@ impl ChatToResponsesStream {
                 let mut part = at;
                 part["part"] = json!({"type": "summary_text", "text": text});
                 self.emit(out, "response.reasoning_summary_part.done", part);
-                reasoning_item(&id, &text)
+                reasoning_item(&id, &text, self.signed_state().as_deref())
             }
             Kind::Message => {
                 let at = json!({"item_id": id, "output_index": index, "content_index": 0});
