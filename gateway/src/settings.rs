@@ -17,6 +17,7 @@
 //! | `QUOTA_LEASE_REQUESTS` | 16 (0: every request reserves in the database) |
 //! | `IMAGE_FETCH_ALLOW_PRIVATE` | false (testing only) |
 //! | `METRICS_TOKEN` | unset (`/metrics` open); set: `Authorization: Bearer <token>` required |
+//! | `BUILTIN_PRICES` | true: first value of the `builtin_prices` option (seeded once) |
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -63,6 +64,8 @@ pub struct Settings {
     pub image_fetch_allow_private: bool,
     /// Bearer token `/metrics` requires; `None` leaves it open.
     pub metrics_token: Option<String>,
+    /// Seed of the `builtin_prices` option (only when the database has none yet).
+    pub builtin_prices: bool,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/gateway.db";
@@ -180,6 +183,7 @@ impl Settings {
             redis_key_prefix: get("REDIS_KEY_PREFIX").unwrap_or_else(|| "gw".into()),
             image_fetch_allow_private: get("IMAGE_FETCH_ALLOW_PRIVATE")
                 .is_some_and(|v| v == "true" || v == "1"),
+            builtin_prices: get("BUILTIN_PRICES").is_none_or(|v| v != "false" && v != "0"),
         })
     }
 }

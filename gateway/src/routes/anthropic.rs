@@ -5,7 +5,8 @@ use super::openai::{read_limited_body, relay};
 use crate::providers::anthropic_inbound;
 use crate::providers::Endpoint;
 use crate::services::dispatch::error::{Dialect, V1Error};
-use crate::services::dispatch::key_auth;
+use crate::services::count_tokens::{self, Answer, Ask, Question};
+use crate::services::dispatch::key_auth::{self, Caller};
 use crate::state::AppState;
 use crate::upstream::UpstreamClient;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -32,13 +33,15 @@ pub async fn messages(
     .await
 }
 
-/// Answered locally with an estimate; no upstream call and nothing billed.
+/// Counted by an Anthropic or Gemini channel serving the model
+/// (`services::count_tokens`), estimated locally when none can; nothing billed.
 pub async fn count_tokens(
     state: web::Data<AppState>,
+    client: web::Data<UpstreamClient>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, V1Error> {
-    key_auth::authenticate(&state, &req)
+    let caller = key_auth::authenticate(&state, &req)
         .await
         .map_err(anthropic)?;
     let body = read_limited_body(&req, payload).await.map_err(anthropic)?;
@@ -51,6 +54,55 @@ pub async fn count_tokens(
         return Err(anthropic(V1Error::bad_request("messages must be an array")));
     }
     anthropic_inbound::to_openai(&v).map_err(anthropic)?;
+    let model = v.get("model").and_then(Value::as_str).unwrap_or_default();
+    let beta = req
+        .headers()
+        .get("anthropic-beta")
+        .and_then(|h| h.to_str().ok());
+    let question = Question::Anthropic {
+        raw: &body,
+        body: &v,
+        beta,
+    };
+    let counted = ask_provider(&state, &client, &req, &caller, model, question)
+        .await
+        .map_err(anthropic)?;
+    let (n, source) = match counted {
+        Some(n) => (n, "provider"),
+        None => (anthropic_inbound::count_tokens_estimate(&v), "estimate"),
+    };
     Ok(HttpResponse::Ok()
-        .json(json!({"input_tokens": anthropic_inbound::count_tokens_estimate(&v)})))
+        .insert_header(("x-gateway-token-count", source))
+        .json(json!({ "input_tokens": n })))
+}
+
+/// The provider's count for `model` (`None`: estimate it); a model the key may not use
+/// is refused as `/v1/messages` would refuse it.
+pub(super) async fn ask_provider(
+    state: &AppState,
+    client: &UpstreamClient,
+    req: &HttpRequest,
+    caller: &Caller,
+    model: &str,
+    question: Question<'_>,
+) -> Result<Option<u64>, V1Error> {
+    if !caller.token.models.is_empty() && !caller.token.models.iter().any(|m| m == model) {
+        return Err(V1Error::forbidden(
+            format!("this API key may not use the model '{model}'"),
+            "model_not_allowed",
+        ));
+    }
+    let request_id = crate::util::request_id(req);
+    let ask = Ask {
+        state,
+        client,
+        caller,
+        model,
+        request_id: &request_id,
+    };
+    match count_tokens::count(ask, question).await? {
+        Some(Answer::Tokens(n)) => Ok(Some(n)),
+        Some(Answer::Refused(e)) => Err(e),
+        None => Ok(None),
+    }
 }

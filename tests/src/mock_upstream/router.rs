@@ -55,6 +55,15 @@ pub(crate) fn route(req: &RecordedRequest, reply: Reply, opts: &MockOptions, seq
     if flavor == Flavor::Anthropic && req.header("anthropic-version").is_none() {
         return error(400, "anthropic-version: header is required");
     }
+    // Like Anthropic's, the mock's count_tokens refuses the fields only messages take.
+    if flavor == Flavor::Anthropic && req.path.ends_with("/count_tokens") {
+        let extra = ["max_tokens", "stream", "temperature", "metadata"]
+            .into_iter()
+            .find(|f| req.json().get(f).is_some());
+        if let Some(field) = extra {
+            return error(400, &format!("{field}: Extra inputs are not permitted"));
+        }
+    }
     // Azure's v1 API (`/openai/v1/…`, used for the Responses API) takes no api-version.
     let azure_v1 = req.path.starts_with("/openai/v1/");
     if flavor == Flavor::Azure && !azure_v1 && req.query_param("api-version").is_none() {

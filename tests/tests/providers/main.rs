@@ -4,6 +4,8 @@
 
 mod anthropic_channel;
 mod billing;
+mod cache_prices;
+mod count_tokens;
 mod fidelity;
 mod gemini_channel;
 mod messages_endpoint;
