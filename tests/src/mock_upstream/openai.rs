@@ -7,7 +7,6 @@ use shared::sse::{done_event, encode_data};
 
 use super::content::{self, Intent};
 use super::reply::MockUsage;
-use super::responses::REASONING_TOKENS;
 use super::router::{Ctx, Rendered};
 use super::TOOL_ARGUMENTS;
 
@@ -98,7 +97,7 @@ fn chat_stream(ctx: &Ctx, intent: &Intent) -> Vec<Bytes> {
     events.push(chunk(json!({}), json!(finish)));
     if let Some(usage) = ctx.usage.filter(|_| with_usage) {
         let mut last = chat_chunk_value(ctx, json!([]));
-        last["usage"] = usage_json(&usage, ctx.body);
+        last["usage"] = usage_json(&usage, ctx);
         events.push(encode_data(&last.to_string()));
     }
     events.push(done_event());
@@ -144,7 +143,7 @@ pub(crate) fn completions(ctx: &Ctx) -> Rendered {
     events.push(encode_data(&object(choice("", json!("stop"))).to_string()));
     if let Some(usage) = ctx.usage.filter(|_| wants_usage(ctx)) {
         let mut last = object(json!([]));
-        last["usage"] = usage_json(&usage, ctx.body);
+        last["usage"] = usage_json(&usage, ctx);
         events.push(encode_data(&last.to_string()));
     }
     events.push(done_event());
@@ -190,18 +189,13 @@ pub(crate) fn models() -> Rendered {
 
 fn add_usage(body: &mut Value, ctx: &Ctx) {
     if let Some(usage) = ctx.usage {
-        body["usage"] = usage_json(&usage, ctx.body);
+        body["usage"] = usage_json(&usage, ctx);
     }
 }
 
-/// Like OpenAI, `completion_tokens` include the reasoning: [`REASONING_TOKENS`] of them
-/// when the request sets `reasoning_effort`.
-fn usage_json(usage: &MockUsage, request: &Value) -> Value {
-    let reasoning = if request.get("reasoning_effort").is_some_and(|e| !e.is_null()) {
-        REASONING_TOKENS.min(usage.completion_tokens)
-    } else {
-        0
-    };
+/// Like OpenAI, `completion_tokens` include the reasoning (`MockOptions::reasoning_tokens`).
+fn usage_json(usage: &MockUsage, ctx: &Ctx) -> Value {
+    let reasoning = ctx.reasoning_tokens.min(usage.completion_tokens);
     json!({
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,

@@ -13,6 +13,8 @@ pub(crate) struct Ctx<'a> {
     /// Model to report: request `model`, Azure deployment or Gemini path model.
     pub model: String,
     pub usage: Option<MockUsage>,
+    /// [`MockOptions::reasoning_tokens`].
+    pub reasoning_tokens: u64,
     pub chunks: usize,
     pub azure: bool,
     /// Unique-ish suffix for ids (`chatcmpl-mock-3`, `msg_mock-3`, …).
@@ -127,6 +129,7 @@ fn render(
         body,
         model: body["model"].as_str().unwrap_or("mock-model").to_string(),
         usage: opts.usage,
+        reasoning_tokens: opts.reasoning_tokens,
         chunks: opts.chunks,
         azure: flavor == Flavor::Azure,
         id: format!("mock-{seq}"),

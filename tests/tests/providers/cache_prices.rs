@@ -74,10 +74,12 @@ async fn openai_cached_tokens_are_priced_with_the_cache_read_ratio_streaming_or_
     let w = world(OPENAI, json!({})).await;
     set_ratios(&w, MODEL, [2.0, 4.0, 0.25, 1.0, 1.0]).await;
     // OpenAI: the 800 cached tokens are part of the 1000 prompt tokens, the 3 reasoning
-    // tokens (asked for with reasoning_effort) part of the 40 completion tokens.
-    w.mock.update_options(|o| o.usage = Some(usage(1000, 40, 800, 0)));
-    let body = json!({"model": MODEL, "reasoning_effort": "low",
-                      "messages": [{"role": "user", "content": "cache me"}]});
+    // tokens part of the 40 completion tokens.
+    w.mock.update_options(|o| {
+        o.usage = Some(usage(1000, 40, 800, 0));
+        o.reasoning_tokens = 3;
+    });
+    let body = json!({"model": MODEL, "messages": [{"role": "user", "content": "cache me"}]});
     let r = w.chat(body.clone()).await;
     assert_eq!(r.status, 200, "{}", r.text);
     // (200 + 800 × 0.25 + 40 × 4) × 2
