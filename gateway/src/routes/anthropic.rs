@@ -4,8 +4,8 @@
 use super::openai::{read_limited_body, relay};
 use crate::providers::anthropic_inbound;
 use crate::providers::Endpoint;
-use crate::services::dispatch::error::{Dialect, V1Error};
 use crate::services::count_tokens::{self, Answer, Ask, Question};
+use crate::services::dispatch::error::{Dialect, V1Error};
 use crate::services::dispatch::key_auth::{self, Caller};
 use crate::state::AppState;
 use crate::upstream::UpstreamClient;

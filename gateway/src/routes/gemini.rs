@@ -4,8 +4,8 @@
 
 use super::anthropic::ask_provider;
 use super::openai::{read_limited_body, relay, visible_models};
-use crate::services::count_tokens::Question;
 use crate::providers::gemini_inbound::{self, models, Method};
+use crate::services::count_tokens::Question;
 use crate::services::dispatch::error::{Dialect, V1Error};
 use crate::services::dispatch::key_auth;
 use crate::state::AppState;

@@ -48,11 +48,10 @@ pub struct Ask<'a> {
 /// the model can count (or counting failed upstream): the caller then estimates.
 pub async fn count(ask: Ask<'_>, q: Question<'_>) -> Result<Option<Answer>, V1Error> {
     let channels = ask.state.channels().await?;
-    let able: Vec<Channel> =
-        routing::candidates(&channels, &ask.caller.user.group, ask.model)
-            .into_iter()
-            .filter(|c| matches!(c.channel_type, TYPE_ANTHROPIC | TYPE_GEMINI))
-            .collect();
+    let able: Vec<Channel> = routing::candidates(&channels, &ask.caller.user.group, ask.model)
+        .into_iter()
+        .filter(|c| matches!(c.channel_type, TYPE_ANTHROPIC | TYPE_GEMINI))
+        .collect();
     let able = ask.state.limits.health.prefer_ready(able);
     let Some(channel) = routing::pick(&able, &Default::default(), &mut rand::thread_rng()).cloned()
     else {
@@ -119,8 +118,8 @@ async fn ask_channel(ask: &Ask<'_>, channel: &Channel, q: &Question<'_>) -> Resu
         crate::providers::openai::error_message(&raw)
     };
     // The request itself was refused: the client's problem, not the channel's.
-    let client_error = status.is_client_error()
-        && !matches!(status.as_u16(), 401 | 403 | 404 | 408 | 429);
+    let client_error =
+        status.is_client_error() && !matches!(status.as_u16(), 401 | 403 | 404 | 408 | 429);
     if client_error {
         let message: String = message.chars().take(500).collect();
         return Ok(Answer::Refused(V1Error::new(
@@ -153,8 +152,9 @@ fn anthropic_request(t: &Target<'_>, q: &Question<'_>) -> Result<UpstreamRequest
         }
         Question::Gemini { body } => {
             let openai = gemini_openai(body, &t.upstream_model)?;
-            let converted = anthropic::to_anthropic(&openai, Endpoint::Chat, &t.upstream_model, false)
-                .map_err(|e| e.message)?;
+            let converted =
+                anthropic::to_anthropic(&openai, Endpoint::Chat, &t.upstream_model, false)
+                    .map_err(|e| e.message)?;
             let mut v = serde_json::to_value(converted).map_err(|e| e.to_string())?;
             if let Some(o) = v.as_object_mut() {
                 o.retain(|k, _| ANTHROPIC_COUNT_FIELDS.contains(&k.as_str()));
@@ -164,7 +164,10 @@ fn anthropic_request(t: &Target<'_>, q: &Question<'_>) -> Result<UpstreamRequest
     };
     let mut headers = vec![
         ("x-api-key", t.key.clone()),
-        ("anthropic-version", shared::anthropic::API_VERSION.to_string()),
+        (
+            "anthropic-version",
+            shared::anthropic::API_VERSION.to_string(),
+        ),
         ("content-type", "application/json".to_string()),
         ("accept", "application/json".to_string()),
     ];
@@ -230,4 +233,3 @@ fn gemini_openai(body: &Value, model: &str) -> Result<Value, String> {
         .unwrap_or(body);
     gemini_inbound::to_openai(inner, model, false).map_err(|e| e.message)
 }
-

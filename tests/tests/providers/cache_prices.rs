@@ -104,7 +104,8 @@ async fn anthropic_cache_reads_and_both_write_lifetimes_have_their_own_prices() 
     let w = world(ANTHROPIC, json!({})).await;
     set_ratios(&w, CLAUDE, [1.5, 5.0, 0.1, 1.25, 2.0]).await;
     // Anthropic: input_tokens 20 exclude the 1000 read and the 200 written.
-    w.mock.update_options(|o| o.usage = Some(usage(20, 9, 1000, 200)));
+    w.mock
+        .update_options(|o| o.usage = Some(usage(20, 9, 1000, 200)));
     // Pass-through with a one-hour cache breakpoint: the writes are one-hour writes.
     let cached = json!({"model": CLAUDE, "max_tokens": 64,
         "system": [{"type": "text", "text": "Long instructions.",
@@ -112,7 +113,10 @@ async fn anthropic_cache_reads_and_both_write_lifetimes_have_their_own_prices() 
         "messages": [{"role": "user", "content": "cache me"}]});
     let r = messages(&w, cached.clone()).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.body["usage"]["cache_creation"]["ephemeral_1h_input_tokens"], 200);
+    assert_eq!(
+        r.body["usage"]["cache_creation"]["ephemeral_1h_input_tokens"],
+        200
+    );
     // (20 + 1000 × 0.1 + 200 × 2 + 9 × 5) × 1.5 = 847.5
     assert_row(&row(&w, 1).await, [1220, 9, 1000, 200, 200, 0], 848);
 
@@ -146,18 +150,21 @@ async fn gemini_cached_content_and_thoughts_are_counted_once() {
     set_ratios(&w, GEMINI_MODEL, [0.5, 4.0, 0.25, 1.0, 1.0]).await;
     // Gemini: promptTokenCount 400 includes the 100 cached; with thoughts asked for the
     // mock adds thoughtsTokenCount 5 apart from the 20 candidates.
-    w.mock.update_options(|o| o.usage = Some(usage(400, 20, 100, 0)));
+    w.mock
+        .update_options(|o| o.usage = Some(usage(400, 20, 100, 0)));
     let thinking = json!({"contents": [{"role": "user", "parts": [{"text": "think"}]}],
         "generationConfig": {"thinkingConfig": {"includeThoughts": true}}});
-    let r = goog_post(&w, &action(GEMINI_MODEL, "generateContent"), thinking.clone()).await;
+    let r = goog_post(
+        &w,
+        &action(GEMINI_MODEL, "generateContent"),
+        thinking.clone(),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text);
     // (300 + 100 × 0.25 + 25 × 4) × 0.5 = 212.5
     assert_row(&row(&w, 1).await, [400, 25, 100, 0, 0, 5], 213);
 
-    let path = format!(
-        "{}?alt=sse",
-        action(GEMINI_MODEL, "streamGenerateContent")
-    );
+    let path = format!("{}?alt=sse", action(GEMINI_MODEL, "streamGenerateContent"));
     let r = goog_post(&w, &path, thinking).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_row(&row(&w, 2).await, [400, 25, 100, 0, 0, 5], 213);
@@ -166,7 +173,10 @@ async fn gemini_cached_content_and_thoughts_are_counted_once() {
     let chat = json!({"model": GEMINI_MODEL, "messages": [{"role": "user", "content": "x"}]});
     let r = w.chat(chat.clone()).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.body["usage"]["prompt_tokens_details"]["cached_tokens"], 100);
+    assert_eq!(
+        r.body["usage"]["prompt_tokens_details"]["cached_tokens"],
+        100
+    );
     assert_row(&row(&w, 3).await, [400, 20, 100, 0, 0, 0], 203);
     let mut stream = chat;
     stream["stream"] = json!(true);
@@ -179,7 +189,8 @@ async fn gemini_cached_content_and_thoughts_are_counted_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_builtin_table_prices_what_the_operator_left_unset_and_the_operator_wins() {
     let w = world_with_env(ANTHROPIC, json!({}), &[("BUILTIN_PRICES", "true")]).await;
-    w.mock.update_options(|o| o.usage = Some(usage(20, 9, 1000, 200)));
+    w.mock
+        .update_options(|o| o.usage = Some(usage(20, 9, 1000, 200)));
     let chat = json!({"model": CLAUDE, "messages": [{"role": "user", "content": "cache"}]});
     // Built-in Claude Sonnet 4.5: ratio 1.5 ($3 / M), completion 5, read 0.1, write 1.25.
     // (20 + 100 + 250 + 45) × 1.5 = 622.5
@@ -195,7 +206,8 @@ async fn the_builtin_table_prices_what_the_operator_left_unset_and_the_operator_
     w.chat(chat.clone()).await;
     assert_row(&row(&w, 2).await, [1220, 9, 1000, 200, 0, 0], 1245);
     // And the operator's cache-read ratio: (20 + 500 + 250 + 45) × 3.
-    w.set_options(json!({"cache_read_ratio": {CLAUDE: 0.5}})).await;
+    w.set_options(json!({"cache_read_ratio": {CLAUDE: 0.5}}))
+        .await;
     w.chat(chat.clone()).await;
     let log = row(&w, 3).await;
     assert_row(&log, [1220, 9, 1000, 200, 0, 0], 2445);
@@ -203,7 +215,8 @@ async fn the_builtin_table_prices_what_the_operator_left_unset_and_the_operator_
 
     let r = w.gw.get("/api/option/prices", Some(&w.root)).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let sonnet = r.data()
+    let sonnet = r
+        .data()
         .as_array()
         .and_then(|rows| rows.iter().find(|p| p["model"] == CLAUDE).cloned())
         .expect("the table lists Claude Sonnet 4.5");
@@ -235,7 +248,8 @@ async fn cache_ratio_options_are_validated_and_exported_with_the_log() {
         let r = w.gw.put("/api/option", Some(&w.root), bad.clone()).await;
         assert_eq!(r.status, 400, "{bad}: {}", r.text);
     }
-    w.mock.update_options(|o| o.usage = Some(usage(20, 9, 1000, 200)));
+    w.mock
+        .update_options(|o| o.usage = Some(usage(20, 9, 1000, 200)));
     let r = w
         .chat(json!({"model": CLAUDE, "messages": [{"role": "user", "content": "x"}]}))
         .await;
@@ -247,7 +261,10 @@ async fn cache_ratio_options_are_validated_and_exported_with_the_log() {
     let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
     let first: Vec<String> = csv_fields(lines.next().unwrap_or_default());
     let field = |name: &str| {
-        let at = header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("{name}"));
+        let at = header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("{name}"));
         first[at].clone()
     };
     assert_eq!(field("cache_read_tokens"), "1000");

@@ -62,14 +62,20 @@ async fn messages_count_tokens_goes_to_anthropics_endpoint_with_the_mapped_model
     )
     .await;
     let beta = "token-counting-2024-11-01";
-    let (status, body, source) =
-        count_messages(&w, count_body("claude-alias"), Some(beta)).await;
+    let (status, body, source) = count_messages(&w, count_body("claude-alias"), Some(beta)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body, json!({ "input_tokens": UPSTREAM_COUNT }));
     assert_eq!(source, "provider");
-    let seen = w.mock.last_request().expect("the count reached the channel");
+    let seen = w
+        .mock
+        .last_request()
+        .expect("the count reached the channel");
     assert_eq!(seen.path, "/v1/messages/count_tokens");
-    assert_eq!(seen.json()["model"], CLAUDE, "the mapped name goes upstream");
+    assert_eq!(
+        seen.json()["model"],
+        CLAUDE,
+        "the mapped name goes upstream"
+    );
     assert_eq!(seen.json()["tools"][0]["name"], "get_weather");
     assert_eq!(seen.header("anthropic-beta"), Some(beta));
     assert!(seen.header("anthropic-version").is_some());
@@ -83,7 +89,10 @@ async fn messages_count_tokens_uses_gemini_count_tokens_on_gemini_channels() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body, json!({ "input_tokens": UPSTREAM_COUNT }));
     assert_eq!(source, "provider");
-    let seen = w.mock.last_request().expect("the count reached the channel");
+    let seen = w
+        .mock
+        .last_request()
+        .expect("the count reached the channel");
     assert_eq!(
         seen.path,
         format!("/v1beta/models/{GEMINI_MODEL}:countTokens")
@@ -95,8 +104,7 @@ async fn messages_count_tokens_uses_gemini_count_tokens_on_gemini_channels() {
         "How many tokens is this?"
     );
     assert_eq!(
-        inner["systemInstruction"]["parts"][0]["text"],
-        "Be brief.",
+        inner["systemInstruction"]["parts"][0]["text"], "Be brief.",
         "{inner}"
     );
     assert_free(&w).await;
@@ -114,7 +122,10 @@ async fn gemini_count_tokens_is_forwarded_on_gemini_and_anthropic_channels() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body, json!({ "totalTokens": UPSTREAM_COUNT }));
     let seen = w.mock.last_request().expect("forwarded");
-    assert_eq!(seen.path, format!("/v1beta/models/{GEMINI_MODEL}:countTokens"));
+    assert_eq!(
+        seen.path,
+        format!("/v1beta/models/{GEMINI_MODEL}:countTokens")
+    );
     assert_eq!(seen.json(), &generate_body("count these words please"));
     assert_free(&w).await;
 
@@ -144,9 +155,16 @@ async fn the_estimate_is_used_only_where_no_provider_can_count() {
     let n = body["input_tokens"].as_u64().expect("input_tokens");
     assert!(n > 0 && n != UPSTREAM_COUNT, "{n}");
     assert_eq!(source, "estimate");
-    let r = goog_post(&w, &action(GEMINI_MODEL, "countTokens"), generate_body("a b c")).await;
+    let r = goog_post(
+        &w,
+        &action(GEMINI_MODEL, "countTokens"),
+        generate_body("a b c"),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert!(r.body["totalTokens"].as_u64().is_some_and(|t| t > 0 && t != UPSTREAM_COUNT));
+    assert!(r.body["totalTokens"]
+        .as_u64()
+        .is_some_and(|t| t > 0 && t != UPSTREAM_COUNT));
     assert_eq!(w.mock.request_count(), 0);
     assert_free(&w).await;
 
@@ -163,8 +181,10 @@ async fn the_estimate_is_used_only_where_no_provider_can_count() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_count_the_provider_refuses_comes_back_in_the_clients_shape() {
     let w = counting_world(ANTHROPIC, json!({})).await;
-    w.mock
-        .push_reply(Reply::error(400, "messages: at least one message is required"));
+    w.mock.push_reply(Reply::error(
+        400,
+        "messages: at least one message is required",
+    ));
     let mut req = messages_builder(&w, "/v1/messages/count_tokens", &w.key, KeyIn::XApiKey);
     req = req.json(&count_body(CLAUDE));
     let r = w.gw.send(req).await;

@@ -56,8 +56,11 @@ impl Prices {
             o.f64("default_completion_ratio"),
         );
         let cache_read_ratio = pick("cache_read_ratio", builtin.map(|b| b.cache_read_ratio), 1.0);
-        let cache_write_ratio =
-            pick("cache_write_ratio", builtin.map(|b| b.cache_write_ratio), 1.0);
+        let cache_write_ratio = pick(
+            "cache_write_ratio",
+            builtin.map(|b| b.cache_write_ratio),
+            1.0,
+        );
         let cache_write_1h_ratio = pick(
             "cache_write_1h_ratio",
             builtin.map(|b| b.cache_write_1h_ratio),

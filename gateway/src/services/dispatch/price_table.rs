@@ -172,14 +172,15 @@ mod tests {
         );
         let mini = r("gpt-4o-mini").unwrap();
         assert_eq!(
-            (mini.model_ratio, mini.completion_ratio, mini.cache_read_ratio),
+            (
+                mini.model_ratio,
+                mini.completion_ratio,
+                mini.cache_read_ratio
+            ),
             (0.075, 4.0, 0.5)
         );
         let flash = r("gemini-2.5-flash").unwrap();
-        assert_eq!(
-            (flash.model_ratio, flash.cache_read_ratio),
-            (0.15, 0.1)
-        );
+        assert_eq!((flash.model_ratio, flash.cache_read_ratio), (0.15, 0.1));
         assert_eq!(flash.completion_ratio, 8.333333);
     }
 
