@@ -100,6 +100,27 @@ async fn openai_cached_tokens_are_priced_with_the_cache_read_ratio_streaming_or_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_cached_input_and_reasoning_are_counted_once_streaming_or_not() {
+    use integration_tests::responses_support::{create, stream};
+    let w = world(OPENAI, json!({})).await;
+    set_ratios(&w, MODEL, [2.0, 4.0, 0.25, 1.0, 1.0]).await;
+    // Responses: input_tokens 1000 include the 800 cached; output_tokens 40 include the
+    // mock's 3 reasoning tokens (it reasons when the request has `reasoning`).
+    w.mock
+        .update_options(|o| o.usage = Some(usage(1000, 40, 800, 0)));
+    let body = json!({"model": MODEL, "input": "cache me", "reasoning": {"effort": "low"}});
+    let r = create(&w, body.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_row(&row(&w, 1).await, [1000, 40, 800, 0, 0, 3], 1120);
+    let mut streamed = body;
+    streamed["stream"] = json!(true);
+    let events = stream(&w, streamed).await;
+    assert!(events.iter().any(|(name, _)| name == "response.completed"));
+    assert_row(&row(&w, 2).await, [1000, 40, 800, 0, 0, 3], 1120);
+    assert_used(&w, &[1120, 1120]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anthropic_cache_reads_and_both_write_lifetimes_have_their_own_prices() {
     let w = world(ANTHROPIC, json!({})).await;
     set_ratios(&w, CLAUDE, [1.5, 5.0, 0.1, 1.25, 2.0]).await;
