@@ -2,7 +2,7 @@
 //! cache_write × cache_write_ratio + cache_write_1h × cache_write_1h_ratio + output ×
 //! completion_ratio) × model_ratio × group_ratio)`, with checked arithmetic throughout.
 
-use super::price_table::{self, TableRatios};
+use super::price_table;
 use super::token_usage::TokenUsage;
 use crate::services::options::{OptionsSnapshot, BUILTIN_PRICES};
 use std::sync::OnceLock;
@@ -124,56 +124,6 @@ impl Prices {
         }
         v.to_string()
     }
-}
-
-/// One row of the built-in price table as `GET /api/option/prices` shows it.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct PriceRow {
-    pub model: &'static str,
-    /// List prices, USD per million tokens.
-    pub usd_per_million: UsdPrices,
-    /// The table's ratios.
-    pub builtin: TableRatios,
-    /// What a request for this model is priced with now (the operator's ratios win;
-    /// group ratio not included).
-    pub effective: TableRatios,
-}
-
-#[derive(Debug, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
-pub struct UsdPrices {
-    pub input: f64,
-    pub output: f64,
-    pub cache_read: f64,
-    pub cache_write: f64,
-    pub cache_write_1h: f64,
-}
-
-/// The built-in table with the ratios in force for each model.
-pub fn price_list(o: &OptionsSnapshot) -> Vec<PriceRow> {
-    price_table::TABLE
-        .iter()
-        .map(|p| {
-            let e = Prices::lookup(o, p.model, "");
-            PriceRow {
-                model: p.model,
-                usd_per_million: UsdPrices {
-                    input: p.input,
-                    output: p.output,
-                    cache_read: p.cache_read,
-                    cache_write: p.cache_write,
-                    cache_write_1h: p.cache_write_1h,
-                },
-                builtin: p.ratios(),
-                effective: TableRatios {
-                    model_ratio: e.model_ratio,
-                    completion_ratio: e.completion_ratio,
-                    cache_read_ratio: e.cache_read_ratio,
-                    cache_write_ratio: e.cache_write_ratio,
-                    cache_write_1h_ratio: e.cache_write_1h_ratio,
-                },
-            }
-        })
-        .collect()
 }
 
 fn cl100k() -> Option<&'static CoreBPE> {
