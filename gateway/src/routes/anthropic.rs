@@ -4,9 +4,9 @@
 use super::openai::{read_limited_body, relay};
 use crate::providers::anthropic_inbound;
 use crate::providers::Endpoint;
-use crate::services::count_tokens::{self, Answer, Ask, Question};
+use crate::services::count_tokens::{self, Ask, Question};
 use crate::services::dispatch::error::{Dialect, V1Error};
-use crate::services::dispatch::key_auth::{self, Caller};
+use crate::services::dispatch::key_auth;
 use crate::state::AppState;
 use crate::upstream::UpstreamClient;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -64,7 +64,15 @@ pub async fn count_tokens(
         body: &v,
         beta,
     };
-    let counted = ask_provider(&state, &client, &req, &caller, model, question)
+    let request_id = crate::util::request_id(&req);
+    let ask = Ask {
+        state: &state,
+        client: &client,
+        caller: &caller,
+        model,
+        request_id: &request_id,
+    };
+    let counted = count_tokens::count(ask, question)
         .await
         .map_err(anthropic)?;
     let (n, source) = match counted {
@@ -74,35 +82,4 @@ pub async fn count_tokens(
     Ok(HttpResponse::Ok()
         .insert_header(("x-gateway-token-count", source))
         .json(json!({ "input_tokens": n })))
-}
-
-/// The provider's count for `model` (`None`: estimate it); a model the key may not use
-/// is refused as `/v1/messages` would refuse it.
-pub(super) async fn ask_provider(
-    state: &AppState,
-    client: &UpstreamClient,
-    req: &HttpRequest,
-    caller: &Caller,
-    model: &str,
-    question: Question<'_>,
-) -> Result<Option<u64>, V1Error> {
-    if !caller.token.models.is_empty() && !caller.token.models.iter().any(|m| m == model) {
-        return Err(V1Error::forbidden(
-            format!("this API key may not use the model '{model}'"),
-            "model_not_allowed",
-        ));
-    }
-    let request_id = crate::util::request_id(req);
-    let ask = Ask {
-        state,
-        client,
-        caller,
-        model,
-        request_id: &request_id,
-    };
-    match count_tokens::count(ask, question).await? {
-        Some(Answer::Tokens(n)) => Ok(Some(n)),
-        Some(Answer::Refused(e)) => Err(e),
-        None => Ok(None),
-    }
 }

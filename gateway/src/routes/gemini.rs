@@ -2,10 +2,9 @@
 //! CLI and the google-genai SDKs, over any channel; errors in Google's shape. Also the
 //! rule choosing the shape of `GET /v1/models[/{id}]`.
 
-use super::anthropic::ask_provider;
 use super::openai::{read_limited_body, relay, visible_models};
 use crate::providers::gemini_inbound::{self, models, Method};
-use crate::services::count_tokens::Question;
+use crate::services::count_tokens::{self, Ask, Question};
 use crate::services::dispatch::error::{Dialect, V1Error};
 use crate::services::dispatch::key_auth;
 use crate::state::AppState;
@@ -76,9 +75,15 @@ async fn count_tokens(
         .unwrap_or_default();
     let native: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     let question = Question::Gemini { body: &native };
-    let counted = ask_provider(state, client, req, &caller, &model, question)
-        .await
-        .map_err(google)?;
+    let request_id = crate::util::request_id(req);
+    let ask = Ask {
+        state,
+        client,
+        caller: &caller,
+        model: &model,
+        request_id: &request_id,
+    };
+    let counted = count_tokens::count(ask, question).await.map_err(google)?;
     let (out, source) = match counted {
         Some(n) => (serde_json::json!({ "totalTokens": n }), "provider"),
         None => (estimate, "estimate"),

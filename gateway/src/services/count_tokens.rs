@@ -30,7 +30,7 @@ pub enum Question<'a> {
 
 /// What came back: the provider's count, or its refusal of the request (a 4xx the
 /// client must see).
-pub enum Answer {
+enum Answer {
     Tokens(u64),
     Refused(V1Error),
 }
@@ -45,8 +45,17 @@ pub struct Ask<'a> {
 }
 
 /// The provider's count, or `None` when no channel of the caller's group that serves
-/// the model can count (or counting failed upstream): the caller then estimates.
-pub async fn count(ask: Ask<'_>, q: Question<'_>) -> Result<Option<Answer>, V1Error> {
+/// the model can count (or counting failed upstream): the caller then estimates. A model
+/// the key may not use is refused as `/v1/messages` would refuse it, and a request the
+/// provider refuses comes back as that error.
+pub async fn count(ask: Ask<'_>, q: Question<'_>) -> Result<Option<u64>, V1Error> {
+    let models = &ask.caller.token.models;
+    if !models.is_empty() && !models.iter().any(|m| m == ask.model) {
+        return Err(V1Error::forbidden(
+            format!("this API key may not use the model '{}'", ask.model),
+            "model_not_allowed",
+        ));
+    }
     let channels = ask.state.channels().await?;
     let able: Vec<Channel> = routing::candidates(&channels, &ask.caller.user.group, ask.model)
         .into_iter()
@@ -58,7 +67,8 @@ pub async fn count(ask: Ask<'_>, q: Question<'_>) -> Result<Option<Answer>, V1Er
         return Ok(None);
     };
     match ask_channel(&ask, &channel, &q).await {
-        Ok(answer) => Ok(Some(answer)),
+        Ok(Answer::Tokens(n)) => Ok(Some(n)),
+        Ok(Answer::Refused(e)) => Err(e),
         Err(why) => {
             log::warn!(
                 "request {}: counting tokens on channel {} failed, estimating: {why}",
