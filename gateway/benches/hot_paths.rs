@@ -79,6 +79,10 @@ fn quota(c: &mut Criterion) {
         model_ratio: 0.075,
         completion_ratio: 4.0,
         group_ratio: 1.0,
+        cache_read_ratio: 0.5,
+        cache_write_ratio: 1.0,
+        cache_write_1h_ratio: 1.0,
+        builtin: None,
     };
     c.bench_function("prices_quota", |b| {
         b.iter(|| black_box(&prices).quota(black_box(1234), black_box(567)))

@@ -21,6 +21,7 @@
 //! | `REQUEST_BODY_TIMEOUT_SECS` | 60 (whole request body after its head; 408 and close beyond) |
 //! | `SHUTDOWN_GRACE_SECS` | 30 (on SIGTERM/SIGINT, how long in-flight requests may finish) |
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` (and the other `OTEL_*` of `tracing_otel::OtelConfig`) | unset: no traces |
+//! | `BUILTIN_PRICES` | true: first value of the `builtin_prices` option (seeded once) |
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -75,6 +76,8 @@ pub struct Settings {
     pub shutdown_grace_secs: u64,
     /// OpenTelemetry trace export (`OTEL_*`; off unless an OTLP endpoint is set).
     pub otel: crate::tracing_otel::OtelConfig,
+    /// Seed of the `builtin_prices` option (only when the database has none yet).
+    pub builtin_prices: bool,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/gateway.db";
@@ -205,6 +208,7 @@ impl Settings {
             redis_key_prefix: get("REDIS_KEY_PREFIX").unwrap_or_else(|| "gw".into()),
             image_fetch_allow_private: get("IMAGE_FETCH_ALLOW_PRIVATE")
                 .is_some_and(|v| v == "true" || v == "1"),
+            builtin_prices: get("BUILTIN_PRICES").is_none_or(|v| v != "false" && v != "0"),
         })
     }
 }

@@ -93,7 +93,7 @@ impl AppState {
         store: Arc<dyn Store>,
         ledger: Ledger,
     ) -> anyhow::Result<Self> {
-        let options = Options::load(store.clone()).await?;
+        let options = Options::load(store.clone(), settings.builtin_prices).await?;
         Ok(AppState {
             jwt: JwtKeys::new(&settings.jwt_secret, settings.token_expiry_hours),
             secret_box: SecretBox::new(&settings.channel_key_secret),

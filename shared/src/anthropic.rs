@@ -210,6 +210,26 @@ pub struct Usage {
         skip_serializing_if = "Option::is_none"
     )]
     pub cache_read_input_tokens: Option<u64>,
+    /// The cache writes by lifetime (`cache_creation_input_tokens` is their sum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_creation: Option<CacheCreation>,
+}
+
+/// `usage.cache_creation`: cache writes split by how long the entry lives.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheCreation {
+    #[serde(
+        default,
+        deserialize_with = "opt_count",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ephemeral_5m_input_tokens: Option<u64>,
+    #[serde(
+        default,
+        deserialize_with = "opt_count",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ephemeral_1h_input_tokens: Option<u64>,
 }
 
 impl Usage {
@@ -232,6 +252,20 @@ impl Usage {
                 *mine = theirs;
             }
         }
+        if newer.cache_creation.is_some() {
+            self.cache_creation = newer.cache_creation.clone();
+        }
+    }
+
+    /// Cache writes in all and the one-hour part of them.
+    fn cache_writes(&self) -> (u64, u64) {
+        let split = self.cache_creation.clone().unwrap_or_default();
+        let five = split.ephemeral_5m_input_tokens.unwrap_or(0);
+        let hour = split.ephemeral_1h_input_tokens.unwrap_or(0);
+        let total = self
+            .cache_creation_input_tokens
+            .unwrap_or_else(|| five.saturating_add(hour));
+        (total, hour.min(total))
     }
 
     /// True when no count was reported at all.
@@ -240,16 +274,26 @@ impl Usage {
     }
 
     /// OpenAI usage: cache reads and writes are prompt tokens too (Anthropic reports them
-    /// apart from `input_tokens`); cache reads become `cached_tokens`.
+    /// apart from `input_tokens`); cache reads become `cached_tokens`, writes
+    /// `cache_write_tokens` (OpenRouter's name) and their one-hour part
+    /// `cache_write_1h_tokens`, each only when there are any.
     pub fn to_openai(&self) -> crate::openai::Usage {
         let cached = self.cache_read_input_tokens.unwrap_or(0);
+        let (writes, writes_1h) = self.cache_writes();
         let prompt = self
             .input_tokens
             .unwrap_or(0)
             .saturating_add(cached)
-            .saturating_add(self.cache_creation_input_tokens.unwrap_or(0));
+            .saturating_add(writes);
         let mut u = crate::openai::Usage::new(prompt, self.output_tokens.unwrap_or(0));
-        u.prompt_tokens_details = Some(serde_json::json!({ "cached_tokens": cached }));
+        let mut details = serde_json::json!({ "cached_tokens": cached });
+        if writes > 0 {
+            details["cache_write_tokens"] = writes.into();
+        }
+        if writes_1h > 0 {
+            details["cache_write_1h_tokens"] = writes_1h.into();
+        }
+        u.prompt_tokens_details = Some(details);
         u
     }
 }

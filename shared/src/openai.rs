@@ -58,6 +58,31 @@ impl Usage {
             .and_then(Value::as_u64)
             .unwrap_or(0)
     }
+
+    /// Prompt tokens written to a prompt cache (`prompt_tokens_details.cache_write_tokens`,
+    /// as OpenRouter reports them and the gateway sets for Anthropic upstreams), if present.
+    pub fn cache_write_tokens(&self) -> u64 {
+        detail(self.prompt_tokens_details.as_ref(), "cache_write_tokens")
+    }
+
+    /// The part of [`Usage::cache_write_tokens`] written for one hour
+    /// (`prompt_tokens_details.cache_write_1h_tokens`).
+    pub fn cache_write_1h_tokens(&self) -> u64 {
+        detail(self.prompt_tokens_details.as_ref(), "cache_write_1h_tokens")
+    }
+
+    /// `completion_tokens_details.reasoning_tokens`, if present (already included in
+    /// `completion_tokens`).
+    pub fn reasoning_tokens(&self) -> u64 {
+        detail(self.completion_tokens_details.as_ref(), "reasoning_tokens")
+    }
+}
+
+fn detail(details: Option<&Value>, key: &str) -> u64 {
+    details
+        .and_then(|d| d.get(key))
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
 }
 
 fn count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {

@@ -317,6 +317,8 @@ describe("web console", { timeout: 240000 }, () => {
     await filter("success", "", 1);
     assert.match(await rows.first().innerText(), /gpt-4o[\s\S]*browser test|browser test[\s\S]*gpt-4o/);
     assert.match(await rows.first().innerText(), /stream/);
+    // The price applied: gpt-4o's built-in ratio ($2.50 per million input tokens).
+    assert.equal(await rows.first().locator(".log-price").innerText(), "×1.25 (built-in)");
     await filter("error", "", 1);
     assert.match(await rows.first().innerText(), /502[\s\S]*credentials/);
     await filter("refused", "", 1);
@@ -353,6 +355,26 @@ describe("web console", { timeout: 240000 }, () => {
     await go("settings");
     assert.equal(await page.locator("#opt-model-ratio").getByLabel("Ratio").last().inputValue(), "2.5");
     await shot("13-settings");
+  });
+
+  step("built-in prices: a row overridden into the cache ratio tables and saved", async () => {
+    await go("settings");
+    const row = page.locator("tbody tr", { hasText: "claude-sonnet-4-5" });
+    await row.getByRole("button", { name: "Override claude-sonnet-4-5" }).click();
+    const read = page.locator("#opt-cache-read-ratio");
+    assert.equal(await read.getByLabel("Model").last().inputValue(), "claude-sonnet-4-5");
+    assert.equal(await read.getByLabel("Ratio").last().inputValue(), "0.1");
+    assert.equal(await page.locator("#opt-cache-write-1h-ratio").getByLabel("Ratio").last().inputValue(), "2");
+    await read.getByLabel("Ratio").last().fill("0.2");
+    await page.getByRole("button", { name: "Save settings" }).click();
+    // The previous step's toast may still be fading out.
+    await page.locator(".toast", { hasText: "Settings saved" }).last().waitFor();
+    await go("account");
+    await go("settings");
+    assert.equal(await page.locator("#opt-cache-read-ratio").getByLabel("Ratio").last().inputValue(), "0.2");
+    // The table shows the ratio in force, now the operator's.
+    const cells = await page.locator("tbody tr", { hasText: "claude-sonnet-4-5" }).locator("td").allInnerTexts();
+    assert.equal(cells[4], "0.2", cells.join(" | "));
   });
 
   step("phone-sized screens: menu button, stacked tables, nothing clipped", async () => {

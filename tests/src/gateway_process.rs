@@ -21,6 +21,8 @@ pub fn gateway_command(dir: &Path, database_url: &str, env: &[(&str, &str)]) -> 
         .env("PORT", "0")
         .env("HTTP_WORKERS", "1")
         .env("JWT_SECRET", TEST_JWT_SECRET)
+        // Tests price by the default ratios unless they turn the built-in table on.
+        .env("BUILTIN_PRICES", "false")
         .env("DATABASE_URL", database_url)
         .envs(crate::test_db::database_env())
         .current_dir(dir)

@@ -57,6 +57,8 @@ impl TestGateway {
             ("PORT".into(), "0".into()),
             ("HTTP_WORKERS".into(), "2".into()),
             ("JWT_SECRET".into(), TEST_JWT_SECRET.into()),
+            // Tests price by the default ratios unless they turn the built-in table on.
+            ("BUILTIN_PRICES".into(), "false".into()),
             ("DATABASE_URL".into(), database_url),
         ]);
         env.extend(crate::test_db::database_env());

@@ -4,8 +4,9 @@ import { h } from "./dom.js";
 import { button } from "./ui.js";
 
 /**
- * `entries`: an object. `numeric`: values are numbers ≥ 0. Returns {el, read()} where
- * read() gives the object back or throws an Error naming the bad row.
+ * `entries`: an object. `numeric`: values are numbers ≥ 0. Returns {el, read(), set(k, v)}
+ * where read() gives the object back or throws an Error naming the bad row, and set()
+ * changes a row's value (adding the row when missing).
  */
 export function kvTable(entries, { keyLabel = "Name", valueLabel = "Value", numeric = false, addLabel = "Add row", id } = {}) {
   const body = h("tbody");
@@ -40,5 +41,12 @@ export function kvTable(entries, { keyLabel = "Name", valueLabel = "Value", nume
     }
     return out;
   };
-  return { el, read };
+  const set = (k, v) => {
+    for (const tr of body.rows) {
+      const [key, val] = tr.querySelectorAll("input");
+      if (key.value.trim() === k) { val.value = String(v); return; }
+    }
+    addRow(k, String(v));
+  };
+  return { el, read, set };
 }

@@ -4,6 +4,7 @@
 use super::openai::{read_limited_body, relay};
 use crate::providers::anthropic_inbound;
 use crate::providers::Endpoint;
+use crate::services::count_tokens::{self, Ask, Question};
 use crate::services::dispatch::error::{Dialect, V1Error};
 use crate::services::dispatch::key_auth;
 use crate::state::AppState;
@@ -32,13 +33,15 @@ pub async fn messages(
     .await
 }
 
-/// Answered locally with an estimate; no upstream call and nothing billed.
+/// Counted by an Anthropic or Gemini channel serving the model
+/// (`services::count_tokens`), estimated locally when none can; nothing billed.
 pub async fn count_tokens(
     state: web::Data<AppState>,
+    client: web::Data<UpstreamClient>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, V1Error> {
-    key_auth::authenticate(&state, &req)
+    let caller = key_auth::authenticate(&state, &req)
         .await
         .map_err(anthropic)?;
     let body = read_limited_body(&req, payload).await.map_err(anthropic)?;
@@ -51,6 +54,32 @@ pub async fn count_tokens(
         return Err(anthropic(V1Error::bad_request("messages must be an array")));
     }
     anthropic_inbound::to_openai(&v).map_err(anthropic)?;
+    let model = v.get("model").and_then(Value::as_str).unwrap_or_default();
+    let beta = req
+        .headers()
+        .get("anthropic-beta")
+        .and_then(|h| h.to_str().ok());
+    let question = Question::Anthropic {
+        raw: &body,
+        body: &v,
+        beta,
+    };
+    let request_id = crate::util::request_id(&req);
+    let ask = Ask {
+        state: &state,
+        client: &client,
+        caller: &caller,
+        model,
+        request_id: &request_id,
+    };
+    let counted = count_tokens::count(ask, question)
+        .await
+        .map_err(anthropic)?;
+    let (n, source) = match counted {
+        Some(n) => (n, "provider"),
+        None => (anthropic_inbound::count_tokens_estimate(&v), "estimate"),
+    };
     Ok(HttpResponse::Ok()
-        .json(json!({"input_tokens": anthropic_inbound::count_tokens_estimate(&v)})))
+        .insert_header(("x-gateway-token-count", source))
+        .json(json!({ "input_tokens": n })))
 }

@@ -4,6 +4,7 @@
 
 use super::openai::{read_limited_body, relay, visible_models};
 use crate::providers::gemini_inbound::{self, models, Method};
+use crate::services::count_tokens::{self, Ask, Question};
 use crate::services::dispatch::error::{Dialect, V1Error};
 use crate::services::dispatch::key_auth;
 use crate::state::AppState;
@@ -43,7 +44,7 @@ pub async fn model_action(
         return not_found(req).await;
     };
     if method == Method::CountTokens {
-        return count_tokens(&state, &req, payload, &tail).await;
+        return count_tokens(&state, &client, &req, payload, &tail).await;
     }
     relay(
         &state,
@@ -56,17 +57,40 @@ pub async fn model_action(
     .await
 }
 
-/// Answered locally with the gateway's own count; no upstream call and nothing billed.
+/// Counted by a Gemini or Anthropic channel serving the model
+/// (`services::count_tokens`), by the gateway's own count when none can; nothing billed.
 async fn count_tokens(
     state: &AppState,
+    client: &UpstreamClient,
     req: &HttpRequest,
     payload: web::Payload,
     tail: &str,
 ) -> Result<HttpResponse, V1Error> {
-    key_auth::authenticate(state, req).await.map_err(google)?;
+    let caller = key_auth::authenticate(state, req).await.map_err(google)?;
     let body = read_limited_body(req, payload).await.map_err(google)?;
-    let out = gemini_inbound::count_tokens(tail, &body).map_err(google)?;
-    Ok(HttpResponse::Ok().json(out))
+    // Validates the body and makes the estimate to fall back on.
+    let estimate = gemini_inbound::count_tokens(tail, &body).map_err(google)?;
+    let model = gemini_inbound::split_target(tail)
+        .map(|(m, _)| m)
+        .unwrap_or_default();
+    let native: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let question = Question::Gemini { body: &native };
+    let request_id = crate::util::request_id(req);
+    let ask = Ask {
+        state,
+        client,
+        caller: &caller,
+        model: &model,
+        request_id: &request_id,
+    };
+    let counted = count_tokens::count(ask, question).await.map_err(google)?;
+    let (out, source) = match counted {
+        Some(n) => (serde_json::json!({ "totalTokens": n }), "provider"),
+        None => (estimate, "estimate"),
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header(("x-gateway-token-count", source))
+        .json(out))
 }
 
 /// The shape a model list is answered in.

@@ -60,6 +60,19 @@ pub struct OptionValues {
     pub model_ratio: Option<serde_json::Value>,
     #[schema(schema_with = ratio_map)]
     pub completion_ratio: Option<serde_json::Value>,
+    /// Model name → price of a prompt-cache read, relative to the model's input price.
+    #[schema(schema_with = ratio_map)]
+    pub cache_read_ratio: Option<serde_json::Value>,
+    /// Model name → price of a 5-minute prompt-cache write, relative to the input price.
+    #[schema(schema_with = ratio_map)]
+    pub cache_write_ratio: Option<serde_json::Value>,
+    /// Model name → price of a 1-hour prompt-cache write, relative to the input price.
+    #[schema(schema_with = ratio_map)]
+    pub cache_write_1h_ratio: Option<serde_json::Value>,
+    /// Whether the built-in price table (`GET /api/option/prices`) prices the ratios
+    /// the maps above leave unset.
+    #[schema(nullable = false)]
+    pub builtin_prices: Option<bool>,
     /// Group name → price multiplier.
     #[schema(schema_with = ratio_map)]
     pub group_ratio: Option<serde_json::Value>,

@@ -4,6 +4,7 @@ use super::api_route::ApiRoute;
 use super::openapi::{Envelope, OptionValues, SessionErrors};
 use crate::auth::session::Session;
 use crate::error::{ok, ApiResult};
+use crate::services::dispatch::price_table::{price_list, PriceRow};
 use crate::state::AppState;
 use actix_web::web;
 
@@ -11,11 +12,12 @@ pub fn routes() -> Vec<ApiRoute> {
     vec![
         ApiRoute::get("/option", get),
         ApiRoute::put("/option", update),
+        ApiRoute::get("/option/prices", prices),
     ]
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(get, update))]
+#[openapi(paths(get, update, prices))]
 struct Doc;
 
 pub fn doc() -> utoipa::openapi::OpenApi {
@@ -42,4 +44,13 @@ async fn update(
     let snapshot = state.options.update(&body).await?;
     crate::services::limits::invalidate::publish(&state, "options".into());
     Ok(ok(snapshot.as_json()))
+}
+
+/// The built-in price table (root): list prices, the ratios they stand for, and the
+/// ratios in force for each model once the operator's own ratios are applied.
+#[utoipa::path(get, path = "/api/option/prices", tag = "option", security(("session" = [])),
+    responses((status = 200, description = "The built-in price table", body = Envelope<Vec<PriceRow>>), SessionErrors))]
+async fn prices(state: web::Data<AppState>, s: Session) -> ApiResult {
+    s.require_root()?;
+    Ok(ok(price_list(&state.options.get())))
 }

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod channel_models;
 pub mod channel_test;
 pub mod channels;
+pub mod count_tokens;
 pub mod dispatch;
 pub mod limits;
 pub mod log_export;

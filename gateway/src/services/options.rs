@@ -34,6 +34,12 @@ const REGISTRY: &[(&str, Kind, &str)] = &[
     ("auto_disable_channel", Kind::Bool, "true"),
     ("model_ratio", Kind::RatioMap, "{}"),
     ("completion_ratio", Kind::RatioMap, "{}"),
+    // Prompt-cache prices per model, relative to its input price (like completion_ratio).
+    ("cache_read_ratio", Kind::RatioMap, "{}"),
+    ("cache_write_ratio", Kind::RatioMap, "{}"),
+    ("cache_write_1h_ratio", Kind::RatioMap, "{}"),
+    // Whether `billing::price_table` prices the models the operator gave no ratio.
+    (BUILTIN_PRICES, Kind::Bool, "true"),
     ("group_ratio", Kind::RatioMap, r#"{"default":1}"#),
     ("default_model_ratio", Kind::Number, "1"),
     ("default_completion_ratio", Kind::Number, "3"),
@@ -43,6 +49,10 @@ const REGISTRY: &[(&str, Kind, &str)] = &[
     ("log_retention_days", Kind::Int(0, 36_500), "0"),
     ("timezone", Kind::TimeZone, r#""UTC""#),
 ];
+
+/// The option switching the built-in price table on; its first value comes from the
+/// `BUILTIN_PRICES` setting.
+pub const BUILTIN_PRICES: &str = "builtin_prices";
 
 /// Every option key (for the API description).
 pub fn known_keys() -> Vec<&'static str> {
@@ -163,11 +173,15 @@ pub struct Options {
 }
 
 impl Options {
-    /// Seeds defaults (never overwriting) and loads the snapshot.
-    pub async fn load(store: Arc<dyn Store>) -> anyhow::Result<Self> {
+    /// Seeds defaults (never overwriting) and loads the snapshot; `builtin_prices` is
+    /// the seed of that option.
+    pub async fn load(store: Arc<dyn Store>, builtin_prices: bool) -> anyhow::Result<Self> {
         let defaults = REGISTRY
             .iter()
-            .map(|(k, _, d)| ((*k).to_string(), (*d).to_string()))
+            .map(|(k, _, d)| match *k {
+                BUILTIN_PRICES => ((*k).to_string(), builtin_prices.to_string()),
+                _ => ((*k).to_string(), (*d).to_string()),
+            })
             .collect();
         store.seed_options(defaults).await?;
         let raw = store.all_options().await?;

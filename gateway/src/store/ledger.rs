@@ -106,8 +106,8 @@ fn totals_for(all: &mut Vec<(i64, Totals)>, id: i64) -> &mut Totals {
     &mut all[i].1
 }
 
-/// Rows per log INSERT: 23 columns each stays under D1's 100 bound parameters.
-const LOG_ROWS_PER_INSERT: usize = 4;
+/// Rows per log INSERT: stays under D1's 100 bound parameters.
+const LOG_ROWS_PER_INSERT: usize = 100 / super::logs::LOG_COLUMNS;
 
 /// The statements for a batch: settlements are summed per token, user and channel (one
 /// UPDATE each however many requests they cover), logs go in multi-row INSERTs, and

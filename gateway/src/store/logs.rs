@@ -41,6 +41,18 @@ pub struct NewLog {
     /// Cost the balance could not pay (the upstream used more than was reserved and the
     /// balance held no more): not charged, recorded here.
     pub unbilled_quota: i64,
+    /// The part of `prompt_tokens` read from a prompt cache.
+    pub cache_read_tokens: i64,
+    /// The part of `prompt_tokens` written to a prompt cache (either lifetime).
+    pub cache_write_tokens: i64,
+    /// The part of `cache_write_tokens` written for one hour.
+    pub cache_write_1h_tokens: i64,
+    /// The part of `completion_tokens` spent reasoning, as the upstream reported it.
+    pub reasoning_tokens: i64,
+    /// The ratios the quota was computed with, as compact JSON (`model_ratio`,
+    /// `completion_ratio`, `cache_read_ratio`, `cache_write_ratio`, `cache_write_1h_ratio`,
+    /// `group_ratio`, and `builtin`: the built-in table entry used); empty when unpriced.
+    pub price: String,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -134,19 +146,24 @@ pub trait LogStore {
     ) -> StoreResult<Vec<LogEntry>>;
 }
 
+/// Columns one log row binds (D1 allows 100 bound parameters per statement).
+pub(crate) const LOG_COLUMNS: usize = 28;
+
 /// One INSERT of several log rows.
 pub(crate) fn insert_logs_query(rows: &[&NewLog]) -> Query {
     let mut sql = String::from(
         "INSERT INTO logs (created_at, user_id, username, token_id, token_name, channel_id, \
          channel_name, model_name, upstream_model, prompt_tokens, completion_tokens, quota, \
          latency_ms, first_byte_ms, is_stream, status_code, error, request_id, ip, endpoint, warnings, \
-         output_cap, unbilled_quota) VALUES ",
+         output_cap, unbilled_quota, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, \
+         reasoning_tokens, price) VALUES ",
     );
+    let placeholders = format!("({})", vec!["?"; LOG_COLUMNS].join(", "));
     for i in 0..rows.len() {
         if i > 0 {
             sql.push_str(", ");
         }
-        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        sql.push_str(&placeholders);
     }
     let mut q = Query::new(&sql);
     for l in rows {
@@ -173,7 +190,12 @@ pub(crate) fn insert_logs_query(rows: &[&NewLog]) -> Query {
             .bind(l.endpoint.clone())
             .bind(l.warnings.clone())
             .bind(l.output_cap)
-            .bind(l.unbilled_quota);
+            .bind(l.unbilled_quota)
+            .bind(l.cache_read_tokens)
+            .bind(l.cache_write_tokens)
+            .bind(l.cache_write_1h_tokens)
+            .bind(l.reasoning_tokens)
+            .bind(l.price.clone());
     }
     q
 }
@@ -205,6 +227,11 @@ fn log_from_row(r: &Row) -> LogEntry {
             warnings: r.string("warnings"),
             output_cap: r.i64("output_cap"),
             unbilled_quota: r.i64("unbilled_quota"),
+            cache_read_tokens: r.i64("cache_read_tokens"),
+            cache_write_tokens: r.i64("cache_write_tokens"),
+            cache_write_1h_tokens: r.i64("cache_write_1h_tokens"),
+            reasoning_tokens: r.i64("reasoning_tokens"),
+            price: r.string("price"),
         },
     }
 }

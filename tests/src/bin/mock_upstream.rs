@@ -102,6 +102,7 @@ fn run() -> Result<(), String> {
             .has("--api-key")
             .then(|| args.get("--api-key", String::new()))
             .transpose()?,
+        ..MockOptions::default()
     };
     let workers = args.get("--workers", 4usize)?;
     let mock = MockUpstream::start_on(addr, options, workers)

@@ -34,7 +34,7 @@ fn message(ctx: &Ctx, intent: &Intent) -> Value {
     }
     let mut body = message_shell(ctx, json!(blocks), json!(stop_reason(intent)));
     if let Some(usage) = ctx.usage {
-        body["usage"] = usage_json(&usage, usage.completion_tokens);
+        body["usage"] = usage_json(ctx, &usage, usage.completion_tokens);
     }
     body
 }
@@ -62,10 +62,19 @@ fn stop_reason(intent: &Intent) -> &'static str {
     }
 }
 
-fn usage_json(usage: &MockUsage, output_tokens: u64) -> Value {
+/// Cache writes are reported in all and by lifetime: one hour when the request marks
+/// any block `cache_control: {"ttl": "1h"}`, five minutes otherwise.
+fn usage_json(ctx: &Ctx, usage: &MockUsage, output_tokens: u64) -> Value {
+    let hour = ctx.body.to_string().contains(r#""ttl":"1h""#);
+    let (five_min, one_hour) = match hour {
+        true => (0, usage.cache_creation_tokens),
+        false => (usage.cache_creation_tokens, 0),
+    };
     json!({"input_tokens": usage.prompt_tokens, "output_tokens": output_tokens,
            "cache_creation_input_tokens": usage.cache_creation_tokens,
-           "cache_read_input_tokens": usage.cache_read_tokens})
+           "cache_read_input_tokens": usage.cache_read_tokens,
+           "cache_creation": {"ephemeral_5m_input_tokens": five_min,
+                              "ephemeral_1h_input_tokens": one_hour}})
 }
 
 /// message_start, a text block (with a ping after its start), an optional tool_use block
@@ -78,7 +87,7 @@ fn stream(ctx: &Ctx, intent: &Intent) -> Vec<Bytes> {
     let mut start = message_shell(ctx, json!([]), Value::Null);
     if let Some(usage) = ctx.usage {
         // Anthropic reports the input side here and output_tokens 1 until message_delta.
-        start["usage"] = usage_json(&usage, 1);
+        start["usage"] = usage_json(ctx, &usage, 1);
     }
     let mut events = vec![event("message_start", json!({ "message": start }))];
     // With thinking on, a signed thinking block comes first and the others move up one.

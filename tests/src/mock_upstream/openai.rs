@@ -51,7 +51,7 @@ fn chat_json(ctx: &Ctx, intent: &Intent) -> Value {
         "created": CREATED, "model": ctx.model, "system_fingerprint": "fp_mock",
         "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish}],
     });
-    add_usage(&mut body, ctx.usage);
+    add_usage(&mut body, ctx);
     if ctx.azure {
         body["prompt_filter_results"] = azure_filter_results();
     }
@@ -107,7 +107,7 @@ fn chat_stream(ctx: &Ctx, intent: &Intent) -> Vec<Bytes> {
     events.push(chunk(json!({}), json!(finish)));
     if let Some(usage) = ctx.usage.filter(|_| with_usage) {
         let mut last = chat_chunk_value(ctx, json!([]));
-        last["usage"] = usage_json(&usage);
+        last["usage"] = usage_json(&usage, ctx);
         events.push(encode_data(&last.to_string()));
     }
     events.push(done_event());
@@ -143,7 +143,7 @@ pub(crate) fn completions(ctx: &Ctx) -> Rendered {
     let choice = |text: &str, finish: Value| json!([{"text": text, "index": 0, "logprobs": null, "finish_reason": finish}]);
     if ctx.body["stream"] != true {
         let mut body = object(choice(&intent.text, json!("stop")));
-        add_usage(&mut body, ctx.usage);
+        add_usage(&mut body, ctx);
         return Rendered::Json(body);
     }
     let mut events: Vec<Bytes> = content::split_text(&intent.text, ctx.chunks)
@@ -153,7 +153,7 @@ pub(crate) fn completions(ctx: &Ctx) -> Rendered {
     events.push(encode_data(&object(choice("", json!("stop"))).to_string()));
     if let Some(usage) = ctx.usage.filter(|_| wants_usage(ctx)) {
         let mut last = object(json!([]));
-        last["usage"] = usage_json(&usage);
+        last["usage"] = usage_json(&usage, ctx);
         events.push(encode_data(&last.to_string()));
     }
     events.push(done_event());
@@ -197,19 +197,21 @@ pub(crate) fn models() -> Rendered {
     Rendered::Json(json!({"object": "list", "data": data}))
 }
 
-fn add_usage(body: &mut Value, usage: Option<MockUsage>) {
-    if let Some(usage) = usage {
-        body["usage"] = usage_json(&usage);
+fn add_usage(body: &mut Value, ctx: &Ctx) {
+    if let Some(usage) = ctx.usage {
+        body["usage"] = usage_json(&usage, ctx);
     }
 }
 
-fn usage_json(usage: &MockUsage) -> Value {
+/// Like OpenAI, `completion_tokens` include the reasoning (`MockOptions::reasoning_tokens`).
+fn usage_json(usage: &MockUsage, ctx: &Ctx) -> Value {
+    let reasoning = ctx.reasoning_tokens.min(usage.completion_tokens);
     json!({
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
         "total_tokens": usage.total(),
         "prompt_tokens_details": {"cached_tokens": usage.cache_read_tokens, "audio_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+        "completion_tokens_details": {"reasoning_tokens": reasoning, "audio_tokens": 0,
             "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
     })
 }

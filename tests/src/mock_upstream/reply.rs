@@ -23,6 +23,9 @@ pub struct MockOptions {
     /// the provider's shape). Like the `anthropic-version` and Azure `api-version` checks,
     /// this applies to default replies only; scripted replies are sent as scripted.
     pub api_key: Option<String>,
+    /// OpenAI `completion_tokens_details.reasoning_tokens` reported (part of
+    /// `completion_tokens`, capped by it); 0 by default.
+    pub reasoning_tokens: u64,
 }
 
 impl Default for MockOptions {
@@ -34,6 +37,7 @@ impl Default for MockOptions {
             chunks: 4,
             usage: Some(MockUsage::default()),
             api_key: None,
+            reasoning_tokens: 0,
         }
     }
 }

@@ -13,6 +13,8 @@ pub(crate) struct Ctx<'a> {
     /// Model to report: request `model`, Azure deployment or Gemini path model.
     pub model: String,
     pub usage: Option<MockUsage>,
+    /// [`MockOptions::reasoning_tokens`].
+    pub reasoning_tokens: u64,
     pub chunks: usize,
     pub azure: bool,
     /// Unique-ish suffix for ids (`chatcmpl-mock-3`, `msg_mock-3`, …).
@@ -54,6 +56,15 @@ pub(crate) fn route(req: &RecordedRequest, reply: Reply, opts: &MockOptions, seq
     }
     if flavor == Flavor::Anthropic && req.header("anthropic-version").is_none() {
         return error(400, "anthropic-version: header is required");
+    }
+    // Like Anthropic's, the mock's count_tokens refuses the fields only messages take.
+    if flavor == Flavor::Anthropic && req.path.ends_with("/count_tokens") {
+        let extra = ["max_tokens", "stream", "temperature", "metadata"]
+            .into_iter()
+            .find(|f| req.json().get(f).is_some());
+        if let Some(field) = extra {
+            return error(400, &format!("{field}: Extra inputs are not permitted"));
+        }
     }
     if flavor == Flavor::Anthropic {
         if let Some(message) = super::reasoning::anthropic_replay_error(req.json()) {
@@ -123,6 +134,7 @@ fn render(
         body,
         model: body["model"].as_str().unwrap_or("mock-model").to_string(),
         usage: opts.usage,
+        reasoning_tokens: opts.reasoning_tokens,
         chunks: opts.chunks,
         azure: flavor == Flavor::Azure,
         id: format!("mock-{seq}"),

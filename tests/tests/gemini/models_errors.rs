@@ -128,8 +128,10 @@ async fn every_key_placement_works_and_v1_serves_the_same_methods() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn count_tokens_is_answered_locally_and_not_billed() {
-    let w = world(GEMINI, json!({})).await;
+async fn count_tokens_is_estimated_locally_where_no_channel_can_count_and_not_billed() {
+    // Only an OpenAI channel serves the model (Gemini and Anthropic channels count
+    // upstream: providers/count_tokens.rs).
+    let w = world(OPENAI, json!({"models": [GEMINI_MODEL]})).await;
     let r = goog_post(
         &w,
         &action(GEMINI_MODEL, "countTokens"),

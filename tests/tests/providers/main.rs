@@ -6,6 +6,8 @@ mod anthropic_channel;
 mod billing;
 mod claude_code;
 mod claude_code_errors;
+mod cache_prices;
+mod count_tokens;
 mod fidelity;
 mod gemini_channel;
 mod messages_endpoint;

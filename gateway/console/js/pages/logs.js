@@ -79,8 +79,9 @@ export async function render(root, ctx) {
       admin && r.upstream_model && r.upstream_model !== r.model_name ? h("div", { class: "muted small" }, `→ ${r.upstream_model}`) : null,
       admin && r.channel_id ? h("div", { class: "muted small" }, `#${r.channel_id} ${r.channel_name || ""}`) : null) },
     { label: "Tokens", num: true, render: (r) => [num(r.prompt_tokens + r.completion_tokens),
-      h("div", { class: "muted small", title: "prompt / completion" }, `${num(r.prompt_tokens)} / ${num(r.completion_tokens)}`)] },
-    { label: "Cost", num: true, render: (r) => usd(r.quota, per) },
+      h("div", { class: "muted small", title: "prompt / completion" }, `${num(r.prompt_tokens)} / ${num(r.completion_tokens)}`),
+      tokenParts(r)] },
+    { label: "Cost", num: true, render: (r) => [usd(r.quota, per), priceLine(r.price)] },
     { label: "Latency", num: true, render: (r) => [ms(r.latency_ms), r.is_stream ? h("div", { class: "muted small" }, `stream, first byte ${ms(r.first_byte_ms)}`) : null] },
     { label: "Status", render: (r) => [badge(String(r.status_code), r.status_code < 400 ? "ok" : "bad"), r.error ? longText(r.error, { kind: "bad", lines: 2 }) : null] },
   ].filter(Boolean);
@@ -88,4 +89,25 @@ export async function render(root, ctx) {
   form.addEventListener("submit", (e) => { e.preventDefault(); page = 1; run(); });
   root.append(pageHead("Usage logs"), form, totals, list);
   await run();
+}
+
+// Cache and reasoning parts of the token counts, only when there are any:
+// "cache 900 read · 40 written (20 1h) · 25 reasoning".
+function tokenParts(r) {
+  const parts = [];
+  if (r.cache_read_tokens) parts.push(`${num(r.cache_read_tokens)} read`);
+  if (r.cache_write_tokens) parts.push(`${num(r.cache_write_tokens)} written${r.cache_write_1h_tokens ? ` (${num(r.cache_write_1h_tokens)} 1h)` : ""}`);
+  const cache = parts.length ? [`cache ${parts.join(" · ")}`] : [];
+  if (r.reasoning_tokens) cache.push(`${num(r.reasoning_tokens)} reasoning`);
+  if (!cache.length) return null;
+  return h("div", { class: "muted small log-token-parts", title: "part of the prompt / completion tokens above" }, cache.join(" · "));
+}
+
+// The ratios the cost was computed with, short, with all of them in the tooltip.
+function priceLine(price) {
+  if (!price) return null;
+  let p;
+  try { p = JSON.parse(price); } catch { return null; }
+  const full = `model ${p.model_ratio} × group ${p.group_ratio}; completion ${p.completion_ratio}, cache read ${p.cache_read_ratio}, cache write ${p.cache_write_ratio} (1h ${p.cache_write_1h_ratio})${p.builtin ? `; built-in price of ${p.builtin}` : ""}`;
+  return h("div", { class: "muted small log-price", title: full }, `×${p.model_ratio}${p.builtin ? " (built-in)" : ""}`);
 }

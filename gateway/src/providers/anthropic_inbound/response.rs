@@ -16,11 +16,14 @@ pub fn stop_reason(finish_reason: Option<&str>, used_tools: bool) -> &'static st
     }
 }
 
-/// Anthropic usage: its `input_tokens` exclude cache reads, which OpenAI counts in.
+/// Anthropic usage: its `input_tokens` exclude cache reads and writes, which OpenAI
+/// counts in.
 pub fn usage_json(u: &Usage) -> Value {
     let cached = u.cached_tokens().min(u.prompt_tokens);
-    json!({"input_tokens": u.prompt_tokens - cached, "output_tokens": u.completion_tokens,
-           "cache_read_input_tokens": cached, "cache_creation_input_tokens": 0})
+    let written = u.cache_write_tokens().min(u.prompt_tokens - cached);
+    json!({"input_tokens": u.prompt_tokens - cached - written,
+           "output_tokens": u.completion_tokens,
+           "cache_read_input_tokens": cached, "cache_creation_input_tokens": written})
 }
 
 /// An Anthropic message id derived from the OpenAI one (or fresh).

@@ -1,7 +1,10 @@
-//! Prices and token counts: `quota = ceil((prompt + completion × completion_ratio) ×
-//! model_ratio × group_ratio)`, with checked arithmetic throughout.
+//! Prices and token counts: `quota = ceil((input + cache_read × cache_read_ratio +
+//! cache_write × cache_write_ratio + cache_write_1h × cache_write_1h_ratio + output ×
+//! completion_ratio) × model_ratio × group_ratio)`, with checked arithmetic throughout.
 
-use crate::services::options::OptionsSnapshot;
+use super::price_table;
+use super::token_usage::TokenUsage;
+use crate::services::options::{OptionsSnapshot, BUILTIN_PRICES};
 use std::sync::OnceLock;
 use tiktoken_rs::CoreBPE;
 
@@ -11,31 +14,115 @@ pub struct Prices {
     pub model_ratio: f64,
     pub completion_ratio: f64,
     pub group_ratio: f64,
+    pub cache_read_ratio: f64,
+    pub cache_write_ratio: f64,
+    pub cache_write_1h_ratio: f64,
+    /// The built-in table entry that supplied at least one ratio.
+    pub builtin: Option<&'static str>,
 }
 
 impl Prices {
-    /// Looks the requested model and the user's group up in the options.
+    /// Looks the model the client asked for and the user's group up: each ratio comes
+    /// from the operator's map for that model, else the built-in table (when on), else
+    /// the default (`default_model_ratio`, `default_completion_ratio`, 1 for the cache
+    /// ratios: cache tokens then cost what input costs).
     pub fn lookup(o: &OptionsSnapshot, model: &str, group: &str) -> Self {
+        let table = o
+            .bool(BUILTIN_PRICES)
+            .then(|| price_table::find(model))
+            .flatten();
+        let builtin = table.map(|t| t.ratios());
+        let mut used_table = false;
+        let mut pick = |key: &str, from_table: Option<f64>, default: f64| {
+            if let Some(r) = o.ratio(key, model) {
+                return r;
+            }
+            match from_table {
+                Some(r) => {
+                    used_table = true;
+                    r
+                }
+                None => default,
+            }
+        };
+        let model_ratio = pick(
+            "model_ratio",
+            builtin.map(|b| b.model_ratio),
+            o.f64("default_model_ratio"),
+        );
+        let completion_ratio = pick(
+            "completion_ratio",
+            builtin.map(|b| b.completion_ratio),
+            o.f64("default_completion_ratio"),
+        );
+        let cache_read_ratio = pick("cache_read_ratio", builtin.map(|b| b.cache_read_ratio), 1.0);
+        let cache_write_ratio = pick(
+            "cache_write_ratio",
+            builtin.map(|b| b.cache_write_ratio),
+            1.0,
+        );
+        let cache_write_1h_ratio = pick(
+            "cache_write_1h_ratio",
+            builtin.map(|b| b.cache_write_1h_ratio),
+            1.0,
+        );
         Prices {
-            model_ratio: o
-                .ratio("model_ratio", model)
-                .unwrap_or_else(|| o.f64("default_model_ratio")),
-            completion_ratio: o
-                .ratio("completion_ratio", model)
-                .unwrap_or_else(|| o.f64("default_completion_ratio")),
+            model_ratio,
+            completion_ratio,
             group_ratio: o.ratio("group_ratio", group).unwrap_or(1.0),
+            cache_read_ratio,
+            cache_write_ratio,
+            cache_write_1h_ratio,
+            builtin: table.filter(|_| used_table).map(|t| t.model),
         }
     }
 
-    /// The quota for a usage; `None` when the figure cannot be represented.
+    /// The quota for a prompt and completion with no cache involved (the reservation's
+    /// estimate); `None` when the figure cannot be represented.
     pub fn quota(&self, prompt: u64, completion: u64) -> Option<i64> {
-        let weighted = (prompt as f64) + (completion as f64) * self.completion_ratio;
-        let q = (weighted * self.model_ratio * self.group_ratio).ceil();
+        self.quota_for(&TokenUsage {
+            input: prompt,
+            output: completion,
+            ..TokenUsage::default()
+        })
+    }
+
+    /// The quota for a normalised usage; `None` when the figure cannot be represented.
+    pub fn quota_for(&self, u: &TokenUsage) -> Option<i64> {
+        let weighted = (u.input as f64)
+            + (u.cache_read as f64) * self.cache_read_ratio
+            + (u.cache_write_5m as f64) * self.cache_write_ratio
+            + (u.cache_write_1h as f64) * self.cache_write_1h_ratio
+            + (u.output as f64) * self.completion_ratio;
+        let exact = weighted * self.model_ratio * self.group_ratio;
+        // Ratios such as 0.1 are not exact in binary: a product meant to be 15 can come
+        // out as 15.000000000000002, which must not round up to 16.
+        let q = if (exact - exact.round()).abs() < 1e-6 {
+            exact.round()
+        } else {
+            exact.ceil()
+        };
         if !q.is_finite() || q < 0.0 || q > (i64::MAX / 4) as f64 {
             return None;
         }
         // In range and integral by the checks above.
         Some(q as i64)
+    }
+
+    /// The ratios applied, for the log row: compact JSON.
+    pub fn applied(&self) -> String {
+        let mut v = serde_json::json!({
+            "model_ratio": self.model_ratio,
+            "completion_ratio": self.completion_ratio,
+            "cache_read_ratio": self.cache_read_ratio,
+            "cache_write_ratio": self.cache_write_ratio,
+            "cache_write_1h_ratio": self.cache_write_1h_ratio,
+            "group_ratio": self.group_ratio,
+        });
+        if let Some(name) = self.builtin {
+            v["builtin"] = name.into();
+        }
+        v.to_string()
     }
 }
 
@@ -147,7 +234,43 @@ mod tests {
             model_ratio: m,
             completion_ratio: c,
             group_ratio: g,
+            cache_read_ratio: 1.0,
+            cache_write_ratio: 1.0,
+            cache_write_1h_ratio: 1.0,
+            builtin: None,
         }
+    }
+
+    #[test]
+    fn cache_classes_have_their_own_ratios() {
+        let claude = Prices {
+            cache_read_ratio: 0.1,
+            cache_write_ratio: 1.25,
+            cache_write_1h_ratio: 2.0,
+            ..p(1.5, 5.0, 1.0)
+        };
+        let u = TokenUsage {
+            input: 10,
+            cache_read: 1000,
+            cache_write_5m: 40,
+            cache_write_1h: 20,
+            output: 8,
+            reasoning: 0,
+        };
+        // (10 + 100 + 50 + 40 + 40) × 1.5 = 360
+        assert_eq!(claude.quota_for(&u), Some(360));
+        // 0.1 is inexact in binary: 100 × 0.1 × 0.15 is still 1.5, ceil 2, and 1000 ×
+        // 0.1 × 0.15 exactly 15.
+        let flash = Prices {
+            cache_read_ratio: 0.1,
+            ..p(0.15, 1.0, 1.0)
+        };
+        let reads = |n| TokenUsage {
+            cache_read: n,
+            ..TokenUsage::default()
+        };
+        assert_eq!(flash.quota_for(&reads(100)), Some(2));
+        assert_eq!(flash.quota_for(&reads(1000)), Some(15));
     }
 
     #[test]

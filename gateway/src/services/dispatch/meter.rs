@@ -4,6 +4,7 @@
 use super::billing::Prices;
 use super::key_auth::Caller;
 use super::quota_lease::QuotaLeases;
+use super::token_usage::TokenUsage;
 use crate::metrics::Settled;
 use crate::store::ledger::{Holder, Reservation, Settlement};
 use crate::store::logs::NewLog;
@@ -197,18 +198,17 @@ fn elapsed_ms(since: Instant) -> i64 {
 }
 
 fn settlement(quota: &QuotaLeases, mut d: MeterData) -> Settlement {
-    let prompt = d.usage.prompt_tokens;
-    let completion = d.usage.completion_tokens;
+    let tokens = TokenUsage::from_openai(&d.usage);
     let actual = d
         .prices
-        .and_then(|p| p.quota(prompt, completion))
+        .and_then(|p| p.quota_for(&tokens))
         .unwrap_or(if d.prices.is_some() {
             d.reservation.user_amount
         } else {
             0
         });
-    d.log.prompt_tokens = i64::try_from(prompt).unwrap_or(i64::MAX);
-    d.log.completion_tokens = i64::try_from(completion).unwrap_or(i64::MAX);
+    log_tokens(&mut d.log, &tokens);
+    d.log.price = d.prices.map(|p| p.applied()).unwrap_or_default();
     d.log.latency_ms = elapsed_ms(d.started);
     if d.log.status_code == 0 {
         // Settled from Drop before any outcome was recorded: the client went away, or the
@@ -274,6 +274,18 @@ fn charge(quota: &QuotaLeases, d: &MeterData, actual: i64) -> (i64, Returns) {
         charged = c;
     }
     (charged, out)
+}
+
+/// The token classes on the log row: `prompt_tokens` counts every input token (cached or
+/// not), `completion_tokens` every output token (reasoning included).
+fn log_tokens(log: &mut NewLog, t: &TokenUsage) {
+    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    log.prompt_tokens = n(t.prompt());
+    log.completion_tokens = n(t.output);
+    log.cache_read_tokens = n(t.cache_read);
+    log.cache_write_tokens = n(t.cache_write());
+    log.cache_write_1h_tokens = n(t.cache_write_1h);
+    log.reasoning_tokens = n(t.reasoning);
 }
 
 /// The request's figures for `/metrics`, in the one place every request passes.

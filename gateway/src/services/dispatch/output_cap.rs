@@ -274,6 +274,10 @@ mod tests {
         model_ratio: 1.0,
         completion_ratio: 3.0,
         group_ratio: 1.0,
+        cache_read_ratio: 1.0,
+        cache_write_ratio: 1.0,
+        cache_write_1h_ratio: 1.0,
+        builtin: None,
     };
 
     #[test]
