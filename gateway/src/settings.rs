@@ -15,6 +15,8 @@
 //! | `UPSTREAM_TIMEOUT_SECS` | 600 |
 //! | `HTTP_WORKERS` | number of CPUs |
 //! | `QUOTA_LEASE_REQUESTS` | 16 (0: every request reserves in the database) |
+//! | `REPLICA_ID` | random per start (set: a stable id, unique per replica) |
+//! | `REPLICA_STALE_SECS` | 30 (a replica silent this long is dead; its leases go back) |
 //! | `IMAGE_FETCH_ALLOW_PRIVATE` | false (testing only) |
 //! | `METRICS_TOKEN` | unset (`/metrics` open); set: `Authorization: Bearer <token>` required |
 
@@ -55,6 +57,12 @@ pub struct Settings {
     pub http_workers: Option<usize>,
     /// How many requests' worth of quota a replica takes from a balance at once.
     pub quota_lease_requests: i64,
+    /// `REPLICA_ID`: this replica's stable id; a restart then returns what the previous
+    /// incarnation held at once. `None`: a random id per start.
+    pub replica_id: Option<String>,
+    /// `REPLICA_STALE_SECS`: how long a replica may miss heartbeats before its leases are
+    /// returned by another.
+    pub replica_stale_secs: u64,
     /// `REDIS_URL`: limits, cool-downs and cache invalidation shared by every replica.
     pub redis_url: Option<String>,
     /// `REDIS_KEY_PREFIX` (default `gw`): keeps deployments (or tests) sharing a Redis apart.
@@ -104,6 +112,20 @@ impl Settings {
         let token_expiry_hours = parse_num(&get, "TOKEN_EXPIRY_HOURS", 24u64, 1, 24 * 365)?;
         let upstream_timeout_secs = parse_num(&get, "UPSTREAM_TIMEOUT_SECS", 600u64, 1, 86_400)?;
         let quota_lease_requests = parse_num(&get, "QUOTA_LEASE_REQUESTS", 16i64, 0, 1000)?;
+        let replica_stale_secs = parse_num(&get, "REPLICA_STALE_SECS", 30u64, 2, 3600)?;
+        let replica_id = get("REPLICA_ID");
+        if let Some(id) = &replica_id {
+            if id.len() > 64
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            {
+                return Err(bad(
+                    "REPLICA_ID",
+                    "must be 1 to 64 letters, digits, '-', '_' or '.'",
+                ));
+            }
+        }
         let http_workers = match get("HTTP_WORKERS") {
             Some(_) => Some(parse_num(&get, "HTTP_WORKERS", 1usize, 1, 256)?),
             None => None,
@@ -175,6 +197,8 @@ impl Settings {
             upstream_timeout_secs,
             http_workers,
             quota_lease_requests,
+            replica_id,
+            replica_stale_secs,
             metrics_token: get("METRICS_TOKEN"),
             redis_url: get("REDIS_URL").filter(|v| !v.is_empty()),
             redis_key_prefix: get("REDIS_KEY_PREFIX").unwrap_or_else(|| "gw".into()),

@@ -9,6 +9,7 @@ pub mod logs;
 pub mod models;
 pub mod options;
 pub mod owner_runtime;
+pub mod replicas;
 pub mod responses;
 pub mod retention;
 pub mod sql;
@@ -31,6 +32,7 @@ pub trait Store:
     + channels::ChannelStore
     + options::OptionStore
     + ledger::LedgerStore
+    + replicas::ReplicaStore
     + logs::LogStore
     + responses::ResponseStore
     + retention::RetentionStore
@@ -44,6 +46,7 @@ impl<T> Store for T where
         + channels::ChannelStore
         + options::OptionStore
         + ledger::LedgerStore
+        + replicas::ReplicaStore
         + logs::LogStore
         + responses::ResponseStore
         + retention::RetentionStore
@@ -74,5 +77,9 @@ pub async fn connect(settings: &crate::settings::Settings) -> anyhow::Result<Arc
         Arc::new(sqlx_backend::SqlxBackend::connect(url, settings.database_max_connections).await?)
     };
     let backend = Arc::new(owner_runtime::OwnerRuntime::new(backend));
-    Ok(Arc::new(sql_store::SqlStore::new(backend)))
+    let replica = settings
+        .replica_id
+        .clone()
+        .unwrap_or_else(|| crate::util::new_id().to_string());
+    Ok(Arc::new(sql_store::SqlStore::new(backend, replica)))
 }

@@ -10,6 +10,7 @@ pub mod key_auth;
 pub mod ledger;
 pub mod meter;
 pub mod quota_lease;
+pub mod replicas;
 pub mod request;
 pub mod routing;
 pub mod stream;
