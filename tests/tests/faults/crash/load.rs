@@ -160,10 +160,6 @@ impl Load {
         self.in_flight.load(Ordering::SeqCst)
     }
 
-    pub fn answered(&self) -> usize {
-        self.answered.load(Ordering::SeqCst)
-    }
-
     /// Stops sending new requests; returns how many were in flight then.
     pub fn stop(&self) -> usize {
         self.stop.store(true, Ordering::SeqCst);
