@@ -45,10 +45,13 @@ fn gateway_env<'a>(leases: &'a str, restart: Restart) -> Vec<(&'a str, &'a str)>
 
 /// Runs the load until every client is in flight, then stops it and SIGKILLs `victim`.
 async fn kill_under_load(victim: GatewayProcess, load: Load) -> LoadReport {
-    let started = Instant::now();
-    // Let some requests complete (and settle), then wait for a moment with all in flight.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    while load.in_flight() < CLIENTS && started.elapsed() < Duration::from_secs(20) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    // Let a round of requests complete (and settle), then wait for a moment with every
+    // client in flight.
+    while load.answered() < 2 * CLIENTS && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    while load.in_flight() < CLIENTS && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let in_flight = load.stop();

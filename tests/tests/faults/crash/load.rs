@@ -160,6 +160,11 @@ impl Load {
         self.in_flight.load(Ordering::SeqCst)
     }
 
+    /// Complete answers so far.
+    pub fn answered(&self) -> usize {
+        self.answered.load(Ordering::SeqCst)
+    }
+
     /// Stops sending new requests; returns how many were in flight then.
     pub fn stop(&self) -> usize {
         self.stop.store(true, Ordering::SeqCst);
