@@ -11,6 +11,7 @@
 
 mod books;
 mod load;
+mod recovery;
 
 use books::{Books, Database};
 use integration_tests::gateway_process::GatewayProcess;
