@@ -32,7 +32,7 @@ enum Restart {
     NewId,
 }
 
-fn gateway_env<'a>(leases: &'a str, restart: Restart) -> Vec<(&'a str, &'a str)> {
+fn gateway_env(leases: &str, restart: Restart) -> Vec<(&str, &str)> {
     let mut env = vec![
         ("INITIAL_ADMIN_PASSWORD", ADMIN_PASSWORD),
         ("QUOTA_LEASE_REQUESTS", leases),
