@@ -56,8 +56,20 @@ async fn kill_under_load(victim: GatewayProcess, load: Load) -> LoadReport {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let in_flight = load.stop();
+    let log = victim.log();
     drop(victim); // SIGKILL, then reaped
+    print_warnings("killed", &log);
     load.finish(in_flight).await
+}
+
+/// A gateway's warnings and errors, for the test output (recoveries are logged at WARN).
+fn print_warnings(which: &str, log: &[String]) {
+    for line in log
+        .iter()
+        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+    {
+        eprintln!("{which} gateway: {line}");
+    }
 }
 
 /// Polls the books until no lease is outstanding (at most 30 s).
@@ -145,6 +157,7 @@ async fn sigkill_then_restart(leases: &str, restart: Restart) -> Books {
         "the crash left quota taken and unsettled (or the test proves nothing): {at_crash:?}"
     );
     assert!(lost_answers >= 0, "more log rows than answers: {books:?}");
+    print_warnings("restarted", &restarted.log());
     assert_exact(&books);
     assert_eq!(books.replicas, 1, "only the restarted replica is left");
     drop(restarted);
@@ -194,6 +207,7 @@ async fn a_live_replica_returns_the_leases_of_a_replica_killed_under_load() {
          recovery by the survivor {}; {books:?}",
         report.in_flight_at_stop, report.answered, at_crash.outstanding, books.outstanding
     );
+    print_warnings("surviving", &survivor.log());
     assert_exact(&books);
     assert_eq!(books.replicas, 1, "the dead replica is forgotten");
     assert!(

@@ -4,7 +4,8 @@
 
 use integration_tests::test_db::D1Config;
 use serde_json::{json, Value};
-use sqlx::{AnyConnection, Connection, Row};
+use sqlx::{AnyConnection, Column, Connection, Row};
+use std::collections::HashMap;
 
 /// Where the books are.
 pub enum Database {
@@ -40,49 +41,44 @@ impl Database {
         }
     }
 
+    /// The books in one statement, so they are one consistent snapshot (a recovery or a
+    /// settlement committing between two reads would otherwise show half of its effect).
     pub async fn books(&self, user_id: i64, token_id: i64) -> Books {
+        let sum = |what: &str, filter: &str| {
+            format!("(SELECT CAST(COALESCE({what}, 0) AS BIGINT) FROM {filter})")
+        };
+        let sql = format!(
+            "SELECT (SELECT quota FROM users WHERE id = {user_id}) AS user_quota, \
+             (SELECT remain_quota FROM tokens WHERE id = {token_id}) AS key_quota, \
+             {} AS user_logged, {} AS key_logged, {} AS answered_rows, \
+             {} AS outstanding, {} AS replicas",
+            sum("SUM(quota)", &format!("logs WHERE user_id = {user_id}")),
+            sum("SUM(quota)", &format!("logs WHERE token_id = {token_id}")),
+            sum(
+                "COUNT(*)",
+                &format!("logs WHERE token_id = {token_id} AND status_code = 200")
+            ),
+            sum("SUM(outstanding)", "quota_leases"),
+            sum("COUNT(*)", "replicas"),
+        );
+        let row = self.row(&sql).await;
+        let n = |col: &str| -> i64 {
+            *row.get(col)
+                .unwrap_or_else(|| panic!("{col} missing from {row:?}"))
+        };
         Books {
-            user_quota: self
-                .number(&format!(
-                    "SELECT quota AS n FROM users WHERE id = {user_id}"
-                ))
-                .await,
-            key_quota: self
-                .number(&format!(
-                    "SELECT remain_quota AS n FROM tokens WHERE id = {token_id}"
-                ))
-                .await,
-            user_logged: self
-                .number(&format!(
-                    "SELECT CAST(COALESCE(SUM(quota), 0) AS BIGINT) AS n FROM logs \
-                     WHERE user_id = {user_id}"
-                ))
-                .await,
-            key_logged: self
-                .number(&format!(
-                    "SELECT CAST(COALESCE(SUM(quota), 0) AS BIGINT) AS n FROM logs \
-                     WHERE token_id = {token_id}"
-                ))
-                .await,
-            answered_rows: self
-                .number(&format!(
-                    "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM logs \
-                     WHERE token_id = {token_id} AND status_code = 200"
-                ))
-                .await,
-            outstanding: self
-                .number(
-                    "SELECT CAST(COALESCE(SUM(outstanding), 0) AS BIGINT) AS n FROM quota_leases",
-                )
-                .await,
-            replicas: self
-                .number("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM replicas")
-                .await,
+            user_quota: n("user_quota"),
+            key_quota: n("key_quota"),
+            user_logged: n("user_logged"),
+            key_logged: n("key_logged"),
+            answered_rows: n("answered_rows"),
+            outstanding: n("outstanding"),
+            replicas: n("replicas"),
         }
     }
 
-    /// The `n` column of a one-row query.
-    async fn number(&self, sql: &str) -> i64 {
+    /// The integer columns of a one-row query.
+    async fn row(&self, sql: &str) -> HashMap<String, i64> {
         match self {
             Database::Sql(url) => {
                 sqlx::any::install_default_drivers();
@@ -91,9 +87,16 @@ impl Database {
                     .fetch_one(&mut conn)
                     .await
                     .unwrap_or_else(|e| panic!("{sql}: {e}"));
-                let n: i64 = row.try_get("n").unwrap_or_else(|e| panic!("{sql}: {e}"));
                 let _ = conn.close().await;
-                n
+                row.columns()
+                    .iter()
+                    .map(|c| {
+                        let v: i64 = row
+                            .try_get(c.ordinal())
+                            .unwrap_or_else(|e| panic!("{}: {e}", c.name()));
+                        (c.name().to_string(), v)
+                    })
+                    .collect()
             }
             Database::D1 { config, name } => {
                 let res = reqwest::Client::builder()
@@ -111,9 +114,15 @@ impl Database {
                     .expect("D1 query sent");
                 let body: Value = res.json().await.expect("D1 envelope");
                 assert_eq!(body["success"], true, "{sql}: {body}");
-                body["result"][0]["results"][0]["n"]
-                    .as_i64()
-                    .unwrap_or_else(|| panic!("{sql}: {body}"))
+                let row = body["result"][0]["results"][0]
+                    .as_object()
+                    .unwrap_or_else(|| panic!("{sql}: {body}"));
+                row.iter()
+                    .map(|(k, v)| {
+                        let n = v.as_i64().unwrap_or_else(|| panic!("{k}: {body}"));
+                        (k.clone(), n)
+                    })
+                    .collect()
             }
         }
     }
