@@ -358,4 +358,31 @@ mod tests {
             assert_eq!(err.var, "RELAY_PROXY_URL", "{bad_url}");
         }
     }
+
+    fn with_replica(id: &str, stale: &str) -> Result<Settings, ConfigError> {
+        let vars = HashMap::from([
+            ("JWT_SECRET".to_string(), "x".repeat(32)),
+            ("REPLICA_ID".to_string(), id.to_string()),
+            ("REPLICA_STALE_SECS".to_string(), stale.to_string()),
+        ]);
+        Settings::from_map(&vars)
+    }
+
+    #[test]
+    fn replica_id_and_stale_threshold_are_checked() {
+        let s = with_replica("gw-eu.1_a", "45").expect("valid");
+        assert_eq!(s.replica_id.as_deref(), Some("gw-eu.1_a"));
+        assert_eq!(s.replica_stale_secs, 45);
+        let s = with_replica("", "").expect("defaults");
+        assert_eq!((s.replica_id, s.replica_stale_secs), (None, 30));
+        for bad in ["a b", "ä", "x/y", &"r".repeat(65)] {
+            assert_eq!(with_replica(bad, "").expect_err(bad).var, "REPLICA_ID");
+        }
+        for bad in ["1", "0", "x", "3601"] {
+            assert_eq!(
+                with_replica("", bad).expect_err(bad).var,
+                "REPLICA_STALE_SECS"
+            );
+        }
+    }
 }
