@@ -15,6 +15,8 @@
 //! | `UPSTREAM_TIMEOUT_SECS` | 600 |
 //! | `HTTP_WORKERS` | number of CPUs |
 //! | `QUOTA_LEASE_REQUESTS` | 16 (0: every request reserves in the database) |
+//! | `REPLICA_ID` | random per start (set: a stable id, unique per replica) |
+//! | `REPLICA_STALE_SECS` | 30 (a replica silent this long is dead; its leases go back) |
 //! | `IMAGE_FETCH_ALLOW_PRIVATE` | false (testing only) |
 //! | `METRICS_TOKEN` | unset (`/metrics` open); set: `Authorization: Bearer <token>` required |
 //! | `REQUEST_HEADER_TIMEOUT_SECS` | 10 (whole request head; 408 and close beyond) |
@@ -60,6 +62,12 @@ pub struct Settings {
     pub http_workers: Option<usize>,
     /// How many requests' worth of quota a replica takes from a balance at once.
     pub quota_lease_requests: i64,
+    /// `REPLICA_ID`: this replica's stable id; a restart then returns what the previous
+    /// incarnation held at once. `None`: a random id per start.
+    pub replica_id: Option<String>,
+    /// `REPLICA_STALE_SECS`: how long a replica may miss heartbeats before its leases are
+    /// returned by another.
+    pub replica_stale_secs: u64,
     /// `REDIS_URL`: limits, cool-downs and cache invalidation shared by every replica.
     pub redis_url: Option<String>,
     /// `REDIS_KEY_PREFIX` (default `gw`): keeps deployments (or tests) sharing a Redis apart.
@@ -124,6 +132,20 @@ impl Settings {
         let request_body_timeout_secs =
             parse_num(&get, "REQUEST_BODY_TIMEOUT_SECS", 60u64, 1, 3600)?;
         let shutdown_grace_secs = parse_num(&get, "SHUTDOWN_GRACE_SECS", 30u64, 1, 3600)?;
+        let replica_stale_secs = parse_num(&get, "REPLICA_STALE_SECS", 30u64, 2, 3600)?;
+        let replica_id = get("REPLICA_ID");
+        if let Some(id) = &replica_id {
+            if id.len() > 64
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            {
+                return Err(bad(
+                    "REPLICA_ID",
+                    "must be 1 to 64 letters, digits, '-', '_' or '.'",
+                ));
+            }
+        }
         let http_workers = match get("HTTP_WORKERS") {
             Some(_) => Some(parse_num(&get, "HTTP_WORKERS", 1usize, 1, 256)?),
             None => None,
@@ -198,6 +220,8 @@ impl Settings {
             request_header_timeout_secs,
             request_body_timeout_secs,
             shutdown_grace_secs,
+            replica_id,
+            replica_stale_secs,
             metrics_token: get("METRICS_TOKEN"),
             otel: crate::tracing_otel::OtelConfig::from_lookup(
                 |k| vars.get(k).cloned(),
@@ -361,6 +385,33 @@ mod tests {
         for bad_url in ["ftp://relay.example.com", "https://", "exa mple.com"] {
             let err = with_relay(bad_url).expect_err(bad_url);
             assert_eq!(err.var, "RELAY_PROXY_URL", "{bad_url}");
+        }
+    }
+
+    fn with_replica(id: &str, stale: &str) -> Result<Settings, ConfigError> {
+        let vars = HashMap::from([
+            ("JWT_SECRET".to_string(), "x".repeat(32)),
+            ("REPLICA_ID".to_string(), id.to_string()),
+            ("REPLICA_STALE_SECS".to_string(), stale.to_string()),
+        ]);
+        Settings::from_map(&vars)
+    }
+
+    #[test]
+    fn replica_id_and_stale_threshold_are_checked() {
+        let s = with_replica("gw-eu.1_a", "45").expect("valid");
+        assert_eq!(s.replica_id.as_deref(), Some("gw-eu.1_a"));
+        assert_eq!(s.replica_stale_secs, 45);
+        let s = with_replica("", "").expect("defaults");
+        assert_eq!((s.replica_id, s.replica_stale_secs), (None, 30));
+        for bad in ["a b", "ä", "x/y", &"r".repeat(65)] {
+            assert_eq!(with_replica(bad, "").expect_err(bad).var, "REPLICA_ID");
+        }
+        for bad in ["1", "0", "x", "3601"] {
+            assert_eq!(
+                with_replica("", bad).expect_err(bad).var,
+                "REPLICA_STALE_SECS"
+            );
         }
     }
 }

@@ -3,6 +3,7 @@
 use crate::routes;
 use crate::services::dispatch::ledger::{self, Ledger};
 use crate::services::dispatch::quota_lease::IDLE_RETURN;
+use crate::services::dispatch::replicas::{self, Liveness};
 use crate::services::root_user;
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -23,6 +24,8 @@ pub struct Application {
     ledger_task: tokio::task::JoinHandle<()>,
     refresher: tokio::task::JoinHandle<()>,
     sweeper: tokio::task::JoinHandle<()>,
+    /// Heartbeat and recovery of dead replicas' leases.
+    heartbeat: tokio::task::JoinHandle<()>,
     retention: tokio::task::JoinHandle<()>,
     /// Redis probe and invalidation listener (none without `REDIS_URL`).
     limit_tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -33,6 +36,8 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let store = crate::store::connect(&settings).await?;
+        let liveness = Liveness::from_settings(&settings);
+        replicas::start(&*store, liveness).await?;
         let gather = if crate::store::is_d1(&settings.database_url) {
             ledger::GATHER_D1
         } else {
@@ -44,6 +49,7 @@ impl Application {
         let generated_admin_password = root_user::seed(&state).await?;
         let refresher = spawn_option_refresher(state.clone());
         let sweeper = spawn_lease_sweeper(state.clone());
+        let heartbeat = replicas::spawn(state.store.clone(), state.quota.clone(), liveness);
         let retention = crate::services::retention::spawn(state.clone());
         let limit_tasks: Vec<_> = [
             crate::services::limits::invalidate::spawn_listener(state.clone()),
@@ -98,6 +104,7 @@ impl Application {
             ledger_task,
             refresher,
             sweeper,
+            heartbeat,
             retention,
             limit_tasks,
         })
@@ -142,11 +149,13 @@ impl Application {
     }
 
     /// Serves until shutdown (SIGTERM/SIGINT finish in-flight requests first), then gives
-    /// back every quota lease and drains the settlement writer so no usage is lost.
+    /// back every quota lease, drains the settlement writer so no usage is lost, and
+    /// retires this replica's heartbeat row.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.refresher.abort();
         self.sweeper.abort();
+        self.heartbeat.abort();
         self.retention.abort();
         for t in &self.limit_tasks {
             t.abort();
@@ -156,6 +165,7 @@ impl Application {
         if let Err(e) = self.ledger_task.await {
             log::error!("settlement writer ended abnormally: {e}");
         }
+        replicas::retire(&*self.state.store).await;
         // Every call has settled (and so ended its span): send the last spans.
         self.state.tracing.shutdown().await;
         result

@@ -363,6 +363,19 @@ impl SqlBackend for D1Backend {
             .collect();
         self.send(&json!({ "batch": batch })).await.map(|_| ())
     }
+
+    async fn batch_fetch(&self, qs: Vec<Query>) -> Result<Vec<Row>, DbError> {
+        let batch: Vec<Json> = qs
+            .iter()
+            .map(|q| json!({ "sql": q.sql, "params": encode_params(&q.params) }))
+            .collect();
+        let mut results = self.send(&json!({ "batch": batch })).await?;
+        Ok(results.pop().map(to_rows).unwrap_or_default())
+    }
+
+    fn postgres(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

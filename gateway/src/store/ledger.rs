@@ -1,8 +1,11 @@
-//! Quota reservation and settlement. Each step is a single conditional statement, so the
-//! invariants hold on every backend without interactive transactions (D1 has none) and
-//! across replicas sharing one database.
+//! Quota reservation and settlement. Each step is a single conditional statement or one
+//! atomic batch, so the invariants hold on every backend without interactive transactions
+//! (D1 has none) and across replicas sharing one database. Every balance change a replica
+//! makes for its leases is mirrored in its `quota_leases` record in the same statement or
+//! batch (`store/replicas.rs`), so after a crash the record says what to give back.
 
 use super::logs::{insert_logs_query, NewLog};
+use super::replicas::{lease_release_query, take_queries, Take};
 use super::sql::Query;
 use super::sql_store::SqlStore;
 use super::StoreResult;
@@ -68,13 +71,9 @@ pub enum LedgerEntry {
 #[async_trait]
 pub trait LedgerStore {
     /// Takes `amount` from the holder's balance when the holder is enabled and the balance
-    /// is at least `at_least`; returns the balance left, or `None` when refused.
-    async fn take_quota(
-        &self,
-        holder: Holder,
-        amount: i64,
-        at_least: i64,
-    ) -> StoreResult<Option<i64>>;
+    /// is at least `at_least`, recording it in this replica's lease in the same statement
+    /// (batch on SQLite and D1); says whether it was taken.
+    async fn take_quota(&self, holder: Holder, amount: i64, at_least: i64) -> StoreResult<bool>;
     /// Applies several entries in one atomic batch (coalescing writes under load), recording
     /// `batch_id` in the same batch: applying the same id again fails and changes nothing.
     async fn apply(&self, batch_id: &str, entries: &[LedgerEntry]) -> StoreResult<()>;
@@ -109,18 +108,38 @@ fn totals_for(all: &mut Vec<(i64, Totals)>, id: i64) -> &mut Totals {
 /// Rows per log INSERT: stays under D1's 100 bound parameters.
 const LOG_ROWS_PER_INSERT: usize = 100 / super::logs::LOG_COLUMNS;
 
+/// Adds what a replica's memory stops holding of one balance: the quota a request spent
+/// plus what went back to the balance, or a returned lease.
+fn release(all: &mut Vec<(Holder, i64)>, holder: Holder, amount: i64) {
+    if amount == 0 {
+        return;
+    }
+    match all.iter_mut().find(|(h, _)| *h == holder) {
+        Some((_, a)) => *a = a.saturating_add(amount),
+        None => all.push((holder, amount)),
+    }
+}
+
 /// The statements for a batch: settlements are summed per token, user and channel (one
-/// UPDATE each however many requests they cover), logs go in multi-row INSERTs, and
-/// lease returns follow. The batch's id goes first, so a batch already written fails at once.
-fn batch_queries(batch_id: &str, entries: &[LedgerEntry], now: i64) -> Vec<Query> {
+/// UPDATE each however many requests they cover), logs go in multi-row INSERTs, lease
+/// returns follow, and the replica's lease records last. The batch's id goes first, so a
+/// batch already written fails at once.
+fn batch_queries(replica: &str, batch_id: &str, entries: &[LedgerEntry], now: i64) -> Vec<Query> {
     let mut tokens: Vec<(i64, Totals)> = Vec::new();
     let mut users: Vec<(i64, Totals)> = Vec::new();
     let mut channels: Vec<(i64, i64)> = Vec::new();
     let mut logs = Vec::new();
     let mut returns = Vec::new();
+    let mut released: Vec<(Holder, i64)> = Vec::new();
     for e in entries {
         match e {
             LedgerEntry::Settle(s) => {
+                if s.token_limited {
+                    let amount = s.actual.saturating_add(s.token_return);
+                    release(&mut released, Holder::Token(s.token_id), amount);
+                }
+                let amount = s.actual.saturating_add(s.user_return);
+                release(&mut released, Holder::User(s.user_id), amount);
                 let t = totals_for(&mut tokens, s.token_id);
                 t.returned = t.returned.saturating_add(s.token_return);
                 t.used = t.used.saturating_add(s.actual);
@@ -141,11 +160,19 @@ fn batch_queries(batch_id: &str, entries: &[LedgerEntry], now: i64) -> Vec<Query
                 }
                 logs.push(&s.log);
             }
-            LedgerEntry::Return { holder, amount } => returns.push(return_query(*holder, *amount)),
+            LedgerEntry::Return { holder, amount } => {
+                release(&mut released, *holder, *amount);
+                returns.push(return_query(*holder, *amount));
+            }
         }
     }
     let mut out = Vec::with_capacity(
-        1 + tokens.len() + users.len() + channels.len() + returns.len() + logs.len(),
+        1 + tokens.len()
+            + users.len()
+            + channels.len()
+            + returns.len()
+            + logs.len()
+            + released.len(),
     );
     out.push(
         Query::new("INSERT INTO ledger_batches (id, written_at) VALUES (?, ?)")
@@ -199,6 +226,11 @@ fn batch_queries(batch_id: &str, entries: &[LedgerEntry], now: i64) -> Vec<Query
     }
     out.extend(logs.chunks(LOG_ROWS_PER_INSERT).map(insert_logs_query));
     out.extend(returns);
+    out.extend(
+        released
+            .into_iter()
+            .map(|(holder, amount)| lease_release_query(replica, holder, amount)),
+    );
     out
 }
 
@@ -220,35 +252,28 @@ fn return_query(holder: Holder, amount: i64) -> Query {
 
 #[async_trait]
 impl LedgerStore for SqlStore {
-    async fn take_quota(
-        &self,
-        holder: Holder,
-        amount: i64,
-        at_least: i64,
-    ) -> StoreResult<Option<i64>> {
-        let q = match holder {
-            Holder::Token(id) => Query::new(
-                "UPDATE tokens SET remain_quota = remain_quota - ? \
-                 WHERE id = ? AND status = 1 AND unlimited_quota = 0 AND remain_quota >= ? \
-                 RETURNING remain_quota AS left_over",
-            )
-            .bind(amount)
-            .bind(id)
-            .bind(at_least),
-            Holder::User(id) => Query::new(
-                "UPDATE users SET quota = quota - ? WHERE id = ? AND status = 1 AND quota >= ? \
-                 RETURNING quota AS left_over",
-            )
-            .bind(amount)
-            .bind(id)
-            .bind(at_least),
+    async fn take_quota(&self, holder: Holder, amount: i64, at_least: i64) -> StoreResult<bool> {
+        let take = Take {
+            replica: &self.replica,
+            holder,
+            amount,
+            at_least,
         };
-        Ok(self.db.fetch_optional(q).await?.map(|r| r.i64("left_over")))
+        let rows = self
+            .db
+            .batch_fetch(take_queries(self.db.postgres(), &take))
+            .await?;
+        Ok(!rows.is_empty())
     }
 
     async fn apply(&self, batch_id: &str, entries: &[LedgerEntry]) -> StoreResult<()> {
         self.db
-            .batch(batch_queries(batch_id, entries, crate::util::now()))
+            .batch(batch_queries(
+                &self.replica,
+                batch_id,
+                entries,
+                crate::util::now(),
+            ))
             .await
     }
 

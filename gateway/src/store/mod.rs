@@ -10,6 +10,7 @@ pub mod models;
 pub mod options;
 pub mod owner_runtime;
 pub mod reachability;
+pub mod replicas;
 pub mod responses;
 pub mod retention;
 pub mod sql;
@@ -32,6 +33,7 @@ pub trait Store:
     + channels::ChannelStore
     + options::OptionStore
     + ledger::LedgerStore
+    + replicas::ReplicaStore
     + logs::LogStore
     + responses::ResponseStore
     + retention::RetentionStore
@@ -45,6 +47,7 @@ impl<T> Store for T where
         + channels::ChannelStore
         + options::OptionStore
         + ledger::LedgerStore
+        + replicas::ReplicaStore
         + logs::LogStore
         + responses::ResponseStore
         + retention::RetentionStore
@@ -76,5 +79,9 @@ pub async fn connect(settings: &crate::settings::Settings) -> anyhow::Result<Arc
     };
     let backend = Arc::new(owner_runtime::OwnerRuntime::new(backend));
     let backend = Arc::new(reachability::Reachability::new(backend));
-    Ok(Arc::new(sql_store::SqlStore::new(backend)))
+    let replica = settings
+        .replica_id
+        .clone()
+        .unwrap_or_else(|| crate::util::new_id().to_string());
+    Ok(Arc::new(sql_store::SqlStore::new(backend, replica)))
 }

@@ -57,4 +57,13 @@ impl SqlBackend for OwnerRuntime {
     async fn batch(&self, qs: Vec<Query>) -> Result<(), DbError> {
         self.on_owner(|db| async move { db.batch(qs).await }).await
     }
+
+    async fn batch_fetch(&self, qs: Vec<Query>) -> Result<Vec<Row>, DbError> {
+        self.on_owner(|db| async move { db.batch_fetch(qs).await })
+            .await
+    }
+
+    fn postgres(&self) -> bool {
+        self.inner.postgres()
+    }
 }

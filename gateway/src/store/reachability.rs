@@ -88,6 +88,15 @@ impl SqlBackend for Reachability {
     async fn batch(&self, qs: Vec<Query>) -> Result<(), DbError> {
         self.guarded(|db| async move { db.batch(qs).await }).await
     }
+
+    async fn batch_fetch(&self, qs: Vec<Query>) -> Result<Vec<Row>, DbError> {
+        self.guarded(|db| async move { db.batch_fetch(qs).await })
+            .await
+    }
+
+    fn postgres(&self) -> bool {
+        self.inner.postgres()
+    }
 }
 
 #[cfg(test)]
@@ -117,6 +126,12 @@ mod tests {
         }
         async fn batch(&self, _: Vec<Query>) -> Result<(), DbError> {
             self.execute(Query::new("")).await.map(|_| ())
+        }
+        async fn batch_fetch(&self, _: Vec<Query>) -> Result<Vec<Row>, DbError> {
+            self.execute(Query::new("")).await.map(|_| Vec::new())
+        }
+        fn postgres(&self) -> bool {
+            false
         }
     }
 

@@ -6,11 +6,13 @@ use std::sync::Arc;
 
 pub struct SqlStore {
     pub(crate) db: Arc<dyn SqlBackend>,
+    /// This process's id in `replicas`: the owner of the quota leases it records.
+    pub(crate) replica: String,
 }
 
 impl SqlStore {
-    pub fn new(db: Arc<dyn SqlBackend>) -> Self {
-        SqlStore { db }
+    pub fn new(db: Arc<dyn SqlBackend>, replica: String) -> Self {
+        SqlStore { db, replica }
     }
 
     /// One page of `SELECT {columns}{filter} ORDER BY {order}` plus the filter's total.

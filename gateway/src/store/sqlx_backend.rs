@@ -174,4 +174,22 @@ impl SqlBackend for SqlxBackend {
         }
         tx.commit().await.map_err(map_err)
     }
+
+    async fn batch_fetch(&self, qs: Vec<Query>) -> Result<Vec<Row>, DbError> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut rows = Vec::new();
+        for q in &qs {
+            let sql = self.sql(q);
+            rows = bind_all(sqlx::query(&sql), &q.params)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(rows.iter().map(convert_row).collect())
+    }
+
+    fn postgres(&self) -> bool {
+        self.postgres
+    }
 }

@@ -2,4 +2,5 @@
 //! something it depends on fails (a database outage, a crash). They start and stop their
 //! own databases and are ignored by default; `.ci/run` runs them.
 
+mod crash;
 mod outage;

@@ -12,6 +12,7 @@ pub mod meter;
 pub mod output_cap;
 pub mod price_table;
 pub mod quota_lease;
+pub mod replicas;
 pub mod request;
 pub mod routing;
 pub mod stream;

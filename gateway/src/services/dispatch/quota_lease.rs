@@ -9,9 +9,18 @@
 //! without leases, and no replica strands quota the others need. A lease that goes idle is
 //! given back. What a replica holds is added to the balances it shows, so on one replica
 //! the numbers a user reads are exact; other replicas see a held amount only once it is
-//! given back (within a second or two of idling). A replica that crashes loses its leases
-//! (at most a few requests' worth per key and user); `QUOTA_LEASE_REQUESTS=0` turns
-//! leases off.
+//! given back (within a second or two of idling).
+//!
+//! Crashes lose nothing: every take is recorded as this replica's lease in the database in
+//! the same statement that takes it (`store/replicas.rs`), and every settlement batch and
+//! return takes its part off that record in the same transaction as its balance effect. So
+//! the record always says what this replica took and has not settled or given back: the
+//! free part of its leases, its requests in flight, and its answered requests whose
+//! settlement was still queued. After a SIGKILL all of it goes back to the balances
+//! (`services/dispatch/replicas.rs`): at once when the replica restarts with the same
+//! `REPLICA_ID`, else once its heartbeat is `REPLICA_STALE_SECS` old, by whichever replica
+//! notices first. Requests answered but not yet settled are thereby returned, not charged,
+//! and have no log row. The same holds with `QUOTA_LEASE_REQUESTS=0` (exact reservations).
 
 use super::ledger::Ledger;
 use crate::store::ledger::{Holder, Reservation, ReserveError};
@@ -163,21 +172,16 @@ impl QuotaLeases {
             .is_some_and(|t| Instant::now() < t);
         if block > need && !exact {
             let at_least = block.saturating_mul(BLOCK_HEADROOM);
-            if self
-                .store
-                .take_quota(holder, block, at_least)
-                .await?
-                .is_some()
-            {
+            if self.store.take_quota(holder, block, at_least).await? {
                 return Ok(Some((block, block)));
             }
             lock(&cell.lease).exact_until = Some(Instant::now() + EXACT_FOR);
         }
-        if self.store.take_quota(holder, need, need).await?.is_some() {
+        if self.store.take_quota(holder, need, need).await? {
             return Ok(Some((need, 0)));
         }
         // Quota given back by this replica may still be queued: write it, look once more.
-        if self.ledger.flush().await && self.store.take_quota(holder, need, need).await?.is_some() {
+        if self.ledger.flush().await && self.store.take_quota(holder, need, need).await? {
             return Ok(Some((need, 0)));
         }
         Ok(None)
@@ -255,6 +259,16 @@ impl QuotaLeases {
         };
         self.ledger.give_back(holder, amount);
         self.ledger.flush().await;
+    }
+
+    /// Forgets what this replica holds without giving it back: another replica found this
+    /// one's heartbeat stale and has already returned its leases to the balances.
+    pub fn abandon(&self) {
+        for cell in lock(&self.cells).values() {
+            let mut l = lock(&cell.lease);
+            l.held = 0;
+            l.keep = 0;
+        }
     }
 
     /// Gives back every lease unused for `idle_for` and forgets balances nobody uses.
