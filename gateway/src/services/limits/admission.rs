@@ -3,8 +3,8 @@
 
 use super::counters::Counters;
 use super::headers::{self, Snapshot};
+use super::now_ms;
 use super::period::{self, Period};
-use super::{clamp, now_ms};
 use crate::services::dispatch::error::{Dialect, V1Error};
 use crate::services::dispatch::key_auth::Caller;
 use crate::state::AppState;
@@ -54,14 +54,7 @@ fn subjects(caller: &Caller) -> [Subject; 2] {
     [
         Subject {
             tag: format!("k:{}", caller.token.id),
-            limits: Limits {
-                rate_limit_per_minute: clamp(k.rate_limit_per_minute, u.rate_limit_per_minute),
-                tokens_per_minute: clamp(k.tokens_per_minute, u.tokens_per_minute),
-                max_concurrency: clamp(k.max_concurrency, u.max_concurrency),
-                daily_budget: clamp(k.daily_budget, u.daily_budget),
-                weekly_budget: clamp(k.weekly_budget, u.weekly_budget),
-                monthly_budget: clamp(k.monthly_budget, u.monthly_budget),
-            },
+            limits: super::usage::key_limits(&k, &u),
             what: "this API key",
         },
         Subject {
@@ -72,7 +65,7 @@ fn subjects(caller: &Caller) -> [Subject; 2] {
     ]
 }
 
-fn budget(l: &Limits, p: Period) -> i64 {
+pub(crate) fn budget(l: &Limits, p: Period) -> i64 {
     match p {
         Period::Day => l.daily_budget,
         Period::Week => l.weekly_budget,

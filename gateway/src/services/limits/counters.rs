@@ -96,6 +96,17 @@ impl Counters {
         self.local.spend(key, amount, budget)
     }
 
+    /// What a budget key has counted so far, for the console (no side effects).
+    pub async fn spent(&self, key: &str) -> i64 {
+        if let Some(s) = self.shared() {
+            match s.spent(key).await {
+                Ok(v) => return v,
+                Err(e) => self.fail(&e),
+            }
+        }
+        self.local.spent(key)
+    }
+
     /// Takes a slot; `Some(shared)` says where it was taken, `None` when full.
     pub async fn acquire(&self, key: &str, limit: i64, id: &str) -> Option<bool> {
         if let Some(s) = self.shared() {

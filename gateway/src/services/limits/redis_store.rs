@@ -127,6 +127,13 @@ impl Shared {
         }
     }
 
+    /// A budget counter's value (0 when the key does not exist).
+    pub async fn spent(&self, key: &str) -> RResult<i64> {
+        let mut c = self.conn.clone();
+        let v: Option<i64> = timed(redis::cmd("GET").arg(key).query_async(&mut c)).await?;
+        Ok(v.unwrap_or(0))
+    }
+
     pub async fn acquire(&self, key: &str, limit: i64, slot: &str, ttl_ms: i64) -> RResult<bool> {
         let mut c = self.conn.clone();
         let mut inv = self.acquire.key(key);
@@ -152,6 +159,23 @@ impl Shared {
         )
         .await
         .map(|_| ())
+    }
+
+    /// Stores a value that expires by itself (`ttl_ms` > 0) or deletes it (`None`).
+    pub async fn put(&self, key: &str, value: Option<(&str, i64)>) -> RResult<()> {
+        let mut c = self.conn.clone();
+        let cmd = match value {
+            Some((v, ttl_ms)) => redis::cmd("SET")
+                .arg(key)
+                .arg(v)
+                .arg("PX")
+                .arg(ttl_ms.max(1))
+                .clone(),
+            None => redis::cmd("DEL").arg(key).clone(),
+        };
+        timed(cmd.query_async::<redis::Value>(&mut c))
+            .await
+            .map(|_| ())
     }
 
     pub async fn publish(&self, channel: &str, message: &str) -> RResult<()> {
