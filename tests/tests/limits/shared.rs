@@ -228,3 +228,58 @@ async fn an_option_changed_on_one_replica_is_seen_by_the_other_within_one_second
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs REDIS_URL (redis://127.0.0.1:6379) and TEST_DATABASE_URL (PostgreSQL); .ci/run sets both"]
+async fn a_replica_started_later_sees_the_current_cool_downs() {
+    let p = pair(&redis_url()).await;
+    let primary = integration_tests::mock_upstream::MockUpstream::start().await;
+    p.a.create_channel(
+        &p.jwt,
+        json!({"name": "primary", "type": 1, "key": "sk-upstream-key-1111",
+        "base_url": primary.url(), "models": ["gpt-4o"], "priority": 10}),
+    )
+    .await;
+    let k = key(&p, json!({"name": "k"})).await;
+    primary.push_reply(super::health::too_many(30));
+    assert_eq!(
+        chat(&p.a, &k).await.0,
+        StatusCode::OK,
+        "served by the fallback"
+    );
+    // Started after the cool-down was announced: it reads it from Redis.
+    let c = p.another().await;
+    let start = Instant::now();
+    let row = loop {
+        let r = c.get("/api/channel/health", Some(&p.jwt)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let rows = r.data()["channels"].as_array().cloned().unwrap_or_default();
+        let row = rows.into_iter().find(|r| r["cooling_until"].is_i64());
+        if let Some(row) = row {
+            break row;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "c sees no cool-down: {}",
+            r.text
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis();
+    let until = u128::try_from(row["cooling_until"].as_i64().expect("until")).expect("positive");
+    assert!(
+        until > now + 20_000,
+        "the upstream's Retry-After (30 s) holds: {row}"
+    );
+    assert_eq!(row["keys"][0]["state"], "cooling", "{row}");
+    assert_eq!(row["keys"][0]["preview"], "1111", "{row}");
+    assert_eq!(chat(&c, &k).await.0, StatusCode::OK);
+    assert_eq!(
+        primary.request_count(),
+        1,
+        "the new replica skipped the cooling channel"
+    );
+}
