@@ -283,3 +283,37 @@ async fn a_replica_started_later_sees_the_current_cool_downs() {
         "the new replica skipped the cooling channel"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs REDIS_URL (redis://127.0.0.1:6379) and TEST_DATABASE_URL (PostgreSQL); .ci/run sets both"]
+async fn budgets_are_rebuilt_from_the_log_after_redis_loses_them() {
+    let _ = redis_url();
+    let mut redis = OwnRedis::start();
+    let p = pair(&redis.url()).await;
+    let budget = p.cost * 3 + p.cost / 2;
+    let k = key(&p, json!({"name": "budget", "daily_budget": budget})).await;
+    assert_eq!(chat(&p.a, &k).await.0, StatusCode::OK);
+    assert_eq!(chat(&p.b, &k).await.0, StatusCode::OK);
+    // Both requests are in the log before Redis forgets its counters.
+    let start = Instant::now();
+    loop {
+        let r = p.a.get("/api/log?type=success", Some(&p.jwt)).await;
+        if r.data()["total"].as_i64() == Some(2) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "{}", r.text);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    redis.restart();
+    for gw in [&p.a, &p.b] {
+        wait_for_redis(gw, "ok", Duration::from_secs(10)).await;
+    }
+    // The counter starts from the log's 2 requests, not from 0: one more fits, then no.
+    assert_eq!(chat(&p.b, &k).await.0, StatusCode::OK);
+    for gw in [&p.a, &p.b] {
+        let (status, text) = chat(gw, &k).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{text}");
+        assert!(text.contains("budget_exceeded"), "{text}");
+    }
+    assert_eq!(p.mock.request_count(), 3);
+}
