@@ -428,6 +428,7 @@ describe("web console", { timeout: 240000 }, () => {
     await cooling.locator("li.key-cooling", { hasText: /^key 1 …0001: cooling until / }).waitFor();
     await cooling.locator("li.key-cooling", { hasText: /^key 2 …0002: cooling until / }).waitFor();
     await page.locator("tr", { hasText: "mock upstream" }).first().locator(".badge", { hasText: "Ready" }).waitFor();
+    assert.equal(await page.locator("tr", { hasText: BROKEN }).locator(".badge", { hasText: "Ready" }).count(), 0, "a disabled channel is not 'Ready'");
     await assertFits(page, "Channels with health");
     await shot("13c-channels-health");
   });

@@ -86,7 +86,8 @@ export async function render(root, ctx) {
     { label: "Name", render: (c) => [h("strong", { class: "break-any" }, c.name),
       h("div", { class: "muted small" }, [`#${c.id}`, TYPES[c.type] || `type ${c.type}`, c.group, relayText(c.use_relay)].filter(Boolean).join(" · "))] },
     { label: "Status", render: (c) => [statusBadge("channel", c.status), c.disabled_reason ? longText(c.disabled_reason, { lines: 2 }) : null] },
-    { label: "Health", render: (c) => healthCell(healthById.get(c.id)) },
+    // A disabled channel gets no traffic: its health says nothing.
+    { label: "Health", render: (c) => (c.status === 1 ? healthCell(healthById.get(c.id)) : h("span", { class: "muted" }, "—")) },
     { label: "Models", render: (c) => (c.models.length ? longText(c.models.join(", ")) : h("span", { class: "muted" }, "none")) },
     { label: "Priority · weight", render: (c) => `${c.priority} · ${c.weight}` },
     { label: "Used", num: true, render: (c) => usd(c.used_quota, per) },
