@@ -380,6 +380,7 @@ describe("web console", { timeout: 240000 }, () => {
     await shot("13a-key-limits");
     await dlg.getByRole("button", { name: "Save" }).click();
     await dlg.waitFor({ state: "detached" });
+    await row.getByText("60 RPM · $2.00/day").waitFor();
     // Spend counts against the budget from now on.
     assert.equal(await chat(env.key, "gpt-4o"), 200);
     await row.getByRole("button", { name: "Edit browser test" }).click();
