@@ -79,6 +79,19 @@ async function chat(key, model, content = "hi") {
   return res.status;
 }
 
+/** Calls the management API as the signed-in console user (for setup the UI has no form for). */
+async function adminApi(method, path, body) {
+  return page.evaluate(async ([m, p, b]) => {
+    const s = JSON.parse(sessionStorage.getItem("gw.session"));
+    const res = await fetch(`/api${p}`, {
+      method: m,
+      headers: { Authorization: `Bearer ${s.token}`, "Content-Type": "application/json" },
+      body: b === null ? undefined : JSON.stringify(b),
+    });
+    return { status: res.status, body: await res.json() };
+  }, [method, path, body ?? null]);
+}
+
 /** Loads a table page and checks its geometry (the table must have controls). */
 async function fits(route, label, minControls = 1) {
   await go(route);
@@ -375,6 +388,72 @@ describe("web console", { timeout: 240000 }, () => {
     // The table shows the ratio in force, now the operator's.
     const cells = await page.locator("tbody tr", { hasText: "claude-sonnet-4-5" }).locator("td").allInnerTexts();
     assert.equal(cells[4], "0.2", cells.join(" | "));
+  });
+
+  step("limits: key and user forms take limits, spend shows against budgets, channels show cool-downs", async () => {
+    await go("keys");
+    let row = page.locator("tr", { hasText: "browser test" });
+    await row.getByRole("button", { name: "Edit browser test" }).click();
+    let dlg = page.getByRole("dialog");
+    await dlg.getByLabel("Requests / minute").fill("60");
+    await dlg.getByLabel("Daily budget").fill("1000000");
+    await dlg.locator("#key-daily-budget-hint", { hasText: "$2.00" }).waitFor();
+    await assertFits(page, "Key form with limits");
+    await shot("13a-key-limits");
+    await dlg.getByRole("button", { name: "Save" }).click();
+    await dlg.waitFor({ state: "detached" });
+    await row.getByText("60 RPM · $2.00/day").waitFor();
+    // Spend counts against the budget from now on.
+    assert.equal(await chat(env.key, "gpt-4o"), 200);
+    await row.getByRole("button", { name: "Edit browser test" }).click();
+    dlg = page.getByRole("dialog");
+    assert.equal(await dlg.getByLabel("Requests / minute").inputValue(), "60");
+    const today = dlg.locator("#key-budget-usage .budget[data-period=daily]");
+    await today.waitFor();
+    const text = await today.innerText();
+    assert.match(text, /^Today: \$[\d.,]+ of \$2\.00 \(\d+%\)$/);
+    assert.doesNotMatch(text, /^Today: \$0\.00 /, "the request's spend is counted");
+    await shot("13b-key-budget-usage");
+    await dlg.getByRole("button", { name: "Cancel" }).click();
+    await dlg.waitFor({ state: "detached" });
+
+    await go("users");
+    row = page.locator("tr", { hasText: "admin" });
+    await row.getByRole("button", { name: "Edit admin" }).click();
+    dlg = page.getByRole("dialog");
+    await dlg.getByLabel("Monthly budget").fill("50000000");
+    await dlg.getByLabel("Concurrent requests").fill("4");
+    await assertFits(page, "User form with limits");
+    await dlg.getByRole("button", { name: "Save" }).click();
+    await dlg.waitFor({ state: "detached" });
+    await page.locator("tr", { hasText: "admin" }).getByText("4 at once · $100.00/month").waitFor();
+    await fits("users", "Users with limits");
+
+    // A channel with two keys whose upstream does not answer: each failure cools a key
+    // down for longer; the channels page says until when, per key.
+    const made = await adminApi("POST", "/channel", {
+      type: 1, name: "cooling upstream", base_url: "http://127.0.0.1:9", models: ["cool-model"],
+      key: "sk-first-dead-key-0000000001\nsk-second-dead-key-000000002", use_relay: false,
+    });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    for (let i = 0; i < 10; i++) assert.ok((await chat(env.key, "cool-model")) >= 500);
+    const health = await adminApi("GET", "/channel/health");
+    const mine = health.body.data.channels.find((c) => c.id === made.body.data.id);
+    assert.equal(mine.keys.length, 2);
+    assert.ok(mine.cooling_until > Date.now(), JSON.stringify(mine));
+    assert.ok(mine.keys.every((k) => k.state === "cooling" && k.cooling_until > Date.now()), JSON.stringify(mine));
+    assert.ok(!JSON.stringify(health.body).includes("dead-key"), "keys are not shown");
+    await go("channels");
+    const cooling = page.locator("tr", { hasText: "cooling upstream" });
+    await cooling.locator(".badge", { hasText: "Cooling down" }).waitFor();
+    await cooling.locator(".cooling-until", { hasText: /^until \d/ }).waitFor();
+    await cooling.getByText("0 of 2 keys ready").click();
+    await cooling.locator("li.key-cooling", { hasText: /^key 1 …0001: cooling until / }).waitFor();
+    await cooling.locator("li.key-cooling", { hasText: /^key 2 …0002: cooling until / }).waitFor();
+    await page.locator("tr", { hasText: "mock upstream" }).first().locator(".badge", { hasText: "Ready" }).waitFor();
+    assert.equal(await page.locator("tr", { hasText: BROKEN }).locator(".badge", { hasText: "Ready" }).count(), 0, "a disabled channel is not 'Ready'");
+    await assertFits(page, "Channels with health");
+    await shot("13c-channels-health");
   });
 
   step("phone-sized screens: menu button, stacked tables, nothing clipped", async () => {

@@ -8,6 +8,7 @@ use crate::error::{created, ok, ApiError, ApiResult};
 use crate::services::channel_models::{self, FetchModelsBody, FetchedModels};
 use crate::services::channel_test::{TestAllReport, TestResult};
 use crate::services::channels::{self, ChannelBody};
+use crate::services::limits::usage::{self, ChannelHealthReport};
 use crate::state::AppState;
 use crate::store::{Channel, Paged};
 use crate::upstream::UpstreamClient;
@@ -19,6 +20,7 @@ pub fn routes() -> Vec<ApiRoute> {
     vec![
         ApiRoute::post("/channel/test", test_all),
         ApiRoute::post("/channel/fetch_models", fetch_models),
+        ApiRoute::get("/channel/health", health),
         ApiRoute::get("/channel", list),
         ApiRoute::post("/channel", create),
         ApiRoute::get("/channel/{id}", get),
@@ -29,11 +31,31 @@ pub fn routes() -> Vec<ApiRoute> {
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(test_all, fetch_models, list, create, get, update, delete, test))]
+#[openapi(paths(
+    test_all,
+    fetch_models,
+    health,
+    list,
+    create,
+    get,
+    update,
+    delete,
+    test
+))]
 struct Doc;
 
 pub fn doc() -> utoipa::openapi::OpenApi {
     <Doc as utoipa::OpenApi>::openapi()
+}
+
+/// Every channel's health (admin): cool-downs after 429/5xx/timeouts and each upstream
+/// key's state (ok, cooling, disabled after 401/403), as shared between replicas.
+#[utoipa::path(get, path = "/api/channel/health", tag = "channel", security(("session" = [])),
+    responses((status = 200, description = "Health per channel", body = Envelope<ChannelHealthReport>), SessionErrors))]
+async fn health(state: web::Data<AppState>, s: Session) -> ApiResult {
+    s.require_admin()?;
+    let all = state.channels().await?;
+    Ok(ok(usage::channels(&state, &all)))
 }
 
 /// Lists channels (admin); keys are shown only as a preview.

@@ -33,6 +33,7 @@ static ASSETS: &[(&str, &[u8])] = assets![
     "js/kvtable.js",
     "js/menu.js",
     "js/checklist.js",
+    "js/limits.js",
     "js/pages/login.js",
     "js/pages/account.js",
     "js/pages/dashboard.js",

@@ -5,6 +5,7 @@ use super::openapi::{Envelope, Null, SessionErrors};
 use super::ListQuery;
 use crate::auth::session::Session;
 use crate::error::{created, ok, ApiError, ApiResult};
+use crate::services::limits::usage::{self, BudgetReport};
 use crate::services::tokens::CreatedToken;
 use crate::services::tokens::{self, TokenBody};
 use crate::state::AppState;
@@ -17,13 +18,14 @@ pub fn routes() -> Vec<ApiRoute> {
         ApiRoute::get("/token", list),
         ApiRoute::post("/token", create),
         ApiRoute::get("/token/{id}", get),
+        ApiRoute::get("/token/{id}/usage", usage),
         ApiRoute::put("/token/{id}", update),
         ApiRoute::delete("/token/{id}", delete),
     ]
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list, create, get, update, delete))]
+#[openapi(paths(list, create, get, usage, update, delete))]
 struct Doc;
 
 pub fn doc() -> utoipa::openapi::OpenApi {
@@ -62,6 +64,27 @@ async fn get(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiR
         .filter(|t| t.user_id == s.user.id)
         .ok_or_else(|| ApiError::not_found("token"))?;
     Ok(ok(state.quota.show_token(token)))
+}
+
+/// Spend of one of the caller's keys against its daily/weekly/monthly budgets (the key's
+/// own, never above the user's).
+#[utoipa::path(get, path = "/api/token/{id}/usage", tag = "token", security(("session" = [])),
+    params(("id" = i64, Path, description = "Key id")),
+    responses((status = 200, description = "Spend per budget period", body = Envelope<BudgetReport>), SessionErrors))]
+async fn usage(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiResult {
+    let token = state
+        .store
+        .token_by_id(*id)
+        .await?
+        .filter(|t| t.user_id == s.user.id)
+        .ok_or_else(|| ApiError::not_found("token"))?;
+    let limits = usage::key_limits(&token.limits, &s.user.limits);
+    Ok(ok(usage::budgets(
+        &state,
+        &format!("k:{}", token.id),
+        &limits,
+    )
+    .await))
 }
 
 /// Changes one of the caller's keys.

@@ -8,6 +8,7 @@ use crate::error::{created, ok, ApiError, ApiResult};
 use crate::services::accounts::{
     self, AdminUserUpdate, Credentials, LoginResult, NewAccount, SelfUpdate, SelfUpdated,
 };
+use crate::services::limits::usage::{self as limits_usage, BudgetReport};
 use crate::state::AppState;
 use crate::store::{Paged, User};
 use actix_web::{web, HttpRequest};
@@ -23,6 +24,7 @@ pub fn routes() -> Vec<ApiRoute> {
         ApiRoute::get("/user", list),
         ApiRoute::post("/user", create),
         ApiRoute::get("/user/{id}", get),
+        ApiRoute::get("/user/{id}/usage", usage),
         ApiRoute::put("/user/{id}", update),
         ApiRoute::delete("/user/{id}", delete),
     ]
@@ -38,6 +40,7 @@ pub fn routes() -> Vec<ApiRoute> {
     list,
     create,
     get,
+    usage,
     update,
     delete
 ))]
@@ -152,6 +155,25 @@ async fn get(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiR
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
     Ok(ok(state.quota.show_user(user)))
+}
+
+/// A user's spend against their daily/weekly/monthly budgets (admin).
+#[utoipa::path(get, path = "/api/user/{id}/usage", tag = "user", security(("session" = [])),
+    params(("id" = i64, Path, description = "User id")),
+    responses((status = 200, description = "Spend per budget period", body = Envelope<BudgetReport>), SessionErrors))]
+async fn usage(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiResult {
+    s.require_admin()?;
+    let user = state
+        .store
+        .user_by_id(*id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    Ok(ok(limits_usage::budgets(
+        &state,
+        &format!("u:{}", user.id),
+        &user.limits,
+    )
+    .await))
 }
 
 /// Changes a user of lower role (admin).

@@ -228,3 +228,92 @@ async fn an_option_changed_on_one_replica_is_seen_by_the_other_within_one_second
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs REDIS_URL (redis://127.0.0.1:6379) and TEST_DATABASE_URL (PostgreSQL); .ci/run sets both"]
+async fn a_replica_started_later_sees_the_current_cool_downs() {
+    let p = pair(&redis_url()).await;
+    let primary = integration_tests::mock_upstream::MockUpstream::start().await;
+    p.a.create_channel(
+        &p.jwt,
+        json!({"name": "primary", "type": 1, "key": "sk-upstream-key-1111",
+        "base_url": primary.url(), "models": ["gpt-4o"], "priority": 10}),
+    )
+    .await;
+    let k = key(&p, json!({"name": "k"})).await;
+    primary.push_reply(super::health::too_many(30));
+    assert_eq!(
+        chat(&p.a, &k).await.0,
+        StatusCode::OK,
+        "served by the fallback"
+    );
+    // Started after the cool-down was announced: it reads it from Redis.
+    let c = p.another().await;
+    let start = Instant::now();
+    let row = loop {
+        let r = c.get("/api/channel/health", Some(&p.jwt)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let rows = r.data()["channels"].as_array().cloned().unwrap_or_default();
+        let row = rows.into_iter().find(|r| r["cooling_until"].is_i64());
+        if let Some(row) = row {
+            break row;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "c sees no cool-down: {}",
+            r.text
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis();
+    let until = u128::try_from(row["cooling_until"].as_i64().expect("until")).expect("positive");
+    assert!(
+        until > now + 20_000,
+        "the upstream's Retry-After (30 s) holds: {row}"
+    );
+    assert_eq!(row["keys"][0]["state"], "cooling", "{row}");
+    assert_eq!(row["keys"][0]["preview"], "1111", "{row}");
+    assert_eq!(chat(&c, &k).await.0, StatusCode::OK);
+    assert_eq!(
+        primary.request_count(),
+        1,
+        "the new replica skipped the cooling channel"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs REDIS_URL (redis://127.0.0.1:6379) and TEST_DATABASE_URL (PostgreSQL); .ci/run sets both"]
+async fn budgets_are_rebuilt_from_the_log_after_redis_loses_them() {
+    let _ = redis_url();
+    let mut redis = OwnRedis::start();
+    let p = pair(&redis.url()).await;
+    let budget = p.cost * 3 + p.cost / 2;
+    let k = key(&p, json!({"name": "budget", "daily_budget": budget})).await;
+    assert_eq!(chat(&p.a, &k).await.0, StatusCode::OK);
+    assert_eq!(chat(&p.b, &k).await.0, StatusCode::OK);
+    // Both requests are in the log before Redis forgets its counters.
+    let start = Instant::now();
+    loop {
+        let r = p.a.get("/api/log?type=success", Some(&p.jwt)).await;
+        if r.data()["total"].as_i64() == Some(2) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "{}", r.text);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    redis.restart();
+    for gw in [&p.a, &p.b] {
+        wait_for_redis(gw, "ok", Duration::from_secs(10)).await;
+    }
+    // The counter starts from the log's 2 requests, not from 0: one more fits, then no.
+    assert_eq!(chat(&p.b, &k).await.0, StatusCode::OK);
+    for gw in [&p.a, &p.b] {
+        let (status, text) = chat(gw, &k).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{text}");
+        assert!(text.contains("budget_exceeded"), "{text}");
+    }
+    assert_eq!(p.mock.request_count(), 3);
+}

@@ -17,6 +17,22 @@ pub struct Pair {
     pub jwt: String,
     /// Cost (= reservation) of one `chat_body()` request.
     pub cost: i64,
+    /// The replicas' environment, for starting another one later.
+    pub vars: Vec<(String, String)>,
+}
+
+impl Pair {
+    /// A third replica on the same database and Redis prefix, started now.
+    pub async fn another(&self) -> TestGateway {
+        let vars: Vec<(&str, &str)> = self
+            .vars
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let gw = TestGateway::spawn_with(&vars).await;
+        wait_for_redis(&gw, "ok", Duration::from_secs(10)).await;
+        gw
+    }
 }
 
 /// `REDIS_URL`, or a panic saying how to provide it.
@@ -78,6 +94,10 @@ pub async fn pair(redis_url: &str) -> Pair {
         mock,
         jwt,
         cost,
+        vars: vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
     };
     for gw in [&p.a, &p.b] {
         wait_for_redis(gw, "ok", Duration::from_secs(10)).await;

@@ -5,6 +5,7 @@ import { api, query } from "../api.js";
 import { confirmDialog } from "../dialog.js";
 import { h, mount } from "../dom.js";
 import { dateTime, ms, plural, usd } from "../format.js";
+import { healthCell } from "../limits.js";
 import { actionMenu } from "../menu.js";
 import { badge, busy, button, errorBox, loading, longText, pageHead, pager, rowMessage, statusBadge, table, toast } from "../ui.js";
 import { channelDialog, TYPES } from "./channel_form.js";
@@ -39,11 +40,16 @@ export async function render(root, ctx) {
   const report = h("p", { class: "summary", role: "status", id: "test-all-summary" });
   const search = h("input", { type: "search", placeholder: "Search by name", "aria-label": "Search channels", id: "channel-search" });
   let page = 1;
+  let healthById = new Map();
 
   const load = async () => {
     err.clear();
     try {
-      const data = await api("GET", `/channel${query({ p: page, page_size: PAGE_SIZE, keyword: search.value.trim() })}`);
+      const [data, health] = await Promise.all([
+        api("GET", `/channel${query({ p: page, page_size: PAGE_SIZE, keyword: search.value.trim() })}`),
+        api("GET", "/channel/health").catch(() => ({ channels: [] })),
+      ]);
+      healthById = new Map(health.channels.map((r) => [r.id, r]));
       mount(list, table(columns, data.items, { empty: "No channels yet. Add one to start routing requests.", caption: "Channels" }),
         pager(data.page, data.page_size, data.total, (p) => { page = p; load(); }));
     } catch (e) {
@@ -80,6 +86,8 @@ export async function render(root, ctx) {
     { label: "Name", render: (c) => [h("strong", { class: "break-any" }, c.name),
       h("div", { class: "muted small" }, [`#${c.id}`, TYPES[c.type] || `type ${c.type}`, c.group, relayText(c.use_relay)].filter(Boolean).join(" · "))] },
     { label: "Status", render: (c) => [statusBadge("channel", c.status), c.disabled_reason ? longText(c.disabled_reason, { lines: 2 }) : null] },
+    // A disabled channel gets no traffic: its health says nothing.
+    { label: "Health", render: (c) => (c.status === 1 ? healthCell(healthById.get(c.id)) : h("span", { class: "muted" }, "—")) },
     { label: "Models", render: (c) => (c.models.length ? longText(c.models.join(", ")) : h("span", { class: "muted" }, "none")) },
     { label: "Priority · weight", render: (c) => `${c.priority} · ${c.weight}` },
     { label: "Used", num: true, render: (c) => usd(c.used_quota, per) },

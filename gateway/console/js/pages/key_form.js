@@ -4,6 +4,7 @@ import { api } from "../api.js";
 import { formDialog, openDialog } from "../dialog.js";
 import { h } from "../dom.js";
 import { fromLocalInput, num, splitList, toLocalInput, usd } from "../format.js";
+import { limitFields } from "../limits.js";
 import { button, checkbox, field } from "../ui.js";
 
 export const PLAYGROUND_KEY = "gw.playground.key";
@@ -25,6 +26,10 @@ export function keyDialog(ctx, token, done) {
   const expires = h("input", { type: "datetime-local", value: toLocalInput(token?.expired_at), id: "key-expires" });
   const models = h("input", { value: (token?.models || []).join(", "), placeholder: "all models", id: "key-models" });
   const ips = h("input", { value: (token?.allow_ips || []).join(", "), placeholder: "any address", id: "key-ips" });
+  const limits = limitFields(token, per, "key", {
+    usagePath: token ? `/token/${token.id}/usage` : null,
+    note: "Never above your account's own limits (the lower one applies).",
+  });
   const fields = [
     field("Name", name),
     unlimited.el,
@@ -33,6 +38,7 @@ export function keyDialog(ctx, token, done) {
       field("Expires", expires, "Empty = never"),
       field("Allowed models", models, "Comma-separated; empty = all"),
       field("Allowed IPs / CIDRs", ips, "Comma-separated; empty = any")),
+    limits.el,
   ];
   return formDialog(token ? `Edit key “${token.name}”` : "New API key", fields, token ? "Save" : "Create key", async () => {
     if (!name.value.trim()) throw new Error("Give the key a name.");
@@ -43,6 +49,7 @@ export function keyDialog(ctx, token, done) {
       expired_at: fromLocalInput(expires.value),
       models: splitList(models.value),
       allow_ips: splitList(ips.value),
+      ...limits.read(),
     };
     if (!Number.isInteger(body.remain_quota) || body.remain_quota < 0) throw new Error("Quota must be a whole number ≥ 0.");
     const saved = token ? await api("PUT", `/token/${token.id}`, body) : await api("POST", "/token", body);

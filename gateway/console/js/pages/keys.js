@@ -4,6 +4,7 @@ import { api, query } from "../api.js";
 import { confirmDialog } from "../dialog.js";
 import { h, mount } from "../dom.js";
 import { dateTime, plural, usd } from "../format.js";
+import { limitSummary } from "../limits.js";
 import { actionMenu } from "../menu.js";
 import { button, errorBox, loading, longText, pageHead, pager, rowMessage, statusBadge, table } from "../ui.js";
 import { keyDialog, showNewKey } from "./key_form.js";
@@ -50,7 +51,7 @@ export async function render(root, ctx) {
   };
 
   const columns = () => [
-    { label: "Name", render: (t) => [h("strong", null, t.name), h("div", null, h("code", null, t.key_prefix))] },
+    { label: "Name", render: (t) => [h("strong", null, t.name), h("div", null, h("code", null, t.key_prefix)), limitSummary(t, per)] },
     { label: "Status", render: (t) => statusBadge("token", t.status) },
     { label: "Remaining", num: true, render: (t) => (t.unlimited_quota ? "Unlimited" : usd(t.remain_quota, per)) },
     { label: "Used", num: true, render: (t) => [usd(t.used_quota, per), h("div", { class: "muted small" }, plural(t.request_count, "request"))] },

@@ -4,6 +4,7 @@ import { api, query } from "../api.js";
 import { confirmDialog, formDialog } from "../dialog.js";
 import { h, mount } from "../dom.js";
 import { num, usd } from "../format.js";
+import { limitFields, limitSummary } from "../limits.js";
 import { actionMenu } from "../menu.js";
 import { badge, button, errorBox, field, loading, pageHead, pager, roleName, rowMessage, statusBadge, table } from "../ui.js";
 
@@ -23,6 +24,7 @@ function userDialog(ctx, u, done) {
   const role = h("select", { id: "user-role", disabled: !ctx.isRoot || (u && u.role >= 100) },
     [[1, "User"], [10, "Admin"], ...(u?.role >= 100 ? [[100, "Root"]] : [])].map(([v, l]) => h("option", { value: v, selected: (u?.role ?? 1) === v }, l)));
   const password = h("input", { id: "user-password", type: "password", autocomplete: "new-password" });
+  const limits = limitFields(u, per, "user", { usagePath: u ? `/user/${u.id}/usage` : null, note: "Apply to all of the user's keys together." });
   const fields = [
     h("div", { class: "form-grid" },
       field("Username", username), field("Display name", display),
@@ -30,19 +32,23 @@ function userDialog(ctx, u, done) {
       field("Balance (quota)", quota, quotaHint),
       field("Role", role, ctx.isRoot ? "" : "Only root changes roles")),
     field(u ? "New password" : "Password", password, u ? "Leave empty to keep it. 8–72 characters." : "8–72 characters"),
+    limits.el,
   ];
   return formDialog(u ? `Edit ${u.username}` : "New user", fields, u ? "Save" : "Create user", async () => {
+    const lim = limits.read();
     const body = { display_name: display.value.trim(), email: email.value.trim(), group: group.value.trim() || "default" };
     if (quota.value !== "") body.quota = Number(quota.value);
     if (!role.disabled) body.role = Number(role.value);
     if (password.value) body.password = password.value;
     if (u) {
       if (!ctx.isRoot || u.id === ctx.user.id) delete body.role;
-      await api("PUT", `/user/${u.id}`, body);
+      await api("PUT", `/user/${u.id}`, { ...body, ...lim });
     } else {
       body.username = username.value.trim();
       if (!body.password) throw new Error("Set a password for the new user.");
-      await api("POST", "/user", body);
+      const made = await api("POST", "/user", body);
+      // Creating takes no limits: set them right after, when there are any.
+      if (Object.values(lim).some((v) => v > 0)) await api("PUT", `/user/${made.id}`, lim);
     }
     if (u && u.id === ctx.user.id) await ctx.refreshUser().catch(() => {});
     done();
@@ -94,7 +100,7 @@ export async function render(root, ctx) {
   const columns = [
     { label: "User", render: (u) => [h("strong", null, u.username), h("div", { class: "muted small" }, `#${u.id}${u.display_name && u.display_name !== u.username ? ` · ${u.display_name}` : ""}`)] },
     { label: "Role", render: (u) => badge(roleName(u.role), u.role >= 10 ? "accent" : null) },
-    { label: "Group", render: (u) => u.group },
+    { label: "Group", render: (u) => [u.group, limitSummary(u, per)] },
     { label: "Status", render: (u) => [statusBadge("user", u.status), u.must_change_password ? h("div", { class: "muted small" }, "must change password") : null] },
     { label: "Balance", num: true, render: (u) => [usd(u.quota, per), h("div", { class: "muted small" }, num(u.quota))] },
     { label: "Used", num: true, render: (u) => usd(u.used_quota, per) },

@@ -3,8 +3,8 @@
 
 use super::counters::Counters;
 use super::headers::{self, Snapshot};
+use super::now_ms;
 use super::period::{self, Period};
-use super::{clamp, now_ms};
 use crate::services::dispatch::error::{Dialect, V1Error};
 use crate::services::dispatch::key_auth::Caller;
 use crate::state::AppState;
@@ -54,14 +54,7 @@ fn subjects(caller: &Caller) -> [Subject; 2] {
     [
         Subject {
             tag: format!("k:{}", caller.token.id),
-            limits: Limits {
-                rate_limit_per_minute: clamp(k.rate_limit_per_minute, u.rate_limit_per_minute),
-                tokens_per_minute: clamp(k.tokens_per_minute, u.tokens_per_minute),
-                max_concurrency: clamp(k.max_concurrency, u.max_concurrency),
-                daily_budget: clamp(k.daily_budget, u.daily_budget),
-                weekly_budget: clamp(k.weekly_budget, u.weekly_budget),
-                monthly_budget: clamp(k.monthly_budget, u.monthly_budget),
-            },
+            limits: super::usage::key_limits(&k, &u),
             what: "this API key",
         },
         Subject {
@@ -72,7 +65,7 @@ fn subjects(caller: &Caller) -> [Subject; 2] {
     ]
 }
 
-fn budget(l: &Limits, p: Period) -> i64 {
+pub(crate) fn budget(l: &Limits, p: Period) -> i64 {
     match p {
         Period::Day => l.daily_budget,
         Period::Week => l.weekly_budget,
@@ -147,11 +140,21 @@ pub async fn admit(state: &AppState, caller: &Caller, want: Want) -> Result<Admi
             if limit <= 0 {
                 continue;
             }
-            let (id, end) = period::current(p, &tz, now);
+            let (id, start, end) = period::bounds(p, &tz, now);
             let left_ms = end.saturating_mul(1000).saturating_sub(now);
             let ttl = left_ms.saturating_add(86_400_000);
             let key = c.key(&format!("budget:{}:{id}", s.tag));
-            let (added, spent) = c.spend(&key, want.quota, limit, ttl).await;
+            let counted = match c.spend_or_missing(&key, want.quota, limit, ttl, true).await {
+                Some(v) => v,
+                None => {
+                    // Redis lost the counter (restarted, nothing on disk): rebuild it
+                    // from the log before counting.
+                    let seed = spent_in_db(state, caller, &s.tag, start).await;
+                    c.seed(&key, seed, ttl).await;
+                    c.spend(&key, want.quota, limit, ttl).await
+                }
+            };
+            let (added, spent) = counted;
             if !added {
                 let msg = format!(
                     "{} has reached its {} budget ({spent} of {limit} used; this request needs up to {})",
@@ -180,6 +183,24 @@ pub async fn admit(state: &AppState, caller: &Caller, want: Want) -> Result<Admi
         }
     }
     Ok(adm)
+}
+
+/// What the subject spent since `start` according to the log (rows and daily rollups).
+/// A key is matched by its user and name (the log's filters); 0 when the database fails.
+async fn spent_in_db(state: &AppState, caller: &Caller, tag: &str, start: i64) -> i64 {
+    let filter = crate::store::logs::LogFilter {
+        user_id: Some(caller.user.id),
+        start: Some(start),
+        token_name: tag.starts_with("k:").then(|| caller.token.name.clone()),
+        ..Default::default()
+    };
+    match state.store.log_stats(&filter).await {
+        Ok(s) => s.total.quota.max(0),
+        Err(e) => {
+            log::warn!("could not rebuild a budget counter from the log: {e}");
+            0
+        }
+    }
 }
 
 impl Admission {

@@ -5,10 +5,62 @@ use super::invalidate::publish;
 use crate::state::AppState;
 use crate::store::Channel;
 
+/// The Redis key holding one upstream key's cool-down, so a replica started later sees
+/// it (it expires when the cool-down ends).
+fn cool_key(state: &AppState, channel: i64, fp: &str) -> String {
+    state.limits.key(&format!("cool:{channel}:{fp}"))
+}
+
+/// Stores (or deletes) a cool-down in Redis, best effort: without Redis cool-downs are
+/// per replica.
+fn persist(state: &AppState, key: String, value: Option<(String, i64)>) {
+    let Some(shared) = state.limits.shared() else {
+        return;
+    };
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        rt.spawn(async move {
+            let v = value.as_ref().map(|(v, ttl)| (v.as_str(), *ttl));
+            if let Err(e) = shared.put(&key, v).await {
+                log::warn!("redis: could not store a channel cool-down: {e}");
+            }
+        });
+    }
+}
+
 /// A 2xx: the key is healthy again.
 pub fn succeeded(state: &AppState, channel: i64, fp: &str) {
     if state.limits.health.ok(channel, fp) {
+        persist(state, cool_key(state, channel, fp), None);
         publish(state, format!("ok:{channel}:{fp}"));
+    }
+}
+
+/// Reads the cool-downs stored in Redis (at start and after reconnecting).
+pub async fn load(state: &AppState, conn: &mut redis::aio::MultiplexedConnection) {
+    let prefix = state.limits.key("");
+    let pattern = format!("{prefix}cool:*");
+    let mut cursor: u64 = 0;
+    loop {
+        let page: redis::RedisResult<(u64, Vec<String>)> = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(500)
+            .query_async(conn)
+            .await;
+        let Ok((next, keys)) = page else { return };
+        for key in keys {
+            let value: redis::RedisResult<Option<String>> =
+                redis::cmd("GET").arg(&key).query_async(conn).await;
+            if let (Ok(Some(v)), Some(rest)) = (value, key.strip_prefix(&prefix)) {
+                apply(state, &format!("{rest}:{v}"));
+            }
+        }
+        if next == 0 {
+            return;
+        }
+        cursor = next;
     }
 }
 
@@ -20,6 +72,14 @@ pub fn failed(state: &AppState, c: &Channel, plain: &str, fp: &str, retry_after_
         "channel {} key {fp} cools down for {} ms (strike {strikes})",
         c.id,
         until - super::now_ms()
+    );
+    persist(
+        state,
+        cool_key(state, c.id, fp),
+        Some((
+            format!("{until}:{strikes}:{channel_until}"),
+            until - super::now_ms(),
+        )),
     );
     publish(
         state,

@@ -87,13 +87,48 @@ impl Counters {
     }
 
     pub async fn spend(&self, key: &str, amount: i64, budget: i64, ttl_ms: i64) -> (bool, i64) {
+        self.spend_or_missing(key, amount, budget, ttl_ms, false)
+            .await
+            .unwrap_or((true, 0))
+    }
+
+    /// Like `spend`, but `None` (nothing counted) when `seed_missing` and the Redis
+    /// counter does not exist: the caller seeds it from the database first.
+    pub async fn spend_or_missing(
+        &self,
+        key: &str,
+        amount: i64,
+        budget: i64,
+        ttl_ms: i64,
+        seed_missing: bool,
+    ) -> Option<(bool, i64)> {
         if let Some(s) = self.shared() {
-            match s.spend(key, amount, budget, ttl_ms).await {
+            match s.spend(key, amount, budget, ttl_ms, seed_missing).await {
                 Ok(v) => return v,
                 Err(e) => self.fail(&e),
             }
         }
-        self.local.spend(key, amount, budget)
+        Some(self.local.spend(key, amount, budget))
+    }
+
+    /// Seeds a missing Redis budget counter (no-op without Redis or when it exists).
+    pub async fn seed(&self, key: &str, value: i64, ttl_ms: i64) {
+        if let Some(s) = self.shared() {
+            if let Err(e) = s.seed(key, value, ttl_ms).await {
+                self.fail(&e);
+            }
+        }
+    }
+
+    /// What a budget key has counted so far, for the console (no side effects).
+    pub async fn spent(&self, key: &str) -> i64 {
+        if let Some(s) = self.shared() {
+            match s.spent(key).await {
+                Ok(v) => return v,
+                Err(e) => self.fail(&e),
+            }
+        }
+        self.local.spent(key)
     }
 
     /// Takes a slot; `Some(shared)` says where it was taken, `None` when full.

@@ -139,6 +139,15 @@ impl ChannelHealth {
         a || b
     }
 
+    /// When one of the channel's keys cools down until, and its strikes, if it does.
+    pub fn key_cooling(&self, channel: i64, fp: &str) -> Option<(i64, u32)> {
+        let now = now_ms();
+        lock(&self.keys)
+            .get(&(channel, fp.to_string()))
+            .copied()
+            .filter(|(u, _)| *u > now)
+    }
+
     /// When the channel cools down until (for the console), if it does.
     pub fn cooling_until(&self, channel: i64) -> Option<i64> {
         let now = now_ms();

@@ -19,6 +19,10 @@ pub fn spawn_listener(state: web::Data<AppState>) -> Option<tokio::task::JoinHan
             match client.get_async_pubsub().await {
                 Ok(mut ps) => {
                     if ps.subscribe(&name).await.is_ok() {
+                        // Subscribed first, so no cool-down falls between the two.
+                        if let Ok(mut conn) = client.get_multiplexed_async_connection().await {
+                            super::channel_events::load(&state, &mut conn).await;
+                        }
                         let mut messages = ps.on_message();
                         while let Some(m) = messages.next().await {
                             if let Ok(text) = m.get_payload::<String>() {

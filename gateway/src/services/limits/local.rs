@@ -84,6 +84,11 @@ impl Local {
         (true, before)
     }
 
+    /// What the budget key has counted so far (0 when nothing).
+    pub fn spent(&self, key: &str) -> i64 {
+        self.spent.get(key).map_or(0, |cell| *lock(&cell))
+    }
+
     pub fn acquire(&self, key: &str, limit: i64) -> bool {
         let mut slots = lock(&self.slots);
         let n = slots.entry(key.to_string()).or_insert(0);

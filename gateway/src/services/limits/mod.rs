@@ -12,6 +12,7 @@ pub mod invalidate;
 pub mod local;
 pub mod period;
 pub mod redis_store;
+pub mod usage;
 
 pub use admission::{admit, Admission, Want};
 

@@ -25,23 +25,37 @@ impl Period {
 
 /// The period containing `now`: an id for counter keys and the unix time it ends.
 pub fn current(period: Period, tz_name: &str, now_ms: i64) -> (String, i64) {
+    let (id, _, end) = bounds(period, tz_name, now_ms);
+    (id, end)
+}
+
+/// The period containing `now`: its id and the unix times it starts and ends.
+pub fn bounds(period: Period, tz_name: &str, now_ms: i64) -> (String, i64, i64) {
     let tz = zone(tz_name);
     let now = Timestamp::from_millisecond(now_ms).unwrap_or(Timestamp::UNIX_EPOCH);
     let today = now.to_zoned_datetime(tz.clone()).date();
-    let (id, next) = match period {
-        Period::Day => (format!("d{today}"), today.tomorrow().ok()),
+    let (id, first, next) = match period {
+        Period::Day => (format!("d{today}"), today, today.tomorrow().ok()),
         Period::Week => {
             let back = i64::from(today.weekday().to_monday_zero_offset());
             let monday = today.checked_sub(back.days()).unwrap_or(today);
-            (format!("w{monday}"), monday.checked_add(7.days()).ok())
+            (
+                format!("w{monday}"),
+                monday,
+                monday.checked_add(7.days()).ok(),
+            )
         }
         Period::Month => {
             let first = today.first_of_month();
-            (format!("m{first}"), first.checked_add(1.month()).ok())
+            (
+                format!("m{first}"),
+                first,
+                first.checked_add(1.month()).ok(),
+            )
         }
     };
     let end = next.map_or(now_ms / 1000 + 86_400, |d| start_of(d, &tz));
-    (id, end)
+    (id, start_of(first, &tz), end)
 }
 
 /// A time zone by IANA name; an unknown name falls back to UTC (options refuse them).
@@ -73,6 +87,7 @@ mod tests {
         let (day, end) = current(Period::Day, "UTC", now);
         assert_eq!(day, "d2026-11-30");
         assert_eq!(end, 1_796_083_200);
+        assert_eq!(bounds(Period::Day, "UTC", now).1, 1_795_996_800);
         let (week, _) = current(Period::Week, "UTC", now);
         assert_eq!(week, "w2026-11-30");
         let (month, end) = current(Period::Month, "UTC", now);

@@ -33,10 +33,14 @@ if remaining < 0 then remaining = 0 end
 if remaining > limit then remaining = limit end
 return {allowed and 1 or 0, remaining, math.ceil(kept - now), retry}";
 
-/// Budget spend: ARGV amount, budget (0: always), ttl ms. Returns {added, spend before}.
+/// Budget spend: ARGV amount, budget (0: always), ttl ms, "1" to report a missing counter
+/// (after a Redis restart) instead of counting from 0. Returns {added, spend before};
+/// {-1, 0} when missing.
 const SPEND: &str = "
 local amount = tonumber(ARGV[1]) local budget = tonumber(ARGV[2])
-local spent = tonumber(redis.call('GET', KEYS[1]) or '0')
+local cur = redis.call('GET', KEYS[1])
+if not cur and ARGV[4] == '1' then return {-1, 0} end
+local spent = tonumber(cur or '0')
 if budget > 0 and amount > 0 and spent + amount > budget then return {0, spent} end
 redis.call('INCRBY', KEYS[1], amount)
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
@@ -110,21 +114,50 @@ impl Shared {
         }
     }
 
+    /// `None` when the counter is missing and `seed_missing` asked to be told.
     pub async fn spend(
         &self,
         key: &str,
         amount: i64,
         budget: i64,
         ttl_ms: i64,
-    ) -> RResult<(bool, i64)> {
+        seed_missing: bool,
+    ) -> RResult<Option<(bool, i64)>> {
         let mut c = self.conn.clone();
         let mut inv = self.spend.key(key);
-        inv.arg(amount).arg(budget).arg(ttl_ms.max(1000));
+        inv.arg(amount)
+            .arg(budget)
+            .arg(ttl_ms.max(1000))
+            .arg(if seed_missing { "1" } else { "0" });
         let v: Vec<i64> = timed(inv.invoke_async(&mut c)).await?;
         match v.as_slice() {
-            [added, before] => Ok((*added == 1, *before)),
+            [-1, _] => Ok(None),
+            [added, before] => Ok(Some((*added == 1, *before))),
             _ => Err("unexpected script answer".into()),
         }
+    }
+
+    /// Sets a missing budget counter (SET NX: a replica that seeded first wins).
+    pub async fn seed(&self, key: &str, value: i64, ttl_ms: i64) -> RResult<()> {
+        let mut c = self.conn.clone();
+        timed(
+            redis::cmd("SET")
+                .arg(key)
+                .arg(value)
+                .arg("NX")
+                .arg("PX")
+                .arg(ttl_ms.max(1000))
+                .query_async::<redis::Value>(&mut c),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// A budget counter's value (0 when the key does not exist).
+    pub async fn spent(&self, key: &str) -> RResult<i64> {
+        let mut c = self.conn.clone();
+        let v: Option<i64> = timed(redis::cmd("GET").arg(key).query_async(&mut c)).await?;
+        Ok(v.unwrap_or(0))
     }
 
     pub async fn acquire(&self, key: &str, limit: i64, slot: &str, ttl_ms: i64) -> RResult<bool> {
@@ -152,6 +185,23 @@ impl Shared {
         )
         .await
         .map(|_| ())
+    }
+
+    /// Stores a value that expires by itself (`ttl_ms` > 0) or deletes it (`None`).
+    pub async fn put(&self, key: &str, value: Option<(&str, i64)>) -> RResult<()> {
+        let mut c = self.conn.clone();
+        let cmd = match value {
+            Some((v, ttl_ms)) => redis::cmd("SET")
+                .arg(key)
+                .arg(v)
+                .arg("PX")
+                .arg(ttl_ms.max(1))
+                .clone(),
+            None => redis::cmd("DEL").arg(key).clone(),
+        };
+        timed(cmd.query_async::<redis::Value>(&mut c))
+            .await
+            .map(|_| ())
     }
 
     pub async fn publish(&self, channel: &str, message: &str) -> RResult<()> {
