@@ -112,10 +112,7 @@ async fn ask_channel(ask: &Ask<'_>, channel: &Channel, q: &Question<'_>) -> Resu
         .await
         .map_err(|e| e.describe())?;
     let status = res.status;
-    let raw = res
-        .read_all(1024 * 1024)
-        .await
-        .map_err(|e| e.to_string())?;
+    let raw = res.read_all(1024 * 1024).await.map_err(|e| e.to_string())?;
     if status.is_success() {
         let v: Value = serde_json::from_slice(&raw).map_err(|e| format!("invalid answer: {e}"))?;
         let n = v

@@ -4,9 +4,9 @@
 
 mod anthropic_channel;
 mod billing;
+mod cache_prices;
 mod claude_code;
 mod claude_code_errors;
-mod cache_prices;
 mod count_tokens;
 mod fidelity;
 mod gemini_channel;
