@@ -52,7 +52,8 @@ impl From<crate::store::DbError> for ApiError {
         crate::metrics::database_error("api");
         match e {
             crate::store::DbError::Unavailable(_) => {
-                log::error!("database error on /api: {e}");
+                // Logged once per outage by the store's reachability guard.
+                log::debug!("database unavailable on /api: {e}");
                 ApiError::Unavailable("the database is unavailable; try again shortly".into())
             }
             e => ApiError::Internal(e.into()),

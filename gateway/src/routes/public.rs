@@ -79,7 +79,8 @@ async fn health(state: web::Data<AppState>, client: web::Data<UpstreamClient>) -
         Ok(()) => HttpResponse::Ok()
             .json(json!({"status": "ok", "database": "ok", "relay": relay, "redis": redis})),
         Err(e) => {
-            log::error!("health check: database unreachable: {e}");
+            // Probed every few seconds: the outage itself is logged once by the store.
+            log::debug!("health check: database unreachable: {e}");
             HttpResponse::ServiceUnavailable()
                 .json(json!({"status": "error", "database": "unreachable", "relay": relay, "redis": redis}))
         }

@@ -105,7 +105,11 @@ const CATALOG: &[Entry] = &[
     // Anthropic, by both naming schemes (claude-sonnet-4-5, claude-3-7-sonnet).
     claude("claude-opus-4-5", 64_000),
     claude("claude-opus-4.5", 64_000),
-    claude("claude-opus-4", 32_000),
+    claude("claude-opus-4-1", 32_000),
+    claude("claude-opus-4-0", 32_000),
+    // Opus 4.0's dated name; later Opus 4.x models write longer answers.
+    claude("claude-opus-4-2025", 32_000),
+    claude("claude-opus-4", 128_000),
     claude("claude-sonnet-4", 64_000),
     claude("claude-haiku-4", 64_000),
     claude("claude-3-7-sonnet", 64_000),
@@ -154,6 +158,9 @@ mod tests {
         assert_eq!(lookup("o1-mini").max_output, Some(65_536));
         assert_eq!(lookup("claude-opus-4-1-20250805").max_output, Some(32_000));
         assert_eq!(lookup("claude-opus-4-5-20251101").max_output, Some(64_000));
+        assert_eq!(lookup("claude-opus-4-20250514").max_output, Some(32_000));
+        // Claude Code's default model asks for 64,000: a newer Opus is not cut to 32,000.
+        assert_eq!(lookup("claude-opus-4-8").max_output, Some(128_000));
         assert_eq!(lookup("claude-sonnet-4-5").default_output, 32_000);
         assert_eq!(lookup("claude-3-5-haiku-latest").default_output, 8_192);
         assert_eq!(lookup("models/gemini-2.5-pro").family, "gemini");

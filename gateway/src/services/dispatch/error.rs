@@ -144,8 +144,14 @@ pub fn google_status(status: StatusCode) -> &'static str {
 
 impl From<crate::store::DbError> for V1Error {
     fn from(e: crate::store::DbError) -> Self {
-        log::error!("database error on /v1: {e}");
         crate::metrics::database_error("request");
+        // An outage's start and end are logged once by the store's reachability guard;
+        // one line per refused request would flood the log while it lasts.
+        if matches!(e, crate::store::DbError::Unavailable(_)) {
+            log::debug!("database unavailable on /v1: {e}");
+        } else {
+            log::error!("database error on /v1: {e}");
+        }
         match e {
             crate::store::DbError::Unavailable(_) => V1Error::new(
                 StatusCode::SERVICE_UNAVAILABLE,
