@@ -180,6 +180,9 @@ describe("web console", { timeout: 240000 }, () => {
     await dlg.getByLabel("Type").selectOption("1");
     await dlg.getByLabel("Base URL").fill(env.mockUrl);
     await dlg.getByLabel("API key").fill(MOCK_KEY);
+    // Several keys fit (one a line), and what is typed stays hidden like a password.
+    assert.equal(await dlg.getByLabel("API key").evaluate((e) => e.tagName), "TEXTAREA");
+    assert.equal(await dlg.getByLabel("API key").evaluate((e) => getComputedStyle(e).webkitTextSecurity), "disc");
     await dlg.getByRole("button", { name: "Fetch models" }).click();
     await dlg.getByText("Added 4 of 4 models the provider lists.").waitFor();
     const models = (await dlg.getByLabel("Models").inputValue()).split(/,\s*/);

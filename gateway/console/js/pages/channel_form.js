@@ -16,7 +16,8 @@ export function channelDialog(ch, done) {
   const type = h("select", { id: "ch-type" }, Object.entries(TYPES).map(([v, l]) =>
     h("option", { value: v, selected: Number(v) === (ch?.type ?? 1) }, `${l} (${v})`)));
   const baseUrl = h("input", { id: "ch-base-url", value: ch?.base_url || "", type: "url", inputmode: "url", spellcheck: "false" });
-  const key = h("input", { id: "ch-key", type: "password", autocomplete: "off", spellcheck: "false",
+  // A textarea, masked like a password field: a channel may hold several keys, one a line.
+  const key = h("textarea", { id: "ch-key", class: "secret-lines", rows: 2, autocomplete: "off", spellcheck: "false",
     placeholder: ch ? `unchanged (…${ch.key_preview})` : "" });
   const models = h("textarea", { id: "ch-models", rows: 2, spellcheck: "false" }, (ch?.models || []).join(", "));
   const mapping = kvTable(ch?.model_mapping || {}, { keyLabel: "Requested model", valueLabel: "Upstream model", addLabel: "Add mapping", id: "ch-mapping" });
@@ -45,7 +46,7 @@ export function channelDialog(ch, done) {
     const body = {
       type: Number(type.value),
       base_url: baseUrl.value.trim() || undefined,
-      key: key.value || undefined,
+      key: key.value.trim().split("\n")[0].trim() || undefined,
       api_version: apiVersion.value.trim() || undefined,
       use_relay: relay.value === "" ? undefined : relay.value === "true",
       id: ch ? ch.id : undefined,
@@ -63,7 +64,8 @@ export function channelDialog(ch, done) {
   const fields = [
     h("div", { class: "form-grid" }, field("Name", name), field("Type", type)),
     field("Base URL", baseUrl, urlHint),
-    field("API key", key, ch ? "Leave empty to keep the stored key. Keys are encrypted and never shown again." : "Stored encrypted; never shown again."),
+    field("API key", key, (ch ? "Leave empty to keep the stored keys. " : "")
+      + "Several keys, one a line, are used in turn. Stored encrypted; never shown again."),
     field("Models", models, "Comma-separated model names this channel serves"),
     h("div", { class: "field actions" }, fetchModels, fetchMsg.el),
     h("div", { class: "field" }, h("span", { class: "label" }, "Model mapping"), h("div", { class: "hint" }, "Requested name → name sent upstream (optional)"), mapping.el),
@@ -88,7 +90,7 @@ export function channelDialog(ch, done) {
       api_version: apiVersion.value.trim() || null,
     };
     if (!body.name) throw new Error("Give the channel a name.");
-    if (key.value) body.key = key.value;
+    if (key.value.trim()) body.key = key.value.trim();
     else if (!ch) throw new Error("Enter the provider's API key.");
     if (ch) await api("PUT", `/channel/${ch.id}`, body);
     else await api("POST", "/channel", body);
