@@ -57,12 +57,7 @@ async fn create(state: web::Data<AppState>, s: Session, body: web::Json<TokenBod
     params(("id" = i64, Path, description = "Key id")),
     responses((status = 200, description = "The key", body = Envelope<Token>), SessionErrors))]
 async fn get(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiResult {
-    let token = state
-        .store
-        .token_by_id(*id)
-        .await?
-        .filter(|t| t.user_id == s.user.id)
-        .ok_or_else(|| ApiError::not_found("token"))?;
+    let token = own_token(&state, &s, *id).await?;
     Ok(ok(state.quota.show_token(token)))
 }
 
@@ -72,12 +67,7 @@ async fn get(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiR
     params(("id" = i64, Path, description = "Key id")),
     responses((status = 200, description = "Spend per budget period", body = Envelope<BudgetReport>), SessionErrors))]
 async fn usage(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiResult {
-    let token = state
-        .store
-        .token_by_id(*id)
-        .await?
-        .filter(|t| t.user_id == s.user.id)
-        .ok_or_else(|| ApiError::not_found("token"))?;
+    let token = own_token(&state, &s, *id).await?;
     let limits = usage::key_limits(&token.limits, &s.user.limits);
     Ok(ok(usage::budgets(
         &state,
@@ -107,13 +97,18 @@ async fn update(
     params(("id" = i64, Path, description = "Key id")),
     responses((status = 200, description = "Deleted", body = Envelope<Null>), SessionErrors))]
 async fn delete(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiResult {
-    let token = state
-        .store
-        .token_by_id(*id)
-        .await?
-        .filter(|t| t.user_id == s.user.id)
-        .ok_or_else(|| ApiError::not_found("token"))?;
+    let token = own_token(&state, &s, *id).await?;
     state.store.delete_token(token.id, s.user.id).await?;
     state.forget_token(&token.key_hash).await;
     Ok(ok(json!(null)))
+}
+
+/// The caller's key with this id; another user's key is "not found", like a missing one.
+async fn own_token(state: &AppState, s: &Session, id: i64) -> Result<Token, ApiError> {
+    state
+        .store
+        .token_by_id(id)
+        .await?
+        .filter(|t| t.user_id == s.user.id)
+        .ok_or_else(|| ApiError::not_found("token"))
 }
