@@ -60,6 +60,20 @@ struct Lease {
     exact_until: Option<Instant>,
 }
 
+impl Lease {
+    /// Keeps at most twice the block size; returns the excess, to go back to the balance.
+    fn trim(&mut self) -> i64 {
+        let cap = self.keep.saturating_mul(2);
+        if self.held > cap {
+            let excess = self.held - cap;
+            self.held = cap;
+            excess
+        } else {
+            0
+        }
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -199,11 +213,7 @@ impl QuotaLeases {
             give = l.held;
             l.held = 0;
         }
-        let cap = l.keep.saturating_mul(2);
-        if l.held > cap {
-            give += l.held - cap;
-            l.held = cap;
-        }
+        give += l.trim();
         (give, l.held)
     }
 
@@ -216,12 +226,7 @@ impl QuotaLeases {
         let charged = actual.min(reserved.saturating_add(l.held.max(0)));
         l.held = l.held.saturating_add(reserved.saturating_sub(charged));
         l.last_used = Some(Instant::now());
-        let mut give = 0;
-        let cap = l.keep.saturating_mul(2);
-        if l.held > cap {
-            give = l.held - cap;
-            l.held = cap;
-        }
+        let give = l.trim();
         (charged, give, l.held)
     }
 
