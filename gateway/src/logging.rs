@@ -1,5 +1,10 @@
-//! The binary's logger: env_logger (`RUST_LOG`, default `info`), except that actix-http's
-//! per-connection errors go to DEBUG.
+//! The binary's logger: `RUST_LOG` filtering as env_logger does it (default `info`), lines
+//! written by the gateway itself, and actix-http's per-connection errors demoted to DEBUG.
+//!
+//! Every request writes an access line, so writing one is kept cheap: env_logger's own
+//! formatter (styles, colour detection, then stripping the colours again for a pipe) cost
+//! several times the line itself. The layout is env_logger's:
+//! `[2026-01-31T12:00:00Z INFO  target] message`.
 //!
 //! actix-http logs every malformed request, head timeout or broken connection as one
 //! ERROR line ("stream error: …"), so anyone can fill the log by sending garbage. Those
@@ -24,8 +29,35 @@ struct Summary {
 }
 
 struct GatewayLogger {
-    inner: env_logger::Logger,
+    inner: env_filter::Filter,
     summary: Mutex<Summary>,
+}
+
+/// Writes one line to stderr in a single write, so lines from several threads never mix.
+fn write_line(record: &Record<'_>) {
+    use std::cell::RefCell;
+    use std::io::Write;
+    thread_local! {
+        static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    LINE.with_borrow_mut(|line| {
+        line.clear();
+        line.push(b'[');
+        crate::logging::timestamp::push_now(line);
+        // Writing into a Vec cannot fail.
+        let _ = writeln!(
+            line,
+            " {:<5} {}] {}",
+            record.level(),
+            record.target(),
+            record.args()
+        );
+        let _ = std::io::stderr().lock().write_all(line);
+        // A line that once was huge does not keep its buffer.
+        if line.capacity() > 64 * 1024 {
+            *line = Vec::new();
+        }
+    });
 }
 
 impl GatewayLogger {
@@ -35,7 +67,7 @@ impl GatewayLogger {
             .target(record.target())
             .build();
         if self.inner.enabled(&debug) {
-            self.inner.log(
+            write_line(
                 &Record::builder()
                     .metadata(debug)
                     .args(*record.args())
@@ -64,7 +96,7 @@ impl GatewayLogger {
                 .target("gateway::connections")
                 .build();
             if self.inner.enabled(&warn) {
-                self.inner.log(
+                write_line(
                     &Record::builder()
                         .metadata(warn)
                         .args(format_args!(
@@ -88,19 +120,17 @@ impl Log for GatewayLogger {
         if record.level() <= Level::Warn && record.target().starts_with(CONNECTION_TARGET) {
             self.demote(record);
         } else if self.inner.matches(record) {
-            self.inner.log(record);
+            write_line(record);
         }
     }
 
-    fn flush(&self) {
-        self.inner.flush();
-    }
+    fn flush(&self) {}
 }
 
 /// Installs the logger (once per process; later calls do nothing).
 pub fn init() {
-    let inner =
-        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).build();
+    let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
+    let inner = env_filter::Builder::new().parse(&spec).build();
     let max = inner.filter().max(log::LevelFilter::Warn);
     let logger = GatewayLogger {
         inner,
@@ -111,5 +141,68 @@ pub fn init() {
     };
     if log::set_boxed_logger(Box::new(logger)).is_ok() {
         log::set_max_level(max);
+    }
+}
+
+mod timestamp {
+    use std::cell::RefCell;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    /// Appends the current UTC time as `YYYY-MM-DDTHH:MM:SSZ`, formatted once per second
+    /// per thread.
+    pub fn push_now(out: &mut Vec<u8>) {
+        thread_local! {
+            static LAST: RefCell<(u64, [u8; 20])> = const { RefCell::new((u64::MAX, [0; 20])) };
+        }
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        LAST.with_borrow_mut(|(at, text)| {
+            if *at != secs {
+                *at = secs;
+                *text = format(secs);
+            }
+            out.extend_from_slice(text);
+        });
+    }
+
+    /// RFC 3339 in UTC from seconds since 1970 (days to a civil date as in Howard
+    /// Hinnant's `civil_from_days`).
+    fn format(secs: u64) -> [u8; 20] {
+        let days = secs / 86_400;
+        let rem = secs % 86_400;
+        let z = days + 719_468;
+        let era = z / 146_097;
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + u64::from(month <= 2);
+        let mut t = *b"0000-00-00T00:00:00Z";
+        let mut put = |at: usize, width: usize, mut v: u64| {
+            for i in (at..at + width).rev() {
+                t[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, month);
+        put(8, 2, day);
+        put(11, 2, rem / 3600);
+        put(14, 2, rem / 60 % 60);
+        put(17, 2, rem % 60);
+        t
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn formats_utc_seconds() {
+            assert_eq!(&super::format(0), b"1970-01-01T00:00:00Z");
+            assert_eq!(&super::format(951_782_400), b"2000-02-29T00:00:00Z");
+            assert_eq!(&super::format(1_798_761_599), b"2026-12-31T23:59:59Z");
+        }
     }
 }

@@ -73,12 +73,14 @@ impl Application {
                 .wrap(crate::cors::build(&server_state.settings.allowed_origins))
                 .wrap(from_fn(crate::body_deadline::enforce))
                 .wrap(from_fn(crate::middleware::request_id))
+                // The API scopes first: the console's asset route is a regex match that
+                // every request placed after it would pay for.
+                .configure(routes::openai::configure)
+                .configure(routes::gemini::configure)
                 .configure(routes::public::configure_root)
                 .configure(routes::metrics::configure)
                 .configure(routes::configure_api)
                 .configure(routes::console::configure)
-                .configure(routes::openai::configure)
-                .configure(routes::gemini::configure)
         })
         .workers(settings.http_workers.unwrap_or_else(default_workers))
         .tcp_nodelay(true)

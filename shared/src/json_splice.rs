@@ -30,18 +30,29 @@ fn member_span(raw: &[u8], key: &str) -> Option<Option<(usize, usize, usize)>> {
         }
         let key_start = i;
         let key_end = skip_string(raw, i)?;
-        let this_key: String = serde_json::from_slice(&raw[i..key_end]).ok()?;
+        let matches = key_matches(&raw[i..key_end], key)?;
         i = skip_ws(raw, key_end);
         if raw.get(i) != Some(&b':') {
             return None;
         }
         let start = skip_ws(raw, i + 1);
         let end = skip_value(raw, start)?;
-        if this_key == key {
+        if matches {
             return Some(Some((key_start, start, end)));
         }
         i = end;
     }
+}
+
+/// Whether a quoted key spells `key`; escaped keys are decoded first (rare, so only
+/// they pay for it).
+fn key_matches(quoted: &[u8], key: &str) -> Option<bool> {
+    let inner = &quoted[1..quoted.len() - 1];
+    if !inner.contains(&b'\\') {
+        return Some(inner == key.as_bytes());
+    }
+    let decoded: String = serde_json::from_slice(quoted).ok()?;
+    Some(decoded == key)
 }
 
 fn skip_ws(raw: &[u8], mut i: usize) -> usize {
@@ -55,10 +66,10 @@ fn skip_ws(raw: &[u8], mut i: usize) -> usize {
 fn skip_string(raw: &[u8], mut i: usize) -> Option<usize> {
     i += 1;
     loop {
-        match raw.get(i)? {
-            b'\\' => i += 2,
+        i += memchr::memchr2(b'"', b'\\', raw.get(i..)?)?;
+        match raw[i] {
             b'"' => return Some(i + 1),
-            _ => i += 1,
+            _ => i += 2,
         }
     }
 }

@@ -33,7 +33,7 @@ pub async fn two_replicas(database_url: &str) -> Replicas {
     let b = TestGateway::spawn_with(&vars).await;
     let parsed = gateway::services::dispatch::request::parse(
         gateway::providers::Endpoint::Chat,
-        chat_body().to_string().as_bytes(),
+        bytes::Bytes::from(chat_body().to_string()),
     )
     .expect("parse");
     let mock = MockUpstream::start_with(MockOptions {

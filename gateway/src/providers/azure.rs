@@ -5,7 +5,6 @@ use crate::services::channels::DEFAULT_AZURE_API_VERSION;
 use crate::services::dispatch::error::V1Error;
 use crate::upstream::UpstreamRequest;
 use actix_web::http::Method;
-use serde_json::Value;
 
 /// Azure deployment names cannot contain dots (`gpt-3.5-turbo` → `gpt-35-turbo`).
 pub fn deployment_name(model: &str) -> String {
@@ -15,7 +14,7 @@ pub fn deployment_name(model: &str) -> String {
 pub fn build(
     t: &Target<'_>,
     ep: Endpoint,
-    body: &Value,
+    body: openai::Body<'_>,
     stream: bool,
 ) -> Result<UpstreamRequest, V1Error> {
     let version = if t.channel.api_version.is_empty() {

@@ -96,14 +96,16 @@ pub struct NativeBody<'a> {
 pub struct Outbound<'a> {
     /// The request in OpenAI's format.
     pub openai: &'a Value,
+    /// An OpenAI client's own bytes, passed through to OpenAI-shaped channels.
+    pub openai_native: Option<NativeBody<'a>>,
     /// The client's own `/v1/messages` bytes when they pass through to an Anthropic
     /// channel.
     pub anthropic_native: Option<NativeBody<'a>>,
-    /// That client's `anthropic-beta` header (Claude Code's body fields depend on it),
-    /// sent along when the body passes through to an Anthropic channel.
     /// Client headers that go upstream: W3C trace context always, the dialect's own
     /// (`anthropic-version`, `OpenAI-Beta`) when the body passes through.
     pub forward_headers: &'a [(&'static str, String)],
+    /// That client's `anthropic-beta` header (Claude Code's body fields depend on it),
+    /// sent along when the body passes through to an Anthropic channel.
     pub anthropic_beta: Option<&'a str>,
     /// The client's Gemini-native call (passed through as is to Gemini channels).
     pub gemini_native: Option<&'a gemini_inbound::GeminiCall>,
@@ -114,6 +116,15 @@ pub struct Outbound<'a> {
     pub responses: Option<&'a responses_inbound::Inbound>,
     /// The output limit for this attempt (`None`: the body goes as built).
     pub output_limit: Option<output_limit::OutputLimit>,
+}
+
+impl Outbound<'_> {
+    fn openai_body(&self) -> openai::Body<'_> {
+        match self.openai_native {
+            Some(native) => openai::Body::Native(native, self.openai),
+            None => openai::Body::Converted(self.openai),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,8 +194,10 @@ impl Provider {
             return gemini_inbound::build_native(t, call, stream);
         }
         match (self, out.anthropic_native) {
-            (Provider::OpenAi | Provider::Custom, _) => openai::build(t, ep, out.openai, stream),
-            (Provider::Azure, _) => azure::build(t, ep, out.openai, stream),
+            (Provider::OpenAi | Provider::Custom, _) => {
+                openai::build(t, ep, out.openai_body(), stream)
+            }
+            (Provider::Azure, _) => azure::build(t, ep, out.openai_body(), stream),
             (Provider::Anthropic, Some(native)) => {
                 anthropic::build_native(t, native.raw, native.model, out.anthropic_beta, stream)
             }

@@ -1,7 +1,7 @@
 //! OpenAI and OpenAI-compatible servers: the body passes through with only `model`
 //! replaced (and usage requested on streams).
 
-use super::{reasoning, Endpoint, Parsed, StreamAdapter, Target};
+use super::{reasoning, Endpoint, NativeBody, Parsed, StreamAdapter, Target};
 use crate::services::dispatch::billing::TokenTally;
 use crate::services::dispatch::error::V1Error;
 use crate::upstream::UpstreamRequest;
@@ -10,12 +10,70 @@ use bytes::Bytes;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use shared::json_splice::{get_field, set_field};
 use shared::openai::Usage;
 use shared::sse::{encode_data, SseEvent, DONE_EVENT};
 use std::borrow::Cow;
 
+/// What an OpenAI-shaped upstream body is built from.
+#[derive(Clone, Copy)]
+pub enum Body<'a> {
+    /// An OpenAI client's own bytes: they go upstream as they are, with only what must
+    /// change spliced in, so key order, spacing and unknown fields arrive untouched.
+    Native(NativeBody<'a>, &'a Value),
+    /// A body converted from another dialect.
+    Converted(&'a Value),
+}
+
 /// The body with the upstream model name and, for streams, `include_usage` switched on.
-pub fn prepare_body(t: &Target<'_>, body: &Value, stream: bool) -> Result<Bytes, V1Error> {
+pub fn prepare_body(t: &Target<'_>, body: Body<'_>, stream: bool) -> Result<Bytes, V1Error> {
+    match body {
+        Body::Native(native, parsed) => match spliced(t, native, stream) {
+            Some(b) => Ok(b),
+            // Valid JSON the splicer cannot walk: rebuilt from the parsed form instead.
+            None => converted_body(t, parsed, stream),
+        },
+        Body::Converted(v) => converted_body(t, v, stream),
+    }
+}
+
+/// The client's bytes with the mapped model and the usage option spliced in; `None` when
+/// the body is not an object the splicer can walk.
+fn spliced(t: &Target<'_>, native: NativeBody<'_>, stream: bool) -> Option<Bytes> {
+    let mut edited: Option<Vec<u8>> = None;
+    if t.upstream_model != native.model {
+        let model = serde_json::to_vec(&t.upstream_model).ok()?;
+        edited = Some(set_field(native.raw, "model", &model)?);
+    }
+    if stream {
+        let current = edited.as_deref().unwrap_or(native.raw);
+        if let Some(options) = options_with_usage(get_field(current, "stream_options"))? {
+            edited = Some(set_field(current, "stream_options", &options)?);
+        }
+    }
+    Some(edited.map_or_else(|| native.raw.clone(), Bytes::from))
+}
+
+/// `stream_options` with `include_usage` on: `Some(None)` when the client's already has
+/// it, `None` when the client's is not JSON the gateway can read.
+fn options_with_usage(current: Option<&[u8]>) -> Option<Option<Vec<u8>>> {
+    let Some(raw) = current else {
+        return Some(Some(br#"{"include_usage":true}"#.to_vec()));
+    };
+    let mut options: Value = serde_json::from_slice(raw).ok()?;
+    if options.get("include_usage") == Some(&Value::Bool(true)) {
+        return Some(None);
+    }
+    match options.as_object_mut() {
+        Some(o) => {
+            o.insert("include_usage".into(), Value::Bool(true));
+        }
+        None => options = json!({"include_usage": true}),
+    }
+    serde_json::to_vec(&options).ok().map(Some)
+}
+
+fn converted_body(t: &Target<'_>, body: &Value, stream: bool) -> Result<Bytes, V1Error> {
     let mut b = body.clone();
     let obj = b
         .as_object_mut()
@@ -55,7 +113,7 @@ fn converted_reasoning(obj: &mut serde_json::Map<String, Value>, model: &str) {
 pub fn build(
     t: &Target<'_>,
     ep: Endpoint,
-    body: &Value,
+    body: Body<'_>,
     stream: bool,
 ) -> Result<UpstreamRequest, V1Error> {
     Ok(UpstreamRequest {
@@ -248,9 +306,54 @@ pub struct OpenAiStream {
     wants_usage: bool,
     usage: Option<Usage>,
     tokens: TokenTally,
+    /// Plain content chunks not read yet: their text is only needed when the upstream
+    /// reports no usage, so they are read a few KiB at a time, or at the end if asked.
+    unread: Vec<u8>,
     done: bool,
     scratch: String,
     failure: Option<String>,
+}
+
+/// Unread chunks kept per stream before their text is tallied (memory stays flat).
+const UNREAD_LIMIT: usize = 16 * 1024;
+
+/// A chunk that carries neither an error nor a usage object goes out exactly as it came
+/// and needs no reading now. Inside JSON strings quotes are escaped, so these byte
+/// patterns only match keys (or an exact string value, which merely takes the slow path).
+fn plain_chunk(data: &str) -> bool {
+    use memchr::memmem::Finder;
+    use std::sync::LazyLock;
+    static ERROR: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"error\""));
+    static USAGE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"usage\""));
+    let b = data.as_bytes();
+    if ERROR.find(b).is_some() {
+        return false;
+    }
+    let mut from = 0;
+    while let Some(at) = USAGE.find(&b[from..]) {
+        let mut i = from + at + 7;
+        while b
+            .get(i)
+            .is_some_and(|c| c.is_ascii_whitespace() || *c == b':')
+        {
+            i += 1;
+        }
+        if b.get(i) != Some(&b'n') {
+            return false;
+        }
+        from = i;
+    }
+    true
+}
+
+/// Adds the generated text of concatenated chunks to a tally.
+fn tally_chunks(model: &str, chunks: &[u8], tokens: &mut TokenTally, scratch: &mut String) {
+    let views = serde_json::Deserializer::from_slice(chunks).into_iter::<BodyView<'_>>();
+    for view in views.map_while(Result::ok) {
+        scratch.clear();
+        view.generated_text(scratch);
+        tokens.push(model, scratch);
+    }
 }
 
 impl OpenAiStream {
@@ -260,6 +363,7 @@ impl OpenAiStream {
             wants_usage,
             usage: None,
             tokens: TokenTally::default(),
+            unread: Vec::with_capacity(2048),
             done: false,
             scratch: String::new(),
             failure: None,
@@ -274,6 +378,21 @@ impl StreamAdapter for OpenAiStream {
         }
         if ev.is_done() {
             self.done = true;
+            return;
+        }
+        if plain_chunk(&ev.data) {
+            if self.unread.len() + ev.data.len() > UNREAD_LIMIT {
+                tally_chunks(
+                    &self.model,
+                    &self.unread,
+                    &mut self.tokens,
+                    &mut self.scratch,
+                );
+                self.unread.clear();
+            }
+            self.unread.extend_from_slice(ev.data.as_bytes());
+            self.unread.push(b'\n');
+            out.push(encode_data(&ev.data));
             return;
         }
         if let Ok(view) = serde_json::from_str::<BodyView<'_>>(&ev.data) {
@@ -335,7 +454,12 @@ impl StreamAdapter for OpenAiStream {
     }
 
     fn generated_tokens(&self) -> u64 {
-        self.tokens.total(&self.model)
+        if self.unread.is_empty() {
+            return self.tokens.total(&self.model);
+        }
+        let (mut tokens, mut scratch) = (self.tokens.clone(), String::new());
+        tally_chunks(&self.model, &self.unread, &mut tokens, &mut scratch);
+        tokens.total(&self.model)
     }
 
     fn is_done(&self) -> bool {
@@ -388,6 +512,35 @@ mod tests {
             &mut out,
         );
         assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn plain_chunks_are_told_apart() {
+        assert!(plain_chunk(
+            r#"{"choices":[{"delta":{"content":"say \"usage\": 1"}}],"usage":null}"#
+        ));
+        assert!(plain_chunk(r#"{"choices":[{"delta":{"content":"hi"}}]}"#));
+        assert!(!plain_chunk(
+            r#"{"choices":[],"usage":{"prompt_tokens":1}}"#
+        ));
+        assert!(!plain_chunk(r#"{"usage" : {"prompt_tokens":1}}"#));
+        assert!(!plain_chunk(r#"{"error":{"message":"x"}}"#));
+    }
+
+    #[test]
+    fn unread_chunks_count_when_no_usage_arrives() {
+        let mut s = OpenAiStream::new(Endpoint::Chat, "gpt-4o", false);
+        let mut out = Vec::new();
+        for _ in 0..2000 {
+            s.on_event(
+                &SseEvent::data(r#"{"choices":[{"delta":{"content":"Hello there"}}]}"#),
+                &mut out,
+            );
+        }
+        assert_eq!(out.len(), 2000);
+        assert!(s.unread.len() <= UNREAD_LIMIT);
+        let n = s.generated_tokens();
+        assert!((3000..=5000).contains(&n), "{n}");
     }
 
     #[test]

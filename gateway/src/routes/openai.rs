@@ -15,21 +15,23 @@ pub const V1_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
+        // Static paths first: actix tries resources in order, and each pattern with a
+        // parameter is a regex match, paid by every request that passes it.
         web::scope("/v1")
+            .route("/chat/completions", web::post().to(chat))
+            .route("/messages", web::post().to(super::anthropic::messages))
+            .route("/completions", web::post().to(completions))
+            .route("/embeddings", web::post().to(embeddings))
+            .route(
+                "/messages/count_tokens",
+                web::post().to(super::anthropic::count_tokens),
+            )
             .route("/models", web::get().to(list_models))
+            .configure(super::responses::configure)
             .route("/models/{id:.*}", web::get().to(get_model))
             .route(
                 "/models/{tail:.*}",
                 web::post().to(super::gemini::model_action),
-            )
-            .route("/chat/completions", web::post().to(chat))
-            .route("/completions", web::post().to(completions))
-            .route("/embeddings", web::post().to(embeddings))
-            .route("/messages", web::post().to(super::anthropic::messages))
-            .configure(super::responses::configure)
-            .route(
-                "/messages/count_tokens",
-                web::post().to(super::anthropic::count_tokens),
             )
             .default_service(web::to(not_found)),
     );

@@ -154,6 +154,7 @@ async fn send_test(
     let out = Outbound {
         output_limit: None,
         openai: &body,
+        openai_native: None,
         anthropic_native: None,
         anthropic_beta: None,
         forward_headers: &[],

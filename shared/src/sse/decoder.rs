@@ -160,10 +160,7 @@ impl SseDecoder {
             self.skip_lf = false;
         }
         let mut pos = self.scanned.max(start);
-        while let Some(offset) = self.buf[pos..]
-            .iter()
-            .position(|&b| b == b'\n' || b == b'\r')
-        {
+        while let Some(offset) = memchr::memchr2(b'\n', b'\r', &self.buf[pos..]) {
             let end = pos + offset;
             let line = std::mem::take(&mut self.buf);
             let result = self.process_line(&line[start..end], out);
@@ -213,7 +210,7 @@ impl SseDecoder {
                 if self.pending.has_data {
                     self.pending.data.push('\n');
                 }
-                self.pending.data.push_str(&String::from_utf8_lossy(value));
+                push_text(&mut self.pending.data, value);
                 self.pending.has_data = true;
             }
             b"event" => self.pending.event = Some(lossy(value)),
@@ -248,6 +245,18 @@ fn strip_space(value: &[u8]) -> &[u8] {
     value.strip_prefix(b" ").unwrap_or(value)
 }
 
+/// Appends `bytes` as text: checked the fast way first (`from_utf8_lossy` walks byte by
+/// byte even when, as nearly always, the text is valid).
+fn push_text(out: &mut String, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => out.push_str(s),
+        Err(_) => out.push_str(&String::from_utf8_lossy(bytes)),
+    }
+}
+
 fn lossy(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }

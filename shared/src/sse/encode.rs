@@ -49,20 +49,27 @@ pub(super) fn put_field(out: &mut BytesMut, name: &str, value: &str) {
 
 pub(super) fn put_data_lines(out: &mut BytesMut, data: &str) {
     // Any of the three terminators would end the line on the reading side.
-    let mut rest = data;
+    let mut rest = data.as_bytes();
+    out.reserve(rest.len() + 8);
     loop {
-        match rest.find(['\r', '\n']) {
+        match memchr::memchr2(b'\r', b'\n', rest) {
             Some(i) => {
-                put_field(out, "data", &rest[..i]);
-                let skip = if rest[i..].starts_with("\r\n") { 2 } else { 1 };
+                put_data_line(out, &rest[..i]);
+                let skip = if rest[i..].starts_with(b"\r\n") { 2 } else { 1 };
                 rest = &rest[i + skip..];
             }
             None => {
-                put_field(out, "data", rest);
+                put_data_line(out, rest);
                 break;
             }
         }
     }
+}
+
+fn put_data_line(out: &mut BytesMut, line: &[u8]) {
+    out.extend_from_slice(b"data: ");
+    out.extend_from_slice(line);
+    out.extend_from_slice(b"\n");
 }
 
 // A newline in an event name or id would inject fields; flatten it instead.

@@ -109,20 +109,35 @@ impl Prices {
         Some(q as i64)
     }
 
-    /// The ratios applied, for the log row: compact JSON.
+    /// The ratios applied, for the log row: compact JSON, written directly (this runs for
+    /// every request; a `Value` tree built and printed cost several times more).
     pub fn applied(&self) -> String {
-        let mut v = serde_json::json!({
-            "model_ratio": self.model_ratio,
-            "completion_ratio": self.completion_ratio,
-            "cache_read_ratio": self.cache_read_ratio,
-            "cache_write_ratio": self.cache_write_ratio,
-            "cache_write_1h_ratio": self.cache_write_1h_ratio,
-            "group_ratio": self.group_ratio,
-        });
-        if let Some(name) = self.builtin {
-            v["builtin"] = name.into();
+        let fields = [
+            ("model_ratio", self.model_ratio),
+            ("completion_ratio", self.completion_ratio),
+            ("cache_read_ratio", self.cache_read_ratio),
+            ("cache_write_ratio", self.cache_write_ratio),
+            ("cache_write_1h_ratio", self.cache_write_1h_ratio),
+            ("group_ratio", self.group_ratio),
+        ];
+        let mut out = Vec::with_capacity(192);
+        out.push(b'{');
+        for (i, (name, ratio)) in fields.into_iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.push(b'"');
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"\":");
+            // Writing a number into a Vec cannot fail (NaN and infinities become null).
+            let _ = serde_json::to_writer(&mut out, &ratio);
         }
-        v.to_string()
+        if let Some(name) = self.builtin {
+            out.extend_from_slice(b",\"builtin\":");
+            let _ = serde_json::to_writer(&mut out, name);
+        }
+        out.push(b'}');
+        String::from_utf8(out).unwrap_or_default()
     }
 }
 
@@ -149,7 +164,7 @@ const TALLY_CHUNK: usize = 4096;
 /// Counts a stream's generated tokens as it goes, for when the upstream reports no usage
 /// (or the client leaves early). Text is tokenized a few KiB at a time, and the last part
 /// only when asked, which for upstreams that report usage is never.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct TokenTally {
     pending: String,
     counted: u64,
@@ -209,6 +224,25 @@ pub fn count_tokens(model: &str, text: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn applied_ratios_are_the_json_a_value_would_print() {
+        let p = Prices {
+            model_ratio: 1.0,
+            completion_ratio: 0.25,
+            group_ratio: 1.5,
+            cache_read_ratio: 0.1,
+            cache_write_ratio: 1.25,
+            cache_write_1h_ratio: f64::NAN,
+            builtin: Some("claude \"x\""),
+        };
+        let expected = serde_json::json!({
+            "model_ratio": 1.0, "completion_ratio": 0.25, "cache_read_ratio": 0.1,
+            "cache_write_ratio": 1.25, "cache_write_1h_ratio": f64::NAN, "group_ratio": 1.5,
+            "builtin": "claude \"x\"",
+        });
+        assert_eq!(p.applied(), expected.to_string());
+    }
 
     #[test]
     fn the_quick_estimate_is_not_below_the_tokenizer_count() {

@@ -103,7 +103,7 @@ fn client_request(
     match dialect {
         Dialect::Gemini => gemini_inbound::client_request(req, &raw),
         Dialect::Responses => responses_inbound::client_request(&raw, req.path()),
-        Dialect::OpenAi => request::parse(ep, &raw),
+        Dialect::OpenAi => request::parse(ep, raw),
         Dialect::Anthropic => {
             let native: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| {
                 V1Error::bad_request(format!("request body is not valid JSON: {e}"))
@@ -304,11 +304,16 @@ async fn try_channel(
         Provider::Gemini => cr.gemini.is_some(),
         _ => false,
     };
+    // An OpenAI client on an OpenAI-shaped channel: its bytes go up as they are.
+    let openai_pt =
+        cr.openai_native && provider != Provider::Anthropic && provider != Provider::Gemini;
     let responses_call = responses_inbound::passes_through(cr, channel);
     let responses_pt = responses_call.is_some();
+    // The client's own body goes upstream: nothing is converted, nothing dropped.
+    let same_dialect = passthrough || responses_pt || openai_pt;
     // Pass-through never needs the OpenAI form; a conversion the body does not allow is
     // the client's error, on this channel type only.
-    let openai = if passthrough || responses_pt {
+    let openai = if same_dialect {
         &serde_json::Value::Null
     } else {
         cr.openai().map_err(|error| Failure {
@@ -321,7 +326,7 @@ async fn try_channel(
         *images = Some(fetch_images(client, openai).await?);
     }
     let no_images = gemini::Images::new();
-    let mut forward_headers = forwarded_headers(call.req, passthrough || responses_pt);
+    let mut forward_headers = forwarded_headers(call.req, same_dialect);
     if let Some(t) = meter.trace() {
         t.propagate(&mut forward_headers);
     }
@@ -332,6 +337,10 @@ async fn try_channel(
     meter.set_output_cap(output.capped);
     let out = Outbound {
         openai,
+        openai_native: openai_pt.then_some(NativeBody {
+            raw: &cr.raw,
+            model: &cr.model,
+        }),
         anthropic_native: (passthrough && provider == Provider::Anthropic).then_some(NativeBody {
             raw: &cr.raw,
             model: &cr.model,
@@ -346,7 +355,7 @@ async fn try_channel(
     let recorder = out
         .responses
         .and_then(|call| Recorder::for_call(&state.store, call, channel, meter.user_id()));
-    let dropped = if passthrough || responses_pt {
+    let dropped = if same_dialect {
         Vec::new()
     } else {
         let mut w = conversion_warnings(cr);

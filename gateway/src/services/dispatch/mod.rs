@@ -4,6 +4,7 @@
 
 pub mod attempt;
 pub mod billing;
+pub mod body_read;
 pub mod error;
 pub mod flow;
 pub mod key_auth;

@@ -1,6 +1,7 @@
 //! What the gateway needs to know about a client's OpenAI-format body, read once.
 
 use super::billing::{count_tokens, estimate_tokens};
+use super::body_read::OpenAiRead;
 use super::error::V1Error;
 use crate::providers::Endpoint;
 use serde_json::Value;
@@ -22,6 +23,8 @@ pub struct ClientRequest {
     /// (passed through to Anthropic channels byte for byte).
     pub native: Option<Value>,
     pub raw: bytes::Bytes,
+    /// `raw` is an OpenAI client's own body (passed through to OpenAI-shaped channels).
+    pub openai_native: bool,
     /// The `/v1/messages` client's `anthropic-beta` header, for Anthropic channels.
     pub anthropic_beta: Option<String>,
     /// The client's Gemini-native call, for passing through to Gemini channels and
@@ -49,6 +52,10 @@ impl ClientRequest {
         self.openai
             .get_or_init(|| match (&self.native, self.convert) {
                 (Some(native), Some(convert)) => convert(native),
+                // An OpenAI client's body, parsed only now that a channel converts it.
+                _ if self.openai_native => serde_json::from_slice(&self.raw).map_err(|e| {
+                    V1Error::bad_request(format!("request body is not valid JSON: {e}"))
+                }),
                 _ => Err(V1Error::internal()),
             })
             .as_ref()
@@ -90,12 +97,13 @@ pub fn from_anthropic(
         }
     }
     let prompt = Arc::new(Prompt::new(&model, text, 3 * messages.len() as u64 + 3));
-    let output = output_request(obj)?;
+    let output = Fields::of(obj).output(Endpoint::Chat)?;
     Ok(ClientRequest {
         openai: OnceLock::new(),
         convert: Some(convert),
         native: Some(native),
         raw,
+        openai_native: false,
         anthropic_beta: None,
         gemini: None,
         responses: None,
@@ -145,10 +153,136 @@ impl Prompt {
     }
 }
 
-pub fn parse(ep: Endpoint, raw: &[u8]) -> Result<ClientRequest, V1Error> {
-    let body: Value = serde_json::from_slice(raw)
+/// An OpenAI client's body: read once for what routing needs (no tree of it is built
+/// unless a channel needs it converted), and kept as it arrived for pass-through.
+pub fn parse(ep: Endpoint, raw: bytes::Bytes) -> Result<ClientRequest, V1Error> {
+    let start = raw.iter().position(|b| !b.is_ascii_whitespace());
+    if start.is_some_and(|i| raw[i] != b'{') {
+        return Err(V1Error::bad_request("request body must be a JSON object"));
+    }
+    let read: OpenAiRead = serde_json::from_slice(&raw)
         .map_err(|e| V1Error::bad_request(format!("request body is not valid JSON: {e}")))?;
-    from_value(ep, body)
+    let fields = Fields {
+        model: read.model.as_ref(),
+        stream: read.stream.as_ref(),
+        stream_options: read.stream_options.as_ref(),
+        max_completion_tokens: read.max_completion_tokens.as_ref(),
+        max_tokens: read.max_tokens.as_ref(),
+        n: read.n.as_ref(),
+    };
+    let (model, stream, wants_usage) = fields.basics(ep)?;
+    let overhead = match ep {
+        Endpoint::Chat => {
+            let messages = read
+                .messages
+                .as_ref()
+                .filter(|m| m.count > 0)
+                .ok_or_else(|| {
+                    V1Error::bad_request("messages must be a non-empty array").param("messages")
+                })?;
+            if !messages.all_objects {
+                return Err(
+                    V1Error::bad_request("each message must be an object").param("messages")
+                );
+            }
+            3 * messages.count as u64 + 3
+        }
+        Endpoint::Completions if !read.has_prompt => {
+            return Err(V1Error::bad_request("prompt is required").param("prompt"))
+        }
+        Endpoint::Embeddings if !read.has_input => {
+            return Err(V1Error::bad_request("input is required").param("input"))
+        }
+        _ => 0,
+    };
+    let mut text = read.text;
+    if let (Endpoint::Chat, Some(tools)) = (ep, &read.tools) {
+        text.push_str(&tools.to_string());
+    }
+    let prompt = Arc::new(Prompt::new(&model, text, overhead));
+    let output = fields.output(ep)?;
+    Ok(ClientRequest {
+        openai: OnceLock::new(),
+        convert: None,
+        native: None,
+        raw,
+        openai_native: true,
+        anthropic_beta: None,
+        gemini: None,
+        responses: None,
+        model,
+        stream,
+        wants_usage,
+        prompt,
+        completion_reserve: output.reserve(),
+        output_limit: output.limit,
+        choices: output.choices,
+        output: None,
+    })
+}
+
+/// The top-level fields both readers validate the same way.
+struct Fields<'a> {
+    model: Option<&'a Value>,
+    stream: Option<&'a Value>,
+    stream_options: Option<&'a Value>,
+    max_completion_tokens: Option<&'a Value>,
+    max_tokens: Option<&'a Value>,
+    n: Option<&'a Value>,
+}
+
+impl<'a> Fields<'a> {
+    fn of(obj: &'a serde_json::Map<String, Value>) -> Self {
+        Fields {
+            model: obj.get("model"),
+            stream: obj.get("stream"),
+            stream_options: obj.get("stream_options"),
+            max_completion_tokens: obj.get("max_completion_tokens"),
+            max_tokens: obj.get("max_tokens"),
+            n: obj.get("n"),
+        }
+    }
+
+    /// The model, the stream flag and whether the client asked for usage on its stream.
+    fn basics(&self, ep: Endpoint) -> Result<(String, bool, bool), V1Error> {
+        let model = match self.model {
+            Some(Value::String(m)) if !m.trim().is_empty() && m.len() <= 256 => m.clone(),
+            Some(Value::String(_)) | None => {
+                return Err(V1Error::bad_request("model is required").param("model"))
+            }
+            Some(_) => return Err(V1Error::bad_request("model must be a string").param("model")),
+        };
+        let stream = match self.stream {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(V1Error::bad_request("stream must be a boolean").param("stream")),
+        };
+        if stream && ep == Endpoint::Embeddings {
+            return Err(V1Error::bad_request("embeddings cannot be streamed").param("stream"));
+        }
+        let wants_usage = self
+            .stream_options
+            .and_then(|o| o.get("include_usage"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        Ok((model, stream, wants_usage))
+    }
+
+    fn output(&self, ep: Endpoint) -> Result<OutputRequest, V1Error> {
+        if ep == Endpoint::Embeddings {
+            return Ok(OutputRequest {
+                limit: None,
+                choices: 0,
+            });
+        }
+        output_request(
+            &[
+                ("max_completion_tokens", self.max_completion_tokens),
+                ("max_tokens", self.max_tokens),
+            ],
+            self.n,
+        )
+    }
 }
 
 /// Reads an already-parsed OpenAI-format body.
@@ -156,26 +290,8 @@ pub fn from_value(ep: Endpoint, body: Value) -> Result<ClientRequest, V1Error> {
     let obj = body
         .as_object()
         .ok_or_else(|| V1Error::bad_request("request body must be a JSON object"))?;
-    let model = match obj.get("model") {
-        Some(Value::String(m)) if !m.trim().is_empty() && m.len() <= 256 => m.clone(),
-        Some(Value::String(_)) | None => {
-            return Err(V1Error::bad_request("model is required").param("model"))
-        }
-        Some(_) => return Err(V1Error::bad_request("model must be a string").param("model")),
-    };
-    let stream = match obj.get("stream") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(V1Error::bad_request("stream must be a boolean").param("stream")),
-    };
-    if stream && ep == Endpoint::Embeddings {
-        return Err(V1Error::bad_request("embeddings cannot be streamed").param("stream"));
-    }
-    let wants_usage = obj
-        .get("stream_options")
-        .and_then(|o| o.get("include_usage"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let fields = Fields::of(obj);
+    let (model, stream, wants_usage) = fields.basics(ep)?;
     let prompt_text = match ep {
         Endpoint::Chat => {
             let messages = obj
@@ -219,18 +335,13 @@ pub fn from_value(ep: Endpoint, body: Value) -> Result<ClientRequest, V1Error> {
     };
     let overhead = per_message_overhead(ep, &body);
     let prompt = Arc::new(Prompt::new(&model, prompt_text, overhead));
-    let output = match ep {
-        Endpoint::Embeddings => OutputRequest {
-            limit: None,
-            choices: 0,
-        },
-        _ => output_request(obj)?,
-    };
+    let output = fields.output(ep)?;
     Ok(ClientRequest {
         openai: OnceLock::from(Ok(body)),
         convert: None,
         native: None,
         raw: bytes::Bytes::new(),
+        openai_native: false,
         anthropic_beta: None,
         gemini: None,
         responses: None,
@@ -270,10 +381,14 @@ impl OutputRequest {
     }
 }
 
-fn output_request(obj: &serde_json::Map<String, Value>) -> Result<OutputRequest, V1Error> {
+/// The output limit (the first of `limits` set) and the number of answers (`n`).
+fn output_request(
+    limits: &[(&str, Option<&Value>)],
+    n: Option<&Value>,
+) -> Result<OutputRequest, V1Error> {
     let mut max = None;
-    for key in ["max_completion_tokens", "max_tokens"] {
-        match obj.get(key) {
+    for &(key, value) in limits {
+        match value {
             None | Some(Value::Null) => {}
             Some(v) => {
                 let n = v
@@ -287,7 +402,7 @@ fn output_request(obj: &serde_json::Map<String, Value>) -> Result<OutputRequest,
             }
         }
     }
-    let n = match obj.get("n") {
+    let n = match n {
         None | Some(Value::Null) => 1,
         Some(v) => v
             .as_u64()
@@ -332,24 +447,27 @@ mod tests {
     fn chat_requires_model_and_messages() {
         assert!(parse(
             Endpoint::Chat,
-            br#"{"messages":[{"role":"user","content":"hi"}]}"#
-        )
-        .is_err());
-        assert!(parse(Endpoint::Chat, br#"{"model":"m"}"#).is_err());
-        assert!(parse(
-            Endpoint::Chat,
-            br#"{"model":"m","messages":[],"stream":true}"#
+            bytes::Bytes::from_static(br#"{"messages":[{"role":"user","content":"hi"}]}"#)
         )
         .is_err());
         assert!(parse(
             Endpoint::Chat,
-            br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":"yes"}"#
+            bytes::Bytes::from_static(br#"{"model":"m"}"#)
         )
         .is_err());
-        let r = parse(
+        assert!(parse(
             Endpoint::Chat,
-            br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":7,"n":2}"#,
+            bytes::Bytes::from_static(br#"{"model":"m","messages":[],"stream":true}"#)
         )
+        .is_err());
+        assert!(parse(
+            Endpoint::Chat,
+            bytes::Bytes::from_static(
+                br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":"yes"}"#
+            )
+        )
+        .is_err());
+        let r = parse(Endpoint::Chat, bytes::Bytes::from_static(br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":7,"n":2}"#))
         .unwrap();
         assert_eq!(r.completion_reserve, 14);
         assert!(r.prompt.estimate() >= r.prompt.tokens() && r.prompt.tokens() > 0);
@@ -359,28 +477,39 @@ mod tests {
     fn absurd_numbers_are_refused() {
         assert!(parse(
             Endpoint::Chat,
-            br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":1e30}"#
+            bytes::Bytes::from_static(
+                br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":1e30}"#
+            )
         )
         .is_err());
         assert!(parse(
             Endpoint::Chat,
-            br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":-1}"#
+            bytes::Bytes::from_static(
+                br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":-1}"#
+            )
         )
         .is_err());
     }
 
     #[test]
     fn embeddings_need_input_and_do_not_stream() {
-        assert!(parse(Endpoint::Embeddings, br#"{"model":"e"}"#).is_err());
         assert!(parse(
             Endpoint::Embeddings,
-            br#"{"model":"e","input":"x","stream":true}"#
+            bytes::Bytes::from_static(br#"{"model":"e"}"#)
+        )
+        .is_err());
+        assert!(parse(
+            Endpoint::Embeddings,
+            bytes::Bytes::from_static(br#"{"model":"e","input":"x","stream":true}"#)
         )
         .is_err());
         assert_eq!(
-            parse(Endpoint::Embeddings, br#"{"model":"e","input":["a","b"]}"#)
-                .unwrap()
-                .completion_reserve,
+            parse(
+                Endpoint::Embeddings,
+                bytes::Bytes::from_static(br#"{"model":"e","input":["a","b"]}"#)
+            )
+            .unwrap()
+            .completion_reserve,
             0
         );
     }

@@ -88,6 +88,8 @@ fn early_error(ev: &SseEvent) -> Option<String> {
     if ev.event.as_deref() == Some("error") {
         return Some(format!("upstream error: {}", truncate(&ev.data)));
     }
+    // Most first events are content: only one that names an error is worth parsing.
+    memchr::memmem::find(ev.data.as_bytes(), b"\"error\"")?;
     let v: serde_json::Value = serde_json::from_str(&ev.data).ok()?;
     let e = v.get("error")?;
     if e.is_null() {
