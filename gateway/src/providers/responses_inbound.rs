@@ -18,11 +18,10 @@ mod tests;
 mod tools;
 
 use crate::providers::{Parsed, Provider, StreamAdapter, Target};
-use crate::services::channels::{TYPE_AZURE, TYPE_CUSTOM, TYPE_OPENAI};
 use crate::services::dispatch::error::{Dialect, V1Error};
 use crate::services::dispatch::request::{self as client_req, ClientRequest};
 use crate::store::responses::ResponseOwner;
-use crate::store::{Channel, Store};
+use crate::store::{Channel, ChannelType, Store};
 use crate::upstream::UpstreamRequest;
 use actix_web::http::Method;
 use bytes::Bytes;
@@ -126,15 +125,15 @@ fn estimate_only(native: &Value, raw: &Bytes) -> Value {
 /// Whether the channel serves `/v1/responses` itself.
 pub fn serves_responses(c: &Channel) -> bool {
     match c.channel_type {
-        TYPE_OPENAI | TYPE_AZURE => true,
-        TYPE_CUSTOM => c.responses_api,
-        _ => false,
+        ChannelType::OpenAi | ChannelType::AzureOpenAi => true,
+        ChannelType::OpenAiCompatible => c.responses_api,
+        ChannelType::Anthropic | ChannelType::Gemini => false,
     }
 }
 
 /// The upstream URL for `suffix` (`""`, `/compact`, `/{id}`, …) on a serving channel.
 pub fn upstream_url(c: &Channel, suffix: &str) -> String {
-    if c.channel_type == TYPE_AZURE {
+    if c.channel_type == ChannelType::AzureOpenAi {
         // Azure's v1 API takes the deployment as `model` and needs no api-version.
         format!("{}/openai/v1/responses{suffix}", c.base_url)
     } else {
@@ -144,7 +143,7 @@ pub fn upstream_url(c: &Channel, suffix: &str) -> String {
 
 /// The auth header for a serving channel.
 pub fn auth_header(c: &Channel, key: &str) -> (&'static str, String) {
-    if c.channel_type == TYPE_AZURE {
+    if c.channel_type == ChannelType::AzureOpenAi {
         ("api-key", key.to_string())
     } else {
         ("authorization", format!("Bearer {key}"))

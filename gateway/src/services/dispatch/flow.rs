@@ -286,17 +286,7 @@ async fn try_channel(
 ) -> Result<HttpResponse, Failure> {
     let (state, client, ep) = (call.state, call.client, call.ep);
     let request_id = call.request_id.as_str();
-    let provider = Provider::for_channel(channel).ok_or_else(|| Failure {
-        retryable: true,
-        error: V1Error::upstream(
-            StatusCode::BAD_GATEWAY,
-            "channel type is not supported for this endpoint",
-        ),
-        detail: format!(
-            "channel type {} cannot serve {:?}",
-            channel.channel_type, ep
-        ),
-    })?;
+    let provider = Provider::for_channel(channel);
     let upstream_model = routing::upstream_model(channel, &cr.model);
     meter.set_channel(channel, &upstream_model);
     let passthrough = match provider {
