@@ -3,6 +3,7 @@
 pub mod anthropic;
 pub mod anthropic_inbound;
 pub mod azure;
+pub mod converted_stream;
 pub mod gemini;
 pub mod gemini_inbound;
 pub mod openai;
