@@ -1,8 +1,8 @@
 //! Azure OpenAI: deployment URLs with `api-version`, key in `api-key`; bodies as OpenAI.
 
 use super::{openai, Endpoint, Target};
-use crate::services::dispatch::error::V1Error;
 use crate::upstream::UpstreamRequest;
+use crate::v1_core::error::V1Error;
 use actix_web::http::Method;
 use serde_json::Value;
 

@@ -11,10 +11,10 @@ pub mod output_limit;
 pub mod reasoning;
 pub mod responses_inbound;
 
-use crate::services::dispatch::error::V1Error;
-use crate::services::dispatch::request::Prompt;
 use crate::store::{Channel, ChannelType};
 use crate::upstream::UpstreamRequest;
+use crate::v1_core::error::V1Error;
+use crate::v1_core::prompt::Prompt;
 use bytes::Bytes;
 use serde_json::Value;
 use shared::openai::Usage;

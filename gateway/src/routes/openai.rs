@@ -1,10 +1,10 @@
 //! `/v1/*`: the OpenAI-compatible API for `sk-` keys.
 
 use crate::providers::Endpoint;
-use crate::services::dispatch::error::{Dialect, V1Error};
 use crate::services::dispatch::{flow, key_auth, routing};
 use crate::state::AppState;
 use crate::upstream::UpstreamClient;
+use crate::v1_core::error::{Dialect, V1Error};
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use futures_util::StreamExt;

@@ -5,12 +5,12 @@
 //! Nothing is billed and no log row is written, as the providers do not charge for it.
 
 use crate::providers::{anthropic, anthropic_inbound, gemini, gemini_inbound, Endpoint, Target};
-use crate::services::dispatch::error::V1Error;
 use crate::services::dispatch::key_auth::Caller;
 use crate::services::dispatch::routing;
 use crate::state::AppState;
 use crate::store::{Channel, ChannelType};
 use crate::upstream::{UpstreamClient, UpstreamRequest};
+use crate::v1_core::error::V1Error;
 use actix_web::http::Method;
 use bytes::Bytes;
 use serde_json::{json, Value};

@@ -2,8 +2,8 @@
 //! the gateway's own (`gateway.*`).
 
 use crate::providers::{Endpoint, Provider};
-use crate::services::dispatch::error::Dialect;
 use crate::store::Channel;
+use crate::v1_core::error::Dialect;
 use opentelemetry::KeyValue;
 use shared::openai::Usage;
 

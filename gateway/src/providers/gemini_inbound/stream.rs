@@ -12,8 +12,8 @@ use super::response::{
 use crate::providers::converted_stream::{Conversion, ConvertedStream};
 use crate::providers::reasoning::details;
 use crate::providers::StreamAdapter;
-use crate::services::dispatch::error::google_status;
-use crate::services::dispatch::request::Prompt;
+use crate::v1_core::error::google_status;
+use crate::v1_core::prompt::Prompt;
 use actix_web::http::StatusCode;
 use bytes::Bytes;
 use serde_json::{json, Value};

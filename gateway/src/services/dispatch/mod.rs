@@ -4,7 +4,7 @@
 
 pub mod attempt;
 pub mod billing;
-pub mod error;
+pub mod dialect_request;
 pub mod flow;
 pub mod key_auth;
 pub mod ledger;
