@@ -1,7 +1,7 @@
 //! `/v1/messages` and `/v1/messages/count_tokens` for Anthropic-format clients (the
 //! `anthropic` SDKs, Claude Code), over any channel; errors in Anthropic's shape.
 
-use super::openai::{read_limited_body, relay};
+use super::v1_call::{read_limited_body, relay};
 use crate::providers::anthropic_inbound;
 use crate::providers::Endpoint;
 use crate::services::count_tokens::{self, Ask, Question};

@@ -2,7 +2,7 @@
 //! CLI and the google-genai SDKs, over any channel; errors in Google's shape. Also the
 //! rule choosing the shape of `GET /v1/models[/{id}]`.
 
-use super::openai::{read_limited_body, relay, visible_models};
+use super::v1_call::{read_limited_body, relay, visible_models};
 use crate::providers::gemini_inbound::{self, models, Method};
 use crate::services::count_tokens::{self, Ask, Question};
 use crate::services::dispatch::dialect_request;

@@ -1,7 +1,7 @@
 //! `/v1/responses…`: OpenAI's Responses API (Codex CLI, `client.responses`, the Agents
 //! SDK) over any channel; errors in OpenAI's shape.
 
-use super::openai::relay;
+use super::v1_call::relay;
 use crate::providers::Endpoint;
 use crate::services::stored_responses;
 use crate::state::AppState;
