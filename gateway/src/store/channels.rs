@@ -266,3 +266,25 @@ impl ChannelStore for SqlStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::sql::Value;
+    use super::*;
+
+    fn row(channel_type: i64) -> Row {
+        let mut r = Row::default();
+        r.0.insert("id".into(), Value::Int(7));
+        r.0.insert("channel_type".into(), Value::Int(channel_type));
+        r.0.insert("models".into(), Value::Text("[\"m\"]".into()));
+        r
+    }
+
+    #[test]
+    fn rows_read_their_type_and_unknown_numbers_are_left_out() {
+        let c = channel_from_row(&row(24)).expect("a known type");
+        assert_eq!((c.id, c.channel_type), (7, ChannelType::Gemini));
+        assert_eq!(c.models, ["m"]);
+        assert!(channel_from_row(&row(2)).is_none());
+    }
+}
