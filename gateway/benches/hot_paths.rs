@@ -8,8 +8,9 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion};
 use gateway::providers::openai::OpenAiStream;
 use gateway::providers::{Endpoint, StreamAdapter};
-use gateway::services::dispatch::billing::{self, Prices};
+use gateway::services::dispatch::billing::Prices;
 use gateway::services::dispatch::request;
+use gateway::v1_core::tokens;
 use shared::sse::SseEvent;
 
 const SMALL_CHAT: &str = r#"{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Please answer briefly: what is the capital of France, and which river flows through it?"}],"max_tokens":128,"temperature":0.2}"#;
@@ -34,7 +35,7 @@ const CONTENT_CHUNK: &str = r#"{"id":"chatcmpl-9x2kQmZbT1cVw8yJrLpN4aDf","object
 const USAGE_CHUNK: &str = r#"{"id":"chatcmpl-9x2kQmZbT1cVw8yJrLpN4aDf","object":"chat.completion.chunk","created":1735689600,"model":"gpt-4o-mini-2024-07-18","choices":[],"usage":{"prompt_tokens":58,"completion_tokens":50,"total_tokens":108}}"#;
 
 fn parse_requests(c: &mut Criterion) {
-    billing::warm_up();
+    tokens::warm_up();
     let agent = agent_chat();
     c.bench_function("request_parse_small_chat", |b| {
         b.iter(|| request::parse(Endpoint::Chat, black_box(SMALL_CHAT.as_bytes())).is_ok())
@@ -45,7 +46,7 @@ fn parse_requests(c: &mut Criterion) {
 }
 
 fn stream_adapter(c: &mut Criterion) {
-    billing::warm_up();
+    tokens::warm_up();
     let content = SseEvent::data(CONTENT_CHUNK);
     let usage = SseEvent::data(USAGE_CHUNK);
     let mut adapter = OpenAiStream::new(Endpoint::Chat, "gpt-4o-mini", false);

@@ -19,3 +19,4 @@ pub mod store;
 pub mod tracing_otel;
 pub mod upstream;
 pub mod util;
+pub mod v1_core;

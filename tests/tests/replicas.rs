@@ -55,7 +55,7 @@ async fn concurrent_answers_far_above_the_estimate_never_take_a_balance_below_ze
     let body = json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "all of it"}]});
     let prompt = gateway::services::dispatch::request::parse(
         gateway::providers::Endpoint::Chat,
-        body.to_string().as_bytes(),
+        bytes::Bytes::from(body.to_string()),
     )
     .expect("parse")
     .prompt

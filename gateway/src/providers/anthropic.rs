@@ -14,8 +14,8 @@ pub(crate) mod thinking;
 mod thinking_tests;
 
 use super::{Endpoint, Target};
-use crate::services::dispatch::error::V1Error;
 use crate::upstream::UpstreamRequest;
+use crate::v1_core::error::V1Error;
 use actix_web::http::Method;
 use bytes::Bytes;
 use serde_json::Value;

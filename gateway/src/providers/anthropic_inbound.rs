@@ -12,8 +12,8 @@ mod tests;
 mod thinking_tests;
 
 use super::reasoning;
-use crate::services::dispatch::billing::count_tokens;
-use crate::services::dispatch::error::{Dialect, V1Error};
+use crate::v1_core::error::{Dialect, V1Error};
+use crate::v1_core::tokens::count_tokens;
 use serde_json::{json, Map, Value};
 use shared::anthropic::{Content, ContentBlock, ImageSource, MessagesRequest, ToolChoice};
 

@@ -1,10 +1,12 @@
 //! Azure OpenAI: deployment URLs with `api-version`, key in `api-key`; bodies as OpenAI.
 
 use super::{openai, Endpoint, Target};
-use crate::services::channels::DEFAULT_AZURE_API_VERSION;
-use crate::services::dispatch::error::V1Error;
 use crate::upstream::UpstreamRequest;
+use crate::v1_core::error::V1Error;
 use actix_web::http::Method;
+
+/// The Azure OpenAI data-plane version used when a channel does not name one.
+pub const DEFAULT_API_VERSION: &str = "2024-10-21";
 
 /// Azure deployment names cannot contain dots (`gpt-3.5-turbo` → `gpt-35-turbo`).
 pub fn deployment_name(model: &str) -> String {
@@ -18,7 +20,7 @@ pub fn build(
     stream: bool,
 ) -> Result<UpstreamRequest, V1Error> {
     let version = if t.channel.api_version.is_empty() {
-        DEFAULT_AZURE_API_VERSION
+        DEFAULT_API_VERSION
     } else {
         t.channel.api_version.as_str()
     };

@@ -17,8 +17,8 @@ mod thinking;
 
 use super::anthropic::openai_shape::image_url_of;
 use super::{Endpoint, Parsed, Target};
-use crate::services::dispatch::error::V1Error;
 use crate::upstream::UpstreamRequest;
+use crate::v1_core::error::V1Error;
 use actix_web::http::Method;
 use bytes::Bytes;
 use serde_json::Value;

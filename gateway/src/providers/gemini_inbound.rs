@@ -19,8 +19,8 @@ mod stream;
 mod tests;
 
 use super::{Endpoint, Provider, StreamAdapter};
-use crate::services::dispatch::error::{Dialect, V1Error};
-use crate::services::dispatch::request::{self as client, ClientRequest, Prompt};
+use crate::v1_core::error::{Dialect, V1Error};
+use crate::v1_core::prompt::Prompt;
 use actix_web::HttpRequest;
 use bytes::Bytes;
 use serde_json::Value;
@@ -110,9 +110,9 @@ pub fn wants_sse(req: &HttpRequest) -> bool {
         .any(|(k, v)| k == "alt" && v.eq_ignore_ascii_case("sse"))
 }
 
-/// Reads the client's native body (model and method from the URL) into the common
-/// OpenAI-format request, keeping the native call for pass-through.
-pub fn client_request(req: &HttpRequest, raw: &Bytes) -> Result<ClientRequest, V1Error> {
+/// Reads the client's native body (model and method from the URL): the call, kept for
+/// pass-through, and the OpenAI-format request it converts to.
+pub fn read_call(req: &HttpRequest, raw: &Bytes) -> Result<(GeminiCall, Value), V1Error> {
     let tail = req.match_info().get("tail").unwrap_or_default();
     let (model, method) = split_target(tail)
         .ok_or_else(|| bad(format!("unknown model method in '{}'", req.path())))?;
@@ -127,16 +127,14 @@ pub fn client_request(req: &HttpRequest, raw: &Bytes) -> Result<ClientRequest, V
         }
         Method::Embed | Method::BatchEmbed => embed::to_openai(&native, &model, method)?,
     };
-    let mut cr =
-        client::from_value(method.endpoint(), openai).map_err(|e| e.dialect(Dialect::Gemini))?;
-    cr.gemini = Some(GeminiCall {
+    let call = GeminiCall {
         model,
         method,
         framing: Framing::new(wants_sse(req)),
         native,
         raw: raw.clone(),
-    });
-    Ok(cr)
+    };
+    Ok((call, openai))
 }
 
 /// The adapter for a Gemini client's stream: the upstream's own events on Gemini
@@ -167,9 +165,9 @@ pub fn answer_body(call: &GeminiCall, openai: &[u8], model: &str) -> Bytes {
     Bytes::from(out.to_string())
 }
 
-/// A local estimate for `:countTokens` (`{"totalTokens": n}`): the prompt as the
-/// gateway counts it for billing.
-pub fn count_tokens(tail: &str, raw: &[u8]) -> Result<Value, V1Error> {
+/// The OpenAI-format request a `:countTokens` body stands for, which the route's local
+/// estimate counts the way billing counts a prompt.
+pub fn count_tokens_request(tail: &str, raw: &[u8]) -> Result<Value, V1Error> {
     let (model, _) = split_target(tail).ok_or_else(|| bad("unknown model method"))?;
     let native: Value = serde_json::from_slice(raw)
         .map_err(|e| bad(format!("request body is not valid JSON: {e}")))?;
@@ -181,7 +179,5 @@ pub fn count_tokens(tail: &str, raw: &[u8]) -> Result<Value, V1Error> {
     if body.get("contents").and_then(Value::as_array).is_none() {
         return Err(bad("contents must be an array"));
     }
-    let openai = request::to_openai(body, &model, false)?;
-    let cr = client::from_value(Endpoint::Chat, openai).map_err(|e| e.dialect(Dialect::Gemini))?;
-    Ok(serde_json::json!({"totalTokens": cr.prompt.tokens()}))
+    request::to_openai(body, &model, false)
 }

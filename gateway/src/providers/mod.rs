@@ -3,6 +3,7 @@
 pub mod anthropic;
 pub mod anthropic_inbound;
 pub mod azure;
+pub mod converted_stream;
 pub mod gemini;
 pub mod gemini_inbound;
 pub mod openai;
@@ -10,10 +11,10 @@ pub mod output_limit;
 pub mod reasoning;
 pub mod responses_inbound;
 
-use crate::services::dispatch::error::V1Error;
-use crate::services::dispatch::request::Prompt;
-use crate::store::Channel;
+use crate::store::{Channel, ChannelType};
 use crate::upstream::UpstreamRequest;
+use crate::v1_core::error::V1Error;
+use crate::v1_core::prompt::Prompt;
 use bytes::Bytes;
 use serde_json::Value;
 use shared::openai::Usage;
@@ -137,18 +138,19 @@ pub enum Provider {
 }
 
 impl Provider {
-    pub fn for_channel(c: &Channel) -> Option<Provider> {
-        use crate::services::channels::{
-            TYPE_ANTHROPIC, TYPE_AZURE, TYPE_CUSTOM, TYPE_GEMINI, TYPE_OPENAI,
-        };
-        match c.channel_type {
-            TYPE_OPENAI => Some(Provider::OpenAi),
-            TYPE_AZURE => Some(Provider::Azure),
-            TYPE_CUSTOM => Some(Provider::Custom),
-            TYPE_ANTHROPIC => Some(Provider::Anthropic),
-            TYPE_GEMINI => Some(Provider::Gemini),
-            _ => None,
+    /// The provider that speaks a channel type's API.
+    pub fn of(t: ChannelType) -> Provider {
+        match t {
+            ChannelType::OpenAi => Provider::OpenAi,
+            ChannelType::AzureOpenAi => Provider::Azure,
+            ChannelType::OpenAiCompatible => Provider::Custom,
+            ChannelType::Anthropic => Provider::Anthropic,
+            ChannelType::Gemini => Provider::Gemini,
         }
+    }
+
+    pub fn for_channel(c: &Channel) -> Provider {
+        Provider::of(c.channel_type)
     }
 
     /// The upstream request, with the client's headers that go along (see

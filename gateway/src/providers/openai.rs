@@ -2,9 +2,9 @@
 //! replaced (and usage requested on streams).
 
 use super::{reasoning, Endpoint, NativeBody, Parsed, StreamAdapter, Target};
-use crate::services::dispatch::billing::TokenTally;
-use crate::services::dispatch::error::V1Error;
 use crate::upstream::UpstreamRequest;
+use crate::v1_core::error::V1Error;
+use crate::v1_core::tokens::TokenTally;
 use actix_web::http::Method;
 use bytes::Bytes;
 use serde::de::IgnoredAny;

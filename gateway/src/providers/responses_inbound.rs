@@ -11,19 +11,17 @@
 mod passthrough;
 mod request;
 mod response;
-mod state;
 mod stream;
 #[cfg(test)]
 mod tests;
 mod tools;
 
 use crate::providers::{Parsed, Provider, StreamAdapter, Target};
-use crate::services::channels::{TYPE_AZURE, TYPE_CUSTOM, TYPE_OPENAI};
-use crate::services::dispatch::error::{Dialect, V1Error};
-use crate::services::dispatch::request::{self as client_req, ClientRequest};
 use crate::store::responses::ResponseOwner;
-use crate::store::{Channel, Store};
+use crate::store::{Channel, ChannelType, Store};
 use crate::upstream::UpstreamRequest;
+use crate::v1_core::error::{Dialect, V1Error};
+use crate::v1_core::prompt::Prompt;
 use actix_web::http::Method;
 use bytes::Bytes;
 use serde_json::Value;
@@ -32,7 +30,6 @@ use std::sync::Arc;
 pub use passthrough::ResponsesPassthrough;
 pub use request::{convert, to_openai};
 pub use response::{from_openai_response, Shape, CONVERTED_ID_PREFIX};
-pub use state::{proxy_stored, restrict};
 pub use stream::ChatToResponsesStream;
 
 /// Which Responses operation the client called.
@@ -70,13 +67,15 @@ impl Inbound {
     }
 }
 
-fn bad(message: impl Into<String>) -> V1Error {
+/// A 400 in the Responses API's shape.
+pub fn bad(message: impl Into<String>) -> V1Error {
     V1Error::bad_request(message).dialect(Dialect::Responses)
 }
 
-/// Reads a `/v1/responses` (or `/compact`) body into the common request, keeping the
-/// client's own body for pass-through.
-pub fn client_request(raw: &Bytes, path: &str) -> Result<ClientRequest, V1Error> {
+/// Reads a `/v1/responses` (or `/compact`) body: the call, keeping the client's own body
+/// for pass-through, and the chat request it converts to (or, when it cannot be
+/// converted, one that prices and routes it).
+pub fn read_call(raw: &Bytes, path: &str) -> Result<(Inbound, Value), V1Error> {
     let native: Value = serde_json::from_slice(raw)
         .map_err(|e| bad(format!("request body is not valid JSON: {e}")))?;
     let op = if path.trim_end_matches('/').ends_with("/compact") {
@@ -92,15 +91,14 @@ pub fn client_request(raw: &Bytes, path: &str) -> Result<ClientRequest, V1Error>
         Err(e) if native.is_object() => (estimate_only(&native, raw), Vec::new(), Some(e)),
         Err(e) => return Err(e),
     };
-    let mut cr = client_req::from_value(crate::providers::Endpoint::Chat, chat)?;
-    cr.responses = Some(Arc::new(Inbound {
+    let call = Inbound {
         native,
         raw: raw.clone(),
         op,
         warnings,
         conversion_error,
-    }));
-    Ok(cr)
+    };
+    Ok((call, chat))
 }
 
 /// A chat body standing in for a call that cannot be converted, so it can still be
@@ -126,15 +124,15 @@ fn estimate_only(native: &Value, raw: &Bytes) -> Value {
 /// Whether the channel serves `/v1/responses` itself.
 pub fn serves_responses(c: &Channel) -> bool {
     match c.channel_type {
-        TYPE_OPENAI | TYPE_AZURE => true,
-        TYPE_CUSTOM => c.responses_api,
-        _ => false,
+        ChannelType::OpenAi | ChannelType::AzureOpenAi => true,
+        ChannelType::OpenAiCompatible => c.responses_api,
+        ChannelType::Anthropic | ChannelType::Gemini => false,
     }
 }
 
 /// The upstream URL for `suffix` (`""`, `/compact`, `/{id}`, …) on a serving channel.
 pub fn upstream_url(c: &Channel, suffix: &str) -> String {
-    if c.channel_type == TYPE_AZURE {
+    if c.channel_type == ChannelType::AzureOpenAi {
         // Azure's v1 API takes the deployment as `model` and needs no api-version.
         format!("{}/openai/v1/responses{suffix}", c.base_url)
     } else {
@@ -144,7 +142,7 @@ pub fn upstream_url(c: &Channel, suffix: &str) -> String {
 
 /// The auth header for a serving channel.
 pub fn auth_header(c: &Channel, key: &str) -> (&'static str, String) {
-    if c.channel_type == TYPE_AZURE {
+    if c.channel_type == ChannelType::AzureOpenAi {
         ("api-key", key.to_string())
     } else {
         ("authorization", format!("Bearer {key}"))
@@ -228,8 +226,8 @@ impl Recorder {
 }
 
 /// What the flow needs per attempt: whether this channel passes through.
-pub fn passes_through<'a>(cr: &'a ClientRequest, c: &Channel) -> Option<&'a Inbound> {
-    cr.responses.as_deref().filter(|_| serves_responses(c))
+pub fn passes_through<'a>(call: Option<&'a Inbound>, c: &Channel) -> Option<&'a Inbound> {
+    call.filter(|_| serves_responses(c))
 }
 
 /// The stream adapter for a Responses client on this channel.
@@ -237,15 +235,16 @@ pub fn stream_adapter(
     call: &Inbound,
     pass: bool,
     inner: impl FnOnce() -> Box<dyn StreamAdapter>,
-    cr: &ClientRequest,
+    model: &str,
+    prompt: &Prompt,
     recorder: Option<Recorder>,
 ) -> Box<dyn StreamAdapter> {
     if pass {
-        return Box::new(ResponsesPassthrough::new(&cr.model, recorder));
+        return Box::new(ResponsesPassthrough::new(model, recorder));
     }
     log_warnings(call);
-    let shape = Shape::from_request(&call.native, &cr.model);
-    Box::new(ChatToResponsesStream::new(inner(), shape).with_input_tokens(cr.prompt.tokens()))
+    let shape = Shape::from_request(&call.native, model);
+    Box::new(ChatToResponsesStream::new(inner(), shape).with_input_tokens(prompt.tokens()))
 }
 
 /// Reads a non-streaming pass-through answer (and records its id when stored).
@@ -261,12 +260,12 @@ pub async fn parse_passthrough(raw: Bytes, recorder: Option<Recorder>) -> Result
 pub fn converted_body(
     call: &Inbound,
     chat: &Bytes,
-    cr: &ClientRequest,
+    model: &str,
     usage: &shared::openai::Usage,
 ) -> Bytes {
     log_warnings(call);
     let openai: Value = serde_json::from_slice(chat).unwrap_or_default();
-    let shape = Shape::from_request(&call.native, &cr.model);
+    let shape = Shape::from_request(&call.native, model);
     Bytes::from(from_openai_response(&openai, &shape, usage).to_string())
 }
 

@@ -1,14 +1,14 @@
 //! `/v1/messages` and `/v1/messages/count_tokens` for Anthropic-format clients (the
 //! `anthropic` SDKs, Claude Code), over any channel; errors in Anthropic's shape.
 
-use super::openai::{read_limited_body, relay};
+use super::v1_call::{read_limited_body, relay};
 use crate::providers::anthropic_inbound;
 use crate::providers::Endpoint;
 use crate::services::count_tokens::{self, Ask, Question};
-use crate::services::dispatch::error::{Dialect, V1Error};
 use crate::services::dispatch::key_auth;
 use crate::state::AppState;
 use crate::upstream::UpstreamClient;
+use crate::v1_core::error::{Dialect, V1Error};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 

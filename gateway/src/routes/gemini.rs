@@ -2,13 +2,14 @@
 //! CLI and the google-genai SDKs, over any channel; errors in Google's shape. Also the
 //! rule choosing the shape of `GET /v1/models[/{id}]`.
 
-use super::openai::{read_limited_body, relay, visible_models};
+use super::v1_call::{read_limited_body, relay, visible_models};
 use crate::providers::gemini_inbound::{self, models, Method};
 use crate::services::count_tokens::{self, Ask, Question};
-use crate::services::dispatch::error::{Dialect, V1Error};
+use crate::services::dispatch::dialect_request;
 use crate::services::dispatch::key_auth;
 use crate::state::AppState;
 use crate::upstream::UpstreamClient;
+use crate::v1_core::error::{Dialect, V1Error};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -69,7 +70,7 @@ async fn count_tokens(
     let caller = key_auth::authenticate(state, req).await.map_err(google)?;
     let body = read_limited_body(req, payload).await.map_err(google)?;
     // Validates the body and makes the estimate to fall back on.
-    let estimate = gemini_inbound::count_tokens(tail, &body).map_err(google)?;
+    let estimate = dialect_request::gemini_count_estimate(tail, &body).map_err(google)?;
     let model = gemini_inbound::split_target(tail)
         .map(|(m, _)| m)
         .unwrap_or_default();

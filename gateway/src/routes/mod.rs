@@ -16,6 +16,7 @@ pub mod public;
 pub mod responses;
 pub mod token;
 pub mod user;
+pub mod v1_call;
 
 use crate::error::ApiError;
 use actix_web::{web, HttpRequest, HttpResponse};

@@ -125,7 +125,8 @@ pub fn channel_status() -> ObjectBuilder {
     ])
 }
 pub fn channel_type() -> ObjectBuilder {
-    int_choice(crate::services::channels::CHANNEL_TYPES)
+    use crate::store::ChannelType;
+    int_choice(&ChannelType::ALL.map(ChannelType::number))
 }
 
 /// A list of names, as an array or (for new-api's console) a comma-separated string.

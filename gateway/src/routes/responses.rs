@@ -1,12 +1,12 @@
 //! `/v1/responses…`: OpenAI's Responses API (Codex CLI, `client.responses`, the Agents
 //! SDK) over any channel; errors in OpenAI's shape.
 
-use super::openai::relay;
-use crate::providers::responses_inbound;
+use super::v1_call::relay;
 use crate::providers::Endpoint;
-use crate::services::dispatch::error::{Dialect, V1Error};
+use crate::services::stored_responses;
 use crate::state::AppState;
 use crate::upstream::UpstreamClient;
+use crate::v1_core::error::{Dialect, V1Error};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 /// Mounted inside the `/v1` scope; `/compact` comes before `/{id}` so it is not read as
@@ -44,7 +44,7 @@ async fn stored(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, V1Error> {
-    responses_inbound::proxy_stored(&state, &client, &req, &id, "").await
+    stored_responses::proxy_stored(&state, &client, &req, &id, "").await
 }
 
 async fn input_items(
@@ -53,7 +53,7 @@ async fn input_items(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, V1Error> {
-    responses_inbound::proxy_stored(&state, &client, &req, &id, "/input_items").await
+    stored_responses::proxy_stored(&state, &client, &req, &id, "/input_items").await
 }
 
 async fn cancel(
@@ -62,5 +62,5 @@ async fn cancel(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, V1Error> {
-    responses_inbound::proxy_stored(&state, &client, &req, &id, "/cancel").await
+    stored_responses::proxy_stored(&state, &client, &req, &id, "/cancel").await
 }

@@ -2,12 +2,12 @@
 //! guarded client (and relay) as real requests. The stored channel is not changed; the
 //! console merges the list into the form and the admin saves.
 
-use super::channels::{default_base_url, normalise_base_url};
+use super::channels::normalise_base_url;
 use super::model_list::{self, ListTarget};
 use crate::error::ApiError;
 use crate::providers::Provider;
 use crate::state::AppState;
-use crate::store::Channel;
+use crate::store::{Channel, ChannelType};
 use crate::upstream::UpstreamClient;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -54,11 +54,16 @@ fn resolve(
     b: FetchModelsBody,
     stored: Option<&Channel>,
 ) -> Result<Resolved, ApiError> {
-    let channel_type = b
-        .channel_type
-        .or(stored.map(|c| c.channel_type))
-        .ok_or_else(|| ApiError::bad("type is required (or the id of a saved channel)"))?;
-    let provider = provider_for_type(channel_type).ok_or_else(|| ApiError::bad("unknown type"))?;
+    let channel_type = match (b.channel_type, stored) {
+        (Some(n), _) => ChannelType::from_number(n).ok_or_else(|| ApiError::bad("unknown type"))?,
+        (None, Some(c)) => c.channel_type,
+        (None, None) => {
+            return Err(ApiError::bad(
+                "type is required (or the id of a saved channel)",
+            ))
+        }
+    };
+    let provider = Provider::of(channel_type);
     if provider == Provider::Azure {
         return Err(ApiError::bad(
             "Azure OpenAI has no model list to copy: enter your deployment names",
@@ -68,7 +73,8 @@ fn resolve(
         Some(u) => normalise_base_url(&u)?,
         None => match stored {
             Some(c) if c.channel_type == channel_type => c.base_url.clone(),
-            _ => default_base_url(channel_type)
+            _ => channel_type
+                .default_base_url()
                 .ok_or_else(|| ApiError::bad("base_url is required for this channel type"))?
                 .to_string(),
         },
@@ -99,18 +105,6 @@ fn resolve(
         api_version,
         via_relay,
     })
-}
-
-fn provider_for_type(channel_type: i64) -> Option<Provider> {
-    use super::channels::{TYPE_ANTHROPIC, TYPE_AZURE, TYPE_CUSTOM, TYPE_GEMINI, TYPE_OPENAI};
-    match channel_type {
-        TYPE_OPENAI => Some(Provider::OpenAi),
-        TYPE_AZURE => Some(Provider::Azure),
-        TYPE_CUSTOM => Some(Provider::Custom),
-        TYPE_ANTHROPIC => Some(Provider::Anthropic),
-        TYPE_GEMINI => Some(Provider::Gemini),
-        _ => None,
-    }
 }
 
 /// Upstream text may quote what it was sent; the key never goes back to the browser.

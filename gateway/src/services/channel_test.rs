@@ -68,8 +68,7 @@ pub async fn run(
     model: Option<&str>,
 ) -> Result<TestResult, ApiError> {
     let model = pick_model(c, model)?;
-    let provider =
-        Provider::for_channel(c).ok_or_else(|| ApiError::bad("channel type cannot be tested"))?;
+    let provider = Provider::for_channel(c);
     let result = send_test(state, client, c, provider, model).await;
     record(state, c.id, &result).await?;
     Ok(result)

@@ -4,35 +4,11 @@ use crate::error::ApiError;
 use crate::services::validate::{self, double_option, StringList};
 use crate::state::AppState;
 use crate::store::channels::ChannelFields;
-use crate::store::{Channel, CHANNEL_AUTO_DISABLED, CHANNEL_ENABLED, CHANNEL_MANUALLY_DISABLED};
+use crate::store::{
+    Channel, ChannelType, CHANNEL_AUTO_DISABLED, CHANNEL_ENABLED, CHANNEL_MANUALLY_DISABLED,
+};
 use serde::Deserialize;
 use std::collections::BTreeMap;
-
-pub const TYPE_OPENAI: i64 = 1;
-pub const TYPE_AZURE: i64 = 3;
-pub const TYPE_ANTHROPIC: i64 = 14;
-pub const TYPE_GEMINI: i64 = 24;
-pub const TYPE_CUSTOM: i64 = 99;
-/// Every channel type the gateway can talk to.
-pub const CHANNEL_TYPES: &[i64] = &[
-    TYPE_OPENAI,
-    TYPE_AZURE,
-    TYPE_ANTHROPIC,
-    TYPE_GEMINI,
-    TYPE_CUSTOM,
-];
-
-/// The Azure OpenAI data-plane version used when a channel does not name one.
-pub const DEFAULT_AZURE_API_VERSION: &str = "2024-10-21";
-
-pub(crate) fn default_base_url(channel_type: i64) -> Option<&'static str> {
-    match channel_type {
-        TYPE_OPENAI => Some("https://api.openai.com"),
-        TYPE_ANTHROPIC => Some("https://api.anthropic.com"),
-        TYPE_GEMINI => Some("https://generativelanguage.googleapis.com"),
-        _ => None,
-    }
-}
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -119,13 +95,11 @@ pub fn build(
     b: ChannelBody,
     current: Option<&Channel>,
 ) -> Result<ChannelFields, ApiError> {
-    let channel_type = b
-        .channel_type
-        .or(current.map(|c| c.channel_type))
-        .ok_or_else(|| ApiError::bad("type is required"))?;
-    if !CHANNEL_TYPES.contains(&channel_type) {
-        return Err(ApiError::bad("type must be 1 (OpenAI), 3 (Azure OpenAI), 14 (Anthropic), 24 (Gemini) or 99 (OpenAI-compatible)"));
-    }
+    let channel_type = match (b.channel_type, current) {
+        (Some(n), _) => ChannelType::from_number(n).ok_or_else(|| ApiError::bad("type must be 1 (OpenAI), 3 (Azure OpenAI), 14 (Anthropic), 24 (Gemini) or 99 (OpenAI-compatible)"))?,
+        (None, Some(c)) => c.channel_type,
+        (None, None) => return Err(ApiError::bad("type is required")),
+    };
     let name = b
         .name
         .or(current.map(|c| c.name.clone()))
@@ -154,7 +128,8 @@ pub fn build(
         None => current.map(|c| c.base_url.clone()).unwrap_or_default(),
     };
     let base_url = if base_url.is_empty() {
-        default_base_url(channel_type)
+        channel_type
+            .default_base_url()
             .ok_or_else(|| ApiError::bad("base_url is required for this channel type"))?
             .to_string()
     } else {
@@ -210,9 +185,12 @@ pub fn build(
     // Kept on update unless the type changes away from 99.
     let responses_api = match b.responses_api {
         Some(v) => v,
-        None => current.is_some_and(|c| c.responses_api) && channel_type == TYPE_CUSTOM,
+        None => {
+            current.is_some_and(|c| c.responses_api)
+                && channel_type == ChannelType::OpenAiCompatible
+        }
     };
-    if responses_api && channel_type != TYPE_CUSTOM {
+    if responses_api && channel_type != ChannelType::OpenAiCompatible {
         return Err(ApiError::bad(
             "responses_api applies to OpenAI-compatible (type 99) channels only; \
              OpenAI and Azure channels always serve /v1/responses",

@@ -5,13 +5,12 @@
 //! Nothing is billed and no log row is written, as the providers do not charge for it.
 
 use crate::providers::{anthropic, anthropic_inbound, gemini, gemini_inbound, Endpoint, Target};
-use crate::services::channels::{TYPE_ANTHROPIC, TYPE_GEMINI};
-use crate::services::dispatch::error::V1Error;
 use crate::services::dispatch::key_auth::Caller;
 use crate::services::dispatch::routing;
 use crate::state::AppState;
-use crate::store::Channel;
+use crate::store::{Channel, ChannelType};
 use crate::upstream::{UpstreamClient, UpstreamRequest};
+use crate::v1_core::error::V1Error;
 use actix_web::http::Method;
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -59,7 +58,7 @@ pub async fn count(ask: Ask<'_>, q: Question<'_>) -> Result<Option<u64>, V1Error
     let channels = ask.state.channels().await?;
     let able: Vec<Channel> = routing::candidates(&channels, &ask.caller.user.group, ask.model)
         .into_iter()
-        .filter(|c| matches!(c.channel_type, TYPE_ANTHROPIC | TYPE_GEMINI))
+        .filter(|c| matches!(c.channel_type, ChannelType::Anthropic | ChannelType::Gemini))
         .collect();
     let able = ask.state.limits.health.prefer_ready(able);
     let Some(channel) = routing::pick(&able, &Default::default(), &mut rand::thread_rng()).cloned()
@@ -97,7 +96,7 @@ async fn ask_channel(ask: &Ask<'_>, channel: &Channel, q: &Question<'_>) -> Resu
         key: key.to_string(),
         upstream_model: routing::upstream_model(channel, ask.model),
     };
-    let req = if channel.channel_type == TYPE_ANTHROPIC {
+    let req = if channel.channel_type == ChannelType::Anthropic {
         anthropic_request(&target, q)?
     } else {
         gemini_request(&target, q)?
@@ -122,7 +121,7 @@ async fn ask_channel(ask: &Ask<'_>, channel: &Channel, q: &Question<'_>) -> Resu
             .ok_or("the answer holds no count")?;
         return Ok(Answer::Tokens(n));
     }
-    let message = if channel.channel_type == TYPE_ANTHROPIC {
+    let message = if channel.channel_type == ChannelType::Anthropic {
         anthropic::error_message(&raw)
     } else {
         crate::providers::openai::error_message(&raw)

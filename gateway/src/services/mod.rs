@@ -13,5 +13,6 @@ pub mod model_list;
 pub mod options;
 pub mod retention;
 pub mod root_user;
+pub mod stored_responses;
 pub mod tokens;
 pub mod validate;

@@ -2,14 +2,14 @@
 
 use super::sql::{like_pattern, Query, Row};
 use super::sql_store::{Page, SqlStore};
-use super::{json_list, json_map, Channel, Paged, StoreResult};
+use super::{json_list, json_map, Channel, ChannelType, Paged, StoreResult};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 
 /// A complete channel definition as written on create and update.
 #[derive(Debug, Clone)]
 pub struct ChannelFields {
-    pub channel_type: i64,
+    pub channel_type: ChannelType,
     pub name: String,
     pub base_url: String,
     pub key_ciphertext: String,
@@ -51,10 +51,20 @@ pub trait ChannelStore {
     async fn set_channel_disabled_keys(&self, id: i64, fingerprints: &[String]) -> StoreResult<()>;
 }
 
-pub(crate) fn channel_from_row(r: &Row) -> Channel {
-    Channel {
+/// `None` for a row whose type number this gateway does not know: only a hand edit of
+/// the table can make one (the API refuses such numbers), and nothing could serve it.
+pub(crate) fn channel_from_row(r: &Row) -> Option<Channel> {
+    let number = r.i64("channel_type");
+    let Some(channel_type) = ChannelType::from_number(number) else {
+        log::warn!(
+            "channel {} has type {number}, which this gateway does not know; it is left out",
+            r.i64("id")
+        );
+        return None;
+    };
+    Some(Channel {
         id: r.i64("id"),
-        channel_type: r.i64("channel_type"),
+        channel_type,
         name: r.string("name"),
         base_url: r.string("base_url"),
         key_ciphertext: r.string("key_ciphertext"),
@@ -77,7 +87,7 @@ pub(crate) fn channel_from_row(r: &Row) -> Channel {
         disabled_keys: json_list(&r.string("disabled_keys")),
         created_at: r.i64("created_at"),
         updated_at: r.i64("updated_at"),
-    }
+    })
 }
 
 const CHANNEL_COLUMNS: &str = "id, channel_type, name, base_url, key_ciphertext, key_preview, \
@@ -99,7 +109,7 @@ impl ChannelStore for SqlStore {
              api_version, responses_api, created_at, updated_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {CHANNEL_COLUMNS}"
         ))
-        .bind(c.channel_type)
+        .bind(c.channel_type.number())
         .bind(c.name)
         .bind(c.base_url)
         .bind(c.key_ciphertext)
@@ -118,7 +128,7 @@ impl ChannelStore for SqlStore {
         self.db
             .fetch_optional(q)
             .await?
-            .map(|r| channel_from_row(&r))
+            .and_then(|r| channel_from_row(&r))
             .ok_or_else(|| super::DbError::Other("insert returned no row".into()))
     }
 
@@ -131,7 +141,7 @@ impl ChannelStore for SqlStore {
             .db
             .fetch_optional(q)
             .await?
-            .map(|r| channel_from_row(&r)))
+            .and_then(|r| channel_from_row(&r)))
     }
 
     async fn list_channels(
@@ -150,14 +160,21 @@ impl ChannelStore for SqlStore {
                 .push_bind(pat)
                 .push(" ESCAPE '\\'");
         }
-        self.paged(
-            CHANNEL_COLUMNS,
-            filter,
-            "priority DESC, id",
-            page,
-            channel_from_row,
-        )
-        .await
+        let page = self
+            .paged(
+                CHANNEL_COLUMNS,
+                filter,
+                "priority DESC, id",
+                page,
+                channel_from_row,
+            )
+            .await?;
+        Ok(Paged {
+            items: page.items.into_iter().flatten().collect(),
+            total: page.total,
+            page: page.page,
+            page_size: page.page_size,
+        })
     }
 
     async fn all_channels(&self) -> StoreResult<Vec<Channel>> {
@@ -169,7 +186,7 @@ impl ChannelStore for SqlStore {
             .fetch_all(q)
             .await?
             .iter()
-            .map(channel_from_row)
+            .filter_map(channel_from_row)
             .collect())
     }
 
@@ -182,7 +199,7 @@ impl ChannelStore for SqlStore {
              disabled_reason = CASE WHEN ? = 1 THEN '' ELSE disabled_reason END \
              WHERE id = ? RETURNING {CHANNEL_COLUMNS}"
         ))
-        .bind(c.channel_type)
+        .bind(c.channel_type.number())
         .bind(c.name)
         .bind(c.base_url)
         .bind(c.key_ciphertext)
@@ -203,7 +220,7 @@ impl ChannelStore for SqlStore {
             .db
             .fetch_optional(q)
             .await?
-            .map(|r| channel_from_row(&r)))
+            .and_then(|r| channel_from_row(&r)))
     }
 
     async fn delete_channel(&self, id: i64) -> StoreResult<bool> {
@@ -247,5 +264,27 @@ impl ChannelStore for SqlStore {
         .bind(id);
         self.db.execute(q).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::sql::Value;
+    use super::*;
+
+    fn row(channel_type: i64) -> Row {
+        let mut r = Row::default();
+        r.0.insert("id".into(), Value::Int(7));
+        r.0.insert("channel_type".into(), Value::Int(channel_type));
+        r.0.insert("models".into(), Value::Text("[\"m\"]".into()));
+        r
+    }
+
+    #[test]
+    fn rows_read_their_type_and_unknown_numbers_are_left_out() {
+        let c = channel_from_row(&row(24)).expect("a known type");
+        assert_eq!((c.id, c.channel_type), (7, ChannelType::Gemini));
+        assert_eq!(c.models, ["m"]);
+        assert!(channel_from_row(&row(2)).is_none());
     }
 }

@@ -1,6 +1,7 @@
 //! Storage: one `Store` trait (split by resource) that handlers and services use, with one
 //! SQL implementation running on SQLite, PostgreSQL (sqlx) and D1 (HTTP).
 
+pub mod channel_type;
 pub mod channels;
 pub mod d1_backend;
 pub mod ledger;
@@ -19,6 +20,7 @@ pub mod sqlx_backend;
 pub mod tokens;
 pub mod users;
 
+pub use channel_type::ChannelType;
 pub use models::*;
 pub use sql::DbError;
 

@@ -68,7 +68,8 @@ pub struct Token {
 pub struct Channel {
     pub id: i64,
     #[serde(rename = "type")]
-    pub channel_type: i64,
+    #[schema(value_type = i64)]
+    pub channel_type: super::ChannelType,
     pub name: String,
     pub base_url: String,
     #[serde(skip)]

@@ -4,9 +4,9 @@
 
 use super::{semconv, Tracing};
 use crate::providers::Endpoint;
-use crate::services::dispatch::error::{Dialect, V1Error};
 use crate::store::logs::NewLog;
 use crate::store::Channel;
+use crate::v1_core::error::{Dialect, V1Error};
 use actix_web::HttpRequest;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};

@@ -2,8 +2,8 @@
 //! the gateway's own (`gateway.*`).
 
 use crate::providers::{Endpoint, Provider};
-use crate::services::dispatch::error::Dialect;
 use crate::store::Channel;
+use crate::v1_core::error::Dialect;
 use opentelemetry::KeyValue;
 use shared::openai::Usage;
 
@@ -40,11 +40,10 @@ pub fn operation(ep: Endpoint, dialect: Dialect) -> &'static str {
 /// `openai`, as the conventions say for servers reached through OpenAI's API).
 pub fn provider(channel: &Channel) -> &'static str {
     match Provider::for_channel(channel) {
-        Some(Provider::OpenAi | Provider::Custom) => "openai",
-        Some(Provider::Azure) => "azure.ai.openai",
-        Some(Provider::Anthropic) => "anthropic",
-        Some(Provider::Gemini) => "gcp.gemini",
-        None => "unknown",
+        Provider::OpenAi | Provider::Custom => "openai",
+        Provider::Azure => "azure.ai.openai",
+        Provider::Anthropic => "anthropic",
+        Provider::Gemini => "gcp.gemini",
     }
 }
 

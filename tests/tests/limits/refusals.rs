@@ -9,7 +9,7 @@ use serde_json::json;
 fn cost_of_one() -> (u64, u64) {
     let parsed = gateway::services::dispatch::request::parse(
         gateway::providers::Endpoint::Chat,
-        chat_body("x").to_string().as_bytes(),
+        bytes::Bytes::from(chat_body("x").to_string()),
     )
     .expect("parse");
     (parsed.prompt.estimate(), parsed.completion_reserve)

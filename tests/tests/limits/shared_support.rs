@@ -59,7 +59,7 @@ pub async fn pair(redis_url: &str) -> Pair {
     let a = TestGateway::spawn_with(&vars).await;
     let parsed = gateway::services::dispatch::request::parse(
         gateway::providers::Endpoint::Chat,
-        chat_body().to_string().as_bytes(),
+        bytes::Bytes::from(chat_body().to_string()),
     )
     .expect("parse");
     let mock = MockUpstream::start_with(MockOptions {

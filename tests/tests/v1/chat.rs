@@ -270,6 +270,6 @@ async fn azure_uses_the_documented_default_api_version_and_mapped_deployment() {
     );
     assert_eq!(
         got.query_param("api-version"),
-        Some(gateway::services::channels::DEFAULT_AZURE_API_VERSION)
+        Some(gateway::providers::azure::DEFAULT_API_VERSION)
     );
 }

@@ -25,7 +25,8 @@ fn open_body(content: &str) -> Value {
 /// The gateway's prompt estimate for `body`, the figure reservations are made from.
 fn prompt_estimate(body: &Value) -> i64 {
     let raw = serde_json::to_vec(body).expect("json");
-    let cr = gateway::services::dispatch::request::parse(Endpoint::Chat, &raw).expect("parses");
+    let cr = gateway::services::dispatch::request::parse(Endpoint::Chat, bytes::Bytes::from(raw))
+        .expect("parses");
     i64::try_from(cr.prompt.estimate()).expect("small")
 }
 

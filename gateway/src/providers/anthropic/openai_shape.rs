@@ -4,7 +4,7 @@
 //! lives here only because `providers/mod.rs` is kept to one line per provider.
 
 use crate::providers::Endpoint;
-use crate::services::dispatch::error::V1Error;
+use crate::v1_core::error::V1Error;
 use bytes::Bytes;
 use serde_json::{json, Value};
 use shared::openai::Usage;

@@ -5,7 +5,7 @@ use super::response::finish_reason;
 use super::thinking::is_json_tool;
 use crate::providers::reasoning::details;
 use crate::providers::{Endpoint, StreamAdapter};
-use crate::services::dispatch::billing::TokenTally;
+use crate::v1_core::tokens::TokenTally;
 use bytes::Bytes;
 use serde_json::{json, Value};
 use shared::anthropic::{ContentBlock, Delta, StreamEvent, Usage as AnthropicUsage};

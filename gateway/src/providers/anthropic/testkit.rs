@@ -76,7 +76,7 @@ pub fn concat(chunks: &[Value], pointer: &str) -> String {
 pub fn channel(base: &str) -> Channel {
     Channel {
         id: 1,
-        channel_type: 14,
+        channel_type: crate::store::ChannelType::Anthropic,
         name: "c".into(),
         base_url: base.into(),
         key_ciphertext: String::new(),

@@ -2,7 +2,7 @@
 //! read only for billing (usage from `message_start` and `message_delta`).
 
 use crate::providers::StreamAdapter;
-use crate::services::dispatch::billing::TokenTally;
+use crate::v1_core::tokens::TokenTally;
 use bytes::Bytes;
 use shared::anthropic::{ContentBlock, Delta, ErrorBody, StreamEvent, Usage as AnthropicUsage};
 use shared::openai::Usage;

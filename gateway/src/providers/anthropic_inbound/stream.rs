@@ -6,14 +6,13 @@
 //! closes, so the output is always well-formed.
 
 use super::response::{block_of, message_id, stop_reason, usage_json};
+use crate::providers::converted_stream::{Conversion, ConvertedStream};
 use crate::providers::reasoning::details::{self, Piece};
 use crate::providers::StreamAdapter;
 use bytes::Bytes;
 use serde_json::{json, Value};
 use shared::anthropic::ErrorBody;
-use shared::openai::Usage;
-use shared::sse::{encode_event, SseDecoder, SseEvent};
-use std::cell::Cell;
+use shared::sse::encode_event;
 use std::collections::{BTreeMap, HashSet};
 
 enum Live {
@@ -29,9 +28,9 @@ struct PendingTool {
     args: String,
 }
 
-pub struct OpenAiToAnthropicStream {
-    inner: Box<dyn StreamAdapter>,
-    decoder: SseDecoder,
+pub type OpenAiToAnthropicStream = ConvertedStream<ToAnthropic>;
+
+pub struct ToAnthropic {
     model: String,
     id: Option<String>,
     input_estimate: u64,
@@ -42,17 +41,12 @@ pub struct OpenAiToAnthropicStream {
     closed_calls: HashSet<u64>,
     used_tools: bool,
     finish_reason: Option<String>,
-    /// Set by `error_event` (which only gets `&self`): nothing may follow an error.
-    errored: Cell<bool>,
-    ended: bool,
 }
 
 impl OpenAiToAnthropicStream {
     /// Wraps the channel's OpenAI-producing adapter; `model` is the client's model name.
     pub fn new(inner: Box<dyn StreamAdapter>, model: &str) -> Self {
-        OpenAiToAnthropicStream {
-            inner,
-            decoder: SseDecoder::new(),
+        let conversion = ToAnthropic {
             model: model.to_string(),
             id: None,
             input_estimate: 0,
@@ -63,22 +57,23 @@ impl OpenAiToAnthropicStream {
             closed_calls: HashSet::new(),
             used_tools: false,
             finish_reason: None,
-            errored: Cell::new(false),
-            ended: false,
-        }
+        };
+        ConvertedStream::wrap(inner, conversion)
     }
 
     /// The prompt count reported at the end when the channel reports no usage.
     pub fn with_input_tokens(mut self, n: u64) -> Self {
-        self.input_estimate = n;
+        self.conversion_mut().input_estimate = n;
         self
     }
+}
 
+impl ToAnthropic {
     fn emit(out: &mut Vec<Bytes>, event: &str, data: Value) {
         out.push(encode_event(event, &data.to_string()));
     }
 
-    fn ensure_started(&mut self, out: &mut Vec<Bytes>) {
+    fn ensure_started(&mut self, inner: &dyn StreamAdapter, out: &mut Vec<Bytes>) {
         if self.started {
             return;
         }
@@ -86,8 +81,7 @@ impl OpenAiToAnthropicStream {
         let id = message_id(self.id.as_deref());
         // One set of figures: the channel's own input count when it already gave one
         // (Gemini does with every event), else 0 until `message_delta` has the real ones.
-        let input = self
-            .inner
+        let input = inner
             .usage()
             .filter(|u| u.prompt_tokens > 0)
             .map_or(json!(0), |u| usage_json(&u)["input_tokens"].clone());
@@ -260,28 +254,24 @@ impl OpenAiToAnthropicStream {
             );
         }
     }
+}
 
-    /// Handles one OpenAI event the inner adapter produced.
-    fn on_openai(&mut self, ev: &SseEvent, out: &mut Vec<Bytes>) {
-        if ev.is_done() || self.errored.get() {
-            return;
-        }
-        let Ok(v) = serde_json::from_str::<Value>(&ev.data) else {
-            return;
-        };
-        if let Some(e) = v.get("error").filter(|e| !e.is_null()) {
-            let msg = e
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or("upstream error");
-            out.push(self.error_event(msg));
-            return;
-        }
+fn tool_block(id: &str, name: &str, call: u64) -> Value {
+    let id = if id.is_empty() {
+        format!("toolu_{call}")
+    } else {
+        id.to_string()
+    };
+    json!({"type": "tool_use", "id": id, "name": name, "input": {}})
+}
+
+impl Conversion for ToAnthropic {
+    fn on_chunk(&mut self, chunk: &Value, inner: &dyn StreamAdapter, out: &mut Vec<Bytes>) {
         if self.id.is_none() {
-            self.id = v.get("id").and_then(Value::as_str).map(String::from);
+            self.id = chunk.get("id").and_then(Value::as_str).map(String::from);
         }
-        self.ensure_started(out);
-        let Some(choice) = v.pointer("/choices/0") else {
+        self.ensure_started(inner, out);
+        let Some(choice) = chunk.pointer("/choices/0") else {
             return;
         };
         let delta = choice.get("delta");
@@ -310,68 +300,13 @@ impl OpenAiToAnthropicStream {
         }
     }
 
-    fn feed_inner_output(&mut self, produced: Vec<Bytes>, out: &mut Vec<Bytes>) {
-        for b in produced {
-            // The inner adapter emits whole events, so a decode error cannot happen; the
-            // events of a bad chunk are simply skipped if it ever did.
-            let events = self.decoder.push(&b).unwrap_or_default();
-            for ev in &events {
-                self.on_openai(ev, out);
-            }
-        }
-    }
-}
-
-fn tool_block(id: &str, name: &str, call: u64) -> Value {
-    let id = if id.is_empty() {
-        format!("toolu_{call}")
-    } else {
-        id.to_string()
-    };
-    json!({"type": "tool_use", "id": id, "name": name, "input": {}})
-}
-
-impl StreamAdapter for OpenAiToAnthropicStream {
-    fn on_event(&mut self, ev: &SseEvent, out: &mut Vec<Bytes>) {
-        let mut produced = Vec::new();
-        self.inner.on_event(ev, &mut produced);
-        self.feed_inner_output(produced, out);
-    }
-
-    fn usage(&self) -> Option<Usage> {
-        self.inner.usage()
-    }
-
-    fn generated_tokens(&self) -> u64 {
-        self.inner.generated_tokens()
-    }
-
-    fn is_done(&self) -> bool {
-        self.inner.is_done()
-    }
-
-    fn failure(&self) -> Option<String> {
-        self.inner.failure()
-    }
-
-    fn completes_at_eof(&self) -> bool {
-        self.inner.completes_at_eof()
-    }
-
-    fn finish(&mut self, out: &mut Vec<Bytes>) {
-        let mut produced = Vec::new();
-        self.inner.finish(&mut produced);
-        self.feed_inner_output(produced, out);
-        if self.ended || self.errored.get() {
-            return;
-        }
-        self.ended = true;
-        self.ensure_started(out);
+    fn finish(&mut self, inner: &dyn StreamAdapter, out: &mut Vec<Bytes>) {
+        self.ensure_started(inner, out);
         self.close_live(out);
-        let mut usage = match self.inner.usage() {
+        let mut usage = match inner.usage() {
             Some(u) if !u.is_empty() => usage_json(&u),
             _ => json!({"input_tokens": self.input_estimate,
-                        "output_tokens": self.inner.generated_tokens()}),
+                        "output_tokens": inner.generated_tokens()}),
         };
         if let Some(o) = usage.as_object_mut() {
             // message_delta carries only what changed; cache creation is never known here.
@@ -388,7 +323,6 @@ impl StreamAdapter for OpenAiToAnthropicStream {
     }
 
     fn error_event(&self, message: &str) -> Bytes {
-        self.errored.set(true);
         encode_event("error", &ErrorBody::new("api_error", message).to_json())
     }
 }

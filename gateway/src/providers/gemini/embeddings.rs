@@ -2,8 +2,8 @@
 
 use crate::providers::anthropic::openai_shape::unsupported;
 use crate::providers::Parsed;
-use crate::services::dispatch::billing::count_tokens;
-use crate::services::dispatch::error::V1Error;
+use crate::v1_core::error::V1Error;
+use crate::v1_core::tokens::count_tokens;
 use base64::Engine;
 use bytes::Bytes;
 use serde_json::{json, Value};

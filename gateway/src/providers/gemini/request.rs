@@ -6,7 +6,7 @@ use crate::providers::anthropic::openai_shape::{
     image_url_of, max_tokens, parse_data_url, plain_text, prompt_text, stop_list, unsupported,
 };
 use crate::providers::Endpoint;
-use crate::services::dispatch::error::V1Error;
+use crate::v1_core::error::V1Error;
 use serde_json::{json, Value};
 use shared::gemini::{
     Blob, Content, FunctionCall, FunctionCallingConfig, FunctionDeclaration, FunctionResponse,

@@ -7,7 +7,7 @@
 use super::response::{blocked, finish_reason, tool_call, CallIds};
 use crate::providers::anthropic::openai_shape::{error_event, ChunkWriter};
 use crate::providers::{Endpoint, StreamAdapter};
-use crate::services::dispatch::billing::TokenTally;
+use crate::v1_core::tokens::TokenTally;
 use bytes::Bytes;
 use serde_json::{json, Value};
 use shared::gemini::{GenerateContentResponse, UsageMetadata};

@@ -5,7 +5,7 @@ use serde_json::json;
 fn channel() -> Channel {
     let mut c =
         crate::providers::anthropic::testkit::channel("https://generativelanguage.googleapis.com");
-    c.channel_type = 24;
+    c.channel_type = crate::store::ChannelType::Gemini;
     c
 }
 

@@ -1,7 +1,7 @@
 //! Gemini `embedContent` / `batchEmbedContents` ⇄ OpenAI embeddings.
 
 use super::{bad, Method};
-use crate::services::dispatch::error::V1Error;
+use crate::v1_core::error::V1Error;
 use serde_json::{json, Value};
 
 /// The text of one `EmbedContentRequest`'s content (text parts joined).

@@ -3,7 +3,7 @@
 use super::bad;
 use super::schema::openai_schema;
 use crate::providers::reasoning::{self, details};
-use crate::services::dispatch::error::V1Error;
+use crate::v1_core::error::V1Error;
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, VecDeque};
 

@@ -9,16 +9,15 @@ use super::framing::Framing;
 use super::response::{
     finish_reason, function_call_part, response_id, thought_part, usage_metadata,
 };
+use crate::providers::converted_stream::{Conversion, ConvertedStream};
 use crate::providers::reasoning::details;
 use crate::providers::StreamAdapter;
-use crate::services::dispatch::error::google_status;
-use crate::services::dispatch::request::Prompt;
+use crate::v1_core::error::google_status;
+use crate::v1_core::prompt::Prompt;
 use actix_web::http::StatusCode;
 use bytes::Bytes;
 use serde_json::{json, Value};
 use shared::openai::Usage;
-use shared::sse::{SseDecoder, SseEvent};
-use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -30,9 +29,9 @@ struct PendingCall {
     signature: Option<String>,
 }
 
-pub struct OpenAiToGeminiStream {
-    inner: Box<dyn StreamAdapter>,
-    decoder: SseDecoder,
+pub type OpenAiToGeminiStream = ConvertedStream<ToGemini>;
+
+pub struct ToGemini {
     framing: Framing,
     model: String,
     id: Option<String>,
@@ -42,34 +41,30 @@ pub struct OpenAiToGeminiStream {
     calls: BTreeMap<(u64, u64), PendingCall>,
     /// Candidates seen, with their OpenAI finish reason once known.
     finish: BTreeMap<u64, Option<String>>,
-    /// Set by `error_event` (which only gets `&self`): nothing may follow an error.
-    errored: Cell<bool>,
-    ended: bool,
 }
 
 impl OpenAiToGeminiStream {
     /// Wraps the channel's OpenAI-producing adapter; `model` is the client's model name.
     pub fn new(inner: Box<dyn StreamAdapter>, model: &str, framing: Framing) -> Self {
-        OpenAiToGeminiStream {
-            inner,
-            decoder: SseDecoder::new(),
+        let conversion = ToGemini {
             framing,
             model: model.to_string(),
             id: None,
             prompt: None,
             calls: BTreeMap::new(),
             finish: BTreeMap::new(),
-            errored: Cell::new(false),
-            ended: false,
-        }
+        };
+        ConvertedStream::wrap(inner, conversion)
     }
 
     /// The prompt, for the count reported when the channel reports no usage.
     pub fn with_prompt(mut self, prompt: Arc<Prompt>) -> Self {
-        self.prompt = Some(prompt);
+        self.conversion_mut().prompt = Some(prompt);
         self
     }
+}
 
+impl ToGemini {
     fn emit(&mut self, out: &mut Vec<Bytes>, candidates: Vec<Value>, usage: Option<Value>) {
         let id = response_id(self.id.as_deref());
         self.id.get_or_insert_with(|| id.clone());
@@ -100,23 +95,49 @@ impl OpenAiToGeminiStream {
         }
     }
 
-    /// Handles one OpenAI event the inner adapter produced.
-    fn on_openai(&mut self, ev: &SseEvent, out: &mut Vec<Bytes>) {
-        if ev.is_done() || self.errored.get() {
-            return;
+    /// The last event: collected function calls, finish reasons and usage.
+    fn final_event(&mut self, inner: &dyn StreamAdapter, out: &mut Vec<Bytes>) {
+        if self.finish.is_empty() {
+            self.finish.insert(0, None);
         }
-        let Ok(v) = serde_json::from_str::<Value>(&ev.data) else {
-            return;
+        let calls = std::mem::take(&mut self.calls);
+        let mut candidates = Vec::new();
+        for (index, reason) in &self.finish {
+            let parts: Vec<Value> = calls
+                .iter()
+                .filter(|((c, _), _)| c == index)
+                .map(|(_, p)| {
+                    let mut call = json!({"id": p.id, "function": {"name": p.name,
+                                                                   "arguments": p.args}});
+                    if let Some(sig) = &p.signature {
+                        call["extra_content"] = json!({"google": {"thought_signature": sig}});
+                    }
+                    function_call_part(&call)
+                })
+                .collect();
+            let mut c = json!({"finishReason": finish_reason(reason.as_deref()), "index": index});
+            if !parts.is_empty() {
+                c["content"] = json!({"parts": parts, "role": "model"});
+            }
+            candidates.push(c);
+        }
+        let usage = match inner.usage() {
+            Some(u) if !u.is_empty() => u,
+            _ => {
+                let prompt = self.prompt.as_ref().map_or(0, |p| p.tokens());
+                Usage::new(prompt, inner.generated_tokens())
+            }
         };
-        if let Some(e) = v.get("error").filter(|e| !e.is_null()) {
-            let msg = e.get("message").and_then(Value::as_str);
-            out.push(self.error_event(msg.unwrap_or("upstream error")));
-            return;
-        }
+        self.emit(out, candidates, Some(usage_metadata(&usage)));
+    }
+}
+
+impl Conversion for ToGemini {
+    fn on_chunk(&mut self, chunk: &Value, _inner: &dyn StreamAdapter, out: &mut Vec<Bytes>) {
         if self.id.is_none() {
-            self.id = v.get("id").and_then(Value::as_str).map(String::from);
+            self.id = chunk.get("id").and_then(Value::as_str).map(String::from);
         }
-        for (pos, choice) in v
+        for (pos, choice) in chunk
             .get("choices")
             .and_then(Value::as_array)
             .into_iter()
@@ -160,95 +181,17 @@ impl OpenAiToGeminiStream {
         }
     }
 
-    fn feed_inner_output(&mut self, produced: Vec<Bytes>, out: &mut Vec<Bytes>) {
-        for b in produced {
-            // The inner adapter emits whole events, so a decode error cannot happen; the
-            // events of a bad chunk are simply skipped if it ever did.
-            let events = self.decoder.push(&b).unwrap_or_default();
-            for ev in &events {
-                self.on_openai(ev, out);
-            }
-        }
-    }
-
-    /// The last event: collected function calls, finish reasons and usage.
-    fn final_event(&mut self, out: &mut Vec<Bytes>) {
-        if self.finish.is_empty() {
-            self.finish.insert(0, None);
-        }
-        let calls = std::mem::take(&mut self.calls);
-        let mut candidates = Vec::new();
-        for (index, reason) in &self.finish {
-            let parts: Vec<Value> = calls
-                .iter()
-                .filter(|((c, _), _)| c == index)
-                .map(|(_, p)| {
-                    let mut call = json!({"id": p.id, "function": {"name": p.name,
-                                                                   "arguments": p.args}});
-                    if let Some(sig) = &p.signature {
-                        call["extra_content"] = json!({"google": {"thought_signature": sig}});
-                    }
-                    function_call_part(&call)
-                })
-                .collect();
-            let mut c = json!({"finishReason": finish_reason(reason.as_deref()), "index": index});
-            if !parts.is_empty() {
-                c["content"] = json!({"parts": parts, "role": "model"});
-            }
-            candidates.push(c);
-        }
-        let usage = match self.inner.usage() {
-            Some(u) if !u.is_empty() => u,
-            _ => {
-                let prompt = self.prompt.as_ref().map_or(0, |p| p.tokens());
-                Usage::new(prompt, self.inner.generated_tokens())
-            }
-        };
-        self.emit(out, candidates, Some(usage_metadata(&usage)));
-    }
-}
-
-impl StreamAdapter for OpenAiToGeminiStream {
-    fn on_event(&mut self, ev: &SseEvent, out: &mut Vec<Bytes>) {
-        let mut produced = Vec::new();
-        self.inner.on_event(ev, &mut produced);
-        self.feed_inner_output(produced, out);
-    }
-
-    fn usage(&self) -> Option<Usage> {
-        self.inner.usage()
-    }
-
-    fn generated_tokens(&self) -> u64 {
-        self.inner.generated_tokens()
-    }
-
-    fn is_done(&self) -> bool {
-        self.inner.is_done()
-    }
-
-    fn failure(&self) -> Option<String> {
-        self.inner.failure()
-    }
-
-    fn completes_at_eof(&self) -> bool {
-        self.inner.completes_at_eof()
-    }
-
-    fn finish(&mut self, out: &mut Vec<Bytes>) {
-        let mut produced = Vec::new();
-        self.inner.finish(&mut produced);
-        self.feed_inner_output(produced, out);
-        if !self.ended && !self.errored.get() {
-            self.ended = true;
-            self.final_event(out);
-        }
-        out.extend(self.framing.close());
+    fn finish(&mut self, inner: &dyn StreamAdapter, out: &mut Vec<Bytes>) {
+        self.final_event(inner, out);
     }
 
     fn error_event(&self, message: &str) -> Bytes {
-        self.errored.set(true);
         error_item(&self.framing, message)
+    }
+
+    /// The closing bracket of a JSON-array stream, after an error too.
+    fn end(&mut self, out: &mut Vec<Bytes>) {
+        out.extend(self.framing.close());
     }
 
     fn content_type(&self) -> &'static str {

@@ -5,7 +5,7 @@
 use super::response::usage_from_responses;
 use super::Recorder;
 use crate::providers::{Parsed, StreamAdapter};
-use crate::services::dispatch::billing::TokenTally;
+use crate::v1_core::tokens::TokenTally;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Value};

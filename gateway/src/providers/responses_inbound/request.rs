@@ -4,7 +4,7 @@
 
 use super::tools::{self, flat_name};
 use crate::providers::reasoning::{self, details};
-use crate::services::dispatch::error::{Dialect, V1Error};
+use crate::v1_core::error::{Dialect, V1Error};
 use serde_json::{json, Map, Value};
 
 fn bad(message: impl Into<String>) -> V1Error {

@@ -9,12 +9,13 @@
 mod items;
 
 use super::response::{final_status, item_id, new_response_id, usage_json, Shape};
+use crate::providers::converted_stream::{Conversion, ConvertedStream};
 use crate::providers::reasoning::details;
 use crate::providers::StreamAdapter;
 use bytes::Bytes;
 use serde_json::{json, Value};
 use shared::openai::Usage;
-use shared::sse::{encode_event, SseDecoder, SseEvent};
+use shared::sse::encode_event;
 use std::cell::Cell;
 use std::collections::BTreeMap;
 
@@ -37,9 +38,9 @@ struct Item {
     finished: Option<Value>,
 }
 
-pub struct ChatToResponsesStream {
-    inner: Box<dyn StreamAdapter>,
-    decoder: SseDecoder,
+pub type ChatToResponsesStream = ConvertedStream<ToResponses>;
+
+pub struct ToResponses {
     shape: Shape,
     id: String,
     created_at: i64,
@@ -54,17 +55,12 @@ pub struct ChatToResponsesStream {
     message: Option<usize>,
     calls: BTreeMap<u64, usize>,
     finish_reason: Option<String>,
-    /// Set by `error_event` (which only gets `&self`): nothing may follow a failure.
-    errored: Cell<bool>,
-    ended: bool,
 }
 
 impl ChatToResponsesStream {
     /// Wraps the channel's OpenAI-producing adapter.
     pub fn new(inner: Box<dyn StreamAdapter>, shape: Shape) -> Self {
-        ChatToResponsesStream {
-            inner,
-            decoder: SseDecoder::new(),
+        let conversion = ToResponses {
             shape,
             id: new_response_id(),
             created_at: crate::util::now(),
@@ -77,17 +73,18 @@ impl ChatToResponsesStream {
             message: None,
             calls: BTreeMap::new(),
             finish_reason: None,
-            errored: Cell::new(false),
-            ended: false,
-        }
+        };
+        ConvertedStream::wrap(inner, conversion)
     }
 
     /// Prompt tokens to report when the upstream reports no usage.
     pub fn with_input_tokens(mut self, n: u64) -> Self {
-        self.input_estimate = n;
+        self.conversion_mut().input_estimate = n;
         self
     }
+}
 
+impl ToResponses {
     fn event(&self, kind: &str, mut data: Value) -> Bytes {
         let n = self.seq.get();
         self.seq.set(n + 1);
@@ -210,29 +207,28 @@ impl ChatToResponsesStream {
         }
     }
 
-    fn fail(&self, out: &mut Vec<Bytes>, message: &str) {
-        out.push(self.error_event(message));
+    fn usage_value(&self, inner: &dyn StreamAdapter) -> Value {
+        match inner.usage() {
+            Some(u) if !u.is_empty() => {
+                let prompt = if u.prompt_tokens == 0 {
+                    self.input_estimate
+                } else {
+                    u.prompt_tokens
+                };
+                usage_json(&Usage {
+                    prompt_tokens: prompt,
+                    ..u
+                })
+            }
+            _ => usage_json(&Usage::new(self.input_estimate, inner.generated_tokens())),
+        }
     }
+}
 
-    /// Handles one OpenAI event the inner adapter produced.
-    fn on_openai(&mut self, ev: &SseEvent, out: &mut Vec<Bytes>) {
-        if ev.is_done() || self.errored.get() {
-            return;
-        }
-        let Ok(v) = serde_json::from_str::<Value>(&ev.data) else {
-            return;
-        };
-        if let Some(e) = v.get("error").filter(|e| !e.is_null()) {
-            let msg = e
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or("upstream error");
-            self.ensure_started(out);
-            self.fail(out, msg);
-            return;
-        }
+impl Conversion for ToResponses {
+    fn on_chunk(&mut self, chunk: &Value, _inner: &dyn StreamAdapter, out: &mut Vec<Bytes>) {
         self.ensure_started(out);
-        let Some(choice) = v.pointer("/choices/0") else {
+        let Some(choice) = chunk.pointer("/choices/0") else {
             return;
         };
         let delta = choice.get("delta");
@@ -267,73 +263,7 @@ impl ChatToResponsesStream {
         }
     }
 
-    fn feed_inner_output(&mut self, produced: Vec<Bytes>, out: &mut Vec<Bytes>) {
-        for b in produced {
-            // The inner adapter emits whole events, so decoding cannot fail; a bad chunk's
-            // events would simply be skipped.
-            let events = self.decoder.push(&b).unwrap_or_default();
-            for ev in &events {
-                self.on_openai(ev, out);
-            }
-        }
-    }
-
-    fn usage_value(&self) -> Value {
-        match self.inner.usage() {
-            Some(u) if !u.is_empty() => {
-                let prompt = if u.prompt_tokens == 0 {
-                    self.input_estimate
-                } else {
-                    u.prompt_tokens
-                };
-                usage_json(&Usage {
-                    prompt_tokens: prompt,
-                    ..u
-                })
-            }
-            _ => usage_json(&Usage::new(
-                self.input_estimate,
-                self.inner.generated_tokens(),
-            )),
-        }
-    }
-}
-
-impl StreamAdapter for ChatToResponsesStream {
-    fn on_event(&mut self, ev: &SseEvent, out: &mut Vec<Bytes>) {
-        let mut produced = Vec::new();
-        self.inner.on_event(ev, &mut produced);
-        self.feed_inner_output(produced, out);
-    }
-
-    fn usage(&self) -> Option<Usage> {
-        self.inner.usage()
-    }
-
-    fn generated_tokens(&self) -> u64 {
-        self.inner.generated_tokens()
-    }
-
-    fn is_done(&self) -> bool {
-        self.inner.is_done()
-    }
-
-    fn failure(&self) -> Option<String> {
-        self.inner.failure()
-    }
-
-    fn completes_at_eof(&self) -> bool {
-        self.inner.completes_at_eof()
-    }
-
-    fn finish(&mut self, out: &mut Vec<Bytes>) {
-        let mut produced = Vec::new();
-        self.inner.finish(&mut produced);
-        self.feed_inner_output(produced, out);
-        if self.ended || self.errored.get() {
-            return;
-        }
-        self.ended = true;
+    fn finish(&mut self, inner: &dyn StreamAdapter, out: &mut Vec<Bytes>) {
         self.ensure_started(out);
         for i in 0..self.items.len() {
             self.close(out, i);
@@ -346,7 +276,7 @@ impl StreamAdapter for ChatToResponsesStream {
         let (status, incomplete) = final_status(self.finish_reason.as_deref());
         let mut response = self.shape.object(&self.id, self.created_at, status, output);
         response["incomplete_details"] = incomplete;
-        response["usage"] = self.usage_value();
+        response["usage"] = self.usage_value(inner);
         let kind = if status == "completed" {
             "response.completed"
         } else {
@@ -355,9 +285,13 @@ impl StreamAdapter for ChatToResponsesStream {
         self.emit(out, kind, json!({"response": response}));
     }
 
+    /// A failed response must have been created first.
+    fn before_error(&mut self, out: &mut Vec<Bytes>) {
+        self.ensure_started(out);
+    }
+
     /// `error` then `response.failed`: the SDKs and Codex end the turn on the latter.
     fn error_event(&self, message: &str) -> Bytes {
-        self.errored.set(true);
         let error = self.event(
             "error",
             json!({"code": "server_error", "message": message, "param": null}),

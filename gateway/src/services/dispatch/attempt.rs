@@ -1,11 +1,11 @@
 //! One try against one channel, and how its failure is classified.
 
-use super::error::V1Error;
 use crate::providers::{Endpoint, Outbound, Provider, Target};
 use crate::services::limits::channel_events;
 use crate::state::AppState;
 use crate::store::{Channel, CHANNEL_AUTO_DISABLED};
 use crate::upstream::{ReadError, SendError, UpstreamClient, UpstreamResponse};
+use crate::v1_core::error::V1Error;
 use actix_web::http::StatusCode;
 
 /// A failed try: whether another channel may be tried, and the error the client would

@@ -5,8 +5,6 @@
 use super::price_table;
 use super::token_usage::TokenUsage;
 use crate::services::options::{OptionsSnapshot, BUILTIN_PRICES};
-use std::sync::OnceLock;
-use tiktoken_rs::CoreBPE;
 
 /// Ratios that apply to one request.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -141,86 +139,6 @@ impl Prices {
     }
 }
 
-fn cl100k() -> Option<&'static CoreBPE> {
-    static BPE: OnceLock<Option<CoreBPE>> = OnceLock::new();
-    BPE.get_or_init(|| tiktoken_rs::cl100k_base().ok()).as_ref()
-}
-
-fn o200k() -> Option<&'static CoreBPE> {
-    static BPE: OnceLock<Option<CoreBPE>> = OnceLock::new();
-    BPE.get_or_init(|| tiktoken_rs::o200k_base().ok()).as_ref()
-}
-
-/// Loads the tokenizer tables now rather than on first use. The gateway itself does not:
-/// they cost tens of megabytes and are needed only when an upstream reports no usage.
-pub fn warm_up() {
-    let _ = o200k();
-}
-
-/// Text gathered before it is tokenized: one tokenizer call per few KiB of stream
-/// instead of one per event.
-const TALLY_CHUNK: usize = 4096;
-
-/// Counts a stream's generated tokens as it goes, for when the upstream reports no usage
-/// (or the client leaves early). Text is tokenized a few KiB at a time, and the last part
-/// only when asked, which for upstreams that report usage is never.
-#[derive(Debug, Default, Clone)]
-pub struct TokenTally {
-    pending: String,
-    counted: u64,
-}
-
-impl TokenTally {
-    pub fn push(&mut self, model: &str, text: &str) {
-        self.pending.push_str(text);
-        if self.pending.len() >= TALLY_CHUNK {
-            self.counted = self
-                .counted
-                .saturating_add(count_tokens(model, &self.pending));
-            self.pending.clear();
-        }
-    }
-
-    pub fn total(&self, model: &str) -> u64 {
-        self.counted
-            .saturating_add(count_tokens(model, &self.pending))
-    }
-}
-
-/// A quick upper estimate of a text's tokens without a tokenizer: BPE vocabularies put
-/// about four ASCII characters in a token (three assumed here, newlines counted on their
-/// own) and seldom split a non-ASCII character into more than its UTF-8 bytes / 2.
-pub fn estimate_tokens(text: &str) -> u64 {
-    let (mut ascii, mut newlines) = (0u64, 0u64);
-    for b in text.bytes() {
-        if b.is_ascii() {
-            ascii += 1;
-            newlines += u64::from(b == b'\n');
-        }
-    }
-    let other = text.len() as u64 - ascii;
-    ascii.div_ceil(3) + newlines + other.div_ceil(2)
-}
-
-/// Counts tokens with the encoding the model family uses (o200k for GPT-4o/4.1/5 and
-/// o-series, cl100k otherwise); a byte-based estimate if the tables failed to load.
-pub fn count_tokens(model: &str, text: &str) -> u64 {
-    if text.is_empty() {
-        return 0;
-    }
-    let m = model.to_ascii_lowercase();
-    let modern = m.starts_with("gpt-4o")
-        || m.starts_with("gpt-4.1")
-        || m.starts_with("gpt-5")
-        || m.starts_with("chatgpt-4o")
-        || (m.starts_with('o') && m.chars().nth(1).is_some_and(|c| c.is_ascii_digit()));
-    let bpe = if modern { o200k() } else { cl100k() };
-    match bpe {
-        Some(b) => b.encode_ordinary(text).len() as u64,
-        None => (text.len() as u64).div_ceil(4),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,25 +160,6 @@ mod tests {
             "builtin": "claude \"x\"",
         });
         assert_eq!(p.applied(), expected.to_string());
-    }
-
-    #[test]
-    fn the_quick_estimate_is_not_below_the_tokenizer_count() {
-        for text in [
-            "user\nhi\n",
-            "What is the capital of France? Answer in one word, please.",
-            "fn main() {\n    println!(\"{}\", 1 + 2);\n}\n",
-            "日本の首都はどこですか？一言で答えてください。",
-            "Ünïcödé façade — naïve café 🚀🚀",
-        ] {
-            for model in ["gpt-4o-mini", "gpt-3.5-turbo"] {
-                let (estimate, counted) = (estimate_tokens(text), count_tokens(model, text));
-                assert!(
-                    estimate >= counted,
-                    "{model} {text:?}: {estimate} < {counted}"
-                );
-            }
-        }
     }
 
     fn p(m: f64, c: f64, g: f64) -> Prices {
@@ -318,12 +217,5 @@ mod tests {
     #[test]
     fn absurd_usage_does_not_overflow() {
         assert_eq!(p(1e300, 3.0, 1e300).quota(u64::MAX, u64::MAX), None);
-    }
-
-    #[test]
-    fn token_counts_are_plausible() {
-        let n = count_tokens("gpt-4o", "Hello, world! How are you today?");
-        assert!((5..=12).contains(&n), "{n}");
-        assert_eq!(count_tokens("gpt-3.5-turbo", ""), 0);
     }
 }

@@ -1,9 +1,8 @@
 //! The request flow for `/v1/chat/completions`, `/v1/completions` and `/v1/embeddings`.
 
 use super::attempt::{self, Failure};
-use super::billing::{self, Prices};
-use super::error::Dialect;
-use super::error::V1Error;
+use super::billing::Prices;
+use super::dialect_request;
 use super::key_auth::{self, Caller};
 use super::meter::Meter;
 use super::output_cap::{self, OutputPlan};
@@ -15,11 +14,14 @@ use crate::providers::responses_inbound::{self, Recorder};
 use crate::providers::{
     gemini, gemini_inbound, reasoning, Endpoint, NativeBody, Outbound, Provider, StreamAdapter,
 };
-use crate::services::limits;
+use crate::services::{limits, stored_responses};
 use crate::state::AppState;
 use crate::store::ledger::ReserveError;
 use crate::store::Channel;
 use crate::upstream::UpstreamClient;
+use crate::v1_core::error::Dialect;
+use crate::v1_core::error::V1Error;
+use crate::v1_core::tokens;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use bytes::Bytes;
@@ -101,8 +103,8 @@ fn client_request(
     req: &HttpRequest,
 ) -> Result<ClientRequest, V1Error> {
     match dialect {
-        Dialect::Gemini => gemini_inbound::client_request(req, &raw),
-        Dialect::Responses => responses_inbound::client_request(&raw, req.path()),
+        Dialect::Gemini => dialect_request::gemini(req, &raw),
+        Dialect::Responses => dialect_request::responses(&raw, req.path()),
         Dialect::OpenAi => request::parse(ep, raw),
         Dialect::Anthropic => {
             let native: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| {
@@ -163,7 +165,7 @@ async fn run(call: &Call<'_>, meter: &mut Meter, raw: Bytes) -> Result<HttpRespo
         ));
     }
     let cands = match cr.responses.clone() {
-        Some(call) => responses_inbound::restrict(state, caller, &call, cands, &cr.model).await?,
+        Some(call) => stored_responses::restrict(state, caller, &call, cands, &cr.model).await?,
         None => cands,
     };
     let cands = state.limits.health.prefer_ready(cands);
@@ -286,17 +288,7 @@ async fn try_channel(
 ) -> Result<HttpResponse, Failure> {
     let (state, client, ep) = (call.state, call.client, call.ep);
     let request_id = call.request_id.as_str();
-    let provider = Provider::for_channel(channel).ok_or_else(|| Failure {
-        retryable: true,
-        error: V1Error::upstream(
-            StatusCode::BAD_GATEWAY,
-            "channel type is not supported for this endpoint",
-        ),
-        detail: format!(
-            "channel type {} cannot serve {:?}",
-            channel.channel_type, ep
-        ),
-    })?;
+    let provider = Provider::for_channel(channel);
     let upstream_model = routing::upstream_model(channel, &cr.model);
     meter.set_channel(channel, &upstream_model);
     let passthrough = match provider {
@@ -307,7 +299,7 @@ async fn try_channel(
     // An OpenAI client on an OpenAI-shaped channel: its bytes go up as they are.
     let openai_pt =
         cr.openai_native && provider != Provider::Anthropic && provider != Provider::Gemini;
-    let responses_call = responses_inbound::passes_through(cr, channel);
+    let responses_call = responses_inbound::passes_through(cr.responses.as_deref(), channel);
     let responses_pt = responses_call.is_some();
     // The client's own body goes upstream: nothing is converted, nothing dropped.
     let same_dialect = passthrough || responses_pt || openai_pt;
@@ -380,7 +372,14 @@ async fn try_channel(
     if cr.stream {
         let adapter: Box<dyn StreamAdapter> = if let Some(call) = cr.responses.as_deref() {
             let inner = || provider.stream_adapter(ep, &cr.model, true);
-            responses_inbound::stream_adapter(call, responses_pt, inner, cr, recorder)
+            responses_inbound::stream_adapter(
+                call,
+                responses_pt,
+                inner,
+                &cr.model,
+                &cr.prompt,
+                recorder,
+            )
         } else if let Some(call) = &cr.gemini {
             let prompt = cr.prompt.clone();
             gemini_inbound::stream_adapter(call, provider, ep, &cr.model, passthrough, prompt)
@@ -451,7 +450,7 @@ async fn try_channel(
         Some(u) if !u.is_empty() => u,
         _ => Usage::new(
             cr.prompt.tokens(),
-            billing::count_tokens(&cr.model, &parsed.completion_text),
+            tokens::count_tokens(&cr.model, &parsed.completion_text),
         ),
     };
     meter.set_usage(usage.clone());
@@ -460,7 +459,7 @@ async fn try_channel(
     let body = if passthrough || responses_pt {
         raw
     } else if let Some(call) = cr.responses.as_deref() {
-        responses_inbound::converted_body(call, &parsed.body, cr, &usage)
+        responses_inbound::converted_body(call, &parsed.body, &cr.model, &usage)
     } else if let Some(call) = &cr.gemini {
         gemini_inbound::answer_body(call, &parsed.body, &cr.model)
     } else if cr.native.is_some() {

@@ -1,12 +1,12 @@
 //! Turns an `sk-` key into the token and user behind it, enforcing status, expiry,
 //! allowed IPs (rate limits are `services::limits`).
 
-use super::error::V1Error;
 use crate::auth::api_key;
 use crate::state::AppState;
 use crate::store::{
     Token, User, TOKEN_DISABLED, TOKEN_ENABLED, TOKEN_EXHAUSTED, TOKEN_EXPIRED, USER_ENABLED,
 };
+use crate::v1_core::error::V1Error;
 use actix_web::HttpRequest;
 use std::net::IpAddr;
 

@@ -5,7 +5,7 @@
 pub mod attempt;
 pub mod billing;
 pub mod body_read;
-pub mod error;
+pub mod dialect_request;
 pub mod flow;
 pub mod key_auth;
 pub mod ledger;

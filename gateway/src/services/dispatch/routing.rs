@@ -69,12 +69,13 @@ pub fn pick<'a, R: Rng>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::ChannelType;
     use std::collections::BTreeMap;
 
     fn ch(id: i64, priority: i64, weight: i64) -> Channel {
         Channel {
             id,
-            channel_type: 1,
+            channel_type: ChannelType::OpenAi,
             name: format!("c{id}"),
             base_url: String::new(),
             key_ciphertext: String::new(),

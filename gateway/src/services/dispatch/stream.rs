@@ -3,9 +3,9 @@
 //! on the fly and settlement when the stream ends or the client goes away.
 
 use super::meter::Meter;
-use super::request::Prompt;
 use crate::providers::StreamAdapter;
 use crate::upstream::BodyStream;
+use crate::v1_core::prompt::Prompt;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use shared::openai::Usage;

@@ -5,10 +5,10 @@ use super::counters::Counters;
 use super::headers::{self, Snapshot};
 use super::now_ms;
 use super::period::{self, Period};
-use crate::services::dispatch::error::{Dialect, V1Error};
 use crate::services::dispatch::key_auth::Caller;
 use crate::state::AppState;
 use crate::store::limits::Limits;
+use crate::v1_core::error::{Dialect, V1Error};
 use std::sync::Arc;
 
 /// What the request is expected to use: tokens (prompt estimate + capped output) and

@@ -2,7 +2,7 @@
 //! `anthropic-ratelimit-*` on `/v1/messages`. None when no limit applies.
 
 use super::RateState;
-use crate::services::dispatch::error::{Dialect, V1Error};
+use crate::v1_core::error::{Dialect, V1Error};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 

@@ -36,7 +36,7 @@ pub async fn admit_request(
     caller: &crate::services::dispatch::key_auth::Caller,
     req: &actix_web::HttpRequest,
     want: Want,
-) -> Result<Admission, crate::services::dispatch::error::V1Error> {
+) -> Result<Admission, crate::v1_core::error::V1Error> {
     use actix_web::HttpMessage;
     let adm = admit(state, caller, want).await?;
     req.extensions_mut().insert(adm.snapshot);

@@ -1,11 +1,11 @@
 //! Opening and closing output items: the `added` and `done` events of each kind.
 
 use super::super::response::{item_id, message_item, output_text, reasoning_item};
-use super::{ChatToResponsesStream, Item, Kind};
+use super::{Item, Kind, ToResponses};
 use bytes::Bytes;
 use serde_json::json;
 
-impl ChatToResponsesStream {
+impl ToResponses {
     pub(super) fn open(
         &mut self,
         out: &mut Vec<Bytes>,

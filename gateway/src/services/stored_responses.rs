@@ -2,13 +2,14 @@
 //! created it, so `previous_response_id`, `GET`/`DELETE /v1/responses/{id}` and
 //! `/input_items` go to that channel, and only for the user who created it.
 
-use super::response::CONVERTED_ID_PREFIX;
-use super::{auth_header, bad, serves_responses, upstream_url, Inbound, Op};
-use crate::services::dispatch::error::{Dialect, V1Error};
+use crate::providers::responses_inbound::{
+    auth_header, bad, serves_responses, upstream_url, Inbound, Op, CONVERTED_ID_PREFIX,
+};
 use crate::services::dispatch::key_auth::{self, Caller};
 use crate::state::AppState;
 use crate::store::Channel;
 use crate::upstream::{UpstreamClient, UpstreamRequest};
+use crate::v1_core::error::{Dialect, V1Error};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
 use bytes::Bytes;
