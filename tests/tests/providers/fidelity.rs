@@ -220,3 +220,64 @@ async fn schema_property_order_reaches_every_channel_type_unchanged() {
         }
     }
 }
+
+/// An OpenAI chat body with fields the gateway has never heard of, keys out of
+/// alphabetical order, unusual spacing and number spelling.
+fn odd_chat_body(model: &str, tail: &str) -> String {
+    format!(
+        r#"{{ "zeta_unknown" : [1, 2.50e1],  "model":"{model}",
+  "messages": [ {{"role":"user","content":"hi", "x_vendor": {{"b":1,"a":2}}}} ],
+  "max_tokens": 16{tail} }}"#
+    )
+}
+
+async fn post_chat_raw(w: &V1World, body: String) -> integration_tests::gateway_support::Resp {
+    let req =
+        w.gw.builder(reqwest::Method::POST, "/v1/chat/completions", None)
+            .bearer_auth(&w.key)
+            .header("content-type", "application/json")
+            .header("openai-beta", "assistants=v2")
+            .body(body);
+    w.gw.send(req).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_openai_chat_body_passes_through_to_an_openai_channel_byte_for_byte_except_the_model() {
+    let w = world(
+        OPENAI,
+        json!({"models": ["gpt-alias"], "model_mapping": {"gpt-alias": MODEL}}),
+    )
+    .await;
+    let r = post_chat_raw(&w, odd_chat_body("gpt-alias", "")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let sent = w.mock.last_request().expect("upstream called");
+    assert_eq!(sent.path, "/v1/chat/completions");
+    assert_eq!(sent.body_text(), odd_chat_body(MODEL, ""));
+    assert_eq!(sent.header("openai-beta"), Some("assistants=v2"));
+    assert!(r.headers.get("x-gateway-warnings").is_none());
+
+    // Without a mapping the bytes are the client's own, untouched.
+    let w = world(OPENAI, json!({})).await;
+    let r = post_chat_raw(&w, odd_chat_body(MODEL, "")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        w.mock.last_request().expect("upstream").body_text(),
+        odd_chat_body(MODEL, "")
+    );
+
+    // A stream gets usage asked for, merged into the client's own options in place.
+    let tail = r#", "stream": true, "stream_options": {"x_opt": 1}"#;
+    let r = post_chat_raw(&w, odd_chat_body(MODEL, tail)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let expected = odd_chat_body(
+        MODEL,
+        r#", "stream": true, "stream_options": {"x_opt":1,"include_usage":true}"#,
+    );
+    assert_eq!(
+        w.mock.last_request().expect("upstream").body_text(),
+        expected
+    );
+    // The usage chunk the gateway asked for is not shown to a client that did not ask.
+    assert!(!r.text.contains("\"usage\":{"), "{}", r.text);
+    assert!(r.text.ends_with("data: [DONE]\n\n"), "{}", r.text);
+}
