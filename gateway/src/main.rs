@@ -1,6 +1,11 @@
 use gateway::settings::Settings;
 use gateway::startup::Application;
 
+// A request allocates a few hundred small blocks (headers, JSON fields, log rows); with
+// glibc's allocator that bookkeeping was about a fifth of the gateway's CPU per request.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
     let _ = dotenvy::dotenv();

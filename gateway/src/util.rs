@@ -37,3 +37,51 @@ pub fn new_id() -> uuid::fmt::Simple {
         .into_uuid()
         .simple()
 }
+
+/// A bounded memo of a costly, pure function of a string (a digest, a decryption): it
+/// starts over when full, so it never grows past `limit` entries.
+pub struct Memo {
+    map: std::sync::RwLock<std::collections::HashMap<Box<str>, Box<str>>>,
+    limit: usize,
+}
+
+impl Memo {
+    pub fn new(limit: usize) -> Self {
+        Memo {
+            map: std::sync::RwLock::new(std::collections::HashMap::new()),
+            limit,
+        }
+    }
+
+    /// The remembered value for `key`, else `compute()`'s.
+    pub fn get_or_compute(&self, key: &str, compute: impl FnOnce() -> String) -> String {
+        match self.get_or_try(key, || Ok::<_, std::convert::Infallible>(compute())) {
+            Ok(v) => v,
+            Err(never) => match never {},
+        }
+    }
+
+    /// The remembered value for `key`, else `compute()`'s (remembered when it succeeds).
+    pub fn get_or_try<E>(
+        &self,
+        key: &str,
+        compute: impl FnOnce() -> Result<String, E>,
+    ) -> Result<String, E> {
+        let known = self
+            .map
+            .read()
+            .ok()
+            .and_then(|m| m.get(key).map(|v| v.to_string()));
+        if let Some(v) = known {
+            return Ok(v);
+        }
+        let v = compute()?;
+        if let Ok(mut m) = self.map.write() {
+            if m.len() >= self.limit {
+                m.clear();
+            }
+            m.insert(key.into(), v.as_str().into());
+        }
+        Ok(v)
+    }
+}

@@ -14,6 +14,19 @@ pub fn hash(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
+/// Keys remembered by [`hash_of_presented`] before the memo starts over.
+const MEMO_KEYS: usize = 4096;
+
+/// [`hash`] of a key a client presents, remembered for keys seen recently: every `/v1`
+/// call hashes its key, and SHA-256 without CPU support for it was a sizeable part of
+/// the gateway's own work per request. The memo lives only in this process's memory,
+/// like the cached token rows it leads to.
+pub fn hash_of_presented(key: &str) -> String {
+    use std::sync::LazyLock;
+    static MEMO: LazyLock<crate::util::Memo> = LazyLock::new(|| crate::util::Memo::new(MEMO_KEYS));
+    MEMO.get_or_compute(key, || hash(key))
+}
+
 /// `sk-abcd…wxyz`: enough to recognise a key, useless to an attacker.
 pub fn display_prefix(key: &str) -> String {
     let chars: Vec<char> = key.chars().collect();

@@ -1,5 +1,6 @@
 //! AES-256-GCM for provider keys at rest. The stored form is base64(nonce || ciphertext).
 
+use crate::util::Memo;
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
@@ -8,9 +9,14 @@ use sha2::{Digest, Sha256};
 
 pub struct SecretBox {
     cipher: Aes256Gcm,
+    /// Values opened recently, by their sealed form: every upstream call needs its
+    /// channel's key, and decrypting it each time was measurable per request.
+    opened: Memo,
 }
 
 const NONCE_LEN: usize = 12;
+/// Opened values remembered before the memo starts over.
+const MEMO_ENTRIES: usize = 1024;
 
 impl SecretBox {
     /// Derives the 256-bit key from any-length secret material.
@@ -18,6 +24,7 @@ impl SecretBox {
         let key = Sha256::digest(secret.as_bytes());
         SecretBox {
             cipher: Aes256Gcm::new(&key),
+            opened: Memo::new(MEMO_ENTRIES),
         }
     }
 
@@ -34,6 +41,10 @@ impl SecretBox {
     }
 
     pub fn open(&self, sealed: &str) -> anyhow::Result<String> {
+        self.opened.get_or_try(sealed, || self.decrypt(sealed))
+    }
+
+    fn decrypt(&self, sealed: &str) -> anyhow::Result<String> {
         let raw = base64::engine::general_purpose::STANDARD.decode(sealed)?;
         if raw.len() <= NONCE_LEN {
             anyhow::bail!("sealed value too short");

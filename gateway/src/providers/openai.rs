@@ -248,6 +248,18 @@ fn usage_of(v: &Value) -> Option<Usage> {
 }
 
 pub fn parse(_ep: Endpoint, raw: Bytes) -> Result<Parsed, String> {
+    // The answer goes to the client as it came; only its usage is needed, and the text
+    // only when there is none. Finding the top-level `usage` skips the rest unparsed.
+    let reported = get_field(&raw, "usage")
+        .and_then(|u| serde_json::from_slice::<Usage>(u).ok())
+        .filter(|u| !u.is_empty());
+    if let Some(usage) = reported {
+        return Ok(Parsed {
+            usage: Some(usage),
+            body: raw,
+            completion_text: String::new(),
+        });
+    }
     if let Ok(view) = serde_json::from_slice::<BodyView<'_>>(&raw) {
         let mut completion_text = String::new();
         view.generated_text(&mut completion_text);

@@ -53,7 +53,7 @@ pub async fn identify(state: &AppState, req: &HttpRequest) -> Result<Caller, V1E
     if !api_key::looks_valid(&key) {
         return Err(V1Error::unauthorized("invalid API key"));
     }
-    let hash = api_key::hash(&key);
+    let hash = api_key::hash_of_presented(&key);
     let token = state
         .token_by_hash(&hash)
         .await?

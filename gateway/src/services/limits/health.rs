@@ -37,7 +37,10 @@ pub fn keys(plain: &str) -> Vec<&str> {
 
 /// A short, non-reversible name for a key (never the key itself in rows or logs).
 pub fn fingerprint(key: &str) -> String {
-    hex::encode(&Sha256::digest(key.as_bytes())[..8])
+    use std::sync::LazyLock;
+    // Every upstream call fingerprints its key; the digest is worth remembering.
+    static MEMO: LazyLock<crate::util::Memo> = LazyLock::new(|| crate::util::Memo::new(4096));
+    MEMO.get_or_compute(key, || hex::encode(&Sha256::digest(key.as_bytes())[..8]))
 }
 
 /// Backoff for the n-th strike in a row, at least what the upstream asked for.
