@@ -11,6 +11,8 @@ use futures_util::{Stream, StreamExt};
 use shared::openai::Usage;
 use shared::sse::{SseDecoder, SseEvent};
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -111,6 +113,11 @@ struct Pipeline {
     meter: Meter,
     settings: StreamSettings,
     last_activity: Instant,
+    /// The next keep-alive or idle check. One timer for the stream's life, re-armed only
+    /// when it fires: a timer made per upstream chunk was a measurable part of each event.
+    timer: Pin<Box<tokio::time::Sleep>>,
+    /// Resolves when a graceful stop's grace is over (made once, for the same reason).
+    grace: Pin<Box<dyn Future<Output = ()> + Send>>,
     finished: bool,
     /// Counts this stream in `gateway_open_streams` while it lives.
     _open: Option<crate::metrics::OpenStream>,
@@ -172,7 +179,6 @@ impl Pipeline {
     }
 
     async fn step(&mut self) {
-        let wait = self.settings.keepalive;
         tokio::select! {
             next = self.s.upstream.next() => {
                 self.last_activity = Instant::now();
@@ -196,18 +202,30 @@ impl Pipeline {
                     }
                 }
             }
-            _ = self.settings.shutdown.grace_over() => {
+            () = &mut self.grace => {
                 let cut = format!("stream {}", self.settings.shutdown.cut_message());
                 self.end(Some(cut)).await;
             }
-            _ = tokio::time::sleep(wait) => {
-                if self.last_activity.elapsed() >= self.settings.idle_timeout {
-                    self.end(Some("upstream stream idle timeout".into())).await;
-                } else {
-                    self.s.pending.push_back(self.s.adapter.keep_alive());
-                }
-            }
+            () = &mut self.timer => self.on_timer().await,
         }
+    }
+
+    /// Silence for the idle timeout ends the stream; silence for the keep-alive interval
+    /// sends a keep-alive. Re-arms for the next check.
+    async fn on_timer(&mut self) {
+        let now = Instant::now();
+        let silent = now.saturating_duration_since(self.last_activity);
+        if silent >= self.settings.idle_timeout {
+            self.end(Some("upstream stream idle timeout".into())).await;
+            return;
+        }
+        let next = if silent >= self.settings.keepalive {
+            self.s.pending.push_back(self.s.adapter.keep_alive());
+            now + self.settings.keepalive
+        } else {
+            self.last_activity + self.settings.keepalive
+        };
+        self.timer.as_mut().reset(next);
     }
 
     async fn feed(&mut self, chunk: &[u8]) {
@@ -237,12 +255,16 @@ pub fn into_client_stream(
     meter: Meter,
     settings: StreamSettings,
 ) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
+    let now = Instant::now();
+    let mut watch = settings.shutdown.clone();
     let p = Pipeline {
         s,
         _open: meter.open_stream(),
         meter,
+        timer: Box::pin(tokio::time::sleep_until(now + settings.keepalive)),
+        grace: Box::pin(async move { watch.grace_over().await }),
         settings,
-        last_activity: Instant::now(),
+        last_activity: now,
         finished: false,
     };
     futures_util::stream::unfold(p, |mut p| async move {
