@@ -17,6 +17,8 @@ pub struct Results {
     pub idle: Vec<(PathId, IdleResult)>,
     /// Per process: name, VmHWM and VmRSS at the end (kB).
     pub memory: Vec<(String, u64, u64)>,
+    /// Instructions per request; `None` when the workload was not chosen.
+    pub instr: Option<crate::instr::InstrResults>,
     pub load_after: String,
     pub wall: Duration,
 }
@@ -298,7 +300,7 @@ fn verdict(ok: Option<bool>) -> &'static str {
 }
 
 fn targets(out: &mut String, ctx: &Context, r: &Results) {
-    let _ = writeln!(out, "\n### Targets from issue 7\n");
+    let _ = writeln!(out, "\n### Targets from issues 7 and 12\n");
     let direct = get(&r.c1, PathId::Direct);
     let gw = get(&r.c1, PathId::Gateway);
     let bare = get(&r.c1, PathId::Bare);
@@ -421,6 +423,11 @@ fn targets(out: &mut String, ctx: &Context, r: &Results) {
             ratio(hop, bare_add)
         ),
     );
+    if r.instr.is_some() {
+        for (ok, text) in crate::instr_report::targets(r.instr.as_ref()) {
+            line(out, ok, text);
+        }
+    }
     let relay_rss = idle_peak(r, PathId::Relay, "relay");
     line(
         out,
@@ -522,6 +529,7 @@ pub fn render(ctx: &Context, r: &Results) -> String {
     stream_table(&mut out, ctx, &r.stream);
     idle_table(&mut out, ctx, &r.idle);
     memory_table(&mut out, &r.memory);
+    crate::instr_report::section(&mut out, r.instr.as_ref(), &a.server_log);
     targets(&mut out, ctx, r);
     let _ = writeln!(out, "\n### Notes\n");
     let _ = writeln!(
