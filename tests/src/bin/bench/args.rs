@@ -26,6 +26,8 @@ usage: bench [flags]   (build with: cargo run --release -p integration-tests --b
   --ramp-ms <ms>             spread the slow streams' connects over this long (2000)
   --instr-requests <n>       instr: requests by which the two callgrind lifetimes of a
                              path differ; instructions per request = difference / n (200)
+  --instr-delay-ms <ms>      instr: mock pacing between stream writes (5; with 0 events
+                             coalesce into fewer reads, the more so the slower a server)
   --workers <n>              HTTP workers of mock, bare proxy and gateways (CPUs)
   --client-threads <n>       load generator threads (CPUs)
   --server-log <filter>      RUST_LOG of gateway and relay (info, the product default)
@@ -125,6 +127,7 @@ pub struct Args {
     pub idle_delay_ms: u64,
     pub ramp: Duration,
     pub instr_requests: usize,
+    pub instr_delay_ms: u64,
     pub workers: usize,
     pub client_threads: usize,
     pub server_log: String,
@@ -188,6 +191,7 @@ impl Args {
             idle_delay_ms: 1000,
             ramp: Duration::from_millis(2000),
             instr_requests: 200,
+            instr_delay_ms: 5,
             workers: cpus(),
             client_threads: cpus(),
             server_log: "info".into(),
@@ -240,6 +244,7 @@ impl Args {
                 "--idle-delay-ms" => a.idle_delay_ms = num(&flag, &v)?,
                 "--ramp-ms" => a.ramp = Duration::from_millis(num(&flag, &v)?),
                 "--instr-requests" => a.instr_requests = num(&flag, &v)?,
+                "--instr-delay-ms" => a.instr_delay_ms = num(&flag, &v)?,
                 "--workers" => a.workers = num(&flag, &v)?,
                 "--client-threads" => a.client_threads = num(&flag, &v)?,
                 "--server-log" => a.server_log = v,
@@ -266,8 +271,13 @@ impl Args {
         bounded("--instr-requests", self.instr_requests, 1, 100_000)?;
         bounded("--workers", self.workers, 1, 256)?;
         bounded("--client-threads", self.client_threads, 1, 256)?;
-        if self.stream_delay_ms > 10_000 || self.idle_delay_ms > 60_000 {
-            return Err("stream delays are capped at 10 s (stream) and 60 s (idle)".into());
+        if self.stream_delay_ms > 10_000
+            || self.idle_delay_ms > 60_000
+            || self.instr_delay_ms > 1000
+        {
+            return Err(
+                "stream delays are capped at 10 s (stream), 60 s (idle) and 1 s (instr)".into(),
+            );
         }
         Ok(())
     }

@@ -55,6 +55,8 @@ pub struct InstrResults {
     pub valgrind: Option<String>,
     /// N: the requests by which the two lifetimes differ.
     pub requests: usize,
+    /// The mock's pause between stream writes.
+    pub delay_ms: u64,
     pub rows: Vec<Row>,
 }
 
@@ -82,6 +84,7 @@ pub async fn measure(args: &Args, bins: &Binaries, dir: &Path) -> Result<InstrRe
     let mut results = InstrResults {
         valgrind: callgrind::version(),
         requests: args.instr_requests,
+        delay_ms: args.instr_delay_ms,
         rows: Vec::new(),
     };
     if results.valgrind.is_none() {
@@ -97,7 +100,7 @@ pub async fn measure(args: &Args, bins: &Binaries, dir: &Path) -> Result<InstrRe
         "--chunks".into(),
         CHUNKS.to_string(),
         "--delay-ms".into(),
-        "0".into(),
+        args.instr_delay_ms.to_string(),
         "--workers".into(),
         "1".into(),
     ];

@@ -54,10 +54,20 @@ pub fn section(out: &mut String, r: Option<&InstrResults>, log: &str) {
          up, {WARM_UP} warm-up requests, then {BASE} or {BASE} + N requests one after the other on \
          one keep-alive connection, SIGTERM (the gateway drains its settlement writer before it \
          exits). Instructions per request = (second total − first total) ÷ N, N = {}; every thread \
-         of the process counts. Streams: {CHUNKS} deltas ({} SSE events), no pacing.\n",
+         of the process counts; (d) adds the gateway's and the relay's. Streams: {CHUNKS} deltas \
+         ({} SSE events) {}. Callgrind slows the servers some 50 times while the \
+         settlement writer still gathers for 20 ms of wall time, so its transactions carry fewer \
+         settlements each than at native speed and weigh a little more per request here.\n",
         log,
         r.requests,
-        Args::stream_events(CHUNKS)
+        Args::stream_events(CHUNKS),
+        match r.delay_ms {
+            0 => "written back to back (so several may reach a server in one read)".to_string(),
+            d => format!(
+                "written {d} ms apart, so each reaches the servers in a read of its own, as an \
+                 LLM's tokens do"
+            ),
+        }
     );
     let _ = writeln!(
         out,
