@@ -48,16 +48,17 @@ pub fn section(out: &mut String, r: Option<&InstrResults>, log: &str) {
     };
     let _ = writeln!(
         out,
-        "Each path's servers run under `{version}` `--tool=callgrind` (the mock natively), one HTTP \
-         worker each, the gateway on a fresh SQLite database with RUST_LOG={} (the access log on), \
-         its settlement writer, no Redis and no OTLP. Two lifetimes per path and kind: start, set \
-         up, {WARM_UP} warm-up requests, then {BASE} or {BASE} + N requests one after the other on \
-         one keep-alive connection, SIGTERM (the gateway drains its settlement writer before it \
-         exits). Instructions per request = (second total − first total) ÷ N, N = {}; every thread \
-         of the process counts; (d) adds the gateway's and the relay's. Streams: {CHUNKS} deltas \
-         ({} SSE events) {}. Callgrind slows the servers some 50 times while the \
-         settlement writer still gathers for 20 ms of wall time, so its transactions carry fewer \
-         settlements each than at native speed and weigh a little more per request here.\n",
+        "Each path's servers run under `{version}` `--tool=callgrind` (the mock natively), the \
+         bare proxy and the gateway with one HTTP worker, the gateway on a fresh SQLite database \
+         with RUST_LOG={} (the access log on), its settlement writer, no Redis and no OTLP. Two \
+         lifetimes per path and kind: start, set up, {WARM_UP} warm-up requests, then {BASE} or \
+         {BASE} + N requests one after the other on one keep-alive connection, SIGTERM (the \
+         gateway drains its settlement writer before it exits). Instructions per request = \
+         (second total − first total) ÷ N, N = {}; every thread of the process counts; (d) adds \
+         the gateway's and the relay's. Streams: {CHUNKS} deltas ({} SSE events) {}. Callgrind \
+         slows the servers some 50 times while the settlement writer still gathers for 20 ms of \
+         wall time, so its transactions carry fewer settlements each than at native speed and \
+         weigh a little more per request here.\n",
         log,
         r.requests,
         Args::stream_events(CHUNKS),

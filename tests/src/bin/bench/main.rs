@@ -2,8 +2,9 @@
 //! actix-web + awc pass-through proxy, the gateway on SQLite, the gateway through the relay,
 //! optionally the gateway on PostgreSQL and a LiteLLM proxy, all on 127.0.0.1; drives them
 //! with the same built-in load generator in interleaved blocks; prints a markdown report
-//! (and writes it with `--out`). Every server is killed when the run ends, fails, panics or
-//! is interrupted.
+//! (and writes it with `--out`). The `instr` workload (issue 12) then counts instructions per
+//! request with the servers under callgrind. Every server is killed when the run ends, fails,
+//! panics or is interrupted.
 //!
 //! Run: `cargo run --release -p integration-tests --bin bench -- --out docs/benchmark.md`
 //! (`--help` lists the flags). It first runs `cargo build --release` for the gateway, relay
