@@ -13,7 +13,7 @@ usage: bench [flags]   (build with: cargo run --release -p integration-tests --b
                              default: target/litellm-venv/bin/litellm or `litellm` on PATH)
   --no-litellm               leave the LiteLLM row out even when it is found
   --paths <list>             subset of direct,bare,gateway,relay,postgres,litellm
-  --workloads <list>         subset of c1,c64,stream,idle
+  --workloads <list>         subset of c1,c64,stream,idle,instr (all)
   --rounds <n>               interleaved rounds per workload (3)
   --block-secs <s>           one path's block per round, non-streaming (2)
   --stream-block-secs <s>    one path's block per round, streaming (3)
@@ -24,6 +24,10 @@ usage: bench [flags]   (build with: cargo run --release -p integration-tests --b
   --idle-chunks <n>          content deltas per slow stream (8)
   --idle-delay-ms <ms>       pacing of the slow streams (1000)
   --ramp-ms <ms>             spread the slow streams' connects over this long (2000)
+  --instr-requests <n>       instr: requests by which the two callgrind lifetimes of a
+                             path differ; instructions per request = difference / n (200)
+  --instr-delay-ms <ms>      instr: mock pacing between stream writes (5; with 0 events
+                             coalesce into fewer reads, the more so the slower a server)
   --workers <n>              HTTP workers of mock, bare proxy and gateways (CPUs)
   --client-threads <n>       load generator threads (CPUs)
   --server-log <filter>      RUST_LOG of gateway and relay (info, the product default)
@@ -80,14 +84,17 @@ pub enum Workload {
     C64,
     Stream,
     Idle,
+    /// Instructions per request under callgrind (issue 12).
+    Instr,
 }
 
 impl Workload {
-    const ALL: [Workload; 4] = [
+    const ALL: [Workload; 5] = [
         Workload::C1,
         Workload::C64,
         Workload::Stream,
         Workload::Idle,
+        Workload::Instr,
     ];
 
     fn flag(self) -> &'static str {
@@ -96,6 +103,7 @@ impl Workload {
             Workload::C64 => "c64",
             Workload::Stream => "stream",
             Workload::Idle => "idle",
+            Workload::Instr => "instr",
         }
     }
 }
@@ -118,6 +126,8 @@ pub struct Args {
     pub idle_chunks: usize,
     pub idle_delay_ms: u64,
     pub ramp: Duration,
+    pub instr_requests: usize,
+    pub instr_delay_ms: u64,
     pub workers: usize,
     pub client_threads: usize,
     pub server_log: String,
@@ -180,6 +190,8 @@ impl Args {
             idle_chunks: 8,
             idle_delay_ms: 1000,
             ramp: Duration::from_millis(2000),
+            instr_requests: 200,
+            instr_delay_ms: 5,
             workers: cpus(),
             client_threads: cpus(),
             server_log: "info".into(),
@@ -231,6 +243,8 @@ impl Args {
                 "--idle-chunks" => a.idle_chunks = num(&flag, &v)?,
                 "--idle-delay-ms" => a.idle_delay_ms = num(&flag, &v)?,
                 "--ramp-ms" => a.ramp = Duration::from_millis(num(&flag, &v)?),
+                "--instr-requests" => a.instr_requests = num(&flag, &v)?,
+                "--instr-delay-ms" => a.instr_delay_ms = num(&flag, &v)?,
                 "--workers" => a.workers = num(&flag, &v)?,
                 "--client-threads" => a.client_threads = num(&flag, &v)?,
                 "--server-log" => a.server_log = v,
@@ -254,16 +268,27 @@ impl Args {
         bounded("--stream-chunks", self.stream_chunks, 1, 10_000)?;
         bounded("--idle-streams", self.idle_streams, 1, 8000)?;
         bounded("--idle-chunks", self.idle_chunks, 1, 1000)?;
+        bounded("--instr-requests", self.instr_requests, 1, 100_000)?;
         bounded("--workers", self.workers, 1, 256)?;
         bounded("--client-threads", self.client_threads, 1, 256)?;
-        if self.stream_delay_ms > 10_000 || self.idle_delay_ms > 60_000 {
-            return Err("stream delays are capped at 10 s (stream) and 60 s (idle)".into());
+        if self.stream_delay_ms > 10_000
+            || self.idle_delay_ms > 60_000
+            || self.instr_delay_ms > 1000
+        {
+            return Err(
+                "stream delays are capped at 10 s (stream), 60 s (idle) and 1 s (instr)".into(),
+            );
         }
         Ok(())
     }
 
     pub fn has(&self, w: Workload) -> bool {
         self.workloads.contains(&w)
+    }
+
+    /// Whether any workload runs the servers natively and times them.
+    pub fn timed(&self) -> bool {
+        self.workloads.iter().any(|w| *w != Workload::Instr)
     }
 
     /// SSE events a stream carries with `include_usage`: role, deltas, finish, usage, `[DONE]`.

@@ -2,15 +2,19 @@
 //! actix-web + awc pass-through proxy, the gateway on SQLite, the gateway through the relay,
 //! optionally the gateway on PostgreSQL and a LiteLLM proxy, all on 127.0.0.1; drives them
 //! with the same built-in load generator in interleaved blocks; prints a markdown report
-//! (and writes it with `--out`). Every server is killed when the run ends, fails, panics or
-//! is interrupted.
+//! (and writes it with `--out`). The `instr` workload (issue 12) then counts instructions per
+//! request with the servers under callgrind. Every server is killed when the run ends, fails,
+//! panics or is interrupted.
 //!
 //! Run: `cargo run --release -p integration-tests --bin bench -- --out docs/benchmark.md`
 //! (`--help` lists the flags). It first runs `cargo build --release` for the gateway, relay
 //! and test binaries (skip with `--no-build`).
 
 mod args;
+mod callgrind;
 mod client;
+mod instr;
+mod instr_report;
 mod load;
 mod machine;
 mod pg;
@@ -88,8 +92,55 @@ async fn run(args: &Args, fd_limit: u64) -> Result<(), String> {
         .tempdir()
         .map_err(|e| e.to_string())?;
     eprintln!("bench: servers log to {}", dir.path().display());
-    let mut world = World::start(args, bins, dir.path()).await?;
     let mut results = Results::default();
+    let (notes, litellm_version) = match args.timed() {
+        true => timed(args, bins.clone(), dir.path(), &mut results).await?,
+        false => (Vec::new(), None),
+    };
+    // After the timed workloads, whose servers are gone by now: callgrind runs alone.
+    if args.has(Workload::Instr) {
+        results.instr = Some(instr::measure(args, &bins, dir.path()).await?);
+    }
+    results.load_after = machine::load_average();
+    results.wall = started.elapsed();
+
+    let ctx = Context {
+        args,
+        machine: &machine,
+        notes: &notes,
+        litellm_version: litellm_version.as_deref(),
+        fd_limit,
+    };
+    let text = report::render(&ctx, &results);
+    println!("{text}");
+    if let Some(out) = &args.out {
+        let path = match out.is_absolute() {
+            true => out.clone(),
+            false => std::env::current_dir()
+                .unwrap_or_else(|_| root.clone())
+                .join(out),
+        };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        std::fs::write(&path, &text).map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("bench: report written to {}", path.display());
+    }
+    if args.keep_logs {
+        eprintln!("bench: logs kept in {}", dir.keep().display());
+    }
+    Ok(())
+}
+
+/// The timed workloads on natively running servers (all stopped when this returns); gives
+/// the report's notes and the LiteLLM version.
+async fn timed(
+    args: &Args,
+    bins: procs::Binaries,
+    dir: &std::path::Path,
+    results: &mut Results,
+) -> Result<(Vec<String>, Option<String>), String> {
+    let mut world = World::start(args, bins, dir).await?;
 
     warm_up(&world).await;
     // A fresh mock per workload: it records every request, so this bounds its memory.
@@ -146,9 +197,6 @@ async fn run(args: &Args, fd_limit: u64) -> Result<(), String> {
             (p.name.clone(), hwm, rss)
         })
         .collect();
-    results.load_after = machine::load_average();
-    results.wall = started.elapsed();
-
     let mut notes = world.notes.clone();
     if args.has(Workload::Idle) {
         notes.push(
@@ -157,33 +205,7 @@ async fn run(args: &Args, fd_limit: u64) -> Result<(), String> {
                 .into(),
         );
     }
-    let ctx = Context {
-        args,
-        machine: &machine,
-        notes: &notes,
-        litellm_version: world.litellm_version.as_deref(),
-        fd_limit,
-    };
-    let text = report::render(&ctx, &results);
-    println!("{text}");
-    if let Some(out) = &args.out {
-        let path = match out.is_absolute() {
-            true => out.clone(),
-            false => std::env::current_dir()
-                .unwrap_or_else(|_| root.clone())
-                .join(out),
-        };
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
-        }
-        std::fs::write(&path, &text).map_err(|e| format!("{}: {e}", path.display()))?;
-        eprintln!("bench: report written to {}", path.display());
-    }
-    drop(world);
-    if args.keep_logs {
-        eprintln!("bench: logs kept in {}", dir.keep().display());
-    }
-    Ok(())
+    Ok((notes, world.litellm_version.clone()))
 }
 
 /// Fills connection pools, caches and tokenizer tables on every path before measuring.

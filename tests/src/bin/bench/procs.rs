@@ -121,6 +121,47 @@ impl Proc {
         (total.0 > 0).then_some(total)
     }
 
+    /// Sends SIGTERM to the process (not its group) and waits up to `timeout` for it to
+    /// exit, so it runs its graceful shutdown (the gateway drains its settlement writer,
+    /// valgrind writes its profile); kills it if it does not.
+    pub fn terminate(&mut self, timeout: Duration) -> Result<(), String> {
+        if self.reaped {
+            return Err(format!("{} was already stopped", self.name));
+        }
+        #[allow(unsafe_code)]
+        // SAFETY: plain syscall on a child this benchmark spawned and has not reaped.
+        unsafe {
+            libc::kill(self.pid as libc::pid_t, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => {
+                    self.reaped = true;
+                    return match status.success() {
+                        true => Ok(()),
+                        false => Err(format!(
+                            "{} exited with {status} after SIGTERM; its log says:\n{}",
+                            self.name,
+                            self.log_tail()
+                        )),
+                    };
+                }
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Ok(None) => {
+                    self.kill();
+                    return Err(format!(
+                        "{} still running {timeout:?} after SIGTERM; killed",
+                        self.name
+                    ));
+                }
+                Err(e) => return Err(format!("{}: {e}", self.name)),
+            }
+        }
+    }
+
     pub fn kill(&mut self) {
         if self.reaped {
             // The pid may belong to someone else by now.
@@ -220,6 +261,7 @@ pub fn raise_fd_limit() -> u64 {
 }
 
 /// Where the release binaries are, and building them first when asked.
+#[derive(Clone)]
 pub struct Binaries {
     pub dir: PathBuf,
     pub root: PathBuf,

@@ -13,12 +13,13 @@ use crate::procs::{free_port, Binaries, Proc};
 
 /// The model every path is asked for (the gateway's channel serves it).
 pub const MODEL: &str = "gpt-4o-mini";
+pub const CHAT_PATH: &str = "/v1/chat/completions";
 const ADMIN_PASSWORD: &str = "bench-admin-password-0123";
 const JWT_SECRET: &str = "bench-jwt-secret-that-is-long-enough-0123456789";
 const RELAY_KEY: &str = "bench-relay-shared-key-0123456789abcdef";
 const LITELLM_MASTER_KEY: &str = "sk-bench-litellm-master-key";
 /// Same length as a gateway key, so every request has the same size.
-const MOCK_KEY: &str = "sk-mock000000000000000000000000000000000000000000";
+pub const MOCK_KEY: &str = "sk-mock000000000000000000000000000000000000000000";
 /// The user message: long enough that each of 50 stream deltas carries text.
 const PROMPT: &str = "Please answer briefly: what is the capital of France, and which river \
     flows through it? Add one sentence on why the city grew there, one on its bridges, and \
@@ -57,7 +58,8 @@ pub struct World {
     _schema: Option<crate::pg::Schema>,
 }
 
-fn body(stream: bool) -> String {
+/// The chat request every path gets; `stream` asks for SSE with the usage event.
+pub fn body(stream: bool) -> String {
     let mut b = json!({
         "model": MODEL,
         "messages": [{"role": "user", "content": PROMPT}],
@@ -71,14 +73,55 @@ fn body(stream: bool) -> String {
 }
 
 fn target(id: PathId, port: u16, key: &str, procs: Vec<usize>) -> Target {
-    let path = "/v1/chat/completions";
     Target {
         id,
         port,
-        json: Arc::new(client::request(port, path, key, &body(false))),
-        stream: Arc::new(client::request(port, path, key, &body(true))),
+        json: Arc::new(client::request(port, CHAT_PATH, key, &body(false))),
+        stream: Arc::new(client::request(port, CHAT_PATH, key, &body(true))),
         procs,
     }
+}
+
+/// The environment of a benchmarked gateway: no Redis, no OTLP, a fresh database.
+pub struct GatewayEnv<'a> {
+    pub port: u16,
+    pub database_url: &'a str,
+    /// The relay's URL when the channel goes through it.
+    pub relay: Option<&'a str>,
+    pub workers: usize,
+    /// `RUST_LOG`; `info` keeps the access log on.
+    pub log: &'a str,
+}
+
+impl GatewayEnv<'_> {
+    pub fn vars(&self) -> Vec<(&'static str, String)> {
+        let mut env = vec![
+            ("HOST", "127.0.0.1".to_string()),
+            ("PORT", self.port.to_string()),
+            ("DATABASE_URL", self.database_url.to_string()),
+            ("JWT_SECRET", JWT_SECRET.into()),
+            ("INITIAL_ADMIN_PASSWORD", ADMIN_PASSWORD.into()),
+            ("HTTP_WORKERS", self.workers.to_string()),
+            ("RUST_LOG", self.log.to_string()),
+        ];
+        if let Some(url) = self.relay {
+            env.push(("RELAY_PROXY_URL", url.to_string()));
+            env.push(("RELAY_PROXY_KEY", RELAY_KEY.to_string()));
+        }
+        env
+    }
+}
+
+/// The relay's environment: plain http and private addresses allowed (the mock is local).
+pub fn relay_env(port: u16, log: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("HOST", "127.0.0.1".into()),
+        ("PORT", port.to_string()),
+        ("PROXY_SECRET_KEY", RELAY_KEY.into()),
+        ("RELAY_ALLOW_PRIVATE", "true".into()),
+        ("RELAY_ALLOW_HTTP", "true".into()),
+        ("RUST_LOG", log.to_string()),
+    ]
 }
 
 impl World {
@@ -139,14 +182,7 @@ impl World {
                 "relay",
                 &w.bins.path("relay"),
                 &[],
-                &[
-                    ("HOST", "127.0.0.1".into()),
-                    ("PORT", relay_port.to_string()),
-                    ("PROXY_SECRET_KEY", RELAY_KEY.into()),
-                    ("RELAY_ALLOW_PRIVATE", "true".into()),
-                    ("RELAY_ALLOW_HTTP", "true".into()),
-                    ("RUST_LOG", args.server_log.clone()),
-                ],
+                &relay_env(relay_port, &args.server_log),
                 dir,
             )?;
             relay.wait_ready(relay_port, Some("/health"), READY)?;
@@ -228,19 +264,14 @@ impl World {
         args: &Args,
     ) -> Result<(u16, usize), String> {
         let port = free_port()?;
-        let mut env = vec![
-            ("HOST", "127.0.0.1".to_string()),
-            ("PORT", port.to_string()),
-            ("DATABASE_URL", database_url.to_string()),
-            ("JWT_SECRET", JWT_SECRET.into()),
-            ("INITIAL_ADMIN_PASSWORD", ADMIN_PASSWORD.into()),
-            ("HTTP_WORKERS", args.workers.to_string()),
-            ("RUST_LOG", args.server_log.clone()),
-        ];
-        if let Some(url) = relay {
-            env.push(("RELAY_PROXY_URL", url.to_string()));
-            env.push(("RELAY_PROXY_KEY", RELAY_KEY.to_string()));
+        let env = GatewayEnv {
+            port,
+            database_url,
+            relay,
+            workers: args.workers,
+            log: &args.server_log,
         }
+        .vars();
         let mut p = Proc::spawn(name, &self.bins.path("gateway"), &[], &env, &self.dir)?;
         p.wait_ready(port, Some("/health"), READY)?;
         Ok((port, self.push(p)))
@@ -359,7 +390,7 @@ async fn call(
 
 /// Logs in as admin, adds a channel to the mock (through the relay or not), funds the
 /// admin and creates an unlimited key; returns the key.
-async fn setup_gateway(port: u16, mock_port: u16, use_relay: bool) -> Result<String, String> {
+pub async fn setup_gateway(port: u16, mock_port: u16, use_relay: bool) -> Result<String, String> {
     use reqwest::Method;
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::builder()
