@@ -267,7 +267,9 @@ pub fn into_client_stream(
         last_activity: now,
         finished: false,
     };
-    futures_util::stream::unfold(p, |mut p| async move {
+    // Boxed: `unfold` moves its state into every item's future, and the pipeline is
+    // large enough that copying it per event showed up in the profile.
+    futures_util::stream::unfold(Box::new(p), |mut p| async move {
         loop {
             if let Some(b) = p.s.pending.pop_front() {
                 return Some((Ok(b), p));
