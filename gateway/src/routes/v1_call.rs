@@ -59,12 +59,8 @@ pub async fn read_limited_body(req: &HttpRequest, payload: web::Payload) -> Resu
 }
 
 fn too_large() -> V1Error {
-    V1Error::new(
-        actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-        "invalid_request_error",
-        format!("request body is larger than {V1_BODY_LIMIT} bytes"),
-    )
-    .code("request_too_large")
+    V1Error::payload_too_large(format!("request body is larger than {V1_BODY_LIMIT} bytes"))
+        .code("request_too_large")
 }
 
 /// Collects the body up to the limit, answering 413 in OpenAI's shape beyond it.
@@ -73,12 +69,8 @@ pub async fn read_body(mut payload: web::Payload) -> Result<Bytes, V1Error> {
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
             if crate::body_deadline::is_timeout(&e) {
-                V1Error::new(
-                    actix_web::http::StatusCode::REQUEST_TIMEOUT,
-                    "invalid_request_error",
-                    crate::body_deadline::TIMEOUT_MESSAGE,
-                )
-                .code("request_timeout")
+                V1Error::request_timeout(crate::body_deadline::TIMEOUT_MESSAGE)
+                    .code("request_timeout")
             } else {
                 V1Error::bad_request("could not read the request body")
             }

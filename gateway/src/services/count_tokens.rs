@@ -131,11 +131,7 @@ async fn ask_channel(ask: &Ask<'_>, channel: &Channel, q: &Question<'_>) -> Resu
         status.is_client_error() && !matches!(status.as_u16(), 401 | 403 | 404 | 408 | 429);
     if client_error {
         let message: String = message.chars().take(500).collect();
-        return Ok(Answer::Refused(V1Error::new(
-            status,
-            "invalid_request_error",
-            message,
-        )));
+        return Ok(Answer::Refused(V1Error::upstream_rejected(status, message)));
     }
     Err(format!("upstream answered {}: {message}", status.as_u16()))
 }

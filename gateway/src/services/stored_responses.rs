@@ -10,7 +10,7 @@ use crate::state::AppState;
 use crate::store::Channel;
 use crate::upstream::{UpstreamClient, UpstreamRequest};
 use crate::v1_core::error::{Dialect, V1Error};
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse};
 use bytes::Bytes;
 
@@ -116,7 +116,7 @@ pub async fn proxy_stored(
         .open(&channel.key_ciphertext)
         .map_err(|e| {
             log::error!("channel {} key cannot be decrypted: {e}", channel.id);
-            V1Error::upstream(StatusCode::BAD_GATEWAY, "channel is misconfigured")
+            V1Error::bad_gateway("channel is misconfigured")
         })?;
     let encoded: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
     let mut url = upstream_url(&channel, &format!("/{encoded}{suffix}"));
@@ -140,23 +140,19 @@ pub async fn proxy_stored(
             "request_id={request_id} stored response call failed: {}",
             e.describe()
         );
-        V1Error::upstream(
-            StatusCode::BAD_GATEWAY,
-            "could not reach the upstream provider",
-        )
+        V1Error::bad_gateway("could not reach the upstream provider")
     })?;
     let status = res.status;
     if matches!(status.as_u16(), 401 | 403) {
         // The upstream's own text may quote part of the channel's key.
-        return Err(V1Error::upstream(
-            StatusCode::BAD_GATEWAY,
+        return Err(V1Error::bad_gateway(
             "the upstream provider rejected the channel's credentials",
         ));
     }
     let content_type = res.content_type.clone();
     let body = res.read_all(MAX_BODY).await.map_err(|e| {
         log::warn!("request_id={request_id} stored response body failed: {e}");
-        V1Error::upstream(StatusCode::BAD_GATEWAY, "upstream response was cut off")
+        V1Error::bad_gateway("upstream response was cut off")
     })?;
     if req.method() == Method::DELETE && status.is_success() {
         state.store.forget_response(id).await?;

@@ -109,7 +109,7 @@ impl CallTrace {
             let kind = error_type(error);
             span.set_attributes([
                 KeyValue::new(semconv::ERROR_TYPE, kind.clone()),
-                KeyValue::new(semconv::HTTP_STATUS, i64::from(error.status.as_u16())),
+                KeyValue::new(semconv::HTTP_STATUS, i64::from(error.status().as_u16())),
             ]);
             span.set_status(Status::error(kind));
             span.end();
@@ -228,5 +228,8 @@ impl CallTrace {
 /// The error's code when it has one (`model_not_found`, `upstream_rate_limited`, …),
 /// else its type.
 fn error_type(error: &V1Error) -> String {
-    error.code.clone().unwrap_or_else(|| error.kind.to_string())
+    error
+        .code
+        .clone()
+        .unwrap_or_else(|| error.kind.openai_type().to_string())
 }

@@ -28,7 +28,7 @@ fn build_targets_messages_with_anthropic_headers() {
     assert_eq!(sent["stream"], true);
     assert_eq!(sent["max_tokens"], DEFAULT_MAX_TOKENS);
     let e = build(&t, Endpoint::Embeddings, &json!({"input": "x"}), false).unwrap_err();
-    assert_eq!(e.status.as_u16(), 400);
+    assert_eq!(e.status().as_u16(), 400);
     assert!(
         e.message.contains("not supported by this channel"),
         "{}",
@@ -184,7 +184,7 @@ fn completions_wrap_the_prompt_and_bad_input_is_a_clear_400() {
         json!({"messages": [{"role": "user", "content": "x"}], "n": 3}),
     ] {
         let e = to_anthropic(&bad, Endpoint::Chat, "m", false).unwrap_err();
-        assert_eq!(e.status.as_u16(), 400, "{bad}");
+        assert_eq!(e.status().as_u16(), 400, "{bad}");
     }
 }
 

@@ -94,7 +94,7 @@ fn bad_requests_are_anthropic_shaped_400s() {
         json!({"model": "m", "max_tokens": -1, "messages": []}),
     ] {
         let e = to_openai(&bad).unwrap_err();
-        assert_eq!(e.status.as_u16(), 400, "{bad}");
+        assert_eq!(e.status().as_u16(), 400, "{bad}");
         assert_eq!(e.body()["type"], "error", "{bad}");
     }
 }

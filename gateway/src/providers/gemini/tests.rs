@@ -57,7 +57,7 @@ fn urls_and_headers_follow_the_endpoint() {
     assert_eq!(
         build(&t, Endpoint::Embeddings, &json!({"input": [[1, 2]]}), false)
             .unwrap_err()
-            .status
+            .status()
             .as_u16(),
         400
     );
@@ -213,7 +213,7 @@ fn generation_config_collects_sampling_limits_and_json_output() {
         json!({"messages": [{"role": "wizard", "content": "x"}]}),
         json!({"messages": {}}),
     ] {
-        assert_eq!(bad(b).status.as_u16(), 400);
+        assert_eq!(bad(b).status().as_u16(), 400);
     }
 }
 

@@ -12,9 +12,8 @@ use super::response::{
 use crate::providers::converted_stream::{Conversion, ConvertedStream};
 use crate::providers::reasoning::details;
 use crate::providers::StreamAdapter;
-use crate::v1_core::error::google_status;
+use crate::v1_core::error::ErrorKind;
 use crate::v1_core::prompt::Prompt;
-use actix_web::http::StatusCode;
 use bytes::Bytes;
 use serde_json::{json, Value};
 use shared::openai::Usage;
@@ -205,8 +204,8 @@ impl Conversion for ToGemini {
 
 /// Google's error object as a stream element (what a failing Gemini stream ends with).
 pub fn error_item(framing: &Framing, message: &str) -> Bytes {
-    let status = StatusCode::INTERNAL_SERVER_ERROR;
-    let body = json!({"error": {"code": status.as_u16(), "message": message,
-                                "status": google_status(status)}});
+    let kind = ErrorKind::Internal;
+    let body = json!({"error": {"code": kind.status().as_u16(), "message": message,
+                                "status": kind.google_status()}});
     framing.item(&body.to_string())
 }

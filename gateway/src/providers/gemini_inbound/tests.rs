@@ -89,7 +89,7 @@ fn generation_config_maps_and_bad_values_are_refused() {
         json!({"contents": [], "generationConfig": {"maxOutputTokens": -3}}),
     ] {
         let e = to_openai(&bad, "m", false).unwrap_err();
-        assert_eq!(e.status, 400, "{bad}");
+        assert_eq!(e.status(), 400, "{bad}");
         assert_eq!(e.body()["error"]["status"], "INVALID_ARGUMENT");
     }
 }

@@ -97,7 +97,7 @@ fn bad_requests_are_refused_in_openai_shape() {
         json!({"model": "m", "input": [{"role": "tool", "content": "x"}]}),
     ] {
         let e = to_openai(&body).unwrap_err();
-        assert_eq!(e.status.as_u16(), 400, "{body}");
+        assert_eq!(e.status().as_u16(), 400, "{body}");
         assert!(e.body()["error"]["message"].is_string());
     }
 }

@@ -50,7 +50,7 @@ pub async fn send(
         .open(&channel.key_ciphertext)
         .map_err(|e| Failure {
             retryable: true,
-            error: V1Error::upstream(StatusCode::BAD_GATEWAY, "channel is misconfigured"),
+            error: V1Error::bad_gateway("channel is misconfigured"),
             detail: format!("channel key cannot be decrypted: {e}"),
         })?;
     let (key, fp) = state
@@ -59,7 +59,7 @@ pub async fn send(
         .pick_key(channel, &plain)
         .ok_or_else(|| Failure {
             retryable: true,
-            error: V1Error::upstream(StatusCode::BAD_GATEWAY, "channel has no usable key"),
+            error: V1Error::bad_gateway("channel has no usable key"),
             detail: "every upstream key of the channel is disabled".into(),
         })?;
     let key = key.to_string();
@@ -79,10 +79,7 @@ pub async fn send(
     if via_relay && !client.relay_configured() {
         return Err(Failure {
             retryable: true,
-            error: V1Error::upstream(
-                StatusCode::BAD_GATEWAY,
-                "channel requires the relay, which is not configured",
-            ),
+            error: V1Error::bad_gateway("channel requires the relay, which is not configured"),
             detail: "channel has use_relay=true but RELAY_PROXY_URL is not set".into(),
         });
     }
@@ -138,7 +135,7 @@ pub fn unreadable_body(e: &ReadError) -> Failure {
     };
     Failure {
         retryable: true,
-        error: V1Error::upstream(StatusCode::BAD_GATEWAY, message),
+        error: V1Error::bad_gateway(message),
         detail: e.to_string(),
     }
 }
@@ -146,30 +143,25 @@ pub fn unreadable_body(e: &ReadError) -> Failure {
 fn send_failure(e: SendError) -> Failure {
     let detail = e.describe();
     let error = match &e {
-        SendError::Timeout => V1Error::upstream(StatusCode::GATEWAY_TIMEOUT, "upstream timed out"),
+        SendError::Timeout => V1Error::gateway_timeout("upstream timed out"),
         SendError::Relay { status, code, .. } => {
-            let status = if *status == StatusCode::GATEWAY_TIMEOUT {
-                StatusCode::GATEWAY_TIMEOUT
+            let message = format!("the relay proxy could not reach the upstream ({code})");
+            let error = if *status == StatusCode::GATEWAY_TIMEOUT {
+                V1Error::gateway_timeout(message)
             } else {
-                StatusCode::BAD_GATEWAY
+                V1Error::bad_gateway(message)
             };
-            V1Error::upstream(
-                status,
-                format!("the relay proxy could not reach the upstream ({code})"),
-            )
-            .code("relay_error")
+            error.code("relay_error")
         }
-        SendError::RelayUnreachable { cause, .. } => V1Error::upstream(
-            StatusCode::BAD_GATEWAY,
-            format!("could not reach the relay proxy: {cause}"),
-        )
-        .code("relay_error"),
+        SendError::RelayUnreachable { cause, .. } => {
+            V1Error::bad_gateway(format!("could not reach the relay proxy: {cause}"))
+                .code("relay_error")
+        }
         // The cause (refused, DNS, TLS, …) tells the caller and the log row what broke,
         // without the host, which stays in `detail` for admins.
-        SendError::Failed { cause, .. } => V1Error::upstream(
-            StatusCode::BAD_GATEWAY,
-            format!("could not reach the upstream provider: {cause}"),
-        ),
+        SendError::Failed { cause, .. } => {
+            V1Error::bad_gateway(format!("could not reach the upstream provider: {cause}"))
+        }
     };
     Failure {
         retryable: true,
@@ -210,8 +202,7 @@ async fn status_failure(
             }
             Failure {
                 retryable: true,
-                error: V1Error::upstream(
-                    StatusCode::BAD_GATEWAY,
+                error: V1Error::bad_gateway(
                     "the upstream provider rejected the channel's credentials",
                 ),
                 detail,
@@ -219,27 +210,23 @@ async fn status_failure(
         }
         429 => Failure {
             retryable: true,
-            error: V1Error::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limit_error",
-                format!("upstream rate limit: {}", truncate(message)),
-            )
-            .code("upstream_rate_limited"),
+            error: V1Error::rate_limited(format!("upstream rate limit: {}", truncate(message)))
+                .code("upstream_rate_limited"),
             detail,
         },
         408 => Failure {
             retryable: true,
-            error: V1Error::upstream(StatusCode::GATEWAY_TIMEOUT, "upstream timed out"),
+            error: V1Error::gateway_timeout("upstream timed out"),
             detail,
         },
         s if s >= 500 => Failure {
             retryable: true,
-            error: V1Error::upstream(StatusCode::BAD_GATEWAY, format!("upstream error ({s})")),
+            error: V1Error::bad_gateway(format!("upstream error ({s})")),
             detail,
         },
         _ => Failure {
             retryable: false,
-            error: V1Error::new(status, "invalid_request_error", truncate(message)),
+            error: V1Error::upstream_rejected(status, truncate(message)),
             detail,
         },
     }

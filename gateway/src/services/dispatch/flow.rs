@@ -71,7 +71,7 @@ pub async fn handle(call: Call<'_>, raw: Bytes) -> Result<HttpResponse, V1Error>
         }
         Err(e) => {
             let e = limits::headers::decorate_error(call.req, e.dialect(call.dialect));
-            meter.set_outcome(e.status.as_u16(), &e.message);
+            meter.set_outcome(e.status().as_u16(), &e.message);
             if let Some(t) = meter.trace() {
                 t.call_failed(&e);
             }
@@ -120,9 +120,7 @@ async fn run(call: &Call<'_>, meter: &mut Meter, raw: Bytes) -> Result<HttpRespo
     let (ep, dialect, request_id) = (call.ep, call.dialect, call.request_id.as_str());
     key_auth::admit(state, req, caller).await?;
     if state.ledger.backlog() >= super::ledger::MAX_BACKLOG {
-        return Err(V1Error::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "server_error",
+        return Err(V1Error::unavailable(
             "the gateway cannot record usage right now (its database is unavailable); try again shortly",
         )
         .code("database_unavailable"));
@@ -146,14 +144,10 @@ async fn run(call: &Call<'_>, meter: &mut Meter, raw: Bytes) -> Result<HttpRespo
     let cands = routing::candidates(&channels, &caller.user.group, &cr.model);
     if cands.is_empty() {
         if routing::model_known(&channels, &cr.model) {
-            return Err(V1Error::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "server_error",
-                format!(
-                    "no available channel for model '{}' in group '{}'",
-                    cr.model, caller.user.group
-                ),
-            )
+            return Err(V1Error::unavailable(format!(
+                "no available channel for model '{}' in group '{}'",
+                cr.model, caller.user.group
+            ))
             .code("model_not_available"));
         }
         return Err(V1Error::not_found(
@@ -180,7 +174,7 @@ async fn run(call: &Call<'_>, meter: &mut Meter, raw: Bytes) -> Result<HttpRespo
     let admission = limits::admit_request(state, caller, req, want)
         .await
         .inspect_err(|e| {
-            if e.status == StatusCode::TOO_MANY_REQUESTS {
+            if e.status() == StatusCode::TOO_MANY_REQUESTS {
                 state.metrics.rate_limited.inc();
             }
         })?;
@@ -263,11 +257,7 @@ async fn run(call: &Call<'_>, meter: &mut Meter, raw: Bytes) -> Result<HttpRespo
     }
     let f = last.unwrap_or(Failure {
         retryable: false,
-        error: V1Error::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "server_error",
-            "no channel available",
-        ),
+        error: V1Error::unavailable("no channel available"),
         detail: "no channel available".into(),
     });
     let mut e = f.error;
@@ -403,10 +393,7 @@ async fn try_channel(
         .await
         .map_err(|detail| Failure {
             retryable: true,
-            error: V1Error::upstream(
-                StatusCode::BAD_GATEWAY,
-                "upstream stream failed before the first event",
-            ),
+            error: V1Error::bad_gateway("upstream stream failed before the first event"),
             detail,
         })?;
         let content_type = opened.content_type();
@@ -440,10 +427,7 @@ async fn try_channel(
     };
     let parsed = parsed.map_err(|detail| Failure {
         retryable: false,
-        error: V1Error::upstream(
-            StatusCode::BAD_GATEWAY,
-            "upstream returned an invalid response",
-        ),
+        error: V1Error::bad_gateway("upstream returned an invalid response"),
         detail,
     })?;
     let usage = match parsed.usage {
