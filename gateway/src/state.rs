@@ -28,19 +28,21 @@ pub const OUTAGE_GRACE: Duration = Duration::from_secs(600);
 #[derive(Clone)]
 pub struct Cached<T> {
     at: Instant,
-    value: T,
+    /// Shared: the cache hands out a clone of its entry on every read, so the row itself
+    /// is copied once per request (by `fresh`), not twice.
+    value: Arc<T>,
 }
 
 impl<T: Clone> Cached<T> {
     fn new(value: T) -> Self {
         Cached {
             at: Instant::now(),
-            value,
+            value: Arc::new(value),
         }
     }
 
     fn fresh(&self, ttl: Duration) -> Option<T> {
-        (self.at.elapsed() < ttl).then(|| self.value.clone())
+        (self.at.elapsed() < ttl).then(|| T::clone(&self.value))
     }
 }
 
@@ -54,7 +56,7 @@ async fn read_through<T: Clone>(
         Err(DbError::Unavailable(e)) => match cached {
             Some(c) if c.at.elapsed() < OUTAGE_GRACE => {
                 log::debug!("database unreachable ({e}); serving a cached row");
-                Ok((Some(c.value), false))
+                Ok((Some(T::clone(&c.value)), false))
             }
             _ => Err(DbError::Unavailable(e)),
         },
