@@ -19,11 +19,20 @@ pub struct Usage {
     /// Usually `prompt + completion`; see [`Usage::total`].
     #[serde(default, deserialize_with = "count")]
     pub total_tokens: u64,
-    /// E.g. `{"cached_tokens": 0, "audio_tokens": 0}`, passed through as-is.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// E.g. `{"cached_tokens": 12, "audio_tokens": 0}`, kept as the upstream wrote it;
+    /// `None` when it holds nothing but zeros (what the accessors read for absent keys).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "details"
+    )]
     pub prompt_tokens_details: Option<Value>,
-    /// E.g. `{"reasoning_tokens": 0}`, passed through as-is.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// E.g. `{"reasoning_tokens": 40}`, like `prompt_tokens_details`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "details"
+    )]
     pub completion_tokens_details: Option<Value>,
 }
 
@@ -86,14 +95,119 @@ fn detail(details: Option<&Value>, key: &str) -> u64 {
 }
 
 fn count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
-    use serde::de::Error;
-    match Option::<Value>::deserialize(deserializer)? {
-        None | Some(Value::Null) => Ok(0),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .ok_or_else(|| D::Error::custom(format!("invalid token count {n}"))),
-        Some(other) => Err(D::Error::custom(format!("invalid token count {other}"))),
+    use serde::de::{Error, Unexpected, Visitor};
+    struct Count;
+    impl<'de> Visitor<'de> for Count {
+        type Value = u64;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a non-negative whole token count")
+        }
+        fn visit_u64<E>(self, n: u64) -> Result<u64, E> {
+            Ok(n)
+        }
+        fn visit_i64<E: Error>(self, n: i64) -> Result<u64, E> {
+            u64::try_from(n).map_err(|_| E::invalid_value(Unexpected::Signed(n), &self))
+        }
+        fn visit_f64<E: Error>(self, n: f64) -> Result<u64, E> {
+            Err(E::invalid_value(Unexpected::Float(n), &self))
+        }
+        fn visit_unit<E>(self) -> Result<u64, E> {
+            Ok(0)
+        }
+        fn visit_none<E>(self) -> Result<u64, E> {
+            Ok(0)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<u64, D::Error> {
+            d.deserialize_any(self)
+        }
     }
+    deserializer.deserialize_option(Count)
+}
+
+/// A details object, read without building a tree when it is all zeros (as in nearly
+/// every answer: OpenAI sends four zero counters per answer, and a `Value` tree of them
+/// cost more than the rest of reading the usage).
+fn details<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    use serde::de::{MapAccess, Visitor};
+    use std::borrow::Cow;
+    use std::fmt;
+
+    struct Key<'a>(Cow<'a, str>);
+    impl<'de> Deserialize<'de> for Key<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Key<'de>;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a key")
+                }
+                fn visit_borrowed_str<E>(self, k: &'de str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Borrowed(k)))
+                }
+                fn visit_str<E>(self, k: &str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Owned(k.to_string())))
+                }
+            }
+            d.deserialize_str(V)
+        }
+    }
+
+    struct Details;
+    impl<'de> Visitor<'de> for Details {
+        type Value = Option<Value>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a details object or null")
+        }
+        fn visit_unit<E>(self) -> Result<Option<Value>, E> {
+            Ok(None)
+        }
+        fn visit_none<E>(self) -> Result<Option<Value>, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<Value>, D::Error> {
+            d.deserialize_any(self)
+        }
+        // Anything else is not details the gateway can read: ignored, as a tree it was
+        // never read either.
+        fn visit_bool<E>(self, _: bool) -> Result<Option<Value>, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Option<Value>, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Option<Value>, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Option<Value>, E> {
+            Ok(None)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Option<Value>, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Option<Value>, A::Error> {
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
+            let mut entries: Vec<(Key<'de>, Value)> = Vec::new();
+            while let Some((k, v)) = map.next_entry::<Key<'de>, Value>()? {
+                entries.push((k, v));
+            }
+            let zero = |v: &Value| v.as_u64() == Some(0) || v.is_null();
+            if entries.iter().all(|(_, v)| zero(v)) {
+                return Ok(None);
+            }
+            let object = entries
+                .into_iter()
+                .map(|(k, v)| (k.0.into_owned(), v))
+                .collect();
+            Ok(Some(Value::Object(object)))
+        }
+    }
+    deserializer.deserialize_option(Details)
 }
 
 /// OpenAI's error envelope: `{"error":{"message","type","param","code"}}`.
@@ -195,6 +309,26 @@ mod tests {
         );
         assert!(serde_json::from_value::<Usage>(json!({"prompt_tokens": -1})).is_err());
         assert!(serde_json::from_value::<Usage>(json!({"prompt_tokens": 1.5})).is_err());
+    }
+
+    #[test]
+    fn all_zero_details_read_as_absent_and_others_are_kept() {
+        let u: Usage = serde_json::from_str(
+            r#"{"prompt_tokens":3,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},
+                "completion_tokens_details":{"reasoning_tokens":40,"audio_tokens":0}}"#,
+        )
+        .unwrap();
+        assert_eq!(u.prompt_tokens_details, None);
+        assert_eq!(u.reasoning_tokens(), 40);
+        assert_eq!(
+            u.completion_tokens_details,
+            Some(json!({"reasoning_tokens": 40, "audio_tokens": 0}))
+        );
+        let u: Usage = serde_json::from_str(
+            r#"{"prompt_tokens_details":"x","completion_tokens_details":[1]}"#,
+        )
+        .unwrap();
+        assert!(u.prompt_tokens_details.is_none() && u.completion_tokens_details.is_none());
     }
 
     #[test]
