@@ -42,7 +42,7 @@ async fn update(
 ) -> ApiResult {
     s.require_root()?;
     let snapshot = state.options.update(&body).await?;
-    crate::services::limits::invalidate::publish(&state, "options".into());
+    state.limits.publish("options".into());
     Ok(ok(snapshot.as_json()))
 }
 
