@@ -171,18 +171,18 @@ impl AppState {
     /// Call after any change to a user so this replica stops serving the old row.
     pub async fn forget_user(&self, id: i64) {
         self.users.invalidate(&id).await;
-        crate::services::limits::invalidate::publish(self, format!("user:{id}"));
+        self.limits.publish(format!("user:{id}"));
     }
 
     pub async fn forget_token(&self, key_hash: &str) {
         self.tokens.invalidate(key_hash).await;
-        crate::services::limits::invalidate::publish(self, format!("token:{key_hash}"));
+        self.limits.publish(format!("token:{key_hash}"));
     }
 
     /// Drops the cached channel list so the next request reloads it.
     pub fn channels_changed(&self) {
         self.forget_channels_here();
-        crate::services::limits::invalidate::publish(self, "channels".into());
+        self.limits.publish("channels".into());
     }
 
     /// Drops the cached channel list on this replica only.

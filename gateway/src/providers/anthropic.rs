@@ -21,9 +21,10 @@ use bytes::Bytes;
 use serde_json::Value;
 use shared::anthropic::{ErrorBody, API_VERSION};
 
-pub use request::{to_anthropic, DEFAULT_MAX_TOKENS};
+pub use request::to_anthropic;
 pub use response::{finish_reason, parse};
 pub use stream::AnthropicStream;
+pub use thinking::DEFAULT_MAX_TOKENS;
 
 /// Builds the upstream call from the client's OpenAI-format body.
 pub fn build(

@@ -232,7 +232,7 @@ pub fn warnings(provider: super::Provider, model: &str, body: &Value) -> Vec<Str
                 Vec::new()
             } else if families::anthropic_style(model) == families::ThinkingStyle::None {
                 dropped(&format!("'{model}' has no extended thinking"))
-            } else if let Some(why) = super::anthropic::thinking::blocked(body) {
+            } else if let Some(why) = families::anthropic_thinking_blocked(body) {
                 dropped(why)
             } else if tool_format {
                 dropped(&format!(

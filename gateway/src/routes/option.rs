@@ -4,7 +4,7 @@ use super::api_route::ApiRoute;
 use super::openapi::{Envelope, OptionValues, SessionErrors};
 use crate::auth::session::Session;
 use crate::error::{ok, ApiResult};
-use crate::services::dispatch::price_table::{price_list, PriceRow};
+use crate::services::dispatch::price_list::{price_list, PriceRow};
 use crate::state::AppState;
 use actix_web::web;
 
@@ -42,7 +42,7 @@ async fn update(
 ) -> ApiResult {
     s.require_root()?;
     let snapshot = state.options.update(&body).await?;
-    crate::services::limits::invalidate::publish(&state, "options".into());
+    state.limits.publish("options".into());
     Ok(ok(snapshot.as_json()))
 }
 

@@ -5,6 +5,7 @@ use super::openapi::{Envelope, Null, SessionErrors};
 use super::ListQuery;
 use crate::auth::session::Session;
 use crate::error::{created, ok, ApiError, ApiResult};
+use crate::services::limits::key_limits;
 use crate::services::limits::usage::{self, BudgetReport};
 use crate::services::tokens::CreatedToken;
 use crate::services::tokens::{self, TokenBody};
@@ -68,7 +69,7 @@ async fn get(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiR
     responses((status = 200, description = "Spend per budget period", body = Envelope<BudgetReport>), SessionErrors))]
 async fn usage(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiResult {
     let token = own_token(&state, &s, *id).await?;
-    let limits = usage::key_limits(&token.limits, &s.user.limits);
+    let limits = key_limits(&token.limits, &s.user.limits);
     Ok(ok(usage::budgets(
         &state,
         &format!("k:{}", token.id),

@@ -4,6 +4,7 @@
 //! makes for its leases is mirrored in its `quota_leases` record in the same statement or
 //! batch (`store/replicas.rs`), so after a crash the record says what to give back.
 
+pub use super::holder::Holder;
 use super::logs::{insert_logs_query, NewLog};
 use super::replicas::{lease_release_query, take_queries, Take};
 use super::sql::Query;
@@ -28,13 +29,6 @@ pub enum ReserveError {
     Token,
     /// The user is not enabled or its quota is too small.
     User,
-}
-
-/// A balance quota is taken from: a key's `remain_quota` or a user's `quota`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Holder {
-    Token(i64),
-    User(i64),
 }
 
 /// The final accounting of one request: count it, record what it used, give back what the

@@ -236,6 +236,37 @@ fn log_from_row(r: &Row) -> LogEntry {
     }
 }
 
+/// The rollup rows matching a log filter: whole days overlapping the range. Filters on
+/// how a request ended (`type`, `status_code`) have no rollup counterpart: `None`.
+fn rollup_where(f: &LogFilter) -> Option<Query> {
+    if f.kind.is_some() || f.status_code.is_some() {
+        return None;
+    }
+    let mut q = Query::new(" FROM usage_daily WHERE 1 = 1");
+    if let Some(v) = f.user_id {
+        q.push(" AND user_id = ").push_bind(v);
+    }
+    if let Some(v) = f.start {
+        q.push(" AND day > ").push_bind(v.saturating_sub(86_400));
+    }
+    if let Some(v) = f.end {
+        q.push(" AND day <= ").push_bind(v);
+    }
+    if let Some(v) = &f.model_name {
+        q.push(" AND model_name = ").push_bind(v.clone());
+    }
+    if let Some(v) = &f.token_name {
+        q.push(" AND token_name = ").push_bind(v.clone());
+    }
+    if let Some(v) = f.channel_id {
+        q.push(" AND channel_id = ").push_bind(v);
+    }
+    if let Some(v) = &f.username {
+        q.push(" AND username = ").push_bind(v.clone());
+    }
+    Some(q)
+}
+
 fn where_clause(f: &LogFilter) -> Query {
     let mut q = Query::new(" FROM logs WHERE 1 = 1");
     if let Some(v) = f.user_id {
@@ -359,7 +390,7 @@ impl LogStore for SqlStore {
             .collect();
         let mut total = total;
         // Days whose raw rows retention has removed are counted from the rollups.
-        if let Some(rollups) = super::retention::rollup_where(f) {
+        if let Some(rollups) = rollup_where(f) {
             let rolled = self
                 .db
                 .fetch_all(with_filter(

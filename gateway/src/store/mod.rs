@@ -4,6 +4,7 @@
 pub mod channel_type;
 pub mod channels;
 pub mod d1_backend;
+mod holder;
 pub mod ledger;
 pub mod limits;
 pub mod logs;

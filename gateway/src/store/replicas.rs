@@ -5,7 +5,7 @@
 //! returns everything it still had outstanding to the balances, in one batch that claims
 //! the dead replica's row first, so two replicas recovering it at once return it once.
 
-use super::ledger::Holder;
+use super::holder::Holder;
 use super::sql::Query;
 use super::sql_store::SqlStore;
 use super::StoreResult;
@@ -26,17 +26,6 @@ pub trait ReplicaStore {
     /// replica, if its heartbeat is older than `stale_before` (`i64::MAX`: whatever it is).
     /// Says how much was outstanding just before (for the log).
     async fn recover_replica(&self, replica: &str, stale_before: i64) -> StoreResult<i64>;
-}
-
-impl Holder {
-    /// `quota_leases.holder_kind` (0: a key's `remain_quota`, 1: a user's `quota`) and
-    /// `holder_id`.
-    pub(crate) fn key(self) -> (i64, i64) {
-        match self {
-            Holder::Token(id) => (0, id),
-            Holder::User(id) => (1, id),
-        }
-    }
 }
 
 /// Takes quota from a key and records it in the replica's lease, in one statement.

@@ -3,15 +3,13 @@
 use super::openai_shape::{
     image_url_of, max_tokens, parse_data_url, plain_text, prompt_text, stop_list, unsupported,
 };
+use super::thinking::DEFAULT_MAX_TOKENS;
 use crate::providers::Endpoint;
 use crate::v1_core::error::V1Error;
 use serde_json::{json, Value};
 use shared::anthropic::{
     Content, ContentBlock, ImageSource, Message, MessagesRequest, Metadata, Tool, ToolChoice,
 };
-
-/// `max_tokens` is required by Anthropic; this is sent when the client set none.
-pub const DEFAULT_MAX_TOKENS: u64 = 4096;
 
 /// Anthropic needs a user turn first; this stands in when the conversation lacks one.
 const FILLER_USER_TEXT: &str = ".";

@@ -10,7 +10,6 @@
 //! structured output; elsewhere (and for `json_object`) a tool named [`JSON_TOOL`] whose
 //! input is the answer, which the response and stream converters unwrap into text.
 
-use super::request::DEFAULT_MAX_TOKENS;
 use crate::providers::anthropic::openai_shape::max_tokens;
 use crate::providers::reasoning::{details, families, Ask, Effort};
 use serde_json::{json, Value};
@@ -18,6 +17,10 @@ use shared::anthropic::{ContentBlock, MessagesRequest, Tool, ToolChoice};
 
 /// The tool standing in for structured output on models without it.
 pub const JSON_TOOL: &str = "gateway_json_output";
+
+/// `max_tokens` is required by Anthropic; this is sent when the client set none, and is
+/// then the answer's room on top of a thinking budget.
+pub const DEFAULT_MAX_TOKENS: u64 = 4096;
 
 /// Anthropic's smallest thinking budget.
 const MIN_BUDGET: u64 = 1024;
@@ -28,34 +31,6 @@ pub fn apply(body: &Value, model: &str, req: &mut MessagesRequest) {
     thinking(body, model, req);
 }
 
-/// Why thinking cannot be switched on for this request, if it cannot.
-pub fn blocked(body: &Value) -> Option<&'static str> {
-    if families::forces_tool(body) {
-        return Some("Anthropic refuses thinking with a forced tool choice");
-    }
-    if continues_unsigned_tool_turn(body) {
-        return Some(
-            "the assistant's tool calls being answered lack their signed thinking \
-             (send reasoning_details back unchanged)",
-        );
-    }
-    None
-}
-
-/// The last assistant message called tools and carries no Anthropic thinking to replay.
-fn continues_unsigned_tool_turn(body: &Value) -> bool {
-    let messages = body.get("messages").and_then(Value::as_array);
-    let last = messages
-        .into_iter()
-        .flatten()
-        .rev()
-        .find(|m| m.get("role").and_then(Value::as_str) == Some("assistant"));
-    last.is_some_and(|m| {
-        let calls = m.get("tool_calls").and_then(Value::as_array);
-        calls.is_some_and(|c| !c.is_empty()) && details::anthropic_blocks(m).is_empty()
-    })
-}
-
 fn thinking(body: &Value, model: &str, req: &mut MessagesRequest) {
     let Some(ask) = Ask::of_body(body) else {
         return;
@@ -64,7 +39,7 @@ fn thinking(body: &Value, model: &str, req: &mut MessagesRequest) {
         req.tool_choice,
         Some(ToolChoice::Any { .. } | ToolChoice::Tool { .. })
     );
-    if ask.is_off() || forced || blocked(body).is_some() {
+    if ask.is_off() || forced || families::anthropic_thinking_blocked(body).is_some() {
         return;
     }
     match families::anthropic_style(model) {

@@ -105,6 +105,34 @@ pub fn forces_tool(body: &Value) -> bool {
     }
 }
 
+/// Why Anthropic thinking cannot be switched on for this OpenAI-form body, if it cannot.
+pub fn anthropic_thinking_blocked(body: &Value) -> Option<&'static str> {
+    if forces_tool(body) {
+        return Some("Anthropic refuses thinking with a forced tool choice");
+    }
+    if continues_unsigned_tool_turn(body) {
+        return Some(
+            "the assistant's tool calls being answered lack their signed thinking \
+             (send reasoning_details back unchanged)",
+        );
+    }
+    None
+}
+
+/// The last assistant message called tools and carries no Anthropic thinking to replay.
+fn continues_unsigned_tool_turn(body: &Value) -> bool {
+    let messages = body.get("messages").and_then(Value::as_array);
+    let last = messages
+        .into_iter()
+        .flatten()
+        .rev()
+        .find(|m| m.get("role").and_then(Value::as_str) == Some("assistant"));
+    last.is_some_and(|m| {
+        let calls = m.get("tool_calls").and_then(Value::as_array);
+        calls.is_some_and(|c| !c.is_empty()) && super::details::anthropic_blocks(m).is_empty()
+    })
+}
+
 /// How a Gemini model takes thinking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GeminiStyle {

@@ -179,7 +179,7 @@ async fn run(call: &Call<'_>, meter: &mut Meter, raw: Bytes) -> Result<HttpRespo
             }
         })?;
     meter.set_admission(admission);
-    let mut plan = OutputPlan::new(&cr, ep);
+    let mut plan = OutputPlan::new(&cr.model, cr.output_limit, cr.choices, ep);
     let worst = plan
         .worst_case(&prices, cr.prompt.estimate())
         .ok_or_else(|| V1Error::bad_request("the request is too large to price"))?;

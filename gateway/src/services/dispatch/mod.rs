@@ -11,6 +11,7 @@ pub mod key_auth;
 pub mod ledger;
 pub mod meter;
 pub mod output_cap;
+pub mod price_list;
 pub mod price_table;
 pub mod quota_lease;
 pub mod replicas;

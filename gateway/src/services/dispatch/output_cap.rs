@@ -14,7 +14,6 @@
 
 use super::billing::Prices;
 use super::quota_lease::QuotaLeases;
-use super::request::ClientRequest;
 use crate::providers::output_limit::OutputLimit;
 use crate::providers::{Endpoint, Provider};
 use crate::services::model_catalog::{self, ModelLimits};
@@ -39,16 +38,18 @@ pub struct OutputPlan {
 }
 
 impl OutputPlan {
-    pub fn new(cr: &ClientRequest, ep: Endpoint) -> Self {
-        let model = model_catalog::lookup(&cr.model);
+    /// `model` is the one the client asked for, `requested` its own limit per answer and
+    /// `choices` the answers it asked for (`n`).
+    pub fn new(model: &str, requested: Option<u64>, choices: u64, ep: Endpoint) -> Self {
+        let model = model_catalog::lookup(model);
         let choices = if ep == Endpoint::Embeddings {
             0
         } else {
-            cr.choices.max(1)
+            choices.max(1)
         };
         OutputPlan {
-            requested: cr.output_limit,
-            limit: model.planned(cr.output_limit),
+            requested,
+            limit: model.planned(requested),
             choices,
             model,
         }

@@ -6,9 +6,6 @@
 //! `model_ratio` 1 = $2 per million input tokens (500 000 quota = $1, one quota per
 //! token), the other ratios relative to the model's own input price.
 
-use super::billing::Prices;
-use crate::services::options::OptionsSnapshot;
-
 /// One model's prices in USD per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ListPrice {
@@ -140,56 +137,6 @@ pub fn find(model: &str) -> Option<&'static ListPrice> {
         .iter()
         .filter(|p| names(p.model, model))
         .max_by_key(|p| p.model.len())
-}
-
-/// One row of the built-in price table as `GET /api/option/prices` shows it.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct PriceRow {
-    pub model: &'static str,
-    /// List prices, USD per million tokens.
-    pub usd_per_million: UsdPrices,
-    /// The table's ratios.
-    pub builtin: TableRatios,
-    /// What a request for this model is priced with now (the operator's ratios win;
-    /// group ratio not included).
-    pub effective: TableRatios,
-}
-
-#[derive(Debug, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
-pub struct UsdPrices {
-    pub input: f64,
-    pub output: f64,
-    pub cache_read: f64,
-    pub cache_write: f64,
-    pub cache_write_1h: f64,
-}
-
-/// The built-in table with the ratios in force for each model.
-pub fn price_list(o: &OptionsSnapshot) -> Vec<PriceRow> {
-    TABLE
-        .iter()
-        .map(|p| {
-            let e = Prices::lookup(o, p.model, "");
-            PriceRow {
-                model: p.model,
-                usd_per_million: UsdPrices {
-                    input: p.input,
-                    output: p.output,
-                    cache_read: p.cache_read,
-                    cache_write: p.cache_write,
-                    cache_write_1h: p.cache_write_1h,
-                },
-                builtin: p.ratios(),
-                effective: TableRatios {
-                    model_ratio: e.model_ratio,
-                    completion_ratio: e.completion_ratio,
-                    cache_read_ratio: e.cache_read_ratio,
-                    cache_write_ratio: e.cache_write_ratio,
-                    cache_write_1h_ratio: e.cache_write_1h_ratio,
-                },
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use super::counters::Counters;
 use super::headers::{self, Snapshot};
 use super::now_ms;
-use super::period::{self, Period};
+use super::period::{self, budget, Period};
 use crate::services::dispatch::key_auth::Caller;
 use crate::state::AppState;
 use crate::store::limits::Limits;
@@ -54,7 +54,7 @@ fn subjects(caller: &Caller) -> [Subject; 2] {
     [
         Subject {
             tag: format!("k:{}", caller.token.id),
-            limits: super::usage::key_limits(&k, &u),
+            limits: super::key_limits(&k, &u),
             what: "this API key",
         },
         Subject {
@@ -63,14 +63,6 @@ fn subjects(caller: &Caller) -> [Subject; 2] {
             what: "your account",
         },
     ]
-}
-
-pub(crate) fn budget(l: &Limits, p: Period) -> i64 {
-    match p {
-        Period::Day => l.daily_budget,
-        Period::Week => l.weekly_budget,
-        Period::Month => l.monthly_budget,
-    }
 }
 
 fn refusal(adm: Admission, message: String, code: &str, retry_ms: i64, d: Dialect) -> V1Error {

@@ -1,7 +1,6 @@
 //! What an upstream answer means for the channel's health, shared with the other replicas.
 
 use super::health::{fingerprint, keys};
-use super::invalidate::publish;
 use crate::state::AppState;
 use crate::store::Channel;
 
@@ -31,7 +30,7 @@ fn persist(state: &AppState, key: String, value: Option<(String, i64)>) {
 pub fn succeeded(state: &AppState, channel: i64, fp: &str) {
     if state.limits.health.ok(channel, fp) {
         persist(state, cool_key(state, channel, fp), None);
-        publish(state, format!("ok:{channel}:{fp}"));
+        state.limits.publish(format!("ok:{channel}:{fp}"));
     }
 }
 
@@ -81,10 +80,10 @@ pub fn failed(state: &AppState, c: &Channel, plain: &str, fp: &str, retry_after_
             until - super::now_ms(),
         )),
     );
-    publish(
-        state,
-        format!("cool:{}:{fp}:{until}:{strikes}:{channel_until}", c.id),
-    );
+    state.limits.publish(format!(
+        "cool:{}:{fp}:{until}:{strikes}:{channel_until}",
+        c.id
+    ));
 }
 
 /// A 401/403: the key is disabled for good (until the channel is edited). True when the

@@ -70,6 +70,28 @@ impl Counters {
         }
     }
 
+    /// The pub/sub channel on which replicas tell each other what changed.
+    pub(crate) fn invalidation_channel(&self) -> String {
+        format!("{}:invalidate", self.prefix)
+    }
+
+    /// Tells the other replicas (best effort: without Redis their caches expire in 5 s).
+    /// Here rather than in `invalidate` because the state publishes too, and `invalidate`
+    /// (the listener) reads the state.
+    pub fn publish(&self, message: String) {
+        let Some(shared) = self.shared() else {
+            return;
+        };
+        let name = self.invalidation_channel();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Err(e) = shared.publish(&name, &message).await {
+                    log::warn!("redis publish failed: {e}");
+                }
+            });
+        }
+    }
+
     fn fail(&self, e: &str) {
         if !self.degraded.swap(true, Ordering::Relaxed) {
             log::error!("redis unreachable ({e}): limits now count per replica until it is back");

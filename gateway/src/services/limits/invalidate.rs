@@ -1,19 +1,16 @@
 //! Cache invalidation over Redis pub/sub: a key, user or channel changed on one replica is
-//! dropped from every replica's cache at once instead of after the cache's 5 seconds.
+//! dropped from every replica's cache at once instead of after the cache's 5 seconds. This is
+//! the listening side; `Counters::publish` sends.
 
 use crate::state::AppState;
 use actix_web::web;
 use futures_util::StreamExt;
 use std::time::Duration;
 
-pub fn channel(prefix: &str) -> String {
-    format!("{prefix}:invalidate")
-}
-
 /// Listens for invalidations until the gateway stops; reconnects after a failure.
 pub fn spawn_listener(state: web::Data<AppState>) -> Option<tokio::task::JoinHandle<()>> {
     let client = state.limits.client()?.clone();
-    let name = channel(&state.limits.prefix);
+    let name = state.limits.invalidation_channel();
     Some(tokio::spawn(async move {
         loop {
             match client.get_async_pubsub().await {
@@ -67,20 +64,5 @@ async fn apply(state: &AppState, message: &str) {
             }
         }
         _ => {}
-    }
-}
-
-/// Tells the other replicas (best effort: without Redis their caches expire in 5 s).
-pub fn publish(state: &AppState, message: String) {
-    let Some(shared) = state.limits.shared() else {
-        return;
-    };
-    let name = channel(&state.limits.prefix);
-    if let Ok(rt) = tokio::runtime::Handle::try_current() {
-        rt.spawn(async move {
-            if let Err(e) = shared.publish(&name, &message).await {
-                log::warn!("redis publish failed: {e}");
-            }
-        });
     }
 }

@@ -16,6 +16,8 @@ pub mod usage;
 
 pub use admission::{admit, Admission, Want};
 
+use crate::store::limits::Limits;
+
 pub const MINUTE_MS: i64 = 60_000;
 
 /// One rate check's outcome, for refusals and headers.
@@ -55,5 +57,17 @@ pub fn clamp(key: i64, user: i64) -> i64 {
         (0, u) => u,
         (k, 0) => k,
         (k, u) => k.min(u),
+    }
+}
+
+/// A key's budgets: its own, never above its user's.
+pub fn key_limits(key: &Limits, user: &Limits) -> Limits {
+    Limits {
+        rate_limit_per_minute: clamp(key.rate_limit_per_minute, user.rate_limit_per_minute),
+        tokens_per_minute: clamp(key.tokens_per_minute, user.tokens_per_minute),
+        max_concurrency: clamp(key.max_concurrency, user.max_concurrency),
+        daily_budget: clamp(key.daily_budget, user.daily_budget),
+        weekly_budget: clamp(key.weekly_budget, user.weekly_budget),
+        monthly_budget: clamp(key.monthly_budget, user.monthly_budget),
     }
 }

@@ -1,5 +1,6 @@
 //! Calendar periods for spend budgets, in the `timezone` option (default UTC).
 
+use crate::store::limits::Limits;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
@@ -20,6 +21,15 @@ impl Period {
             Period::Week => "weekly",
             Period::Month => "monthly",
         }
+    }
+}
+
+/// The budget `l` sets for period `p` (0: none).
+pub fn budget(l: &Limits, p: Period) -> i64 {
+    match p {
+        Period::Day => l.daily_budget,
+        Period::Week => l.weekly_budget,
+        Period::Month => l.monthly_budget,
     }
 }
 

@@ -1,9 +1,8 @@
 //! Spend against budgets and channel health, as the console shows them.
 
-use super::admission::budget;
 use super::health::{fingerprint, keys};
-use super::period::{self, Period};
-use super::{clamp, now_ms};
+use super::now_ms;
+use super::period::{self, budget, Period};
 use crate::state::AppState;
 use crate::store::limits::Limits;
 use crate::store::Channel;
@@ -52,18 +51,6 @@ pub async fn budgets(state: &AppState, tag: &str, limits: &Limits) -> BudgetRepo
     BudgetReport {
         shared: c.status() == Some("ok"),
         budgets: out,
-    }
-}
-
-/// A key's budgets: its own, never above its user's.
-pub fn key_limits(key: &Limits, user: &Limits) -> Limits {
-    Limits {
-        rate_limit_per_minute: clamp(key.rate_limit_per_minute, user.rate_limit_per_minute),
-        tokens_per_minute: clamp(key.tokens_per_minute, user.tokens_per_minute),
-        max_concurrency: clamp(key.max_concurrency, user.max_concurrency),
-        daily_budget: clamp(key.daily_budget, user.daily_budget),
-        weekly_budget: clamp(key.weekly_budget, user.weekly_budget),
-        monthly_budget: clamp(key.monthly_budget, user.monthly_budget),
     }
 }
 
