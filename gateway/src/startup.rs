@@ -186,7 +186,9 @@ fn spawn_lease_sweeper(state: web::Data<AppState>) -> tokio::task::JoinHandle<()
             tick.tick().await;
             // Given back while the database takes no settlements, a lease would only wait
             // in the writer's queue; kept, it still pays for requests during an outage.
-            if !state.ledger.behind() {
+            // That includes an outage's first seconds, before any query has failed: the
+            // requests are then waiting on the database, so the leases look idle.
+            if !state.ledger.behind() && !state.store.in_doubt() {
                 state.quota.sweep(IDLE_RETURN);
             }
         }

@@ -376,6 +376,11 @@ impl SqlBackend for D1Backend {
     fn postgres(&self) -> bool {
         false
     }
+
+    /// The client itself keeps no such state; `Reachability` does.
+    fn in_doubt(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -75,6 +75,9 @@ pub trait LedgerStore {
     async fn batch_written(&self, batch_id: &str) -> StoreResult<bool>;
     /// Forgets the ids of batches written before `before` (unix seconds).
     async fn forget_batches(&self, before: i64) -> StoreResult<u64>;
+    /// Whether the database may be unreachable now (`SqlBackend::in_doubt`): quota held in
+    /// memory is then kept rather than handed to a writer that cannot write it.
+    fn in_doubt(&self) -> bool;
 }
 
 /// What a batch adds up to for one token or user.
@@ -246,6 +249,10 @@ fn return_query(holder: Holder, amount: i64) -> Query {
 
 #[async_trait]
 impl LedgerStore for SqlStore {
+    fn in_doubt(&self) -> bool {
+        self.db.in_doubt()
+    }
+
     async fn take_quota(&self, holder: Holder, amount: i64, at_least: i64) -> StoreResult<bool> {
         let take = Take {
             replica: &self.replica,

@@ -66,4 +66,8 @@ impl SqlBackend for OwnerRuntime {
     fn postgres(&self) -> bool {
         self.inner.postgres()
     }
+
+    fn in_doubt(&self) -> bool {
+        self.inner.in_doubt()
+    }
 }

@@ -21,6 +21,9 @@ pub const RETRY_AFTER: Duration = Duration::from_millis(500);
 pub struct Reachability {
     inner: Arc<dyn SqlBackend>,
     down: Arc<AtomicBool>,
+    /// Queries under way and when each began: before the first one fails (a connect to a
+    /// dead server can take the whole acquire timeout), a long wait is the only sign.
+    pending: Pending,
     /// The runtime that outlives every request, for the background check.
     owner: Handle,
 }
@@ -31,6 +34,7 @@ impl Reachability {
         Reachability {
             inner,
             down: Arc::new(AtomicBool::new(false)),
+            pending: Pending::default(),
             owner: Handle::current(),
         }
     }
@@ -49,7 +53,10 @@ impl Reachability {
                 "the database is unreachable (checked again every 500 ms)".into(),
             ));
         }
-        let result = call(self.inner.clone()).await;
+        let result = {
+            let _waiting = self.pending.begin();
+            call(self.inner.clone()).await
+        };
         if matches!(result, Err(DbError::Unavailable(_))) && !self.down.swap(true, Ordering::AcqRel)
         {
             log::warn!("database unreachable: queries fail at once until it answers again");
@@ -57,6 +64,45 @@ impl Reachability {
                 .spawn(wait_until_reachable(self.inner.clone(), self.down.clone()));
         }
         result
+    }
+}
+
+/// The start of every query under way (a dropped query's future removes its own).
+#[derive(Default)]
+struct Pending {
+    started: std::sync::Mutex<(u64, std::collections::BTreeMap<u64, std::time::Instant>)>,
+}
+
+impl Pending {
+    fn begin(&self) -> PendingGuard<'_> {
+        let mut g = self.lock();
+        let id = g.0;
+        g.0 = g.0.wrapping_add(1);
+        g.1.insert(id, std::time::Instant::now());
+        PendingGuard { pending: self, id }
+    }
+
+    fn waiting_longer_than(&self, limit: Duration) -> bool {
+        self.lock().1.values().any(|t| t.elapsed() > limit)
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, (u64, std::collections::BTreeMap<u64, std::time::Instant>)> {
+        self.started
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+struct PendingGuard<'a> {
+    pending: &'a Pending,
+    id: u64,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        self.pending.lock().1.remove(&self.id);
     }
 }
 
@@ -97,6 +143,10 @@ impl SqlBackend for Reachability {
     fn postgres(&self) -> bool {
         self.inner.postgres()
     }
+
+    fn in_doubt(&self) -> bool {
+        self.is_down() || self.pending.waiting_longer_than(RETRY_AFTER)
+    }
 }
 
 #[cfg(test)]
@@ -133,6 +183,50 @@ mod tests {
         fn postgres(&self) -> bool {
             false
         }
+
+        fn in_doubt(&self) -> bool {
+            false
+        }
+    }
+
+    /// A backend that never answers.
+    struct Silent;
+
+    #[async_trait]
+    impl SqlBackend for Silent {
+        async fn execute(&self, _: Query) -> Result<u64, DbError> {
+            std::future::pending().await
+        }
+        async fn fetch_all(&self, _: Query) -> Result<Vec<Row>, DbError> {
+            std::future::pending().await
+        }
+        async fn batch(&self, _: Vec<Query>) -> Result<(), DbError> {
+            std::future::pending().await
+        }
+        async fn batch_fetch(&self, _: Vec<Query>) -> Result<Vec<Row>, DbError> {
+            std::future::pending().await
+        }
+        fn postgres(&self) -> bool {
+            false
+        }
+        fn in_doubt(&self) -> bool {
+            false
+        }
+    }
+
+    #[tokio::test]
+    async fn a_query_waiting_long_puts_the_database_in_doubt_until_it_ends() {
+        let guard = Arc::new(Reachability::new(Arc::new(Silent)));
+        assert!(!guard.in_doubt());
+        let waiting = guard.clone();
+        let query = tokio::spawn(async move { waiting.execute(Query::new("x")).await });
+        tokio::time::sleep(RETRY_AFTER / 2).await;
+        assert!(!guard.in_doubt(), "a short wait is normal");
+        tokio::time::sleep(RETRY_AFTER).await;
+        assert!(guard.in_doubt());
+        query.abort();
+        let _ = query.await;
+        assert!(!guard.in_doubt(), "a query given up on no longer counts");
     }
 
     #[tokio::test]

@@ -124,6 +124,10 @@ pub trait SqlBackend: Send + Sync {
     /// data-modifying `WITH` there, a batch guarded by `changes()` on SQLite and D1).
     /// No default: a wrapper that forgot to ask its inner backend would answer wrongly.
     fn postgres(&self) -> bool;
+    /// Whether the database may be unreachable right now: found down, or a query has
+    /// been waiting for it unusually long (the first sign of an outage). No default, for
+    /// the same reason as `postgres`.
+    fn in_doubt(&self) -> bool;
     async fn fetch_optional(&self, q: Query) -> Result<Option<Row>, DbError> {
         Ok(self.fetch_all(q).await?.into_iter().next())
     }

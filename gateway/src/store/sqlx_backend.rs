@@ -192,4 +192,9 @@ impl SqlBackend for SqlxBackend {
     fn postgres(&self) -> bool {
         self.postgres
     }
+
+    /// The pool itself keeps no such state; `Reachability` does.
+    fn in_doubt(&self) -> bool {
+        false
+    }
 }
