@@ -255,8 +255,7 @@ fn push_text(out: &mut String, bytes: &[u8]) {
 }
 
 fn lossy(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_string(),
-        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
-    }
+    let mut out = String::with_capacity(bytes.len());
+    push_text(&mut out, bytes);
+    out
 }

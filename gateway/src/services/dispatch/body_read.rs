@@ -25,8 +25,11 @@ pub struct OpenAiRead {
     pub has_prompt: bool,
     /// `input` was present and not null.
     pub has_input: bool,
-    /// Every string of `messages`, `prompt` and `input`, as [`collect_text`] gathers them.
-    pub text: String,
+    /// Every string of `messages`, of `prompt` and of `input`, each gathered as
+    /// `request::collect_text` gathers them from a tree.
+    pub messages_text: String,
+    pub prompt_text: String,
+    pub input_text: String,
 }
 
 pub struct Messages {
@@ -60,13 +63,15 @@ impl<'de> Visitor<'de> for BodyVisitor {
                 Some("max_tokens") => r.max_tokens = Some(map.next_value()?),
                 Some("n") => r.n = Some(map.next_value()?),
                 Some("tools") => r.tools = Some(map.next_value()?),
-                Some("messages") => r.messages = map.next_value_seed(MessagesSeed(&mut r.text))?,
+                Some("messages") => {
+                    r.messages = map.next_value_seed(MessagesSeed(&mut r.messages_text))?
+                }
                 Some("prompt") => {
                     r.has_prompt = true;
-                    map.next_value_seed(TextSeed(&mut r.text))?;
+                    map.next_value_seed(TextSeed(&mut r.prompt_text))?;
                 }
                 Some("input") => {
-                    r.has_input |= map.next_value_seed(TextSeed(&mut r.text))?;
+                    r.has_input |= map.next_value_seed(TextSeed(&mut r.input_text))?;
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -286,28 +291,7 @@ impl<'de> Deserialize<'de> for ImageKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The text the tree-walking reader gathers, for comparison.
-    fn collect_text(v: &Value, out: &mut String) {
-        match v {
-            Value::String(s) => {
-                out.push_str(s);
-                out.push('\n');
-            }
-            Value::Array(items) => items.iter().for_each(|i| collect_text(i, out)),
-            Value::Object(map) => {
-                for (k, val) in map {
-                    if k == "image_url" || k == "input_audio" {
-                        out.push_str("image ");
-                        continue;
-                    }
-                    collect_text(val, out);
-                }
-            }
-            Value::Number(_) => out.push_str(" 0"),
-            _ => {}
-        }
-    }
+    use crate::services::dispatch::request::collect_text;
 
     #[test]
     fn gathers_the_same_text_as_a_tree_walk() {
@@ -323,7 +307,7 @@ mod tests {
         for m in v["messages"].as_array().unwrap() {
             collect_text(m, &mut expected);
         }
-        assert_eq!(r.text, expected);
+        assert_eq!(r.messages_text, expected);
         let m = r.messages.unwrap();
         assert_eq!((m.count, m.all_objects), (4, true));
         assert_eq!(r.model, Some(Value::from("m")));
@@ -338,7 +322,10 @@ mod tests {
         assert!(r.messages.is_none() && !r.has_input && !r.has_prompt);
         let r: OpenAiRead = serde_json::from_str(r#"{"prompt":null,"input":["a",[1]]}"#).unwrap();
         assert!(r.has_prompt && r.has_input);
-        assert_eq!(r.text, "a\n 0");
+        assert_eq!(
+            (r.prompt_text.as_str(), r.input_text.as_str()),
+            ("", "a\n 0")
+        );
         assert!(serde_json::from_str::<OpenAiRead>("[1]").is_err());
     }
 }

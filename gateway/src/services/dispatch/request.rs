@@ -4,6 +4,7 @@ use super::body_read::OpenAiRead;
 use crate::providers::Endpoint;
 use crate::v1_core::error::V1Error;
 use crate::v1_core::prompt::Prompt;
+use serde::Deserialize;
 use serde_json::Value;
 use std::sync::{Arc, OnceLock};
 
@@ -45,7 +46,36 @@ pub struct ClientRequest {
     pub output: Option<super::output_cap::OutputPlan>,
 }
 
+/// What every dialect's reader decides first.
+struct Basics {
+    model: String,
+    stream: bool,
+    wants_usage: bool,
+}
+
 impl ClientRequest {
+    /// A request as read, with nothing dialect-specific yet (each reader adds its body).
+    fn new(basics: Basics, prompt: Arc<Prompt>, output: &OutputRequest) -> Self {
+        ClientRequest {
+            openai: OnceLock::new(),
+            convert: None,
+            native: None,
+            raw: bytes::Bytes::new(),
+            openai_native: false,
+            anthropic_beta: None,
+            gemini: None,
+            responses: None,
+            model: basics.model,
+            stream: basics.stream,
+            wants_usage: basics.wants_usage,
+            prompt,
+            completion_reserve: output.reserve(),
+            output_limit: output.limit,
+            choices: output.choices,
+            output: None,
+        }
+    }
+
     /// The body in OpenAI's format; a body that cannot be converted gives the client's
     /// error (in its dialect) here, only for channels that need the conversion.
     pub fn openai(&self) -> Result<&Value, V1Error> {
@@ -98,24 +128,16 @@ pub fn from_anthropic(
     }
     let prompt = Arc::new(Prompt::new(&model, text, 3 * messages.len() as u64 + 3));
     let output = Fields::of(obj).output(Endpoint::Chat)?;
-    Ok(ClientRequest {
-        openai: OnceLock::new(),
-        convert: Some(convert),
-        native: Some(native),
-        raw,
-        openai_native: false,
-        anthropic_beta: None,
-        gemini: None,
-        responses: None,
+    let basics = Basics {
         model,
         stream,
         wants_usage: false,
-        prompt,
-        completion_reserve: output.reserve(),
-        output_limit: output.limit,
-        choices: output.choices,
-        output: None,
-    })
+    };
+    let mut cr = ClientRequest::new(basics, prompt, &output);
+    cr.convert = Some(convert);
+    cr.native = Some(native);
+    cr.raw = raw;
+    Ok(cr)
 }
 
 /// An OpenAI client's body: read once for what routing needs (no tree of it is built
@@ -127,6 +149,26 @@ pub fn parse(ep: Endpoint, raw: bytes::Bytes) -> Result<ClientRequest, V1Error> 
     }
     let read: OpenAiRead = serde_json::from_slice(&raw)
         .map_err(|e| V1Error::bad_request(format!("request body is not valid JSON: {e}")))?;
+    let mut cr = from_read(ep, read)?;
+    cr.raw = raw;
+    cr.openai_native = true;
+    Ok(cr)
+}
+
+/// Reads an already-parsed OpenAI-format body (a converted dialect's) the same way.
+pub fn from_value(ep: Endpoint, body: Value) -> Result<ClientRequest, V1Error> {
+    if !body.is_object() {
+        return Err(V1Error::bad_request("request body must be a JSON object"));
+    }
+    let read = OpenAiRead::deserialize(&body)
+        .map_err(|e| V1Error::bad_request(format!("request body cannot be read: {e}")))?;
+    let mut cr = from_read(ep, read)?;
+    cr.openai = OnceLock::from(Ok(body));
+    Ok(cr)
+}
+
+/// Checks what routing reads and works out the prompt and the output asked for.
+fn from_read(ep: Endpoint, read: OpenAiRead) -> Result<ClientRequest, V1Error> {
     let fields = Fields {
         model: read.model.as_ref(),
         stream: read.stream.as_ref(),
@@ -135,8 +177,8 @@ pub fn parse(ep: Endpoint, raw: bytes::Bytes) -> Result<ClientRequest, V1Error> 
         max_tokens: read.max_tokens.as_ref(),
         n: read.n.as_ref(),
     };
-    let (model, stream, wants_usage) = fields.basics(ep)?;
-    let overhead = match ep {
+    let basics = fields.basics(ep)?;
+    let (text, overhead) = match ep {
         Endpoint::Chat => {
             let messages = read
                 .messages
@@ -150,40 +192,24 @@ pub fn parse(ep: Endpoint, raw: bytes::Bytes) -> Result<ClientRequest, V1Error> 
                     V1Error::bad_request("each message must be an object").param("messages")
                 );
             }
-            3 * messages.count as u64 + 3
+            let mut text = read.messages_text;
+            if let Some(tools) = &read.tools {
+                text.push_str(&tools.to_string());
+            }
+            (text, 3 * messages.count as u64 + 3)
         }
         Endpoint::Completions if !read.has_prompt => {
             return Err(V1Error::bad_request("prompt is required").param("prompt"))
         }
+        Endpoint::Completions => (read.prompt_text, 0),
         Endpoint::Embeddings if !read.has_input => {
             return Err(V1Error::bad_request("input is required").param("input"))
         }
-        _ => 0,
+        Endpoint::Embeddings => (read.input_text, 0),
     };
-    let mut text = read.text;
-    if let (Endpoint::Chat, Some(tools)) = (ep, &read.tools) {
-        text.push_str(&tools.to_string());
-    }
-    let prompt = Arc::new(Prompt::new(&model, text, overhead));
+    let prompt = Arc::new(Prompt::new(&basics.model, text, overhead));
     let output = fields.output(ep)?;
-    Ok(ClientRequest {
-        openai: OnceLock::new(),
-        convert: None,
-        native: None,
-        raw,
-        openai_native: true,
-        anthropic_beta: None,
-        gemini: None,
-        responses: None,
-        model,
-        stream,
-        wants_usage,
-        prompt,
-        completion_reserve: output.reserve(),
-        output_limit: output.limit,
-        choices: output.choices,
-        output: None,
-    })
+    Ok(ClientRequest::new(basics, prompt, &output))
 }
 
 /// The top-level fields both readers validate the same way.
@@ -209,7 +235,7 @@ impl<'a> Fields<'a> {
     }
 
     /// The model, the stream flag and whether the client asked for usage on its stream.
-    fn basics(&self, ep: Endpoint) -> Result<(String, bool, bool), V1Error> {
+    fn basics(&self, ep: Endpoint) -> Result<Basics, V1Error> {
         let model = match self.model {
             Some(Value::String(m)) if !m.trim().is_empty() && m.len() <= 256 => m.clone(),
             Some(Value::String(_)) | None => {
@@ -230,7 +256,11 @@ impl<'a> Fields<'a> {
             .and_then(|o| o.get("include_usage"))
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        Ok((model, stream, wants_usage))
+        Ok(Basics {
+            model,
+            stream,
+            wants_usage,
+        })
     }
 
     fn output(&self, ep: Endpoint) -> Result<OutputRequest, V1Error> {
@@ -247,87 +277,6 @@ impl<'a> Fields<'a> {
             ],
             self.n,
         )
-    }
-}
-
-/// Reads an already-parsed OpenAI-format body.
-pub fn from_value(ep: Endpoint, body: Value) -> Result<ClientRequest, V1Error> {
-    let obj = body
-        .as_object()
-        .ok_or_else(|| V1Error::bad_request("request body must be a JSON object"))?;
-    let fields = Fields::of(obj);
-    let (model, stream, wants_usage) = fields.basics(ep)?;
-    let prompt_text = match ep {
-        Endpoint::Chat => {
-            let messages = obj
-                .get("messages")
-                .and_then(Value::as_array)
-                .filter(|m| !m.is_empty())
-                .ok_or_else(|| {
-                    V1Error::bad_request("messages must be a non-empty array").param("messages")
-                })?;
-            let mut text = String::new();
-            for m in messages {
-                if !m.is_object() {
-                    return Err(
-                        V1Error::bad_request("each message must be an object").param("messages")
-                    );
-                }
-                collect_text(m, &mut text);
-            }
-            if let Some(tools) = obj.get("tools") {
-                text.push_str(&tools.to_string());
-            }
-            text
-        }
-        Endpoint::Completions => {
-            let p = obj
-                .get("prompt")
-                .ok_or_else(|| V1Error::bad_request("prompt is required").param("prompt"))?;
-            let mut text = String::new();
-            collect_text(p, &mut text);
-            text
-        }
-        Endpoint::Embeddings => {
-            let i = obj
-                .get("input")
-                .filter(|i| !i.is_null())
-                .ok_or_else(|| V1Error::bad_request("input is required").param("input"))?;
-            let mut text = String::new();
-            collect_text(i, &mut text);
-            text
-        }
-    };
-    let overhead = per_message_overhead(ep, &body);
-    let prompt = Arc::new(Prompt::new(&model, prompt_text, overhead));
-    let output = fields.output(ep)?;
-    Ok(ClientRequest {
-        openai: OnceLock::from(Ok(body)),
-        convert: None,
-        native: None,
-        raw: bytes::Bytes::new(),
-        openai_native: false,
-        anthropic_beta: None,
-        gemini: None,
-        responses: None,
-        model,
-        stream,
-        wants_usage,
-        prompt,
-        completion_reserve: output.reserve(),
-        output_limit: output.limit,
-        choices: output.choices,
-        output: None,
-    })
-}
-
-fn per_message_overhead(ep: Endpoint, body: &Value) -> u64 {
-    match ep {
-        Endpoint::Chat => body
-            .get("messages")
-            .and_then(Value::as_array)
-            .map_or(0, |m| 3 * m.len() as u64 + 3),
-        _ => 0,
     }
 }
 
@@ -382,7 +331,7 @@ fn output_request(
 
 /// Every string inside a value (message contents, prompt arrays, embedding inputs).
 /// Token-id arrays are counted as one token per number.
-fn collect_text(v: &Value, out: &mut String) {
+pub(super) fn collect_text(v: &Value, out: &mut String) {
     match v {
         Value::String(s) => {
             out.push_str(s);
