@@ -22,6 +22,7 @@
 //! | `REQUEST_HEADER_TIMEOUT_SECS` | 10 (whole request head; 408 and close beyond) |
 //! | `REQUEST_BODY_TIMEOUT_SECS` | 60 (whole request body after its head; 408 and close beyond) |
 //! | `SHUTDOWN_GRACE_SECS` | 30 (on SIGTERM/SIGINT, how long in-flight requests may finish) |
+//! | `SETTLEMENT_INTERVAL_MS` | 1000 (how long settlements gather before one transaction writes them) |
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` (and the other `OTEL_*` of `tracing_otel::OtelConfig`) | unset: no traces |
 //! | `BUILTIN_PRICES` | true: first value of the `builtin_prices` option (seeded once) |
 
@@ -82,6 +83,8 @@ pub struct Settings {
     pub request_body_timeout_secs: u64,
     /// How long a graceful stop lets in-flight requests and streams run on.
     pub shutdown_grace_secs: u64,
+    /// How long settlements gather before the writer puts them in one transaction.
+    pub settlement_interval_ms: u64,
     /// OpenTelemetry trace export (`OTEL_*`; off unless an OTLP endpoint is set).
     pub otel: crate::tracing_otel::OtelConfig,
     /// Seed of the `builtin_prices` option (only when the database has none yet).
@@ -133,6 +136,8 @@ impl Settings {
             parse_num(&get, "REQUEST_BODY_TIMEOUT_SECS", 60u64, 1, 3600)?;
         let shutdown_grace_secs = parse_num(&get, "SHUTDOWN_GRACE_SECS", 30u64, 1, 3600)?;
         let replica_stale_secs = parse_num(&get, "REPLICA_STALE_SECS", 30u64, 2, 3600)?;
+        let settlement_interval_ms =
+            parse_num(&get, "SETTLEMENT_INTERVAL_MS", 1000u64, 1, 60_000)?;
         let replica_id = get("REPLICA_ID");
         if let Some(id) = &replica_id {
             if id.len() > 64
@@ -220,6 +225,7 @@ impl Settings {
             request_header_timeout_secs,
             request_body_timeout_secs,
             shutdown_grace_secs,
+            settlement_interval_ms,
             replica_id,
             replica_stale_secs,
             metrics_token: get("METRICS_TOKEN"),

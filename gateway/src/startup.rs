@@ -1,7 +1,7 @@
 //! Builds the application: store, state, HTTP server on a bound listener.
 
 use crate::routes;
-use crate::services::dispatch::ledger::{self, Ledger};
+use crate::services::dispatch::ledger::Ledger;
 use crate::services::dispatch::quota_lease::IDLE_RETURN;
 use crate::services::dispatch::replicas::{self, Liveness};
 use crate::services::root_user;
@@ -38,11 +38,7 @@ impl Application {
         let store = crate::store::connect(&settings).await?;
         let liveness = Liveness::from_settings(&settings);
         replicas::start(&*store, liveness).await?;
-        let gather = if crate::store::is_d1(&settings.database_url) {
-            ledger::GATHER_D1
-        } else {
-            ledger::GATHER
-        };
+        let gather = std::time::Duration::from_millis(settings.settlement_interval_ms);
         let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
         let (ledger, ledger_task) = Ledger::spawn(store.clone(), gather, metrics);
         let state = web::Data::new(AppState::new(settings.clone(), store, ledger).await?);

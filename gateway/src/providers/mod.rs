@@ -57,6 +57,13 @@ pub struct Parsed {
 pub trait StreamAdapter {
     /// Appends the encoded client events produced by one upstream event.
     fn on_event(&mut self, ev: &SseEvent, out: &mut Vec<Bytes>);
+    /// Takes a whole upstream chunk that goes to the client exactly as it came, without
+    /// decoding it: says whether it did. Only a chunk of complete events the adapter would
+    /// have passed on unchanged qualifies; on `false` nothing was taken and the chunk goes
+    /// through `on_event`. The caller checks the decoder holds no partial event.
+    fn take_verbatim(&mut self, _chunk: &[u8]) -> bool {
+        false
+    }
     /// Usage the upstream reported so far.
     fn usage(&self) -> Option<Usage>;
     /// Tokens of generated text seen so far (the estimate when no usage arrives).

@@ -383,7 +383,64 @@ impl OpenAiStream {
     }
 }
 
+impl OpenAiStream {
+    /// Keeps a plain chunk's JSON for the token count the upstream's usage may make unneeded.
+    fn keep_unread(&mut self, data: &[u8]) {
+        if self.unread.len() + data.len() > UNREAD_LIMIT {
+            tally_chunks(
+                &self.model,
+                &self.unread,
+                &mut self.tokens,
+                &mut self.scratch,
+            );
+            self.unread.clear();
+        }
+        self.unread.extend_from_slice(data);
+        self.unread.push(b'\n');
+    }
+}
+
+/// Calls `each` with the `data` of every event of a chunk made only of complete
+/// single-line `data: ` events, LF-terminated (exactly the bytes `encode_data` writes for
+/// them), while it says yes; says whether the whole chunk was such events.
+fn each_verbatim_event<'a>(text: &'a str, mut each: impl FnMut(&'a str) -> bool) -> bool {
+    if text.is_empty() || memchr::memchr(b'\r', text.as_bytes()).is_some() {
+        return false;
+    }
+    let mut rest = text;
+    while !rest.is_empty() {
+        let Some(end) = memchr::memchr(b'\n', rest.as_bytes()) else {
+            return false;
+        };
+        if rest.as_bytes().get(end + 1) != Some(&b'\n') {
+            return false;
+        }
+        match rest[..end].strip_prefix("data: ") {
+            Some(data) if !data.is_empty() && data != "[DONE]" && each(data) => {}
+            _ => return false,
+        }
+        rest = &rest[end + 2..];
+    }
+    true
+}
+
 impl StreamAdapter for OpenAiStream {
+    fn take_verbatim(&mut self, chunk: &[u8]) -> bool {
+        if self.done {
+            return false;
+        }
+        let Ok(text) = std::str::from_utf8(chunk) else {
+            return false;
+        };
+        if !each_verbatim_event(text, plain_chunk) {
+            return false;
+        }
+        each_verbatim_event(text, |data| {
+            self.keep_unread(data.as_bytes());
+            true
+        })
+    }
+
     fn on_event(&mut self, ev: &SseEvent, out: &mut Vec<Bytes>) {
         if self.done {
             return;
@@ -393,17 +450,7 @@ impl StreamAdapter for OpenAiStream {
             return;
         }
         if plain_chunk(&ev.data) {
-            if self.unread.len() + ev.data.len() > UNREAD_LIMIT {
-                tally_chunks(
-                    &self.model,
-                    &self.unread,
-                    &mut self.tokens,
-                    &mut self.scratch,
-                );
-                self.unread.clear();
-            }
-            self.unread.extend_from_slice(ev.data.as_bytes());
-            self.unread.push(b'\n');
+            self.keep_unread(ev.data.as_bytes());
             out.push(encode_data(&ev.data));
             return;
         }
@@ -537,6 +584,32 @@ mod tests {
         ));
         assert!(!plain_chunk(r#"{"usage" : {"prompt_tokens":1}}"#));
         assert!(!plain_chunk(r#"{"error":{"message":"x"}}"#));
+    }
+
+    #[test]
+    fn only_complete_plain_data_events_are_taken_verbatim() {
+        let mut s = OpenAiStream::new(Endpoint::Chat, "gpt-4o", false);
+        let plain = r#"data: {"choices":[{"delta":{"content":"Hi"}}]}"#;
+        assert!(s.take_verbatim(format!("{plain}\n\n{plain}\n\n").as_bytes()));
+        assert_eq!(s.unread.iter().filter(|&&b| b == b'\n').count(), 2);
+        let refused = [
+            format!("{plain}\n"),
+            format!("{plain}\r\n\r\n"),
+            format!("{plain}\n\ndata: [DONE]\n\n"),
+            format!("{plain}\ndata: more\n\n"),
+            "data:{}\n\n".to_string(),
+            "event: x\ndata: {}\n\n".to_string(),
+            "data: {\"usage\":{\"prompt_tokens\":1}}\n\n".to_string(),
+            "data: {\"error\":{\"message\":\"x\"}}\n\n".to_string(),
+            ": comment\n\n".to_string(),
+            "\n\n".to_string(),
+        ];
+        for chunk in refused {
+            let mut s = OpenAiStream::new(Endpoint::Chat, "gpt-4o", false);
+            assert!(!s.take_verbatim(chunk.as_bytes()), "{chunk:?}");
+            assert!(s.unread.is_empty(), "{chunk:?}");
+        }
+        assert!(!s.take_verbatim(b"data: \xff\n\n"));
     }
 
     #[test]

@@ -74,6 +74,19 @@ impl SseDecoder {
         self.retry_ms
     }
 
+    /// Whether the decoder holds nothing of an unfinished line or event, so a chunk made
+    /// only of complete events could be handled without it (and skipped here) while its
+    /// state stays correct for the next chunk.
+    pub fn at_event_boundary(&self) -> bool {
+        self.buf.is_empty()
+            && !self.skip_lf
+            && self.bom_checked
+            && !self.poisoned
+            && !self.pending.has_data
+            && self.pending.event.is_none()
+            && self.pending.id.is_none()
+    }
+
     /// Feeds bytes and returns the events completed by them; comments are skipped.
     pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<SseEvent>, SseError> {
         let mut events = Vec::new();

@@ -211,3 +211,17 @@ fn event_name_cannot_inject_fields() {
     let events = decode_chunks([&bytes[..]]);
     assert_eq!(events, vec![SseEvent::named("a data: injected", "real")]);
 }
+
+#[test]
+fn the_event_boundary_is_only_where_nothing_is_half_read() {
+    let mut d = SseDecoder::new();
+    assert!(!d.at_event_boundary(), "the BOM check is still open");
+    d.push(b"data: a\n\n").expect("valid");
+    assert!(d.at_event_boundary());
+    for partial in [&b"data: b"[..], b"data: b\n", b"id: 7\n", b"event: x\n", b"data: b\r"] {
+        let mut d = SseDecoder::new();
+        d.push(b"data: a\n\n").expect("valid");
+        d.push(partial).expect("valid");
+        assert!(!d.at_event_boundary(), "{partial:?}");
+    }
+}

@@ -37,12 +37,14 @@ const MAX_BATCH: usize = 512;
 /// Paid requests are refused (503) while this many settlements wait to be written, so an
 /// outage bounds memory instead of letting the queue grow without end.
 pub const MAX_BACKLOG: usize = 50_000;
-/// How long the writer gathers entries before it writes them: long enough that a busy
-/// gateway writes a few dozen transactions a second, short enough that a crash loses
-/// little.
-pub const GATHER: Duration = Duration::from_millis(20);
-/// The same for D1, where every batch is a call to Cloudflare's rate-limited API.
-pub const GATHER_D1: Duration = Duration::from_secs(1);
+/// How long the writer gathers entries before it writes them (`SETTLEMENT_INTERVAL_MS`).
+/// A transaction costs far more than the rows in it (on SQLite, the WAL commit of every
+/// page it touches; on D1, a call to Cloudflare's rate-limited API), so an idle gateway
+/// should not pay one per request. Nothing waits on it: `/api` reads flush first, quota
+/// is admitted from leases, and graceful stops drain it. What a longer interval risks is
+/// only a SIGKILL's loss: the requests answered in its last interval are not billed (their
+/// reservations go back through the lease records). A full batch is written at once.
+pub const GATHER: Duration = Duration::from_millis(1000);
 /// A try unanswered this long means the writer is behind (see `Ledger::behind`).
 const SLOW_TRY: Duration = Duration::from_millis(250);
 /// How often the writer forgets old batch ids.
@@ -118,7 +120,11 @@ impl Ledger {
     }
 
     fn push(&self, e: LedgerEntry) {
-        self.pending.fetch_add(1, Ordering::SeqCst);
+        // A full batch need not wait out the interval; waking the writer once, as the
+        // queue crosses the mark, is enough (it then drains without sleeping).
+        if self.pending.fetch_add(1, Ordering::SeqCst) + 1 == MAX_BATCH {
+            self.hurry.notify_one();
+        }
         if self.tx.send(Msg::Entry(e, Instant::now())).is_err() {
             self.pending.fetch_sub(1, Ordering::SeqCst);
             log::error!("settlement lost: ledger writer has stopped");

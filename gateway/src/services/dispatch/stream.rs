@@ -179,11 +179,19 @@ impl Pipeline {
     }
 
     async fn step(&mut self) {
+        // In a fixed order: the default random one draws from a thread-local generator on
+        // every poll, once or twice per event. The grace comes first so a stream that never
+        // pauses is still cut when a graceful stop's grace is over.
         tokio::select! {
+            biased;
+            () = &mut self.grace => {
+                let cut = format!("stream {}", self.settings.shutdown.cut_message());
+                self.end(Some(cut)).await;
+            }
             next = self.s.upstream.next() => {
                 self.last_activity = Instant::now();
                 match next {
-                    Some(Ok(chunk)) => self.feed(&chunk).await,
+                    Some(Ok(chunk)) => self.feed(chunk).await,
                     Some(Err(e)) => self.end(Some(format!("upstream stream failed: {e}"))).await,
                     None => {
                         if let Ok(Some(ev)) = self.s.decoder.finish() {
@@ -201,10 +209,6 @@ impl Pipeline {
                         self.end(error).await;
                     }
                 }
-            }
-            () = &mut self.grace => {
-                let cut = format!("stream {}", self.settings.shutdown.cut_message());
-                self.end(Some(cut)).await;
             }
             () = &mut self.timer => self.on_timer().await,
         }
@@ -228,8 +232,14 @@ impl Pipeline {
         self.timer.as_mut().reset(next);
     }
 
-    async fn feed(&mut self, chunk: &[u8]) {
-        match self.s.decoder.push(chunk) {
+    async fn feed(&mut self, chunk: Bytes) {
+        // Events the client gets exactly as they came skip the decoder and the encoder:
+        // the chunk itself goes out.
+        if self.s.decoder.at_event_boundary() && self.s.adapter.take_verbatim(&chunk) {
+            self.s.pending.push_back(chunk);
+            return;
+        }
+        match self.s.decoder.push(&chunk) {
             Ok(events) => {
                 let mut out = Vec::new();
                 for ev in &events {
