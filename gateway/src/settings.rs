@@ -136,8 +136,7 @@ impl Settings {
             parse_num(&get, "REQUEST_BODY_TIMEOUT_SECS", 60u64, 1, 3600)?;
         let shutdown_grace_secs = parse_num(&get, "SHUTDOWN_GRACE_SECS", 30u64, 1, 3600)?;
         let replica_stale_secs = parse_num(&get, "REPLICA_STALE_SECS", 30u64, 2, 3600)?;
-        let settlement_interval_ms =
-            parse_num(&get, "SETTLEMENT_INTERVAL_MS", 1000u64, 1, 60_000)?;
+        let settlement_interval_ms = parse_num(&get, "SETTLEMENT_INTERVAL_MS", 1000u64, 1, 60_000)?;
         let replica_id = get("REPLICA_ID");
         if let Some(id) = &replica_id {
             if id.len() > 64

@@ -332,12 +332,11 @@ const UNREAD_LIMIT: usize = 16 * 1024;
 /// A chunk that carries neither an error nor a usage object goes out exactly as it came
 /// and needs no reading now. Inside JSON strings quotes are escaped, so these byte
 /// patterns only match keys (or an exact string value, which merely takes the slow path).
-fn plain_chunk(data: &str) -> bool {
+fn plain_chunk(b: &[u8]) -> bool {
     use memchr::memmem::Finder;
     use std::sync::LazyLock;
     static ERROR: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"error\""));
     static USAGE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"usage\""));
-    let b = data.as_bytes();
     if ERROR.find(b).is_some() {
         return false;
     }
@@ -402,21 +401,23 @@ impl OpenAiStream {
 
 /// Calls `each` with the `data` of every event of a chunk made only of complete
 /// single-line `data: ` events, LF-terminated (exactly the bytes `encode_data` writes for
-/// them), while it says yes; says whether the whole chunk was such events.
-fn each_verbatim_event<'a>(text: &'a str, mut each: impl FnMut(&'a str) -> bool) -> bool {
-    if text.is_empty() || memchr::memchr(b'\r', text.as_bytes()).is_some() {
+/// them), while it says yes; says whether the whole chunk was such events. The bytes are
+/// not checked for UTF-8 here: they go out as the upstream wrote them, as through any
+/// proxy, and the token count's reader checks what it reads.
+fn each_verbatim_event<'a>(chunk: &'a [u8], mut each: impl FnMut(&'a [u8]) -> bool) -> bool {
+    if chunk.is_empty() || memchr::memchr(b'\r', chunk).is_some() {
         return false;
     }
-    let mut rest = text;
+    let mut rest = chunk;
     while !rest.is_empty() {
-        let Some(end) = memchr::memchr(b'\n', rest.as_bytes()) else {
+        let Some(end) = memchr::memchr(b'\n', rest) else {
             return false;
         };
-        if rest.as_bytes().get(end + 1) != Some(&b'\n') {
+        if rest.get(end + 1) != Some(&b'\n') {
             return false;
         }
-        match rest[..end].strip_prefix("data: ") {
-            Some(data) if !data.is_empty() && data != "[DONE]" && each(data) => {}
+        match rest[..end].strip_prefix(b"data: ") {
+            Some(data) if !data.is_empty() && data != b"[DONE]" && each(data) => {}
             _ => return false,
         }
         rest = &rest[end + 2..];
@@ -426,17 +427,11 @@ fn each_verbatim_event<'a>(text: &'a str, mut each: impl FnMut(&'a str) -> bool)
 
 impl StreamAdapter for OpenAiStream {
     fn take_verbatim(&mut self, chunk: &[u8]) -> bool {
-        if self.done {
+        if self.done || !each_verbatim_event(chunk, plain_chunk) {
             return false;
         }
-        let Ok(text) = std::str::from_utf8(chunk) else {
-            return false;
-        };
-        if !each_verbatim_event(text, plain_chunk) {
-            return false;
-        }
-        each_verbatim_event(text, |data| {
-            self.keep_unread(data.as_bytes());
+        each_verbatim_event(chunk, |data| {
+            self.keep_unread(data);
             true
         })
     }
@@ -449,7 +444,7 @@ impl StreamAdapter for OpenAiStream {
             self.done = true;
             return;
         }
-        if plain_chunk(&ev.data) {
+        if plain_chunk(ev.data.as_bytes()) {
             self.keep_unread(ev.data.as_bytes());
             out.push(encode_data(&ev.data));
             return;
@@ -576,14 +571,14 @@ mod tests {
     #[test]
     fn plain_chunks_are_told_apart() {
         assert!(plain_chunk(
-            r#"{"choices":[{"delta":{"content":"say \"usage\": 1"}}],"usage":null}"#
+            br#"{"choices":[{"delta":{"content":"say \"usage\": 1"}}],"usage":null}"#
         ));
-        assert!(plain_chunk(r#"{"choices":[{"delta":{"content":"hi"}}]}"#));
+        assert!(plain_chunk(br#"{"choices":[{"delta":{"content":"hi"}}]}"#));
         assert!(!plain_chunk(
-            r#"{"choices":[],"usage":{"prompt_tokens":1}}"#
+            br#"{"choices":[],"usage":{"prompt_tokens":1}}"#
         ));
-        assert!(!plain_chunk(r#"{"usage" : {"prompt_tokens":1}}"#));
-        assert!(!plain_chunk(r#"{"error":{"message":"x"}}"#));
+        assert!(!plain_chunk(br#"{"usage" : {"prompt_tokens":1}}"#));
+        assert!(!plain_chunk(br#"{"error":{"message":"x"}}"#));
     }
 
     #[test]
@@ -609,7 +604,6 @@ mod tests {
             assert!(!s.take_verbatim(chunk.as_bytes()), "{chunk:?}");
             assert!(s.unread.is_empty(), "{chunk:?}");
         }
-        assert!(!s.take_verbatim(b"data: \xff\n\n"));
     }
 
     #[test]

@@ -218,7 +218,13 @@ fn the_event_boundary_is_only_where_nothing_is_half_read() {
     assert!(!d.at_event_boundary(), "the BOM check is still open");
     d.push(b"data: a\n\n").expect("valid");
     assert!(d.at_event_boundary());
-    for partial in [&b"data: b"[..], b"data: b\n", b"id: 7\n", b"event: x\n", b"data: b\r"] {
+    for partial in [
+        &b"data: b"[..],
+        b"data: b\n",
+        b"id: 7\n",
+        b"event: x\n",
+        b"data: b\r",
+    ] {
         let mut d = SseDecoder::new();
         d.push(b"data: a\n\n").expect("valid");
         d.push(partial).expect("valid");

@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -144,7 +145,7 @@ impl Pipeline {
 
     /// Records the outcome and settles before the closing bytes go out, so balances are
     /// final by the time the client sees the end of the stream.
-    async fn end(&mut self, error: Option<String>) {
+    fn end(&mut self, error: Option<String>) {
         self.finished = true;
         let usage = self.usage();
         self.meter.set_usage(usage);
@@ -178,49 +179,40 @@ impl Pipeline {
         self.meter.hand_over().finish();
     }
 
-    async fn step(&mut self) {
-        // In a fixed order: the default random one draws from a thread-local generator on
-        // every poll, once or twice per event. The grace comes first so a stream that never
-        // pauses is still cut when a graceful stop's grace is over.
-        tokio::select! {
-            biased;
-            () = &mut self.grace => {
-                let cut = format!("stream {}", self.settings.shutdown.cut_message());
-                self.end(Some(cut)).await;
-            }
-            next = self.s.upstream.next() => {
-                self.last_activity = Instant::now();
-                match next {
-                    Some(Ok(chunk)) => self.feed(chunk).await,
-                    Some(Err(e)) => self.end(Some(format!("upstream stream failed: {e}"))).await,
-                    None => {
-                        if let Ok(Some(ev)) = self.s.decoder.finish() {
-                            let mut out = Vec::new();
-                            self.s.adapter.on_event(&ev, &mut out);
-                            self.s.pending.extend(out);
-                        }
-                        // After an in-stream error the upstream closing is the normal
-                        // end: that error was forwarded and is what the log shows.
-                        let complete = self.s.adapter.is_done()
-                            || self.s.adapter.completes_at_eof()
-                            || self.s.adapter.failure().is_some();
-                        let error =
-                            (!complete).then(|| "upstream closed the stream early".to_string());
-                        self.end(error).await;
-                    }
+    fn cut_by_shutdown(&mut self) {
+        let cut = format!("stream {}", self.settings.shutdown.cut_message());
+        self.end(Some(cut));
+    }
+
+    fn on_upstream(&mut self, next: Option<Result<Bytes, String>>) {
+        self.last_activity = Instant::now();
+        match next {
+            Some(Ok(chunk)) => self.feed(chunk),
+            Some(Err(e)) => self.end(Some(format!("upstream stream failed: {e}"))),
+            None => {
+                if let Ok(Some(ev)) = self.s.decoder.finish() {
+                    let mut out = Vec::new();
+                    self.s.adapter.on_event(&ev, &mut out);
+                    self.s.pending.extend(out);
                 }
+                // After an in-stream error the upstream closing is the normal end: that
+                // error was forwarded and is what the log shows.
+                let complete = self.s.adapter.is_done()
+                    || self.s.adapter.completes_at_eof()
+                    || self.s.adapter.failure().is_some();
+                let error = (!complete).then(|| "upstream closed the stream early".to_string());
+                self.end(error);
             }
-            () = &mut self.timer => self.on_timer().await,
         }
     }
 
     /// Silence for the idle timeout ends the stream; silence for the keep-alive interval
     /// sends a keep-alive. Re-arms for the next check.
-    async fn on_timer(&mut self) {
+    fn on_timer(&mut self) {
         let now = Instant::now();
         let silent = now.saturating_duration_since(self.last_activity);
         if silent >= self.settings.idle_timeout {
-            self.end(Some("upstream stream idle timeout".into())).await;
+            self.end(Some("upstream stream idle timeout".into()));
             return;
         }
         let next = if silent >= self.settings.keepalive {
@@ -232,7 +224,7 @@ impl Pipeline {
         self.timer.as_mut().reset(next);
     }
 
-    async fn feed(&mut self, chunk: Bytes) {
+    fn feed(&mut self, chunk: Bytes) {
         // Events the client gets exactly as they came skip the decoder and the encoder:
         // the chunk itself goes out.
         if self.s.decoder.at_event_boundary() && self.s.adapter.take_verbatim(&chunk) {
@@ -247,13 +239,51 @@ impl Pipeline {
                 }
                 self.s.pending.extend(out);
                 if self.s.adapter.is_done() {
-                    self.end(None).await;
+                    self.end(None);
                 }
             }
-            Err(e) => {
-                self.end(Some(format!("upstream sent an invalid stream: {e}")))
-                    .await
+            Err(e) => self.end(Some(format!("upstream sent an invalid stream: {e}"))),
+        }
+    }
+}
+
+/// The client-facing byte stream, polled by hand: an `unfold` over an async step built a
+/// future and polled a `select!` of three futures per event, a visible share of each.
+struct ClientStream {
+    p: Box<Pipeline>,
+}
+
+impl Stream for ClientStream {
+    type Item = Result<Bytes, actix_web::Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let p = &mut *self.get_mut().p;
+        loop {
+            if let Some(b) = p.s.pending.pop_front() {
+                return Poll::Ready(Some(Ok(b)));
             }
+            if p.finished {
+                return Poll::Ready(None);
+            }
+            if let Poll::Ready(next) = p.s.upstream.poll_next_unpin(cx) {
+                // An upstream that is always ready must not keep a stop's grace waiting.
+                if p.settings.shutdown.is_over() {
+                    p.cut_by_shutdown();
+                } else {
+                    p.on_upstream(next);
+                }
+                continue;
+            }
+            // Only while the upstream is quiet: the grace and the timer register to wake us.
+            if p.grace.as_mut().poll(cx).is_ready() {
+                p.cut_by_shutdown();
+                continue;
+            }
+            if p.timer.as_mut().poll(cx).is_ready() {
+                p.on_timer();
+                continue;
+            }
+            return Poll::Pending;
         }
     }
 }
@@ -277,19 +307,7 @@ pub fn into_client_stream(
         last_activity: now,
         finished: false,
     };
-    // Boxed: `unfold` moves its state into every item's future, and the pipeline is
-    // large enough that copying it per event showed up in the profile.
-    futures_util::stream::unfold(Box::new(p), |mut p| async move {
-        loop {
-            if let Some(b) = p.s.pending.pop_front() {
-                return Some((Ok(b), p));
-            }
-            if p.finished {
-                return None;
-            }
-            p.step().await;
-        }
-    })
+    ClientStream { p: Box::new(p) }
 }
 
 /// Updates the meter with what a dropped stream had generated, via `Drop` of the

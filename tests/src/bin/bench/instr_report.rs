@@ -55,10 +55,10 @@ pub fn section(out: &mut String, r: Option<&InstrResults>, log: &str) {
          {BASE} + N requests one after the other on one keep-alive connection, SIGTERM (the \
          gateway drains its settlement writer before it exits). Instructions per request = \
          (second total − first total) ÷ N, N = {}; every thread of the process counts; (d) adds \
-         the gateway's and the relay's. Streams: {CHUNKS} deltas ({} SSE events) {}. Callgrind \
-         slows the servers some 50 times while the settlement writer still gathers for 20 ms of \
-         wall time, so its transactions carry fewer settlements each than at native speed and \
-         weigh a little more per request here.\n",
+         the gateway's and the relay's. Streams: {CHUNKS} deltas ({} SSE events) {}. The settlement \
+         writer keeps its default interval (`SETTLEMENT_INTERVAL_MS`, 1 s of wall time); callgrind \
+         slows the servers some 50 times, so each of its transactions carries fewer settlements \
+         than at native speed and weighs a little more per request here.\n",
         log,
         r.requests,
         Args::stream_events(CHUNKS),
