@@ -1,5 +1,6 @@
 //! The LLM API gateway: OpenAI-compatible relay API plus the management API.
 
+pub mod api_schema;
 pub mod auth;
 pub mod body_deadline;
 pub mod conn_watch;

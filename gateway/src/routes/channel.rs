@@ -1,8 +1,8 @@
 //! `/api/channel/*` (admin): upstream providers.
 
 use super::api_route::ApiRoute;
-use super::openapi::{Envelope, Null, SessionErrors};
 use super::ListQuery;
+use crate::api_schema::{Envelope, Null, SessionErrors};
 use crate::auth::session::Session;
 use crate::error::{created, ok, ApiError, ApiResult};
 use crate::services::channel_models::{self, FetchModelsBody, FetchedModels};

@@ -2,7 +2,7 @@
 //! read from the data (not remembered clicks), so it stays right whoever did the step.
 
 use super::api_route::ApiRoute;
-use super::openapi::{Envelope, SessionErrors};
+use crate::api_schema::{Envelope, SessionErrors};
 use crate::auth::session::Session;
 use crate::error::{ok, ApiResult};
 use crate::state::AppState;

@@ -1,7 +1,7 @@
 //! `/api/log/*`: usage logs and statistics (own rows for users, everything for admins).
 
 use super::api_route::ApiRoute;
-use super::openapi::{Envelope, SessionErrors};
+use crate::api_schema::{Envelope, SessionErrors};
 use crate::auth::session::Session;
 use crate::error::{ok, ApiError, ApiResult};
 use crate::services::log_export::{self, Export, Format};

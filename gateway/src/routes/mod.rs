@@ -30,6 +30,7 @@ const API_JSON_LIMIT: usize = 256 * 1024;
 pub fn api_routes() -> Vec<api_route::ApiRoute> {
     [
         public::routes(),
+        openapi::routes(),
         user::routes(),
         getting_started::routes(),
         token::routes(),

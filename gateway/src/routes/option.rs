@@ -1,7 +1,7 @@
 //! `/api/option` (root): runtime settings.
 
 use super::api_route::ApiRoute;
-use super::openapi::{Envelope, OptionValues, SessionErrors};
+use crate::api_schema::{Envelope, OptionValues, SessionErrors};
 use crate::auth::session::Session;
 use crate::error::{ok, ApiResult};
 use crate::services::dispatch::price_list::{price_list, PriceRow};

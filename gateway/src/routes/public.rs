@@ -1,7 +1,7 @@
 //! Unauthenticated endpoints: service info, health and public status.
 
 use super::api_route::ApiRoute;
-use super::openapi::Envelope;
+use crate::api_schema::Envelope;
 use crate::error::ok;
 use crate::state::AppState;
 use crate::upstream::UpstreamClient;
@@ -19,10 +19,7 @@ pub fn configure_root(cfg: &mut web::ServiceConfig) {
 }
 
 pub fn routes() -> Vec<ApiRoute> {
-    vec![
-        ApiRoute::get("/status", status),
-        ApiRoute::get("/openapi.json", super::openapi::openapi_json),
-    ]
+    vec![ApiRoute::get("/status", status)]
 }
 
 #[derive(utoipa::OpenApi)]

@@ -1,8 +1,8 @@
 //! `/api/token/*`: the caller's own API keys.
 
 use super::api_route::ApiRoute;
-use super::openapi::{Envelope, Null, SessionErrors};
 use super::ListQuery;
+use crate::api_schema::{Envelope, Null, SessionErrors};
 use crate::auth::session::Session;
 use crate::error::{created, ok, ApiError, ApiResult};
 use crate::services::limits::key_limits;

@@ -1,8 +1,8 @@
 //! `/api/user/*`: registration, login, self-service and admin user management.
 
 use super::api_route::ApiRoute;
-use super::openapi::{Envelope, Failure, Null, SessionErrors};
 use super::ListQuery;
+use crate::api_schema::{Envelope, Failure, Null, SessionErrors};
 use crate::auth::session::Session;
 use crate::error::{created, ok, ApiError, ApiResult};
 use crate::services::accounts::{

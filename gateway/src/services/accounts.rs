@@ -59,7 +59,7 @@ pub struct NewAccount {
     pub email: Option<String>,
     /// 1 (user) or 10 (admin; only root may grant it).
     #[serde(default, deserialize_with = "validate::opt_int")]
-    #[schema(schema_with = crate::routes::openapi::role)]
+    #[schema(schema_with = crate::api_schema::role)]
     pub role: Option<i64>,
     #[serde(default, deserialize_with = "validate::opt_int")]
     #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
@@ -259,11 +259,11 @@ pub struct AdminUserUpdate {
     pub password: Option<String>,
     /// 1 (user) or 10 (admin).
     #[serde(default, deserialize_with = "validate::opt_int")]
-    #[schema(schema_with = crate::routes::openapi::role)]
+    #[schema(schema_with = crate::api_schema::role)]
     pub role: Option<i64>,
     /// 1 (enabled) or 2 (disabled).
     #[serde(default, deserialize_with = "validate::opt_int")]
-    #[schema(schema_with = crate::routes::openapi::user_status)]
+    #[schema(schema_with = crate::api_schema::user_status)]
     pub status: Option<i64>,
     #[schema(pattern = r"^[A-Za-z0-9_.-]{1,64}$")]
     pub group: Option<String>,

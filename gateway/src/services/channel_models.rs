@@ -19,7 +19,7 @@ use std::collections::BTreeSet;
 pub struct FetchModelsBody {
     pub id: Option<i64>,
     #[serde(rename = "type")]
-    #[schema(schema_with = crate::routes::openapi::channel_type)]
+    #[schema(schema_with = crate::api_schema::channel_type)]
     pub channel_type: Option<i64>,
     pub base_url: Option<String>,
     pub key: Option<String>,

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 pub struct ChannelBody {
     /// Required on create: 1 OpenAI, 3 Azure OpenAI, 14 Anthropic, 24 Gemini, 99 OpenAI-compatible.
     #[serde(rename = "type", default, deserialize_with = "validate::opt_int")]
-    #[schema(schema_with = crate::routes::openapi::channel_type)]
+    #[schema(schema_with = crate::api_schema::channel_type)]
     pub channel_type: Option<i64>,
     /// Required on create.
     #[schema(
@@ -31,7 +31,7 @@ pub struct ChannelBody {
     #[schema(value_type = Option<String>)]
     pub base_url: Option<Option<String>>,
     /// Required on create; a comma-separated string is accepted too.
-    #[schema(schema_with = crate::routes::openapi::name_list)]
+    #[schema(schema_with = crate::api_schema::name_list)]
     pub models: Option<StringList>,
     pub model_mapping: Option<BTreeMap<String, String>>,
     #[serde(default, deserialize_with = "validate::opt_int")]
@@ -52,7 +52,7 @@ pub struct ChannelBody {
     pub responses_api: Option<bool>,
     /// 1 enabled, 2 disabled by hand, 3 disabled automatically.
     #[serde(default, deserialize_with = "validate::opt_int")]
-    #[schema(schema_with = crate::routes::openapi::channel_status)]
+    #[schema(schema_with = crate::api_schema::channel_status)]
     pub status: Option<i64>,
 }
 

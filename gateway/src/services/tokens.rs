@@ -31,10 +31,10 @@ pub struct TokenBody {
     #[schema(value_type = Option<i64>)]
     pub expired_at: Option<Option<i64>>,
     /// Allowed models (empty: all); a comma-separated string is accepted too.
-    #[schema(schema_with = crate::routes::openapi::name_list)]
+    #[schema(schema_with = crate::api_schema::name_list)]
     pub models: Option<StringList>,
     /// Allowed client IPs or CIDRs (empty: any); a comma-separated string is accepted too.
-    #[schema(schema_with = crate::routes::openapi::name_list)]
+    #[schema(schema_with = crate::api_schema::name_list)]
     pub allow_ips: Option<StringList>,
     /// Requests per minute; 0: unlimited.
     #[serde(default, deserialize_with = "validate::opt_int")]
@@ -62,7 +62,7 @@ pub struct TokenBody {
     pub monthly_budget: Option<i64>,
     /// 1 (enabled) or 2 (disabled); not on create.
     #[serde(default, deserialize_with = "validate::opt_int")]
-    #[schema(schema_with = crate::routes::openapi::token_status)]
+    #[schema(schema_with = crate::api_schema::token_status)]
     pub status: Option<i64>,
 }
 
