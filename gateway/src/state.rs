@@ -68,6 +68,8 @@ pub struct AppState {
     pub settings: Settings,
     pub store: Arc<dyn Store>,
     pub options: Options,
+    /// Prices per model and group, remembered until the options change.
+    pub prices: crate::services::dispatch::billing::PriceMemo,
     pub jwt: JwtKeys,
     pub secret_box: SecretBox,
     pub throttle: LoginThrottle,
@@ -129,6 +131,7 @@ impl AppState {
             )
             .map_err(|e| anyhow::anyhow!("cannot start the trace exporter: {e}"))?,
             options,
+            prices: Default::default(),
             store,
             settings,
         })

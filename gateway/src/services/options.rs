@@ -121,10 +121,16 @@ fn validate(key: &str, kind: Kind, v: &Value) -> Result<(), String> {
 #[derive(Debug, Clone)]
 pub struct OptionsSnapshot {
     values: Map<String, Value>,
+    /// Different for every snapshot built, so what is derived from one can be
+    /// remembered until the options change.
+    generation: u64,
 }
 
+/// Where the snapshots' generations come from.
+static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 impl OptionsSnapshot {
-    fn from_raw(raw: &HashMap<String, String>) -> Self {
+    pub(crate) fn from_raw(raw: &HashMap<String, String>) -> Self {
         let mut values = Map::new();
         for (key, kind, default) in REGISTRY {
             let parsed = raw
@@ -135,7 +141,15 @@ impl OptionsSnapshot {
                 .unwrap_or(Value::Null);
             values.insert((*key).to_string(), parsed);
         }
-        OptionsSnapshot { values }
+        OptionsSnapshot {
+            values,
+            generation: GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+
+    /// This snapshot's generation: equal only for the same snapshot (and its clones).
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     pub fn as_json(&self) -> Value {

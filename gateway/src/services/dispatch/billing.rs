@@ -5,6 +5,74 @@
 use super::price_table;
 use super::token_usage::TokenUsage;
 use crate::services::options::{OptionsSnapshot, BUILTIN_PRICES};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// The prices of one model for one group, with the JSON the log row shows of them.
+#[derive(Debug, Clone)]
+pub struct Priced {
+    pub prices: Prices,
+    pub applied: Arc<str>,
+}
+
+/// `Prices::lookup` remembered until the options change: a lookup reads six option maps
+/// (each a hashed map) and the built-in table and writes the JSON, on every request, for
+/// figures that change only with the options.
+pub struct PriceMemo {
+    state: RwLock<MemoState>,
+}
+
+#[derive(Default)]
+struct MemoState {
+    /// The options snapshot the entries were computed from.
+    generation: u64,
+    /// Group → model → prices.
+    by_group: HashMap<Box<str>, HashMap<Box<str>, Priced>>,
+    entries: usize,
+}
+
+/// Entries kept before the memo starts over (model names come from clients).
+const PRICE_MEMO_LIMIT: usize = 4096;
+
+impl Default for PriceMemo {
+    fn default() -> Self {
+        PriceMemo {
+            state: RwLock::new(MemoState::default()),
+        }
+    }
+}
+
+impl PriceMemo {
+    /// `Prices::lookup` for this snapshot, remembered.
+    pub fn lookup(&self, o: &OptionsSnapshot, model: &str, group: &str) -> Priced {
+        if let Ok(s) = self.state.read() {
+            if s.generation == o.generation() {
+                if let Some(p) = s.by_group.get(group).and_then(|m| m.get(model)) {
+                    return p.clone();
+                }
+            }
+        }
+        let prices = Prices::lookup(o, model, group);
+        let priced = Priced {
+            prices,
+            applied: prices.applied().into(),
+        };
+        if let Ok(mut s) = self.state.write() {
+            if s.generation != o.generation() || s.entries >= PRICE_MEMO_LIMIT {
+                *s = MemoState {
+                    generation: o.generation(),
+                    ..MemoState::default()
+                };
+            }
+            s.by_group
+                .entry(group.into())
+                .or_default()
+                .insert(model.into(), priced.clone());
+            s.entries += 1;
+        }
+        priced
+    }
+}
 
 /// Ratios that apply to one request.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -142,6 +210,30 @@ impl Prices {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn options(pairs: &[(&str, &str)]) -> OptionsSnapshot {
+        let raw = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        OptionsSnapshot::from_raw(&raw)
+    }
+
+    #[test]
+    fn remembered_prices_follow_the_options_and_the_group() {
+        let memo = PriceMemo::default();
+        let groups = r#"{"vip":0.5}"#;
+        let cheap = options(&[("model_ratio", r#"{"m":2}"#), ("group_ratio", groups)]);
+        for _ in 0..2 {
+            let p = memo.lookup(&cheap, "m", "default");
+            assert_eq!((p.prices.model_ratio, p.prices.group_ratio), (2.0, 1.0));
+            assert_eq!(&*p.applied, p.prices.applied());
+        }
+        assert_eq!(memo.lookup(&cheap, "m", "vip").prices.group_ratio, 0.5);
+        let dear = options(&[("model_ratio", r#"{"m":3}"#), ("group_ratio", groups)]);
+        assert_eq!(memo.lookup(&dear, "m", "default").prices.model_ratio, 3.0);
+        assert_eq!(memo.lookup(&dear, "m", "vip").prices.model_ratio, 3.0);
+    }
 
     #[test]
     fn applied_ratios_are_the_json_a_value_would_print() {

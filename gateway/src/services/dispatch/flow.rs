@@ -1,7 +1,6 @@
 //! The request flow for `/v1/chat/completions`, `/v1/completions` and `/v1/embeddings`.
 
 use super::attempt::{self, Failure};
-use super::billing::Prices;
 use super::dialect_request;
 use super::key_auth::{self, Caller};
 use super::meter::Meter;
@@ -164,8 +163,9 @@ async fn run(call: &Call<'_>, meter: &mut Meter, raw: Bytes) -> Result<HttpRespo
     };
     let cands = state.limits.health.prefer_ready(cands);
     let opts = state.options.get();
-    let prices = Prices::lookup(&opts, &cr.model, &caller.user.group);
-    meter.set_prices(prices);
+    let priced = state.prices.lookup(&opts, &cr.model, &caller.user.group);
+    meter.set_prices(&priced);
+    let prices = priced.prices;
     let estimate = prices
         .quota(cr.prompt.estimate(), cr.completion_reserve)
         .ok_or_else(|| V1Error::bad_request("the request is too large to price"))?;

@@ -1,7 +1,7 @@
 //! Tracks one `/v1` request from authentication to settlement, and settles it exactly
 //! once: explicitly when the request ends, or from `Drop` when the client went away.
 
-use super::billing::Prices;
+use super::billing::{Priced, Prices};
 use super::key_auth::Caller;
 use super::quota_lease::QuotaLeases;
 use super::token_usage::TokenUsage;
@@ -21,6 +21,8 @@ struct MeterData {
     user_id: i64,
     reservation: Reservation,
     prices: Option<Prices>,
+    /// The log row's JSON of `prices`.
+    applied: Option<Arc<str>>,
     usage: Usage,
     /// Channels tried, for the failover count.
     attempts: u32,
@@ -62,6 +64,7 @@ impl Meter {
                 user_id: caller.user.id,
                 reservation: Reservation::default(),
                 prices: None,
+                applied: None,
                 usage: Usage::default(),
                 attempts: 0,
                 admission: None,
@@ -107,8 +110,11 @@ impl Meter {
         self.with(|d| d.log.warnings = warnings.join("; ").chars().take(1000).collect());
     }
 
-    pub fn set_prices(&mut self, p: Prices) {
-        self.with(|d| d.prices = Some(p));
+    pub fn set_prices(&mut self, p: &Priced) {
+        self.with(|d| {
+            d.prices = Some(p.prices);
+            d.applied = Some(p.applied.clone());
+        });
     }
 
     pub fn set_reservation(&mut self, r: Reservation) {
@@ -208,7 +214,7 @@ fn settlement(quota: &QuotaLeases, mut d: MeterData) -> Settlement {
             0
         });
     log_tokens(&mut d.log, &tokens);
-    d.log.price = d.prices.map(|p| p.applied()).unwrap_or_default();
+    d.log.price = d.applied.as_deref().map(str::to_string).unwrap_or_default();
     d.log.latency_ms = elapsed_ms(d.started);
     if d.log.status_code == 0 {
         // Settled from Drop before any outcome was recorded: the client went away, or the
