@@ -102,8 +102,12 @@ fn totals_for(all: &mut Vec<(i64, Totals)>, id: i64) -> &mut Totals {
     &mut all[i].1
 }
 
-/// Rows per log INSERT: stays under D1's 100 bound parameters.
-const LOG_ROWS_PER_INSERT: usize = 100 / super::logs::LOG_COLUMNS;
+/// Rows per log INSERT: as many as the backend binds, up to a fixed number, so a statement
+/// costs its overhead once per many rows while batches of every size still share a few
+/// cached statements.
+fn log_rows_per_insert(bind_limit: usize) -> usize {
+    (bind_limit / super::logs::LOG_COLUMNS).clamp(1, 32)
+}
 
 /// Adds what a replica's memory stops holding of one balance: the quota a request spent
 /// plus what went back to the balance, or a returned lease.
@@ -121,7 +125,12 @@ fn release(all: &mut Vec<(Holder, i64)>, holder: Holder, amount: i64) {
 /// UPDATE each however many requests they cover), logs go in multi-row INSERTs, lease
 /// returns follow, and the replica's lease records last. The batch's id goes first, so a
 /// batch already written fails at once.
-fn batch_queries(replica: &str, batch_id: &str, entries: &[LedgerEntry], now: i64) -> Vec<Query> {
+fn batch_queries(
+    store: &SqlStore,
+    batch_id: &str,
+    entries: &[LedgerEntry],
+    now: i64,
+) -> Vec<Query> {
     let mut tokens: Vec<(i64, Totals)> = Vec::new();
     let mut users: Vec<(i64, Totals)> = Vec::new();
     let mut channels: Vec<(i64, i64)> = Vec::new();
@@ -221,12 +230,15 @@ fn batch_queries(replica: &str, batch_id: &str, entries: &[LedgerEntry], now: i6
                 .bind(id),
         );
     }
-    out.extend(logs.chunks(LOG_ROWS_PER_INSERT).map(insert_logs_query));
+    out.extend(
+        logs.chunks(log_rows_per_insert(store.bind_limit))
+            .map(insert_logs_query),
+    );
     out.extend(returns);
     out.extend(
         released
             .into_iter()
-            .map(|(holder, amount)| lease_release_query(replica, holder, amount)),
+            .map(|(holder, amount)| lease_release_query(&store.replica, holder, amount)),
     );
     out
 }
@@ -269,12 +281,7 @@ impl LedgerStore for SqlStore {
 
     async fn apply(&self, batch_id: &str, entries: &[LedgerEntry]) -> StoreResult<()> {
         self.db
-            .batch(batch_queries(
-                &self.replica,
-                batch_id,
-                entries,
-                crate::util::now(),
-            ))
+            .batch(batch_queries(self, batch_id, entries, crate::util::now()))
             .await
     }
 

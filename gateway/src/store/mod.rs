@@ -86,5 +86,12 @@ pub async fn connect(settings: &crate::settings::Settings) -> anyhow::Result<Arc
         .replica_id
         .clone()
         .unwrap_or_else(|| crate::util::new_id().to_string());
-    Ok(Arc::new(sql_store::SqlStore::new(backend, replica)))
+    let bind_limit = if is_d1(url) {
+        sql_store::D1_BIND_LIMIT
+    } else {
+        sql_store::SQL_BIND_LIMIT
+    };
+    Ok(Arc::new(sql_store::SqlStore::new(
+        backend, replica, bind_limit,
+    )))
 }

@@ -8,11 +8,23 @@ pub struct SqlStore {
     pub(crate) db: Arc<dyn SqlBackend>,
     /// This process's id in `replicas`: the owner of the quota leases it records.
     pub(crate) replica: String,
+    /// Most parameters one statement may bind (D1 allows 100).
+    pub(crate) bind_limit: usize,
 }
 
+/// Parameters per statement on SQLite (its own limit is 32,766) and PostgreSQL (65,535):
+/// what multi-row INSERTs stay under.
+pub const SQL_BIND_LIMIT: usize = 1000;
+/// Cloudflare D1's bound-parameter limit per statement.
+pub const D1_BIND_LIMIT: usize = 100;
+
 impl SqlStore {
-    pub fn new(db: Arc<dyn SqlBackend>, replica: String) -> Self {
-        SqlStore { db, replica }
+    pub fn new(db: Arc<dyn SqlBackend>, replica: String, bind_limit: usize) -> Self {
+        SqlStore {
+            db,
+            replica,
+            bind_limit,
+        }
     }
 
     /// One page of `SELECT {columns}{filter} ORDER BY {order}` plus the filter's total.
