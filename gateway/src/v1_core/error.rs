@@ -91,7 +91,9 @@ impl ErrorKind {
     /// Anthropic's `error.type`, as its SDKs map statuses to exceptions.
     pub fn anthropic_type(self) -> &'static str {
         match self {
-            ErrorKind::InvalidRequest | ErrorKind::PayloadTooLarge => "invalid_request_error",
+            ErrorKind::InvalidRequest => "invalid_request_error",
+            // Anthropic's own type for 413 (its SDKs map the status, not the type).
+            ErrorKind::PayloadTooLarge => "request_too_large",
             ErrorKind::Unauthorized => "authentication_error",
             ErrorKind::PermissionDenied => "permission_error",
             ErrorKind::NotFound => "not_found_error",
@@ -103,7 +105,8 @@ impl ErrorKind {
             | ErrorKind::GatewayTimeout => "api_error",
             // Only the upstream's status says what it refused.
             ErrorKind::UpstreamRejected(status) => match status.as_u16() {
-                400 | 413 => "invalid_request_error",
+                400 => "invalid_request_error",
+                413 => "request_too_large",
                 401 => "authentication_error",
                 403 => "permission_error",
                 404 => "not_found_error",
@@ -298,6 +301,18 @@ mod tests {
         let google = e.dialect(Dialect::Gemini).body();
         assert_eq!(google["error"]["code"], 422);
         assert_eq!(google["error"]["status"], "INTERNAL");
+    }
+
+    #[test]
+    fn a_body_too_large_is_anthropics_request_too_large() {
+        let ours = V1Error::payload_too_large("too big").dialect(Dialect::Anthropic);
+        assert_eq!(ours.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(ours.body()["error"]["type"], "request_too_large");
+        let theirs = V1Error::upstream_rejected(StatusCode::PAYLOAD_TOO_LARGE, "too big")
+            .dialect(Dialect::Anthropic);
+        assert_eq!(theirs.body()["error"]["type"], "request_too_large");
+        let openai = V1Error::payload_too_large("too big").body();
+        assert_eq!(openai["error"]["type"], "invalid_request_error");
     }
 
     #[test]

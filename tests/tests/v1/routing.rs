@@ -47,6 +47,15 @@ async fn a_500_fails_over_to_the_next_channel() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_fails_over_to_the_next_channel() {
+    fails_over(Reply::Json {
+        status: 301,
+        body: json!({"moved": "https://elsewhere.example/v1"}),
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_429_fails_over_to_the_next_channel() {
     fails_over(Reply::error(429, "slow down")).await;
 }

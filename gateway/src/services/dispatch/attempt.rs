@@ -105,7 +105,7 @@ pub async fn send(
     }
     let status = res.status;
     let code = status.as_u16();
-    if code == 429 || code == 408 || code >= 500 {
+    if code == 429 || code == 408 || code >= 500 || status.is_redirection() {
         channel_events::failed(state, channel, &plain, &fp, res.retry_after_ms);
     }
     let last_key = if code == 401 || code == 403 {
@@ -222,6 +222,15 @@ async fn status_failure(
         s if s >= 500 => Failure {
             retryable: true,
             error: V1Error::bad_gateway(format!("upstream error ({s})")),
+            detail,
+        },
+        // Redirects are not followed (a channel's key must not go where a redirect says);
+        // one means the channel's base URL is wrong, which another channel may not share.
+        s if status.is_redirection() => Failure {
+            retryable: true,
+            error: V1Error::bad_gateway(format!(
+                "upstream answered with a redirect ({s}); check the channel's base URL"
+            )),
             detail,
         },
         _ => Failure {
