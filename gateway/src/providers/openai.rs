@@ -529,9 +529,17 @@ impl StreamAdapter for OpenAiStream {
     }
 
     fn error_event(&self, message: &str) -> Bytes {
-        let body = json!({"error": {"message": message, "type": "upstream_error", "param": null, "code": "stream_interrupted"}});
-        encode_data(&body.to_string())
+        error_event(message)
     }
+}
+
+/// The event that ends an OpenAI-format stream the gateway had to cut (the upstream failed
+/// or went silent after the first byte): an `error` object, as OpenAI sends mid-stream.
+/// Every adapter that writes OpenAI chunks ends with it.
+pub(crate) fn error_event(message: &str) -> Bytes {
+    let body = json!({"error": {"message": message, "type": "upstream_error", "param": null,
+                                "code": "stream_interrupted"}});
+    encode_data(&body.to_string())
 }
 
 #[cfg(test)]

@@ -220,11 +220,7 @@ impl ChunkWriter {
 }
 
 /// An OpenAI-shaped error event, for failures after the stream started.
-pub(crate) fn error_event(message: &str) -> Bytes {
-    let body = json!({"error": {"message": message, "type": "upstream_error", "param": null,
-                                "code": "stream_interrupted"}});
-    encode_data(&body.to_string())
-}
+pub(crate) use crate::providers::openai::error_event;
 
 #[cfg(test)]
 mod tests {
