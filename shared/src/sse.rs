@@ -15,10 +15,12 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 mod decoder;
 mod encode;
+mod verbatim;
 
 pub use decoder::SseDecoder;
 pub use encode::{done_event, encode_comment, encode_data, encode_event, keep_alive};
 use encode::{put_data_lines, put_field, single_line};
+pub use verbatim::each_verbatim_event;
 
 /// Default upper bound on one event (pending line + accumulated fields), in bytes.
 pub const DEFAULT_MAX_EVENT_BYTES: usize = 4 * 1024 * 1024;

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use shared::json_splice::{get_field, set_field};
 use shared::openai::Usage;
-use shared::sse::{encode_data, SseEvent, DONE_EVENT};
+use shared::sse::{each_verbatim_event, encode_data, SseEvent, DONE_EVENT};
 use std::borrow::Cow;
 
 /// What an OpenAI-shaped upstream body is built from.
@@ -399,38 +399,16 @@ impl OpenAiStream {
     }
 }
 
-/// Calls `each` with the `data` of every event of a chunk made only of complete
-/// single-line `data: ` events, LF-terminated (exactly the bytes `encode_data` writes for
-/// them), while it says yes; says whether the whole chunk was such events. The bytes are
-/// not checked for UTF-8 here: they go out as the upstream wrote them, as through any
-/// proxy, and the token count's reader checks what it reads.
-fn each_verbatim_event<'a>(chunk: &'a [u8], mut each: impl FnMut(&'a [u8]) -> bool) -> bool {
-    if chunk.is_empty() || memchr::memchr(b'\r', chunk).is_some() {
-        return false;
-    }
-    let mut rest = chunk;
-    while !rest.is_empty() {
-        let Some(end) = memchr::memchr(b'\n', rest) else {
-            return false;
-        };
-        if rest.get(end + 1) != Some(&b'\n') {
-            return false;
-        }
-        match rest[..end].strip_prefix(b"data: ") {
-            Some(data) if !data.is_empty() && data != b"[DONE]" && each(data) => {}
-            _ => return false,
-        }
-        rest = &rest[end + 2..];
-    }
-    true
-}
-
 impl StreamAdapter for OpenAiStream {
     fn take_verbatim(&mut self, chunk: &[u8]) -> bool {
-        if self.done || !each_verbatim_event(chunk, plain_chunk) {
+        // Unnamed `data:` events only, none of them `[DONE]` (which ends the stream here).
+        let plain = |name: Option<&[u8]>, data: &[u8]| {
+            name.is_none() && data != b"[DONE]" && plain_chunk(data)
+        };
+        if self.done || !each_verbatim_event(chunk, plain) {
             return false;
         }
-        each_verbatim_event(chunk, |data| {
+        each_verbatim_event(chunk, |_, data| {
             self.keep_unread(data);
             true
         })

@@ -352,3 +352,35 @@ fn claude_codes_long_user_id_reaches_openai_hashed_to_64_characters() {
     assert_ne!(to_openai(&body(&other)).unwrap()["user"], hashed);
     assert_eq!(to_openai(&body("user-42")).unwrap()["user"], "user-42");
 }
+
+#[test]
+fn content_deltas_pass_verbatim_and_still_count_when_no_usage_comes() {
+    let delta = |text: &str| {
+        shared::sse::encode_event(
+            "content_block_delta",
+            &json!({"type": "content_block_delta", "index": 0,
+                    "delta": {"type": "text_delta", "text": text}})
+            .to_string(),
+        )
+    };
+    let chunk = [delta("Hello there, "), delta("general Kenobi")].concat();
+    let mut fast = AnthropicPassthrough::new("claude");
+    assert!(fast.take_verbatim(&chunk));
+    let mut slow = AnthropicPassthrough::new("claude");
+    run(&mut slow, [&chunk[..]]);
+    assert!(slow.generated_tokens() > 0);
+    assert_eq!(fast.generated_tokens(), slow.generated_tokens());
+    assert!(fast.usage().is_none() && !fast.is_done());
+
+    let usage = shared::sse::encode_event(
+        "message_delta",
+        r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":5}}"#,
+    );
+    let ping = shared::sse::encode_event("ping", r#"{"type": "ping"}"#);
+    let renamed = shared::sse::encode_event("content_block_delta", r#"{"type":"message_stop"}"#);
+    for refused in [usage, ping, renamed, shared::sse::encode_data("{}")] {
+        let mut p = AnthropicPassthrough::new("claude");
+        assert!(!p.take_verbatim(&[&chunk[..], &refused].concat()));
+        assert_eq!(p.generated_tokens(), 0);
+    }
+}
