@@ -102,11 +102,17 @@ fn totals_for(all: &mut Vec<(i64, Totals)>, id: i64) -> &mut Totals {
     &mut all[i].1
 }
 
-/// Rows per log INSERT: as many as the backend binds, up to a fixed number, so a statement
-/// costs its overhead once per many rows while batches of every size still share a few
-/// cached statements.
-fn log_rows_per_insert(bind_limit: usize) -> usize {
-    (bind_limit / super::logs::LOG_COLUMNS).clamp(1, 32)
+/// Rows in the next log INSERT when `left` rows remain: as many as the backend binds, up
+/// to 32, so a statement's overhead is paid once per many rows; below that a power of two,
+/// so batches of every size share six statement texts, each prepared once per connection
+/// (a 32-row INSERT takes ~100k instructions to prepare).
+fn insert_size(left: usize, bind_limit: usize) -> usize {
+    let most = (bind_limit / super::logs::LOG_COLUMNS).clamp(1, 32);
+    if left >= most {
+        most
+    } else {
+        1 << left.max(1).ilog2()
+    }
 }
 
 /// Adds what a replica's memory stops holding of one balance: the quota a request spent
@@ -230,10 +236,12 @@ fn batch_queries(
                 .bind(id),
         );
     }
-    out.extend(
-        logs.chunks(log_rows_per_insert(store.bind_limit))
-            .map(insert_logs_query),
-    );
+    let mut rest = &logs[..];
+    while !rest.is_empty() {
+        let (head, tail) = rest.split_at(insert_size(rest.len(), store.bind_limit));
+        out.push(insert_logs_query(head));
+        rest = tail;
+    }
     out.extend(returns);
     out.extend(
         released
@@ -294,5 +302,28 @@ impl LedgerStore for SqlStore {
         self.db
             .execute(Query::new("DELETE FROM ledger_batches WHERE written_at < ?").bind(before))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_inserts_come_in_a_few_sizes() {
+        let sizes = |mut left: usize, limit: usize| {
+            let mut out = Vec::new();
+            while left > 0 {
+                let n = insert_size(left, limit);
+                out.push(n);
+                left -= n;
+            }
+            out
+        };
+        assert_eq!(sizes(75, 1000), vec![32, 32, 8, 2, 1]);
+        assert_eq!(sizes(31, 1000), vec![16, 8, 4, 2, 1]);
+        assert_eq!(sizes(7, 100), vec![3, 3, 1]);
+        assert_eq!(sizes(2, 100), vec![2]);
+        assert_eq!(sizes(1, 1), vec![1]);
     }
 }
