@@ -203,6 +203,11 @@ impl Admission {
         let budgets = std::mem::take(&mut self.budgets);
         let slots = std::mem::take(&mut self.slots);
         let delta = quota - self.quota;
+        // A key and user without limits (the common case) have nothing to correct: no
+        // task for them.
+        if tpm.is_empty() && (delta == 0 || budgets.is_empty()) && slots.is_empty() {
+            return;
+        }
         let c = self.counters.clone();
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
             release_local(&c, &slots);
