@@ -264,6 +264,15 @@ mod tests {
     }
 
     #[test]
+    fn a_ratio_a_hair_above_the_maximum_is_refused() {
+        // Found by schemathesis: without exact float parsing this read as 1000.0.
+        let v: Value = serde_json::from_str(r#"{"k": 1000.0000000000001}"#).unwrap();
+        assert!(validate("cache_write_ratio", Kind::RatioMap, &v).is_err());
+        let v: Value = serde_json::from_str("1000.0000000000001").unwrap();
+        assert!(validate("default_model_ratio", Kind::Number, &v).is_err());
+    }
+
+    #[test]
     fn snapshot_falls_back_to_defaults_for_garbage() {
         let raw = HashMap::from([("retry_times".to_string(), "\"x\"".to_string())]);
         let s = OptionsSnapshot::from_raw(&raw);
