@@ -10,6 +10,7 @@ pub mod openai;
 pub mod output_limit;
 pub mod reasoning;
 pub mod responses_inbound;
+pub mod unread_text;
 
 use crate::store::{Channel, ChannelType};
 use crate::upstream::UpstreamRequest;

@@ -1,6 +1,7 @@
 //! OpenAI and OpenAI-compatible servers: the body passes through with only `model`
 //! replaced (and usage requested on streams).
 
+use super::unread_text::UnreadText;
 use super::{reasoning, Endpoint, NativeBody, Parsed, StreamAdapter, Target};
 use crate::upstream::UpstreamRequest;
 use crate::v1_core::error::V1Error;
@@ -12,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use shared::json_splice::{get_field, set_field};
 use shared::openai::Usage;
-use shared::sse::{each_verbatim_event, encode_data, SseEvent, DONE_EVENT};
+use shared::sse::{encode_data, SseEvent, DONE_EVENT};
 use std::borrow::Cow;
 
 /// What an OpenAI-shaped upstream body is built from.
@@ -314,20 +315,14 @@ pub fn error_code_and_param(raw: &[u8]) -> (Option<String>, Option<String>) {
 /// OpenAI streams pass through event by event; the usage-only chunk we asked for is
 /// hidden from clients that did not ask for it themselves.
 pub struct OpenAiStream {
-    model: String,
     wants_usage: bool,
     usage: Option<Usage>,
-    tokens: TokenTally,
-    /// Plain content chunks not read yet: their text is only needed when the upstream
-    /// reports no usage, so they are read a few KiB at a time, or at the end if asked.
-    unread: Vec<u8>,
+    /// The generated text; plain content chunks are kept unread.
+    text: UnreadText,
     done: bool,
     scratch: String,
     failure: Option<String>,
 }
-
-/// Unread chunks kept per stream before their text is tallied (memory stays flat).
-const UNREAD_LIMIT: usize = 16 * 1024;
 
 /// A chunk that carries neither an error nor a usage object goes out exactly as it came
 /// and needs no reading now. Inside JSON strings quotes are escaped, so these byte
@@ -357,45 +352,27 @@ fn plain_chunk(b: &[u8]) -> bool {
     true
 }
 
-/// Adds the generated text of concatenated chunks to a tally.
-fn tally_chunks(model: &str, chunks: &[u8], tokens: &mut TokenTally, scratch: &mut String) {
+/// Adds the generated text of unread chunks (one a line) to a tally.
+fn read_chunks(model: &str, chunks: &[u8], tokens: &mut TokenTally) {
     let views = serde_json::Deserializer::from_slice(chunks).into_iter::<BodyView<'_>>();
+    let mut scratch = String::new();
     for view in views.map_while(Result::ok) {
         scratch.clear();
-        view.generated_text(scratch);
-        tokens.push(model, scratch);
+        view.generated_text(&mut scratch);
+        tokens.push(model, &scratch);
     }
 }
 
 impl OpenAiStream {
     pub fn new(_ep: Endpoint, model: &str, wants_usage: bool) -> Self {
         OpenAiStream {
-            model: model.to_string(),
             wants_usage,
             usage: None,
-            tokens: TokenTally::default(),
-            unread: Vec::with_capacity(2048),
+            text: UnreadText::new(model, read_chunks),
             done: false,
             scratch: String::new(),
             failure: None,
         }
-    }
-}
-
-impl OpenAiStream {
-    /// Keeps a plain chunk's JSON for the token count the upstream's usage may make unneeded.
-    fn keep_unread(&mut self, data: &[u8]) {
-        if self.unread.len() + data.len() > UNREAD_LIMIT {
-            tally_chunks(
-                &self.model,
-                &self.unread,
-                &mut self.tokens,
-                &mut self.scratch,
-            );
-            self.unread.clear();
-        }
-        self.unread.extend_from_slice(data);
-        self.unread.push(b'\n');
     }
 }
 
@@ -405,13 +382,7 @@ impl StreamAdapter for OpenAiStream {
         let plain = |name: Option<&[u8]>, data: &[u8]| {
             name.is_none() && data != b"[DONE]" && plain_chunk(data)
         };
-        if self.done || !each_verbatim_event(chunk, plain) {
-            return false;
-        }
-        each_verbatim_event(chunk, |_, data| {
-            self.keep_unread(data);
-            true
-        })
+        !self.done && self.text.take_verbatim(chunk, plain)
     }
 
     fn on_event(&mut self, ev: &SseEvent, out: &mut Vec<Bytes>) {
@@ -423,7 +394,7 @@ impl StreamAdapter for OpenAiStream {
             return;
         }
         if plain_chunk(ev.data.as_bytes()) {
-            self.keep_unread(ev.data.as_bytes());
+            self.text.keep(ev.data.as_bytes());
             out.push(encode_data(&ev.data));
             return;
         }
@@ -432,7 +403,7 @@ impl StreamAdapter for OpenAiStream {
             if view.error.is_none() && (view.usage.is_none() || self.wants_usage) {
                 self.scratch.clear();
                 view.generated_text(&mut self.scratch);
-                self.tokens.push(&self.model, &self.scratch);
+                self.text.count(&self.scratch);
                 if view.usage.is_some() {
                     self.usage = view.usage;
                 }
@@ -459,7 +430,7 @@ impl StreamAdapter for OpenAiStream {
         }
         self.scratch.clear();
         generated_text(&v, &mut self.scratch);
-        self.tokens.push(&self.model, &self.scratch);
+        self.text.count(&self.scratch);
         let Some(usage) = usage_of(&v) else {
             out.push(encode_data(&ev.data));
             return;
@@ -486,12 +457,7 @@ impl StreamAdapter for OpenAiStream {
     }
 
     fn generated_tokens(&self) -> u64 {
-        if self.unread.is_empty() {
-            return self.tokens.total(&self.model);
-        }
-        let (mut tokens, mut scratch) = (self.tokens.clone(), String::new());
-        tally_chunks(&self.model, &self.unread, &mut tokens, &mut scratch);
-        tokens.total(&self.model)
+        self.text.total()
     }
 
     fn is_done(&self) -> bool {
@@ -523,6 +489,7 @@ pub(crate) fn error_event(message: &str) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::unread_text::UNREAD_LIMIT;
 
     #[test]
     fn usage_chunk_is_hidden_unless_asked() {
@@ -572,7 +539,7 @@ mod tests {
         let mut s = OpenAiStream::new(Endpoint::Chat, "gpt-4o", false);
         let plain = r#"data: {"choices":[{"delta":{"content":"Hi"}}]}"#;
         assert!(s.take_verbatim(format!("{plain}\n\n{plain}\n\n").as_bytes()));
-        assert_eq!(s.unread.iter().filter(|&&b| b == b'\n').count(), 2);
+        assert_eq!(s.text.unread_len(), 2 * (plain.len() - "data: ".len() + 1));
         let refused = [
             format!("{plain}\n"),
             format!("{plain}\r\n\r\n"),
@@ -588,7 +555,7 @@ mod tests {
         for chunk in refused {
             let mut s = OpenAiStream::new(Endpoint::Chat, "gpt-4o", false);
             assert!(!s.take_verbatim(chunk.as_bytes()), "{chunk:?}");
-            assert!(s.unread.is_empty(), "{chunk:?}");
+            assert_eq!(s.text.unread_len(), 0, "{chunk:?}");
         }
     }
 
@@ -603,7 +570,7 @@ mod tests {
             );
         }
         assert_eq!(out.len(), 2000);
-        assert!(s.unread.len() <= UNREAD_LIMIT);
+        assert!(s.text.unread_len() <= UNREAD_LIMIT);
         let n = s.generated_tokens();
         assert!((3000..=5000).contains(&n), "{n}");
     }

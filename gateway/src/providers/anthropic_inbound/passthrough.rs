@@ -1,27 +1,22 @@
 //! Anthropic client on an Anthropic channel: events go out exactly as they came in,
 //! read only for billing (usage from `message_start` and `message_delta`).
 
+use crate::providers::unread_text::UnreadText;
 use crate::providers::StreamAdapter;
 use crate::v1_core::tokens::TokenTally;
 use bytes::Bytes;
 use shared::anthropic::{ContentBlock, Delta, ErrorBody, StreamEvent, Usage as AnthropicUsage};
 use shared::openai::Usage;
-use shared::sse::{each_verbatim_event, encode_event, SseEvent};
+use shared::sse::{encode_event, SseEvent};
 
 pub struct AnthropicPassthrough {
-    model: String,
     usage: AnthropicUsage,
     done: bool,
-    tokens: TokenTally,
-    /// `content_block_delta` events passed on without being read: their text is needed
-    /// only when the stream ends without usage, so they are read a few KiB at a time.
-    unread: Vec<u8>,
+    /// The generated text; reads of nothing but content deltas are kept unread.
+    text: UnreadText,
     /// The upstream's in-stream error, for the log row.
     failure: Option<String>,
 }
-
-/// Unread deltas kept per stream before their text is counted (memory stays flat).
-const UNREAD_LIMIT: usize = 16 * 1024;
 /// How Anthropic's `content_block_delta` data starts; other spellings take the slow path.
 const DELTA_START: &[u8] = b"{\"type\":\"content_block_delta\"";
 
@@ -29,31 +24,20 @@ impl AnthropicPassthrough {
     /// `model` only picks the tokenizer for the fallback estimate.
     pub fn new(model: &str) -> Self {
         AnthropicPassthrough {
-            model: model.to_string(),
             usage: AnthropicUsage::default(),
             done: false,
-            tokens: TokenTally::default(),
-            unread: Vec::new(),
+            text: UnreadText::new(model, read_deltas),
             failure: None,
         }
     }
 
     fn count(&mut self, text: &str) {
-        self.tokens.push(&self.model, text);
-    }
-
-    fn keep_unread(&mut self, data: &[u8]) {
-        if self.unread.len() + data.len() > UNREAD_LIMIT {
-            let unread = std::mem::take(&mut self.unread);
-            tally_deltas(&self.model, &unread, &mut self.tokens);
-        }
-        self.unread.extend_from_slice(data);
-        self.unread.push(b'\n');
+        self.text.count(text);
     }
 }
 
-/// Adds the generated text of unread `content_block_delta` events to a tally.
-fn tally_deltas(model: &str, unread: &[u8], tokens: &mut TokenTally) {
+/// Adds the generated text of unread `content_block_delta` events (one a line) to a tally.
+fn read_deltas(model: &str, unread: &[u8], tokens: &mut TokenTally) {
     let events = serde_json::Deserializer::from_slice(unread).into_iter::<StreamEvent>();
     for ev in events.map_while(Result::ok) {
         if let StreamEvent::ContentBlockDelta { delta, .. } = ev {
@@ -80,13 +64,7 @@ impl StreamAdapter for AnthropicPassthrough {
         let delta = |name: Option<&[u8]>, data: &[u8]| {
             name == Some(b"content_block_delta") && data.starts_with(DELTA_START)
         };
-        if self.done || !each_verbatim_event(chunk, delta) {
-            return false;
-        }
-        each_verbatim_event(chunk, |_, data| {
-            self.keep_unread(data);
-            true
-        })
+        !self.done && self.text.take_verbatim(chunk, delta)
     }
 
     fn on_event(&mut self, ev: &SseEvent, out: &mut Vec<Bytes>) {
@@ -124,12 +102,7 @@ impl StreamAdapter for AnthropicPassthrough {
     }
 
     fn generated_tokens(&self) -> u64 {
-        if self.unread.is_empty() {
-            return self.tokens.total(&self.model);
-        }
-        let mut tokens = self.tokens.clone();
-        tally_deltas(&self.model, &self.unread, &mut tokens);
-        tokens.total(&self.model)
+        self.text.total()
     }
 
     fn is_done(&self) -> bool {
