@@ -67,18 +67,19 @@ pub fn is_d1(url: &str) -> bool {
 
 pub async fn connect(settings: &crate::settings::Settings) -> anyhow::Result<Arc<dyn Store>> {
     let url = settings.database_url.as_str();
-    let backend: Arc<dyn sql::SqlBackend> = if is_d1(url) {
-        Arc::new(
-            d1_backend::D1Backend::connect(
-                url,
-                &settings.d1_api_base,
-                settings.cloudflare_api_token.as_deref(),
-                settings.database_max_connections,
-            )
-            .await?,
+    let (backend, bind_limit): (Arc<dyn sql::SqlBackend>, usize) = if is_d1(url) {
+        let d1 = d1_backend::D1Backend::connect(
+            url,
+            &settings.d1_api_base,
+            settings.cloudflare_api_token.as_deref(),
+            settings.database_max_connections,
         )
+        .await?;
+        (Arc::new(d1), sql_store::D1_BIND_LIMIT)
     } else {
-        Arc::new(sqlx_backend::SqlxBackend::connect(url, settings.database_max_connections).await?)
+        let sqlx =
+            sqlx_backend::SqlxBackend::connect(url, settings.database_max_connections).await?;
+        (Arc::new(sqlx), sql_store::SQL_BIND_LIMIT)
     };
     let backend = Arc::new(owner_runtime::OwnerRuntime::new(backend));
     let backend = Arc::new(reachability::Reachability::new(backend));
@@ -86,11 +87,6 @@ pub async fn connect(settings: &crate::settings::Settings) -> anyhow::Result<Arc
         .replica_id
         .clone()
         .unwrap_or_else(|| crate::util::new_id().to_string());
-    let bind_limit = if is_d1(url) {
-        sql_store::D1_BIND_LIMIT
-    } else {
-        sql_store::SQL_BIND_LIMIT
-    };
     Ok(Arc::new(sql_store::SqlStore::new(
         backend, replica, bind_limit,
     )))

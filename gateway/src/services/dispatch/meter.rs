@@ -1,7 +1,7 @@
 //! Tracks one `/v1` request from authentication to settlement, and settles it exactly
 //! once: explicitly when the request ends, or from `Drop` when the client went away.
 
-use super::billing::{Priced, Prices};
+use super::billing::Priced;
 use super::key_auth::Caller;
 use super::quota_lease::QuotaLeases;
 use super::token_usage::TokenUsage;
@@ -20,9 +20,8 @@ struct MeterData {
     token_id: i64,
     user_id: i64,
     reservation: Reservation,
-    prices: Option<Prices>,
-    /// The log row's JSON of `prices`.
-    applied: Option<Arc<str>>,
+    /// The request's prices with the log row's JSON of them.
+    priced: Option<Priced>,
     usage: Usage,
     /// Channels tried, for the failover count.
     attempts: u32,
@@ -63,8 +62,7 @@ impl Meter {
                 token_id: caller.token.id,
                 user_id: caller.user.id,
                 reservation: Reservation::default(),
-                prices: None,
-                applied: None,
+                priced: None,
                 usage: Usage::default(),
                 attempts: 0,
                 admission: None,
@@ -111,10 +109,7 @@ impl Meter {
     }
 
     pub fn set_prices(&mut self, p: &Priced) {
-        self.with(|d| {
-            d.prices = Some(p.prices);
-            d.applied = Some(p.applied.clone());
-        });
+        self.with(|d| d.priced = Some(p.clone()));
     }
 
     pub fn set_reservation(&mut self, r: Reservation) {
@@ -206,15 +201,20 @@ fn elapsed_ms(since: Instant) -> i64 {
 fn settlement(quota: &QuotaLeases, mut d: MeterData) -> Settlement {
     let tokens = TokenUsage::from_openai(&d.usage);
     let actual = d
-        .prices
-        .and_then(|p| p.quota_for(&tokens))
-        .unwrap_or(if d.prices.is_some() {
+        .priced
+        .as_ref()
+        .and_then(|p| p.prices.quota_for(&tokens))
+        .unwrap_or(if d.priced.is_some() {
             d.reservation.user_amount
         } else {
             0
         });
     log_tokens(&mut d.log, &tokens);
-    d.log.price = d.applied.as_deref().map(str::to_string).unwrap_or_default();
+    d.log.price = d
+        .priced
+        .as_ref()
+        .map(|p| p.applied.to_string())
+        .unwrap_or_default();
     d.log.latency_ms = elapsed_ms(d.started);
     if d.log.status_code == 0 {
         // Settled from Drop before any outcome was recorded: the client went away, or the
