@@ -243,53 +243,25 @@ fn rollup_where(f: &LogFilter) -> Option<Query> {
         return None;
     }
     let mut q = Query::new(" FROM usage_daily WHERE 1 = 1");
-    if let Some(v) = f.user_id {
-        q.push(" AND user_id = ").push_bind(v);
-    }
     if let Some(v) = f.start {
         q.push(" AND day > ").push_bind(v.saturating_sub(86_400));
     }
     if let Some(v) = f.end {
         q.push(" AND day <= ").push_bind(v);
     }
-    if let Some(v) = &f.model_name {
-        q.push(" AND model_name = ").push_bind(v.clone());
-    }
-    if let Some(v) = &f.token_name {
-        q.push(" AND token_name = ").push_bind(v.clone());
-    }
-    if let Some(v) = f.channel_id {
-        q.push(" AND channel_id = ").push_bind(v);
-    }
-    if let Some(v) = &f.username {
-        q.push(" AND username = ").push_bind(v.clone());
-    }
+    push_subject(&mut q, f);
     Some(q)
 }
 
 fn where_clause(f: &LogFilter) -> Query {
     let mut q = Query::new(" FROM logs WHERE 1 = 1");
-    if let Some(v) = f.user_id {
-        q.push(" AND user_id = ").push_bind(v);
-    }
     if let Some(v) = f.start {
         q.push(" AND created_at >= ").push_bind(v);
     }
     if let Some(v) = f.end {
         q.push(" AND created_at <= ").push_bind(v);
     }
-    if let Some(v) = &f.model_name {
-        q.push(" AND model_name = ").push_bind(v.clone());
-    }
-    if let Some(v) = &f.token_name {
-        q.push(" AND token_name = ").push_bind(v.clone());
-    }
-    if let Some(v) = f.channel_id {
-        q.push(" AND channel_id = ").push_bind(v);
-    }
-    if let Some(v) = &f.username {
-        q.push(" AND username = ").push_bind(v.clone());
-    }
+    push_subject(&mut q, f);
     if let Some(k) = f.kind {
         q.push(k.condition());
     }
@@ -297,6 +269,25 @@ fn where_clause(f: &LogFilter) -> Query {
         q.push(" AND status_code = ").push_bind(v);
     }
     q
+}
+
+/// The filter's conditions on who and what, columns raw rows and rollups share.
+fn push_subject(q: &mut Query, f: &LogFilter) {
+    if let Some(v) = f.user_id {
+        q.push(" AND user_id = ").push_bind(v);
+    }
+    if let Some(v) = &f.model_name {
+        q.push(" AND model_name = ").push_bind(v.clone());
+    }
+    if let Some(v) = &f.token_name {
+        q.push(" AND token_name = ").push_bind(v.clone());
+    }
+    if let Some(v) = f.channel_id {
+        q.push(" AND channel_id = ").push_bind(v);
+    }
+    if let Some(v) = &f.username {
+        q.push(" AND username = ").push_bind(v.clone());
+    }
 }
 
 const TOTALS: &str =
