@@ -13,6 +13,10 @@ use std::sync::Arc;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
+/// Every channel, shared: a request's candidates and its chosen channel are references
+/// into this list, not copies.
+pub type Channels = Arc<Vec<Arc<Channel>>>;
+
 /// How long a cached user may be served before it is re-read; bounds how late another
 /// replica's change (disable, password change) is seen.
 pub const USER_CACHE_TTL: Duration = Duration::from_secs(5);
@@ -88,7 +92,7 @@ pub struct AppState {
     pub tracing: crate::tracing_otel::Tracing,
     /// All channels with the time they were read; cleared when one changes here, and
     /// re-read after `CACHE_TTL` so other replicas' changes arrive too.
-    channels: RwLock<Option<(Instant, Arc<Vec<Channel>>)>>,
+    channels: RwLock<Option<(Instant, Channels)>>,
 }
 
 impl AppState {
@@ -198,7 +202,7 @@ impl AppState {
 
     /// Every channel (cached until a change; the cached list while the store is
     /// unreachable).
-    pub async fn channels(&self) -> Result<Arc<Vec<Channel>>, DbError> {
+    pub async fn channels(&self) -> Result<Channels, DbError> {
         let cached = match self.channels.read() {
             Ok(c) => c.clone(),
             Err(p) => p.into_inner().clone(),
@@ -209,7 +213,7 @@ impl AppState {
             }
         }
         let fresh = match self.store.all_channels().await {
-            Ok(list) => Arc::new(list),
+            Ok(list) => Arc::new(list.into_iter().map(Arc::new).collect::<Vec<_>>()),
             Err(DbError::Unavailable(e)) => match cached {
                 Some((at, c)) if at.elapsed() < OUTAGE_GRACE => {
                     log::debug!("database unreachable ({e}); serving the cached channels");

@@ -142,6 +142,58 @@ pub fn set_field(raw: &[u8], key: &str, value: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// The members of the object in `raw`, each as its quoted key and its value's raw bytes,
+/// in order; `None` when `raw` is not an object this scanner can walk. A malformed member
+/// ends the walk with an `Err`.
+pub fn members(raw: &[u8]) -> Option<Members<'_>> {
+    let i = skip_ws(raw, 0);
+    (raw.get(i) == Some(&b'{')).then_some(Members { raw, at: i + 1 })
+}
+
+/// See [`members`].
+pub struct Members<'a> {
+    raw: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Iterator for Members<'a> {
+    type Item = Result<(&'a [u8], &'a [u8]), ()>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let raw = self.raw;
+        let mut i = self.at;
+        loop {
+            i = skip_ws(raw, i);
+            match raw.get(i) {
+                Some(b'}') => return None,
+                Some(b',') => i += 1,
+                Some(b'"') => break,
+                _ => return Some(Err(())),
+            }
+        }
+        let member = (|| {
+            let key_end = skip_string(raw, i)?;
+            let colon = skip_ws(raw, key_end);
+            if raw.get(colon) != Some(&b':') {
+                return None;
+            }
+            let start = skip_ws(raw, colon + 1);
+            let end = skip_value(raw, start)?;
+            Some((key_end, start, end))
+        })();
+        match member {
+            Some((key_end, start, end)) => {
+                self.at = end;
+                Some(Ok((&raw[i..key_end], &raw[start..end])))
+            }
+            None => {
+                self.at = raw.len();
+                Some(Err(()))
+            }
+        }
+    }
+}
+
 /// The raw bytes of a top-level field's value; `None` when absent or `raw` is not an
 /// object this scanner can walk.
 pub fn get_field<'a>(raw: &'a [u8], key: &str) -> Option<&'a [u8]> {

@@ -87,6 +87,73 @@ impl Usage {
     }
 }
 
+impl Usage {
+    /// Reads a usage object straight from its bytes when it is in the common shape: plain
+    /// counts and details objects holding nothing but zeros. `None` otherwise (escaped or
+    /// repeated keys, non-zero details, anything unusual); the serde reader then decides,
+    /// with the same result it would have given. Building serde's tree for the details'
+    /// zero counters cost more than the rest of reading an answer's usage.
+    pub fn read_plain(raw: &[u8]) -> Option<Usage> {
+        let mut usage = Usage::default();
+        let mut seen = [false; 5];
+        for member in crate::json_splice::members(raw)? {
+            let (key, value) = member.ok()?;
+            let slot = match key {
+                b"\"prompt_tokens\"" => 0,
+                b"\"completion_tokens\"" => 1,
+                b"\"total_tokens\"" => 2,
+                b"\"prompt_tokens_details\"" => 3,
+                b"\"completion_tokens_details\"" => 4,
+                _ if key.contains(&b'\\') => return None,
+                _ => continue,
+            };
+            if std::mem::replace(&mut seen[slot], true) {
+                return None;
+            }
+            match slot {
+                0 => usage.prompt_tokens = plain_count(value)?,
+                1 => usage.completion_tokens = plain_count(value)?,
+                2 => usage.total_tokens = plain_count(value)?,
+                _ if zero_details(value)? => {}
+                _ => return None,
+            }
+        }
+        Some(usage)
+    }
+}
+
+/// A count written as plain digits (or `null`, read as 0).
+fn plain_count(value: &[u8]) -> Option<u64> {
+    if value == b"null" {
+        return Some(0);
+    }
+    if value.is_empty() || (value.len() > 1 && value[0] == b'0') {
+        return None;
+    }
+    value.iter().try_fold(0u64, |n, b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
+}
+
+/// Whether a details value is `null` or an object of zeros and nulls; `None` when it is
+/// something the plain reader leaves to serde.
+fn zero_details(value: &[u8]) -> Option<bool> {
+    if value == b"null" {
+        return Some(true);
+    }
+    for member in crate::json_splice::members(value)? {
+        let (key, v) = member.ok()?;
+        if key.contains(&b'\\') {
+            return None;
+        }
+        if v != b"0" && v != b"null" {
+            return Some(false);
+        }
+    }
+    Some(true)
+}
+
 fn detail(details: Option<&Value>, key: &str) -> u64 {
     details
         .and_then(|d| d.get(key))
@@ -277,6 +344,47 @@ fn lenient_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<S
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_plain_reader_agrees_with_serde_or_steps_aside() {
+        let cases = [
+            r#"{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}"#,
+            r#"{ "prompt_tokens" : 5 , "completion_tokens": null, "extra": {"a":[1,{"b":"}"}]} }"#,
+            r#"{"prompt_tokens":5,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},
+                "completion_tokens_details":{"reasoning_tokens":0,"x":null}}"#,
+            r#"{"prompt_tokens":5,"prompt_tokens_details":{"cached_tokens":3}}"#,
+            r#"{"prompt_tokens":-1}"#,
+            r#"{"prompt_tokens":1.5}"#,
+            r#"{"prompt_tokens":01}"#,
+            r#"{"prompt_tokens":"5"}"#,
+            r#"{"prompt_tokens":5,"prompt_tokens":6}"#,
+            r#"{"prompt\u005ftokens":5}"#,
+            r#"{"prompt_tokens":99999999999999999999}"#,
+            r#"{"completion_tokens_details":null,"total_tokens":3}"#,
+            r#"[1]"#,
+            r#"{"prompt_tokens":5"#,
+        ];
+        for raw in cases {
+            let serde = serde_json::from_str::<Usage>(raw).ok();
+            if let Some(plain) = Usage::read_plain(raw.as_bytes()) {
+                assert_eq!(Some(plain), serde, "{raw}");
+            }
+        }
+        let common = r#"{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12,
+            "prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":null}"#;
+        assert_eq!(
+            Usage::read_plain(common.as_bytes()),
+            Some(Usage {
+                total_tokens: 12,
+                ..Usage::new(5, 7)
+            })
+        );
+        assert_eq!(Usage::read_plain(br#"{"prompt_tokens":-1}"#), None);
+        assert_eq!(
+            Usage::read_plain(br#"{"prompt_tokens_details":{"cached_tokens":3}}"#),
+            None
+        );
+    }
+
     use super::*;
     use serde_json::json;
 

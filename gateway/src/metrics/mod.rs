@@ -193,7 +193,7 @@ impl Metrics {
     }
 
     /// Updates the model allow-list and the channel state gauge from the channel list.
-    pub fn channels_loaded(&self, channels: &[crate::store::Channel]) {
+    pub fn channels_loaded(&self, channels: &[Arc<crate::store::Channel>]) {
         let models: HashSet<String> = channels
             .iter()
             .flat_map(|c| c.models.iter().cloned())

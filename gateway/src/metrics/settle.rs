@@ -127,7 +127,7 @@ mod tests {
         ch.name = "c1".into();
         ch.models = vec!["m-known".into()];
         ch.status = crate::store::CHANNEL_ENABLED;
-        m.channels_loaded(&[ch]);
+        m.channels_loaded(&[std::sync::Arc::new(ch)]);
         let usage = Usage::default();
         let mut s = settled("m-known", "", &usage);
         s.status = 429;

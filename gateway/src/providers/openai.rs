@@ -252,7 +252,7 @@ pub fn parse(_ep: Endpoint, raw: Bytes) -> Result<Parsed, String> {
     // The answer goes to the client as it came; only its usage is needed, and the text
     // only when there is none. Finding the top-level `usage` skips the rest unparsed.
     let reported = get_field(&raw, "usage")
-        .and_then(|u| serde_json::from_slice::<Usage>(u).ok())
+        .and_then(|u| Usage::read_plain(u).or_else(|| serde_json::from_slice::<Usage>(u).ok()))
         .filter(|u| !u.is_empty());
     if let Some(usage) = reported {
         return Ok(Parsed {

@@ -95,6 +95,10 @@ fn fit_thinking(body: &[u8], max_tokens: u64) -> Option<Vec<u8>> {
 /// Reasoning models refuse `max_tokens`: its value moves to `max_completion_tokens`.
 /// Other models keep the name the client used (`max_tokens` when it used none).
 fn openai_chat(body: &[u8], value: Option<&[u8]>, reasoning: bool) -> Option<Vec<u8>> {
+    if !reasoning && value.is_none() {
+        // Nothing to write and nothing to rename: spare the two scans below.
+        return None;
+    }
     let old_max = get_field(body, "max_tokens");
     let old_completion = get_field(body, "max_completion_tokens");
     if reasoning {

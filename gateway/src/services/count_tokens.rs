@@ -14,6 +14,7 @@ use crate::v1_core::error::V1Error;
 use actix_web::http::Method;
 use bytes::Bytes;
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 /// The client's count request in its own dialect.
 pub enum Question<'a> {
@@ -56,7 +57,7 @@ pub async fn count(ask: Ask<'_>, q: Question<'_>) -> Result<Option<u64>, V1Error
         ));
     }
     let channels = ask.state.channels().await?;
-    let able: Vec<Channel> = routing::candidates(&channels, &ask.caller.user.group, ask.model)
+    let able: Vec<Arc<Channel>> = routing::candidates(&channels, &ask.caller.user.group, ask.model)
         .into_iter()
         .filter(|c| matches!(c.channel_type, ChannelType::Anthropic | ChannelType::Gemini))
         .collect();

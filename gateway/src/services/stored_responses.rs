@@ -13,6 +13,7 @@ use crate::v1_core::error::{Dialect, V1Error};
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse};
 use bytes::Bytes;
+use std::sync::Arc;
 
 /// Largest stored-response body relayed back.
 const MAX_BODY: usize = 64 * 1024 * 1024;
@@ -24,7 +25,7 @@ fn not_found(id: &str) -> V1Error {
 }
 
 /// The serving channel that created `id` for this user.
-async fn owned_channel(state: &AppState, user_id: i64, id: &str) -> Result<Channel, V1Error> {
+async fn owned_channel(state: &AppState, user_id: i64, id: &str) -> Result<Arc<Channel>, V1Error> {
     let owner = state.store.response_owner(id).await?;
     let owner = match owner {
         Some(o) if o.user_id == user_id => o,
@@ -61,11 +62,12 @@ pub async fn restrict(
     state: &AppState,
     caller: &Caller,
     call: &Inbound,
-    cands: Vec<Channel>,
+    cands: Vec<Arc<Channel>>,
     model: &str,
-) -> Result<Vec<Channel>, V1Error> {
+) -> Result<Vec<Arc<Channel>>, V1Error> {
     if call.op == Op::Compact {
-        let serving: Vec<Channel> = cands.into_iter().filter(serves_responses).collect();
+        let serving: Vec<Arc<Channel>> =
+            cands.into_iter().filter(|c| serves_responses(c)).collect();
         if serving.is_empty() {
             return Err(bad(format!(
                 "POST /v1/responses/compact needs a channel that serves the Responses API \
@@ -79,7 +81,8 @@ pub async fn restrict(
     let cands = match &call.conversion_error {
         // Only a channel taking the call as it is can serve it.
         Some(e) => {
-            let serving: Vec<Channel> = cands.into_iter().filter(serves_responses).collect();
+            let serving: Vec<Arc<Channel>> =
+                cands.into_iter().filter(|c| serves_responses(c)).collect();
             if serving.is_empty() {
                 return Err(e.clone());
             }

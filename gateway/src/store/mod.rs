@@ -17,6 +17,7 @@ pub mod responses;
 pub mod retention;
 pub mod sql;
 pub mod sql_store;
+mod sqlite_writer;
 pub mod sqlx_backend;
 pub mod tokens;
 pub mod users;

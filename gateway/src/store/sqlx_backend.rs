@@ -1,10 +1,13 @@
 //! SQLite and PostgreSQL through sqlx's `Any` driver, so both share the SQL text.
 
 use super::sql::{numbered_placeholders, DbError, Param, Query, Row, SqlBackend, Value};
+use super::sqlite_writer::SqliteWriter;
 use async_trait::async_trait;
 use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
+use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, Column, Row as _};
 use std::collections::HashMap;
+use std::str::FromStr;
 use std::time::Duration;
 
 /// How long a query waits for a connection from PostgreSQL's pool, connecting included.
@@ -17,6 +20,9 @@ const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct SqlxBackend {
     pool: AnyPool,
     postgres: bool,
+    /// SQLite's write batches, on a file database (an in-memory one exists only inside
+    /// the pool's connections).
+    writer: Option<SqliteWriter>,
 }
 
 impl SqlxBackend {
@@ -58,6 +64,7 @@ impl SqlxBackend {
             })
             .connect(&url)
             .await?;
+        let mut writer = None;
         if postgres {
             sqlx::migrate!("../migrations/postgres").run(&pool).await?;
         } else {
@@ -65,8 +72,15 @@ impl SqlxBackend {
                 .execute(&pool)
                 .await?;
             sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+            if let Some(path) = sqlite_file(&url)? {
+                writer = Some(SqliteWriter::open(&path)?);
+            }
         }
-        Ok(SqlxBackend { pool, postgres })
+        Ok(SqlxBackend {
+            pool,
+            postgres,
+            writer,
+        })
     }
 
     fn sql(&self, q: &Query) -> String {
@@ -87,6 +101,15 @@ fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
     }
     let sep = if url.contains('?') { '&' } else { '?' };
     Ok(format!("{url}{sep}mode=rwc"))
+}
+
+/// The file an SQLite URL names; `None` for an in-memory database.
+fn sqlite_file(url: &str) -> anyhow::Result<Option<std::path::PathBuf>> {
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        return Ok(None);
+    }
+    let options = SqliteConnectOptions::from_str(url)?;
+    Ok(Some(options.get_filename().to_path_buf()))
 }
 
 fn bind_all<'q>(
@@ -164,6 +187,9 @@ impl SqlBackend for SqlxBackend {
     }
 
     async fn batch(&self, qs: Vec<Query>) -> Result<(), DbError> {
+        if let Some(writer) = &self.writer {
+            return writer.batch(qs).await;
+        }
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         for q in &qs {
             let sql = self.sql(q);

@@ -54,14 +54,10 @@ impl TokenTally {
 /// about four ASCII characters in a token (three assumed here, newlines counted on their
 /// own) and seldom split a non-ASCII character into more than its UTF-8 bytes / 2.
 pub fn estimate_tokens(text: &str) -> u64 {
-    let (mut ascii, mut newlines) = (0u64, 0u64);
-    for b in text.bytes() {
-        if b.is_ascii() {
-            ascii += 1;
-            newlines += u64::from(b == b'\n');
-        }
-    }
-    let other = text.len() as u64 - ascii;
+    // Two counting passes the compiler vectorises, rather than one branching per byte.
+    let other = text.bytes().filter(|b| !b.is_ascii()).count() as u64;
+    let newlines = memchr::memchr_iter(b'\n', text.as_bytes()).count() as u64;
+    let ascii = text.len() as u64 - other;
     ascii.div_ceil(3) + newlines + other.div_ceil(2)
 }
 

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Enabled channels of `group` that list `model`.
-pub fn candidates(channels: &[Channel], group: &str, model: &str) -> Vec<Channel> {
+pub fn candidates(channels: &[Arc<Channel>], group: &str, model: &str) -> Vec<Arc<Channel>> {
     channels
         .iter()
         .filter(|c| {
@@ -18,12 +18,12 @@ pub fn candidates(channels: &[Channel], group: &str, model: &str) -> Vec<Channel
 }
 
 /// Whether any channel at all (enabled or not, any group) knows the model.
-pub fn model_known(channels: &[Channel], model: &str) -> bool {
+pub fn model_known(channels: &[Arc<Channel>], model: &str) -> bool {
     channels.iter().any(|c| c.models.iter().any(|m| m == model))
 }
 
 /// Models the group can reach through enabled channels, sorted and unique.
-pub fn group_models(channels: &Arc<Vec<Channel>>, group: &str) -> Vec<String> {
+pub fn group_models(channels: &[Arc<Channel>], group: &str) -> Vec<String> {
     let mut out: Vec<String> = channels
         .iter()
         .filter(|c| c.status == CHANNEL_ENABLED && c.group == group)
@@ -44,13 +44,13 @@ pub fn upstream_model(c: &Channel, model: &str) -> String {
 
 /// Picks the next channel to try, or `None` when every candidate has been tried.
 pub fn pick<'a, R: Rng>(
-    cands: &'a [Channel],
+    cands: &'a [Arc<Channel>],
     tried: &HashSet<i64>,
     rng: &mut R,
-) -> Option<&'a Channel> {
-    let untried: Vec<&Channel> = cands.iter().filter(|c| !tried.contains(&c.id)).collect();
+) -> Option<&'a Arc<Channel>> {
+    let untried: Vec<&Arc<Channel>> = cands.iter().filter(|c| !tried.contains(&c.id)).collect();
     let top = untried.iter().map(|c| c.priority).max()?;
-    let tier: Vec<&Channel> = untried.into_iter().filter(|c| c.priority == top).collect();
+    let tier: Vec<&Arc<Channel>> = untried.into_iter().filter(|c| c.priority == top).collect();
     let total: u64 = tier.iter().map(|c| c.weight.max(0) as u64).sum();
     if total == 0 {
         return tier.get(rng.gen_range(0..tier.len())).copied();
@@ -72,8 +72,8 @@ mod tests {
     use crate::store::ChannelType;
     use std::collections::BTreeMap;
 
-    fn ch(id: i64, priority: i64, weight: i64) -> Channel {
-        Channel {
+    fn ch(id: i64, priority: i64, weight: i64) -> Arc<Channel> {
+        Arc::new(Channel {
             id,
             channel_type: ChannelType::OpenAi,
             name: format!("c{id}"),
@@ -98,7 +98,7 @@ mod tests {
             disabled_keys: Vec::new(),
             created_at: 0,
             updated_at: 0,
-        }
+        })
     }
 
     #[test]

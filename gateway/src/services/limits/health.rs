@@ -7,7 +7,7 @@ use super::now_ms;
 use crate::store::Channel;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 const BASE_MS: i64 = 1_000;
 const MAX_MS: i64 = 300_000;
@@ -51,10 +51,13 @@ pub fn backoff_ms(strikes: u32, retry_after_ms: Option<i64>) -> i64 {
 
 impl ChannelHealth {
     /// The candidates not cooling down; all of them when every one is.
-    pub fn prefer_ready(&self, cands: Vec<Channel>) -> Vec<Channel> {
+    pub fn prefer_ready(&self, cands: Vec<Arc<Channel>>) -> Vec<Arc<Channel>> {
         let now = now_ms();
         let cooling = lock(&self.channels);
-        let ready: Vec<Channel> = cands
+        if cooling.is_empty() {
+            return cands;
+        }
+        let ready: Vec<Arc<Channel>> = cands
             .iter()
             .filter(|c| cooling.get(&c.id).is_none_or(|until| *until <= now))
             .cloned()

@@ -91,7 +91,7 @@ fn preview(key: &str) -> String {
 }
 
 /// The health of every channel as this replica knows it (cool-downs are shared).
-pub fn channels(state: &AppState, all: &[Channel]) -> ChannelHealthReport {
+pub fn channels(state: &AppState, all: &[std::sync::Arc<Channel>]) -> ChannelHealthReport {
     let h = &state.limits.health;
     let rows = all
         .iter()
