@@ -1,6 +1,10 @@
 //! Calling upstream providers: directly, or through the relay (see `shared::relay_protocol`).
 
+use actix_web::http::header::{self, HeaderName};
 use actix_web::http::{Method, StatusCode};
+
+/// The wait some OpenAI-compatible servers announce in milliseconds.
+const RETRY_AFTER_MS: HeaderName = HeaderName::from_static("retry-after-ms");
 use bytes::Bytes;
 use futures_util::stream::LocalBoxStream;
 use futures_util::StreamExt;
@@ -191,25 +195,30 @@ impl UpstreamClient {
         }
         let content_type = res
             .headers()
-            .get("content-type")
+            .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string();
-        let header = |name: &str| {
+        let seconds = |name: &HeaderName| {
             res.headers()
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<f64>().ok())
                 .filter(|v| v.is_finite() && *v >= 0.0)
         };
-        let retry_after_ms = header("retry-after-ms")
-            .or_else(|| header("retry-after").map(|s| s * 1000.0))
-            .map(|ms| ms.min(86_400_000.0) as i64);
+        // Only a failure's wait matters (it sets the key's or channel's cool-down).
+        let retry_after_ms = if status.is_success() {
+            None
+        } else {
+            seconds(&RETRY_AFTER_MS)
+                .or_else(|| seconds(&header::RETRY_AFTER).map(|s| s * 1000.0))
+                .map(|ms| ms.min(86_400_000.0) as i64)
+        };
         // With chunked framing the length header means nothing (RFC 9112 §6.3).
         let content_length = res
             .headers()
-            .get("content-length")
-            .filter(|_| !res.headers().contains_key("transfer-encoding"))
+            .get(header::CONTENT_LENGTH)
+            .filter(|_| !res.headers().contains_key(header::TRANSFER_ENCODING))
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
         let body = res.map(|r| r.map_err(|e| e.to_string())).boxed_local();

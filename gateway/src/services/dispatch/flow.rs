@@ -21,7 +21,10 @@ use crate::upstream::UpstreamClient;
 use crate::v1_core::error::Dialect;
 use crate::v1_core::error::V1Error;
 use crate::v1_core::tokens;
+use actix_web::http::header::HeaderName;
 use actix_web::http::StatusCode;
+
+const ANTHROPIC_BETA: HeaderName = HeaderName::from_static("anthropic-beta");
 use actix_web::{HttpRequest, HttpResponse};
 use bytes::Bytes;
 use shared::openai::Usage;
@@ -129,7 +132,7 @@ async fn run(call: &Call<'_>, meter: &mut Meter, raw: Bytes) -> Result<HttpRespo
     // Claude Code's body fields depend on its beta flags; Anthropic channels need them.
     cr.anthropic_beta = req
         .headers()
-        .get("anthropic-beta")
+        .get(ANTHROPIC_BETA)
         .and_then(|v| v.to_str().ok())
         .filter(|_| dialect == Dialect::Anthropic)
         .map(String::from);
@@ -466,13 +469,23 @@ async fn try_channel(
 /// span context when tracing is on); on pass-through also the dialect's own version and
 /// beta headers, which the body may depend on.
 fn forwarded_headers(req: &HttpRequest, passthrough: bool) -> Vec<(&'static str, String)> {
-    const TRACE: [&str; 2] = ["traceparent", "tracestate"];
-    const DIALECT: [&str; 2] = ["anthropic-version", "openai-beta"];
+    // Names as `HeaderName`s, so a lookup hashes a ready name instead of parsing a string.
+    static TRACE: [(HeaderName, &str); 2] = [
+        (HeaderName::from_static("traceparent"), "traceparent"),
+        (HeaderName::from_static("tracestate"), "tracestate"),
+    ];
+    static DIALECT: [(HeaderName, &str); 2] = [
+        (
+            HeaderName::from_static("anthropic-version"),
+            "anthropic-version",
+        ),
+        (HeaderName::from_static("openai-beta"), "openai-beta"),
+    ];
     let names = TRACE.iter().chain(DIALECT.iter().filter(|_| passthrough));
     names
-        .filter_map(|&name| {
-            let value = req.headers().get(name)?.to_str().ok()?;
-            Some((name, value.to_string()))
+        .filter_map(|(header, name)| {
+            let value = req.headers().get(header)?.to_str().ok()?;
+            Some((*name, value.to_string()))
         })
         .collect()
 }

@@ -7,6 +7,7 @@ use crate::store::{
     Token, User, TOKEN_DISABLED, TOKEN_ENABLED, TOKEN_EXHAUSTED, TOKEN_EXPIRED, USER_ENABLED,
 };
 use crate::v1_core::error::V1Error;
+use actix_web::http::header::{self, HeaderName};
 use actix_web::HttpRequest;
 use std::net::IpAddr;
 
@@ -20,14 +21,18 @@ pub struct Caller {
 /// The key from `Authorization: Bearer`, `x-api-key`, `x-goog-api-key` or `?key=`.
 pub fn presented_key(req: &HttpRequest) -> Option<String> {
     let h = req.headers();
-    if let Some(v) = h.get("authorization").and_then(|v| v.to_str().ok()) {
+    if let Some(v) = h.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         if let Some((scheme, key)) = v.split_once(' ') {
             if scheme.eq_ignore_ascii_case("bearer") {
                 return Some(key.trim().to_string());
             }
         }
     }
-    for name in ["x-api-key", "x-goog-api-key"] {
+    const OTHER_KEY_HEADERS: [HeaderName; 2] = [
+        HeaderName::from_static("x-api-key"),
+        HeaderName::from_static("x-goog-api-key"),
+    ];
+    for name in &OTHER_KEY_HEADERS {
         if let Some(v) = h.get(name).and_then(|v| v.to_str().ok()) {
             return Some(v.trim().to_string());
         }
