@@ -12,36 +12,14 @@ fn value_span(raw: &[u8], key: &str) -> Option<Span> {
 
 /// Where a top-level member is: the start of its key, and its value's start and end.
 fn member_span(raw: &[u8], key: &str) -> Option<Option<(usize, usize, usize)>> {
-    let mut i = skip_ws(raw, 0);
-    if raw.get(i) != Some(&b'{') {
-        return None;
-    }
-    i += 1;
-    loop {
-        i = skip_ws(raw, i);
-        match raw.get(i)? {
-            b'}' => return Some(None),
-            b',' => {
-                i += 1;
-                continue;
-            }
-            b'"' => {}
-            _ => return None,
-        }
-        let key_start = i;
-        let key_end = skip_string(raw, i)?;
-        let matches = key_matches(&raw[i..key_end], key)?;
-        i = skip_ws(raw, key_end);
-        if raw.get(i) != Some(&b':') {
-            return None;
-        }
-        let start = skip_ws(raw, i + 1);
-        let end = skip_value(raw, start)?;
-        if matches {
+    let mut all = members(raw)?;
+    while let Some(span) = all.next_span() {
+        let (key_start, key_end, start, end) = span.ok()?;
+        if key_matches(&raw[key_start..key_end], key)? {
             return Some(Some((key_start, start, end)));
         }
-        i = end;
     }
+    Some(None)
 }
 
 /// Whether a quoted key spells `key`; escaped keys are decoded first (rare, so only
@@ -156,10 +134,9 @@ pub struct Members<'a> {
     at: usize,
 }
 
-impl<'a> Iterator for Members<'a> {
-    type Item = Result<(&'a [u8], &'a [u8]), ()>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl Members<'_> {
+    /// The next member's key start and end and value start and end.
+    fn next_span(&mut self) -> Option<Result<(usize, usize, usize, usize), ()>> {
         let raw = self.raw;
         let mut i = self.at;
         loop {
@@ -179,18 +156,25 @@ impl<'a> Iterator for Members<'a> {
             }
             let start = skip_ws(raw, colon + 1);
             let end = skip_value(raw, start)?;
-            Some((key_end, start, end))
+            Some((i, key_end, start, end))
         })();
-        match member {
-            Some((key_end, start, end)) => {
-                self.at = end;
-                Some(Ok((&raw[i..key_end], &raw[start..end])))
-            }
-            None => {
-                self.at = raw.len();
-                Some(Err(()))
-            }
-        }
+        // A malformed member ends the walk.
+        self.at = member.map_or(raw.len(), |(_, _, _, end)| end);
+        Some(member.ok_or(()))
+    }
+}
+
+impl<'a> Iterator for Members<'a> {
+    type Item = Result<(&'a [u8], &'a [u8]), ()>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let raw = self.raw;
+        let span = self.next_span()?;
+        Some(
+            span.map(|(key_start, key_end, start, end)| {
+                (&raw[key_start..key_end], &raw[start..end])
+            }),
+        )
     }
 }
 

@@ -85,9 +85,7 @@ impl Usage {
     pub fn reasoning_tokens(&self) -> u64 {
         detail(self.completion_tokens_details.as_ref(), "reasoning_tokens")
     }
-}
 
-impl Usage {
     /// Reads a usage object straight from its bytes when it is in the common shape: plain
     /// counts and details objects holding nothing but zeros. `None` otherwise (escaped or
     /// repeated keys, non-zero details, anything unusual); the serde reader then decides,

@@ -62,13 +62,14 @@ impl SqliteWriter {
     /// Runs `queries` in one transaction.
     pub async fn batch(&self, queries: Vec<Query>) -> Result<(), DbError> {
         let (done, answer) = oneshot::channel();
-        self.jobs
-            .send(Job { queries, done })
-            .map_err(|_| DbError::Other("the SQLite writer thread has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| DbError::Other("the SQLite writer thread has stopped".into()))?
+        self.jobs.send(Job { queries, done }).map_err(stopped)?;
+        answer.await.map_err(stopped)?
     }
+}
+
+/// The writer's thread is gone (its queue or its answer dropped).
+fn stopped<E>(_: E) -> DbError {
+    DbError::Other("the SQLite writer thread has stopped".into())
 }
 
 fn apply(conn: &mut Connection, queries: &[Query]) -> Result<(), DbError> {

@@ -2,9 +2,6 @@
 
 use actix_web::http::header::{self, HeaderName};
 use actix_web::http::{Method, StatusCode};
-
-/// The wait some OpenAI-compatible servers announce in milliseconds.
-const RETRY_AFTER_MS: HeaderName = HeaderName::from_static("retry-after-ms");
 use bytes::Bytes;
 use futures_util::stream::LocalBoxStream;
 use futures_util::StreamExt;
@@ -12,6 +9,9 @@ use shared::guarded_connector::GuardedConnector;
 use shared::ip_guard::UrlPolicy;
 use shared::relay_protocol as rp;
 use std::time::Duration;
+
+/// The wait some OpenAI-compatible servers announce in milliseconds.
+const RETRY_AFTER_MS: HeaderName = HeaderName::from_static("retry-after-ms");
 
 /// A provider request, ready to send.
 #[derive(Debug, Clone)]

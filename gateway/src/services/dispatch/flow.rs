@@ -23,13 +23,13 @@ use crate::v1_core::error::V1Error;
 use crate::v1_core::tokens;
 use actix_web::http::header::HeaderName;
 use actix_web::http::StatusCode;
-
-const ANTHROPIC_BETA: HeaderName = HeaderName::from_static("anthropic-beta");
 use actix_web::{HttpRequest, HttpResponse};
 use bytes::Bytes;
 use shared::openai::Usage;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
+
+const ANTHROPIC_BETA: HeaderName = HeaderName::from_static("anthropic-beta");
 
 /// Carries the output limit when the gateway lowered the client's (docs/reliability.md).
 const OUTPUT_CAPPED: &str = "x-gateway-output-capped";
@@ -470,22 +470,19 @@ async fn try_channel(
 /// beta headers, which the body may depend on.
 fn forwarded_headers(req: &HttpRequest, passthrough: bool) -> Vec<(&'static str, String)> {
     // Names as `HeaderName`s, so a lookup hashes a ready name instead of parsing a string.
-    static TRACE: [(HeaderName, &str); 2] = [
-        (HeaderName::from_static("traceparent"), "traceparent"),
-        (HeaderName::from_static("tracestate"), "tracestate"),
+    static TRACE: [HeaderName; 2] = [
+        HeaderName::from_static("traceparent"),
+        HeaderName::from_static("tracestate"),
     ];
-    static DIALECT: [(HeaderName, &str); 2] = [
-        (
-            HeaderName::from_static("anthropic-version"),
-            "anthropic-version",
-        ),
-        (HeaderName::from_static("openai-beta"), "openai-beta"),
+    static DIALECT: [HeaderName; 2] = [
+        HeaderName::from_static("anthropic-version"),
+        HeaderName::from_static("openai-beta"),
     ];
     let names = TRACE.iter().chain(DIALECT.iter().filter(|_| passthrough));
     names
-        .filter_map(|(header, name)| {
-            let value = req.headers().get(header)?.to_str().ok()?;
-            Some((*name, value.to_string()))
+        .filter_map(|name| {
+            let value = req.headers().get(name)?.to_str().ok()?;
+            Some((name.as_str(), value.to_string()))
         })
         .collect()
 }
