@@ -52,6 +52,11 @@ fn skip_string(raw: &[u8], mut i: usize) -> Option<usize> {
     }
 }
 
+/// The index just past the value starting at `i`; `None` when there is none.
+pub fn value_end(raw: &[u8], i: usize) -> Option<usize> {
+    skip_value(raw, i)
+}
+
 /// The index just past the value starting at `i`.
 fn skip_value(raw: &[u8], i: usize) -> Option<usize> {
     match raw.get(i)? {
@@ -185,6 +190,42 @@ pub fn get_field<'a>(raw: &'a [u8], key: &str) -> Option<&'a [u8]> {
     Some(&raw[start..end])
 }
 
+/// Like [`get_field`], for a field an object usually ends with (an answer's `usage`): the
+/// last mention of the key is tried first, and taken when what follows it is provably the
+/// rest of the top-level object (the key opens a member, and the members after it run to
+/// the closing brace at the end of `raw`). Anything else falls back to the full walk, so
+/// the answer is the same; only a long `choices` array is no longer walked.
+pub fn get_late_field<'a>(raw: &'a [u8], key: &str) -> Option<&'a [u8]> {
+    late_field(raw, key).or_else(|| get_field(raw, key))
+}
+
+fn late_field<'a>(raw: &'a [u8], key: &str) -> Option<&'a [u8]> {
+    let at = memchr::memmem::rfind(raw, key.as_bytes())?;
+    let (open, close) = (at.checked_sub(1)?, at + key.len());
+    if raw[open] != b'"' || raw.get(close) != Some(&b'"') {
+        return None;
+    }
+    // An unescaped quote right after a `{` or `,` opens a string, and one followed by a
+    // colon is a key: the mention is a member, not text inside a string.
+    let before = raw[..open].iter().rposition(|b| !b.is_ascii_whitespace())?;
+    if !matches!(raw[before], b'{' | b',') {
+        return None;
+    }
+    let colon = skip_ws(raw, close + 1);
+    if raw.get(colon) != Some(&b':') {
+        return None;
+    }
+    let start = skip_ws(raw, colon + 1);
+    let end = skip_value(raw, start)?;
+    let mut rest = Members { raw, at: end };
+    while let Some(member) = rest.next_span() {
+        member.ok()?;
+    }
+    let brace = skip_ws(raw, rest.at);
+    (raw.get(brace) == Some(&b'}') && skip_ws(raw, brace + 1) == raw.len())
+        .then_some(&raw[start..end])
+}
+
 /// The body without the top-level `key` (and one comma next to it); the body unchanged
 /// when the key is absent. `None` when `raw` is not an object this scanner can walk.
 pub fn remove_field(raw: &[u8], key: &str) -> Option<Vec<u8>> {
@@ -266,5 +307,30 @@ mod tests {
     fn what_is_not_an_object_is_refused() {
         assert!(set_field(b"[1]", "model", b"1").is_none());
         assert!(set_field(br#"{"model": "#, "model", b"1").is_none());
+    }
+
+    #[test]
+    fn a_late_field_is_found_from_the_end_only_when_it_is_top_level() {
+        let cases: &[&str] = &[
+            r#"{"choices":[{"usage":{"x":1}}],"usage":{"a":1}}"#,
+            r#"{"choices":[], "usage" : {"a":1} , "fp":"usage" }"#,
+            r#"{"usage":{"a":1},"choices":[{"usage":{"x":1}}]}"#,
+            r#"{"usage":{"a":1},"choices":[{"m":"\"usage\":2}"}]}"#,
+            r#"{"choices":[{"usage":{"x":1}}]}"#,
+            r#"[{"usage":1}]"#,
+            r#"{"a":{"usage":1}}"#,
+            r#"{"a":"x","usage":5,}"#,
+            r#"{"us\u0061ge":3}"#,
+        ];
+        for raw in cases {
+            assert_eq!(
+                get_late_field(raw.as_bytes(), "usage"),
+                get_field(raw.as_bytes(), "usage"),
+                "{raw}"
+            );
+        }
+        let raw = br#"{"choices":[{"usage":2}],"usage":{"a":1},"fp":"z"}"#;
+        assert_eq!(late_field(raw, "usage"), Some(&br#"{"a":1}"#[..]));
+        assert_eq!(late_field(br#"{"a":{"usage":1}}"#, "usage"), None);
     }
 }

@@ -92,64 +92,148 @@ impl Usage {
     /// with the same result it would have given. Building serde's tree for the details'
     /// zero counters cost more than the rest of reading an answer's usage.
     pub fn read_plain(raw: &[u8]) -> Option<Usage> {
+        // One pass over the bytes: each value is read where it stands instead of being
+        // found first and read again.
+        let mut r = PlainReader {
+            raw,
+            at: 0,
+            fresh: false,
+        };
+        r.open()?;
         let mut usage = Usage::default();
         let mut seen = [false; 5];
-        for member in crate::json_splice::members(raw)? {
-            let (key, value) = member.ok()?;
+        while let Some(key) = r.next_key()? {
             let slot = match key {
-                b"\"prompt_tokens\"" => 0,
-                b"\"completion_tokens\"" => 1,
-                b"\"total_tokens\"" => 2,
-                b"\"prompt_tokens_details\"" => 3,
-                b"\"completion_tokens_details\"" => 4,
-                _ if key.contains(&b'\\') => return None,
-                _ => continue,
+                b"prompt_tokens" => 0,
+                b"completion_tokens" => 1,
+                b"total_tokens" => 2,
+                b"prompt_tokens_details" => 3,
+                b"completion_tokens_details" => 4,
+                _ => {
+                    r.at = crate::json_splice::value_end(raw, r.at)?;
+                    continue;
+                }
             };
             if std::mem::replace(&mut seen[slot], true) {
                 return None;
             }
             match slot {
-                0 => usage.prompt_tokens = plain_count(value)?,
-                1 => usage.completion_tokens = plain_count(value)?,
-                2 => usage.total_tokens = plain_count(value)?,
-                _ if zero_details(value)? => {}
-                _ => return None,
+                0 => usage.prompt_tokens = r.count()?,
+                1 => usage.completion_tokens = r.count()?,
+                2 => usage.total_tokens = r.count()?,
+                _ => r.zero_details()?,
             }
         }
         Some(usage)
     }
 }
 
-/// A count written as plain digits (or `null`, read as 0).
-fn plain_count(value: &[u8]) -> Option<u64> {
-    if value == b"null" {
-        return Some(0);
-    }
-    if value.is_empty() || (value.len() > 1 && value[0] == b'0') {
-        return None;
-    }
-    value.iter().try_fold(0u64, |n, b| {
-        let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
-        n.checked_mul(10)?.checked_add(u64::from(digit))
-    })
+/// The cursor of [`Usage::read_plain`]; every method answers `None` for what it leaves
+/// to serde.
+struct PlainReader<'a> {
+    raw: &'a [u8],
+    at: usize,
+    /// Just inside an object's `{`: the next member needs no comma.
+    fresh: bool,
 }
 
-/// Whether a details value is `null` or an object of zeros and nulls; `None` when it is
-/// something the plain reader leaves to serde.
-fn zero_details(value: &[u8]) -> Option<bool> {
-    if value == b"null" {
-        return Some(true);
+impl PlainReader<'_> {
+    fn skip_ws(&mut self) {
+        while self.raw.get(self.at).is_some_and(u8::is_ascii_whitespace) {
+            self.at += 1;
+        }
     }
-    for member in crate::json_splice::members(value)? {
-        let (key, v) = member.ok()?;
-        if key.contains(&b'\\') {
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        self.skip_ws();
+        (self.raw.get(self.at) == Some(&byte)).then(|| self.at += 1)
+    }
+
+    fn open(&mut self) -> Option<()> {
+        self.eat(b'{')?;
+        self.fresh = true;
+        Some(())
+    }
+
+    /// The next member's key (unquoted, with the cursor on its value), `Some(None)` at the
+    /// object's end. Escaped keys are left to serde.
+    fn next_key(&mut self) -> Option<Option<&[u8]>> {
+        self.skip_ws();
+        let fresh = std::mem::replace(&mut self.fresh, false);
+        match self.raw.get(self.at)? {
+            b'}' => {
+                self.at += 1;
+                return Some(None);
+            }
+            b',' if !fresh => self.at += 1,
+            b'"' if fresh => {}
+            _ => return None,
+        }
+        self.eat(b'"')?;
+        let start = self.at;
+        let len = memchr::memchr2(b'"', b'\\', self.raw.get(start..)?)?;
+        if self.raw[start + len] != b'"' {
             return None;
         }
-        if v != b"0" && v != b"null" {
-            return Some(false);
-        }
+        self.at = start + len + 1;
+        self.eat(b':')?;
+        self.skip_ws();
+        Some(Some(&self.raw[start..start + len]))
     }
-    Some(true)
+
+    /// A literal ending where a value may end.
+    fn literal(&mut self, word: &[u8]) -> bool {
+        let end = self.at + word.len();
+        let fits = self.raw.get(self.at..end) == Some(word)
+            && self
+                .raw
+                .get(end)
+                .is_some_and(|b| matches!(b, b',' | b'}') || b.is_ascii_whitespace());
+        if fits {
+            self.at = end;
+        }
+        fits
+    }
+
+    /// A count written as plain digits (or `null`, read as 0).
+    fn count(&mut self) -> Option<u64> {
+        if self.literal(b"null") {
+            return Some(0);
+        }
+        let digits = self.raw[self.at..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        let text = &self.raw[self.at..self.at + digits];
+        if digits == 0 || (digits > 1 && text[0] == b'0') {
+            return None;
+        }
+        self.at += digits;
+        if !self
+            .raw
+            .get(self.at)
+            .is_some_and(|b| matches!(b, b',' | b'}') || b.is_ascii_whitespace())
+        {
+            return None;
+        }
+        text.iter().try_fold(0u64, |n, b| {
+            n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        })
+    }
+
+    /// A details value that is `null` or an object of zeros and nulls.
+    fn zero_details(&mut self) -> Option<()> {
+        if self.literal(b"null") {
+            return Some(());
+        }
+        self.open()?;
+        while self.next_key()?.is_some() {
+            if !self.literal(b"0") && !self.literal(b"null") {
+                return None;
+            }
+        }
+        Some(())
+    }
 }
 
 fn detail(details: Option<&Value>, key: &str) -> u64 {
@@ -360,6 +444,18 @@ mod tests {
             r#"{"completion_tokens_details":null,"total_tokens":3}"#,
             r#"[1]"#,
             r#"{"prompt_tokens":5"#,
+            r#" { "prompt_tokens" : 5 , "x" : {"a":[1,{"b":"}"}]} , "total_tokens":5 } "#,
+            r#"{"prompt_tokens_details":{},"total_tokens":3}"#,
+            r#"{"prompt_tokens_details":{ "a" : 0 , "b":null },"completion_tokens":2}"#,
+            r#"{"prompt_tokens_details":{"a":0}"total_tokens":3}"#,
+            r#"{,"prompt_tokens":1}"#,
+            r#"{"prompt_tokens":1,}"#,
+            r#"{"prompt_tokens":1 "total_tokens":1}"#,
+            r#"{"prompt_tokens":5x}"#,
+            r#"{"prompt_tokens":nullx}"#,
+            r#"{"prompt_tokens_details":{"a":00}}"#,
+            r#"{"prompt_tokens_details":{"a":0.0}}"#,
+            r#"{}"#,
         ];
         for raw in cases {
             let serde = serde_json::from_str::<Usage>(raw).ok();
@@ -374,6 +470,15 @@ mod tests {
             Some(Usage {
                 total_tokens: 12,
                 ..Usage::new(5, 7)
+            })
+        );
+        let spaced = br#" { "prompt_tokens" : 5 , "x" : {"a":[1,{"b":"}"}]} ,
+            "prompt_tokens_details" : { "a" : 0 , "b":null } , "total_tokens":5 } "#;
+        assert_eq!(
+            Usage::read_plain(spaced),
+            Some(Usage {
+                total_tokens: 5,
+                ..Usage::new(5, 0)
             })
         );
         assert_eq!(Usage::read_plain(br#"{"prompt_tokens":-1}"#), None);

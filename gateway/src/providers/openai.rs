@@ -11,7 +11,7 @@ use bytes::Bytes;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use shared::json_splice::{get_field, set_field};
+use shared::json_splice::{get_field, get_late_field, set_field};
 use shared::openai::Usage;
 use shared::sse::{encode_data, SseEvent, DONE_EVENT};
 use std::borrow::Cow;
@@ -250,8 +250,9 @@ fn usage_of(v: &Value) -> Option<Usage> {
 
 pub fn parse(_ep: Endpoint, raw: Bytes) -> Result<Parsed, String> {
     // The answer goes to the client as it came; only its usage is needed, and the text
-    // only when there is none. Finding the top-level `usage` skips the rest unparsed.
-    let reported = get_field(&raw, "usage")
+    // only when there is none. Answers write `usage` after `choices`, so it is looked for
+    // from the end, and the rest is left unparsed.
+    let reported = get_late_field(&raw, "usage")
         .and_then(|u| Usage::read_plain(u).or_else(|| serde_json::from_slice::<Usage>(u).ok()))
         .filter(|u| !u.is_empty());
     if let Some(usage) = reported {

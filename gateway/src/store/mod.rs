@@ -17,6 +17,9 @@ pub mod responses;
 pub mod retention;
 pub mod sql;
 pub mod sql_store;
+// The one module with `unsafe`: SQLite's C API, to bind texts without copying them.
+#[allow(unsafe_code)]
+mod sqlite_statements;
 mod sqlite_writer;
 pub mod sqlx_backend;
 pub mod tokens;

@@ -1,0 +1,231 @@
+//! The SQLite writer's prepared statements, with texts bound where they lie.
+//!
+//! rusqlite binds every text with `SQLITE_TRANSIENT`: SQLite copies the value into memory
+//! of its own and frees it when the bindings are cleared. A log row binds a dozen texts,
+//! and those copies and frees cost more than SQLite's insert of the row's numbers
+//! (docs/performance.md). Here texts are bound `SQLITE_STATIC`, which tells SQLite to
+//! read them in place.
+//!
+//! That is sound only while the texts outlive every use SQLite makes of them. [`Statements::run`]
+//! guarantees it: it borrows the query for the whole call, steps the statement to its end,
+//! and resets it and clears its bindings (in [`Running`]'s drop, so an error path does too)
+//! before the borrow ends. No binding survives the call that made it.
+
+use super::sql::{DbError, Param, Query};
+use rusqlite::{ffi, Connection, ErrorCode, TransactionBehavior};
+use std::ffi::{c_char, c_int, CStr};
+use std::ptr::{self, NonNull};
+
+/// Statements kept prepared: the ledger's updates, the log INSERT's six sizes, the lease
+/// statements and the few admin batches. Past this the oldest is finalized.
+const CAPACITY: usize = 64;
+
+/// The writer's connection and the statements prepared on it.
+pub struct Batches {
+    statements: Statements,
+    /// Declared last: it closes after `Statements::drop` has finalized every statement.
+    conn: Connection,
+}
+
+impl Batches {
+    pub fn new(conn: Connection) -> Option<Self> {
+        // SAFETY: the handle is used only through `statements`, which `Batches` keeps
+        // together with the connection and finalizes before the connection closes.
+        let db = NonNull::new(unsafe { conn.handle() })?;
+        let cached = Vec::new();
+        conn.set_prepared_statement_cache_capacity(0);
+        Some(Batches {
+            statements: Statements { db, cached },
+            conn,
+        })
+    }
+
+    /// Runs `queries` in one transaction.
+    pub fn apply(&mut self, queries: &[Query]) -> Result<(), DbError> {
+        // IMMEDIATE takes the write lock up front: a deferred transaction that reads first
+        // could find another writer ahead of it and fail instead of waiting.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(map_err)?;
+        for q in queries {
+            self.statements.run(q)?;
+        }
+        tx.commit().map_err(map_err)
+    }
+}
+
+struct Statements {
+    db: NonNull<ffi::sqlite3>,
+    /// Most recently prepared last; looked up by text (lengths differ, so few compare).
+    cached: Vec<(String, NonNull<ffi::sqlite3_stmt>)>,
+}
+
+impl Statements {
+    /// Runs one query: binds its parameters, steps through every row it returns (a guard's
+    /// `SELECT` or a `RETURNING`), and leaves the statement reset with no bindings.
+    pub fn run(&mut self, q: &Query) -> Result<(), DbError> {
+        let stmt = self.prepared(&q.sql)?;
+        let running = Running { stmt };
+        for (i, p) in q.params.iter().enumerate() {
+            let at = c_int::try_from(i + 1).map_err(|_| too_big("a parameter list"))?;
+            // SAFETY: `stmt` is a live statement of `db`. A text's bytes are borrowed from
+            // `q`, which outlives `running`, whose drop clears the binding.
+            let rc = unsafe {
+                match p {
+                    Param::Null => ffi::sqlite3_bind_null(stmt.as_ptr(), at),
+                    Param::Int(v) => ffi::sqlite3_bind_int64(stmt.as_ptr(), at, *v),
+                    Param::Text(s) => {
+                        let len = c_int::try_from(s.len()).map_err(|_| too_big("a text"))?;
+                        // An empty `String`'s pointer dangles; a static empty one does not.
+                        let text = if s.is_empty() { "" } else { s.as_str() };
+                        ffi::sqlite3_bind_text(
+                            stmt.as_ptr(),
+                            at,
+                            text.as_ptr().cast::<c_char>(),
+                            len,
+                            ffi::SQLITE_STATIC(),
+                        )
+                    }
+                }
+            };
+            if rc != ffi::SQLITE_OK {
+                return Err(self.error(rc));
+            }
+        }
+        loop {
+            // SAFETY: as above; every parameter is bound.
+            match unsafe { ffi::sqlite3_step(running.stmt.as_ptr()) } {
+                ffi::SQLITE_ROW => {}
+                ffi::SQLITE_DONE => return Ok(()),
+                rc => return Err(self.error(rc)),
+            }
+        }
+    }
+
+    fn prepared(&mut self, sql: &str) -> Result<NonNull<ffi::sqlite3_stmt>, DbError> {
+        if let Some((_, stmt)) = self.cached.iter().find(|(text, _)| text == sql) {
+            return Ok(*stmt);
+        }
+        let len = c_int::try_from(sql.len()).map_err(|_| too_big("a statement"))?;
+        let mut stmt = ptr::null_mut();
+        let mut tail: *const c_char = ptr::null();
+        // SAFETY: `db` is open (see `new`); SQLite reads `len` bytes of `sql` and writes
+        // the two out-pointers.
+        let rc = unsafe {
+            ffi::sqlite3_prepare_v3(
+                self.db.as_ptr(),
+                sql.as_ptr().cast::<c_char>(),
+                len,
+                ffi::SQLITE_PREPARE_PERSISTENT as u32,
+                &mut stmt,
+                &mut tail,
+            )
+        };
+        if rc != ffi::SQLITE_OK {
+            return Err(self.error(rc));
+        }
+        let Some(stmt) = NonNull::new(stmt) else {
+            return Err(DbError::Other(format!("no statement in {sql:?}")));
+        };
+        // The tail is what follows the first statement; a second one would be ignored.
+        let used = (tail as usize).saturating_sub(sql.as_ptr() as usize);
+        if !sql.get(used..).unwrap_or("").trim().is_empty() {
+            // SAFETY: `stmt` was just prepared and is not kept.
+            unsafe { ffi::sqlite3_finalize(stmt.as_ptr()) };
+            return Err(DbError::Other(format!(
+                "more than one statement in {sql:?}"
+            )));
+        }
+        if self.cached.len() >= CAPACITY {
+            let (_, oldest) = self.cached.remove(0);
+            // SAFETY: reset after its last run; no longer reachable from the cache.
+            unsafe { ffi::sqlite3_finalize(oldest.as_ptr()) };
+        }
+        self.cached.push((sql.to_string(), stmt));
+        Ok(stmt)
+    }
+
+    /// The connection's error after `rc`, as the rest of the store sees errors (the same
+    /// way as `map_err` sees rusqlite's).
+    fn error(&self, rc: c_int) -> DbError {
+        // SAFETY: `db` is open; the message is copied before any other call can change it.
+        let (code, message) = unsafe {
+            let code = ffi::sqlite3_extended_errcode(self.db.as_ptr());
+            let text = ffi::sqlite3_errmsg(self.db.as_ptr());
+            let message = if text.is_null() {
+                format!("SQLite error {rc}")
+            } else {
+                CStr::from_ptr(text).to_string_lossy().into_owned()
+            };
+            (code, message)
+        };
+        match code & 0xff {
+            ffi::SQLITE_CONSTRAINT
+                if matches!(
+                    code,
+                    ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                ) =>
+            {
+                DbError::Unique
+            }
+            ffi::SQLITE_CANTOPEN | ffi::SQLITE_IOERR | ffi::SQLITE_FULL => {
+                DbError::Unavailable(message)
+            }
+            _ => DbError::Other(message),
+        }
+    }
+}
+
+impl Drop for Statements {
+    fn drop(&mut self) {
+        for (_, stmt) in self.cached.drain(..) {
+            // SAFETY: each was prepared on `db`, which is still open (see `new`).
+            unsafe { ffi::sqlite3_finalize(stmt.as_ptr()) };
+        }
+    }
+}
+
+/// A statement being run: whatever happens, it ends reset and without bindings, so no
+/// pointer into a query's texts outlives the query's borrow.
+struct Running {
+    stmt: NonNull<ffi::sqlite3_stmt>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // SAFETY: a live statement of the writer's connection; both calls are valid in
+        // any state and only forget what the run left behind.
+        unsafe {
+            ffi::sqlite3_reset(self.stmt.as_ptr());
+            ffi::sqlite3_clear_bindings(self.stmt.as_ptr());
+        }
+    }
+}
+
+pub fn map_err(e: rusqlite::Error) -> DbError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == ErrorCode::ConstraintViolation
+                && matches!(
+                    f.extended_code,
+                    ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                ) =>
+        {
+            DbError::Unique
+        }
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(
+                f.code,
+                ErrorCode::CannotOpen | ErrorCode::SystemIoFailure | ErrorCode::DiskFull
+            ) =>
+        {
+            DbError::Unavailable(e.to_string())
+        }
+        _ => DbError::Other(e.to_string()),
+    }
+}
+
+fn too_big(what: &str) -> DbError {
+    DbError::Other(format!("too long for SQLite: {what}"))
+}
