@@ -77,9 +77,9 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub secret_box: SecretBox,
     pub throttle: LoginThrottle,
-    pub users: Cache<i64, Cached<User>>,
+    pub users: Cache<i64, Cached<User>, crate::util::FastHash>,
     /// API keys by hash, for the `/v1` hot path.
-    pub tokens: Cache<String, Cached<Token>>,
+    pub tokens: Cache<String, Cached<Token>, crate::util::FastHash>,
     pub ledger: Ledger,
     /// Quota this replica holds in leases (reserve and refund in memory).
     pub quota: Arc<QuotaLeases>,
@@ -112,11 +112,11 @@ impl AppState {
             users: Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(OUTAGE_GRACE)
-                .build(),
+                .build_with_hasher(crate::util::FastHash::default()),
             tokens: Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(OUTAGE_GRACE)
-                .build(),
+                .build_with_hasher(crate::util::FastHash::default()),
             channels: RwLock::new(None),
             quota: Arc::new(QuotaLeases::new(
                 store.clone(),

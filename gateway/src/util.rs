@@ -59,17 +59,22 @@ pub fn new_id() -> uuid::fmt::Simple {
         .simple()
 }
 
+/// The hasher of the maps a request looks up (caches, health, leases, prices): keyed
+/// with a random seed like std's, at a fraction of SipHash's cost per lookup.
+pub type FastHash = foldhash::fast::RandomState;
+pub type FastMap<K, V> = std::collections::HashMap<K, V, FastHash>;
+
 /// A bounded memo of a costly, pure function of a string (a digest, a decryption): it
 /// starts over when full, so it never grows past `limit` entries.
 pub struct Memo {
-    map: std::sync::RwLock<std::collections::HashMap<Box<str>, Box<str>>>,
+    map: std::sync::RwLock<FastMap<Box<str>, Box<str>>>,
     limit: usize,
 }
 
 impl Memo {
     pub fn new(limit: usize) -> Self {
         Memo {
-            map: std::sync::RwLock::new(std::collections::HashMap::new()),
+            map: std::sync::RwLock::new(FastMap::default()),
             limit,
         }
     }

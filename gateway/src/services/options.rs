@@ -121,9 +121,19 @@ fn validate(key: &str, kind: Kind, v: &Value) -> Result<(), String> {
 #[derive(Debug, Clone)]
 pub struct OptionsSnapshot {
     values: Map<String, Value>,
+    /// What every /v1 call reads, read once per snapshot instead of looked up by name.
+    pub per_call: PerCall,
     /// Different for every snapshot built, so what is derived from one can be
     /// remembered until the options change.
     generation: u64,
+}
+
+/// The options every /v1 call reads.
+#[derive(Debug, Clone, Copy)]
+pub struct PerCall {
+    pub retry_times: i64,
+    pub stream_keepalive_secs: i64,
+    pub stream_idle_timeout_secs: i64,
 }
 
 /// Where the snapshots' generations come from.
@@ -141,8 +151,15 @@ impl OptionsSnapshot {
                 .unwrap_or(Value::Null);
             values.insert((*key).to_string(), parsed);
         }
+        let int = |key: &str| values.get(key).and_then(Value::as_i64).unwrap_or(0);
+        let per_call = PerCall {
+            retry_times: int("retry_times"),
+            stream_keepalive_secs: int("stream_keepalive_secs"),
+            stream_idle_timeout_secs: int("stream_idle_timeout_secs"),
+        };
         OptionsSnapshot {
             values,
+            per_call,
             generation: GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }

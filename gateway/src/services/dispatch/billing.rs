@@ -5,7 +5,7 @@
 use super::price_table;
 use super::token_usage::TokenUsage;
 use crate::services::options::{OptionsSnapshot, BUILTIN_PRICES};
-use std::collections::HashMap;
+use crate::util::FastMap;
 use std::sync::{Arc, RwLock};
 
 /// The prices of one model for one group, with the JSON the log row shows of them.
@@ -27,7 +27,7 @@ struct MemoState {
     /// The options snapshot the entries were computed from.
     generation: u64,
     /// Group → model → prices.
-    by_group: HashMap<Box<str>, HashMap<Box<str>, Priced>>,
+    by_group: FastMap<Box<str>, FastMap<Box<str>, Priced>>,
     entries: usize,
 }
 

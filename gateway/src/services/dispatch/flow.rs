@@ -220,13 +220,12 @@ async fn run(call: &Call<'_>, meter: &mut Meter, raw: Bytes) -> Result<HttpRespo
         }
     }
     cr.output = Some(plan);
-    let attempts = usize::try_from(opts.i64("retry_times")).unwrap_or(0) + 1;
+    let per_call = opts.per_call;
+    let attempts = usize::try_from(per_call.retry_times).unwrap_or(0) + 1;
     let stream_settings = StreamSettings {
-        keepalive: Duration::from_secs(
-            u64::try_from(opts.i64("stream_keepalive_secs")).unwrap_or(15),
-        ),
+        keepalive: Duration::from_secs(u64::try_from(per_call.stream_keepalive_secs).unwrap_or(15)),
         idle_timeout: Duration::from_secs(
-            u64::try_from(opts.i64("stream_idle_timeout_secs")).unwrap_or(300),
+            u64::try_from(per_call.stream_idle_timeout_secs).unwrap_or(300),
         ),
         first_event_timeout: Duration::from_secs(state.settings.upstream_timeout_secs),
         shutdown: state.shutdown.watch(),

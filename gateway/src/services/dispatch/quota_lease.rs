@@ -25,7 +25,6 @@
 use super::ledger::Ledger;
 use crate::store::ledger::{Holder, Reservation, ReserveError};
 use crate::store::{DbError, Store, Token, User};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -40,7 +39,7 @@ pub struct QuotaLeases {
     store: Arc<dyn Store>,
     ledger: Ledger,
     requests_per_lease: i64,
-    cells: Mutex<HashMap<Holder, Arc<Cell>>>,
+    cells: Mutex<crate::util::FastMap<Holder, Arc<Cell>>>,
 }
 
 #[derive(Default)]
@@ -109,7 +108,7 @@ impl QuotaLeases {
             store,
             ledger,
             requests_per_lease,
-            cells: Mutex::new(HashMap::new()),
+            cells: Mutex::new(Default::default()),
         }
     }
 

@@ -5,8 +5,8 @@
 
 use super::now_ms;
 use crate::store::Channel;
+use crate::util::FastMap;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 const BASE_MS: i64 = 1_000;
@@ -15,11 +15,11 @@ const MAX_MS: i64 = 300_000;
 #[derive(Default)]
 pub struct ChannelHealth {
     /// (channel, key fingerprint) → (cooling until, strikes).
-    keys: Mutex<HashMap<(i64, String), (i64, u32)>>,
+    keys: Mutex<FastMap<(i64, String), (i64, u32)>>,
     /// Channel → cooling until (all its keys cooling).
-    channels: Mutex<HashMap<i64, i64>>,
+    channels: Mutex<FastMap<i64, i64>>,
     /// Round-robin position per channel.
-    turn: Mutex<HashMap<i64, usize>>,
+    turn: Mutex<FastMap<i64, usize>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
