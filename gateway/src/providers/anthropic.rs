@@ -14,6 +14,7 @@ pub(crate) mod thinking;
 mod thinking_tests;
 
 use super::{Endpoint, Target};
+use crate::upstream::names;
 use crate::upstream::UpstreamRequest;
 use crate::v1_core::error::V1Error;
 use actix_web::http::Method;
@@ -58,7 +59,7 @@ pub fn build_native(
     };
     let mut req = messages_request(t, body, stream);
     req.headers
-        .extend(beta.map(|b| ("anthropic-beta", b.to_string())));
+        .extend(beta.map(|b| (names::ANTHROPIC_BETA, b.to_string())));
     Ok(req)
 }
 
@@ -72,10 +73,10 @@ fn messages_request(t: &Target<'_>, body: Bytes, stream: bool) -> UpstreamReques
         method: Method::POST,
         url: format!("{}/v1/messages", t.channel.base_url.trim_end_matches('/')),
         headers: vec![
-            ("x-api-key", t.key.clone()),
-            ("anthropic-version", API_VERSION.into()),
-            ("content-type", "application/json".into()),
-            ("accept", accept.into()),
+            (names::X_API_KEY, t.key.clone()),
+            (names::ANTHROPIC_VERSION, API_VERSION.into()),
+            (names::CONTENT_TYPE, "application/json".into()),
+            (names::ACCEPT, accept.into()),
         ],
         body,
     }

@@ -1,6 +1,7 @@
 //! Azure OpenAI: deployment URLs with `api-version`, key in `api-key`; bodies as OpenAI.
 
 use super::{openai, Endpoint, Target};
+use crate::upstream::names;
 use crate::upstream::UpstreamRequest;
 use crate::v1_core::error::V1Error;
 use actix_web::http::Method;
@@ -36,10 +37,10 @@ pub fn build(
             ep.openai_path()
         ),
         headers: vec![
-            ("api-key", t.key.clone()),
-            ("content-type", "application/json".into()),
+            (names::API_KEY, t.key.clone()),
+            (names::CONTENT_TYPE, "application/json".into()),
             (
-                "accept",
+                names::ACCEPT,
                 if stream {
                     "text/event-stream"
                 } else {

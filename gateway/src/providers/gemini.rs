@@ -17,6 +17,7 @@ mod thinking;
 
 use super::anthropic::openai_shape::image_url_of;
 use super::{Endpoint, Parsed, Target};
+use crate::upstream::names;
 use crate::upstream::UpstreamRequest;
 use crate::v1_core::error::V1Error;
 use actix_web::http::Method;
@@ -110,9 +111,9 @@ pub fn build_with_images(
         method: Method::POST,
         url,
         headers: vec![
-            ("x-goog-api-key", t.key.clone()),
-            ("content-type", "application/json".into()),
-            ("accept", accept.into()),
+            (names::X_GOOG_API_KEY, t.key.clone()),
+            (names::CONTENT_TYPE, "application/json".into()),
+            (names::ACCEPT, accept.into()),
         ],
         body: Bytes::from(json.map_err(|_| V1Error::internal())?),
     })

@@ -184,7 +184,12 @@ impl Provider {
             }
         }
         for (name, value) in out.forward_headers {
-            req.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+            // Forwarded names are lowercase already (read through `HeaderName`s, or W3C's).
+            let Ok(name) = actix_web::http::header::HeaderName::from_lowercase(name.as_bytes())
+            else {
+                continue;
+            };
+            req.headers.retain(|(n, _)| *n != name);
             req.headers.push((name, value.clone()));
         }
         Ok(req)

@@ -3,6 +3,7 @@
 
 use super::unread_text::UnreadText;
 use super::{reasoning, Endpoint, NativeBody, Parsed, StreamAdapter, Target};
+use crate::upstream::names;
 use crate::upstream::UpstreamRequest;
 use crate::v1_core::error::V1Error;
 use crate::v1_core::tokens::TokenTally;
@@ -121,10 +122,10 @@ pub fn build(
         method: Method::POST,
         url: format!("{}/v1/{}", t.channel.base_url, ep.openai_path()),
         headers: vec![
-            ("authorization", format!("Bearer {}", t.key)),
-            ("content-type", "application/json".into()),
+            (names::AUTHORIZATION, format!("Bearer {}", t.key)),
+            (names::CONTENT_TYPE, "application/json".into()),
             (
-                "accept",
+                names::ACCEPT,
                 if stream {
                     "text/event-stream"
                 } else {

@@ -19,9 +19,11 @@ mod tools;
 use crate::providers::{Parsed, Provider, StreamAdapter, Target};
 use crate::store::responses::ResponseOwner;
 use crate::store::{Channel, ChannelType, Store};
+use crate::upstream::names;
 use crate::upstream::UpstreamRequest;
 use crate::v1_core::error::{Dialect, V1Error};
 use crate::v1_core::prompt::Prompt;
+use actix_web::http::header::HeaderName;
 use actix_web::http::Method;
 use bytes::Bytes;
 use serde_json::Value;
@@ -141,11 +143,11 @@ pub fn upstream_url(c: &Channel, suffix: &str) -> String {
 }
 
 /// The auth header for a serving channel.
-pub fn auth_header(c: &Channel, key: &str) -> (&'static str, String) {
+pub fn auth_header(c: &Channel, key: &str) -> (HeaderName, String) {
     if c.channel_type == ChannelType::AzureOpenAi {
-        ("api-key", key.to_string())
+        (names::API_KEY, key.to_string())
     } else {
-        ("authorization", format!("Bearer {key}"))
+        (names::AUTHORIZATION, format!("Bearer {key}"))
     }
 }
 
@@ -183,8 +185,8 @@ pub fn build(
         url: upstream_url(t.channel, suffix),
         headers: vec![
             auth_header(t.channel, &t.key),
-            ("content-type", "application/json".into()),
-            ("accept", accept.into()),
+            (names::CONTENT_TYPE, "application/json".into()),
+            (names::ACCEPT, accept.into()),
         ],
         body,
     })

@@ -9,6 +9,7 @@ use crate::services::dispatch::key_auth::Caller;
 use crate::services::dispatch::routing;
 use crate::state::AppState;
 use crate::store::{Channel, ChannelType};
+use crate::upstream::names;
 use crate::upstream::{UpstreamClient, UpstreamRequest};
 use crate::v1_core::error::V1Error;
 use actix_web::http::Method;
@@ -169,15 +170,15 @@ fn anthropic_request(t: &Target<'_>, q: &Question<'_>) -> Result<UpstreamRequest
         }
     };
     let mut headers = vec![
-        ("x-api-key", t.key.clone()),
+        (names::X_API_KEY, t.key.clone()),
         (
-            "anthropic-version",
+            names::ANTHROPIC_VERSION,
             shared::anthropic::API_VERSION.to_string(),
         ),
-        ("content-type", "application/json".to_string()),
-        ("accept", "application/json".to_string()),
+        (names::CONTENT_TYPE, "application/json".to_string()),
+        (names::ACCEPT, "application/json".to_string()),
     ];
-    headers.extend(beta.map(|b| ("anthropic-beta", b.to_string())));
+    headers.extend(beta.map(|b| (names::ANTHROPIC_BETA, b.to_string())));
     Ok(UpstreamRequest {
         method: Method::POST,
         url: format!(
@@ -223,9 +224,9 @@ fn gemini_request(t: &Target<'_>, q: &Question<'_>) -> Result<UpstreamRequest, S
             t.channel.base_url.trim_end_matches('/')
         ),
         headers: vec![
-            ("x-goog-api-key", t.key.clone()),
-            ("content-type", "application/json".to_string()),
-            ("accept", "application/json".to_string()),
+            (names::X_GOOG_API_KEY, t.key.clone()),
+            (names::CONTENT_TYPE, "application/json".to_string()),
+            (names::ACCEPT, "application/json".to_string()),
         ],
         body: Bytes::from(body.to_string()),
     })

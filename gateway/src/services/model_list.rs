@@ -2,7 +2,9 @@
 //! Pure functions, so the URL and header shapes are unit-tested without a server.
 
 use crate::providers::Provider;
+use crate::upstream::names;
 use crate::upstream::UpstreamRequest;
+use actix_web::http::header::HeaderName;
 use actix_web::http::Method;
 use bytes::Bytes;
 use serde::Deserialize;
@@ -31,10 +33,10 @@ fn encode(s: &str) -> String {
 /// a header for every provider, never in the URL, so no error text can carry it.
 pub fn request(t: &ListTarget<'_>, cursor: Option<&str>) -> Option<UpstreamRequest> {
     let base = t.base_url.trim_end_matches('/');
-    let (url, headers): (String, Vec<(&'static str, String)>) = match t.provider {
+    let (url, headers): (String, Vec<(HeaderName, String)>) = match t.provider {
         Provider::OpenAi | Provider::Custom => (
             format!("{base}/v1/models"),
-            vec![("authorization", format!("Bearer {}", t.key))],
+            vec![(names::AUTHORIZATION, format!("Bearer {}", t.key))],
         ),
         Provider::Anthropic => {
             let mut url = format!("{base}/v1/models?limit=1000");
@@ -44,9 +46,9 @@ pub fn request(t: &ListTarget<'_>, cursor: Option<&str>) -> Option<UpstreamReque
             (
                 url,
                 vec![
-                    ("x-api-key", t.key.to_string()),
+                    (names::X_API_KEY, t.key.to_string()),
                     (
-                        "anthropic-version",
+                        names::ANTHROPIC_VERSION,
                         shared::anthropic::API_VERSION.to_string(),
                     ),
                 ],
@@ -62,13 +64,13 @@ pub fn request(t: &ListTarget<'_>, cursor: Option<&str>) -> Option<UpstreamReque
             if let Some(c) = cursor {
                 url.push_str(&format!("&pageToken={}", encode(c)));
             }
-            (url, vec![("x-goog-api-key", t.key.to_string())])
+            (url, vec![(names::X_GOOG_API_KEY, t.key.to_string())])
         }
         // Azure serves deployments the operator named; there is no list to copy.
         Provider::Azure => return None,
     };
     let mut headers = headers;
-    headers.push(("accept", "application/json".into()));
+    headers.push((names::ACCEPT, "application/json".into()));
     Some(UpstreamRequest {
         method: Method::GET,
         url,

@@ -8,6 +8,7 @@ use crate::providers::responses_inbound::{
 use crate::services::dispatch::key_auth::{self, Caller};
 use crate::state::AppState;
 use crate::store::Channel;
+use crate::upstream::names;
 use crate::upstream::{UpstreamClient, UpstreamRequest};
 use crate::v1_core::error::{Dialect, V1Error};
 use actix_web::http::Method;
@@ -132,7 +133,7 @@ pub async fn proxy_stored(
         url,
         headers: vec![
             auth_header(&channel, &key),
-            ("accept", "application/json".into()),
+            (names::ACCEPT, "application/json".into()),
         ],
         body: Bytes::new(),
     };

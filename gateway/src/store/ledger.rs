@@ -115,6 +115,20 @@ fn insert_size(left: usize, bind_limit: usize) -> usize {
     }
 }
 
+/// Every log INSERT text `insert_size` can choose with `bind_limit`, for the SQLite writer
+/// to prepare when it starts: the first batch of each size would otherwise pay ~100k
+/// instructions for it in the middle of serving.
+pub(crate) fn log_insert_texts(bind_limit: usize) -> Vec<String> {
+    let most = insert_size(usize::MAX, bind_limit);
+    let mut sizes: Vec<usize> = (0..=most.ilog2()).map(|k| 1 << k).collect();
+    sizes.push(most);
+    sizes.dedup();
+    sizes
+        .into_iter()
+        .map(super::logs::insert_logs_sql)
+        .collect()
+}
+
 /// Adds what a replica's memory stops holding of one balance: the quota a request spent
 /// plus what went back to the balance, or a returned lease.
 fn release(all: &mut Vec<(Holder, i64)>, holder: Holder, amount: i64) {
@@ -325,5 +339,9 @@ mod tests {
         assert_eq!(sizes(7, 100), vec![3, 3, 1]);
         assert_eq!(sizes(2, 100), vec![2]);
         assert_eq!(sizes(1, 1), vec![1]);
+        let texts = log_insert_texts(1000);
+        assert_eq!(texts.len(), 6);
+        assert_eq!(texts[5], super::super::logs::insert_logs_sql(32));
+        assert_eq!(log_insert_texts(100).len(), 3);
     }
 }

@@ -150,7 +150,8 @@ pub trait LogStore {
 pub(crate) const LOG_COLUMNS: usize = 28;
 
 /// One INSERT of several log rows.
-pub(crate) fn insert_logs_query(rows: &[&NewLog]) -> Query {
+/// The INSERT of `rows` log rows.
+pub(crate) fn insert_logs_sql(rows: usize) -> String {
     let mut sql = String::from(
         "INSERT INTO logs (created_at, user_id, username, token_id, token_name, channel_id, \
          channel_name, model_name, upstream_model, prompt_tokens, completion_tokens, quota, \
@@ -159,13 +160,17 @@ pub(crate) fn insert_logs_query(rows: &[&NewLog]) -> Query {
          reasoning_tokens, price) VALUES ",
     );
     let placeholders = format!("({})", vec!["?"; LOG_COLUMNS].join(", "));
-    for i in 0..rows.len() {
+    for i in 0..rows {
         if i > 0 {
             sql.push_str(", ");
         }
         sql.push_str(&placeholders);
     }
-    let mut q = Query::new(&sql);
+    sql
+}
+
+pub(crate) fn insert_logs_query(rows: &[&NewLog]) -> Query {
+    let mut q = Query::new(&insert_logs_sql(rows.len()));
     for l in rows {
         q = q
             .bind(l.created_at)

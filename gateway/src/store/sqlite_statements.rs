@@ -40,6 +40,16 @@ impl Batches {
         })
     }
 
+    /// Prepares statements ahead of their first use; one that fails is logged and left to
+    /// fail again where it is used.
+    pub fn prepare(&mut self, texts: &[String]) {
+        for sql in texts {
+            if let Err(e) = self.statements.prepared(sql) {
+                log::warn!("the SQLite writer could not prepare a statement ahead: {e}");
+            }
+        }
+    }
+
     /// Runs `queries` in one transaction.
     pub fn apply(&mut self, queries: &[Query]) -> Result<(), DbError> {
         // IMMEDIATE takes the write lock up front: a deferred transaction that reads first

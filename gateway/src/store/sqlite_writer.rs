@@ -35,7 +35,8 @@ pub struct SqliteWriter {
 impl SqliteWriter {
     /// Opens `path` (already created and migrated by the pool) and starts the thread that
     /// owns the connection; it ends when the writer is dropped.
-    pub fn open(path: &Path) -> anyhow::Result<Self> {
+    /// `warm` names statements to prepare at once (the log INSERT's sizes).
+    pub fn open(path: &Path, warm: Vec<String>) -> anyhow::Result<Self> {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -52,6 +53,7 @@ impl SqliteWriter {
                     log::error!("the SQLite writer's connection has no handle");
                     return;
                 };
+                batches.prepare(&warm);
                 for job in queue {
                     // The caller may have stopped waiting; the batch was applied (or not)
                     // either way, which the ledger finds out by its id.

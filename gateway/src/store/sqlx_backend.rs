@@ -73,7 +73,8 @@ impl SqlxBackend {
                 .await?;
             sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
             if let Some(path) = sqlite_file(&url)? {
-                writer = Some(SqliteWriter::open(&path)?);
+                let warm = super::ledger::log_insert_texts(super::sql_store::SQL_BIND_LIMIT);
+                writer = Some(SqliteWriter::open(&path, warm)?);
             }
         }
         Ok(SqlxBackend {

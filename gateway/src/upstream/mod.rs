@@ -1,6 +1,6 @@
 //! Calling upstream providers: directly, or through the relay (see `shared::relay_protocol`).
 
-use actix_web::http::header::{self, HeaderName};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use bytes::Bytes;
 use futures_util::stream::LocalBoxStream;
@@ -13,12 +13,27 @@ use std::time::Duration;
 /// The wait some OpenAI-compatible servers announce in milliseconds.
 const RETRY_AFTER_MS: HeaderName = HeaderName::from_static("retry-after-ms");
 
+/// The header names providers send, ready to insert (a `&str` name is parsed per use).
+pub mod names {
+    use actix_web::http::header::{self, HeaderName};
+    pub const AUTHORIZATION: HeaderName = header::AUTHORIZATION;
+    pub const CONTENT_TYPE: HeaderName = header::CONTENT_TYPE;
+    pub const ACCEPT: HeaderName = header::ACCEPT;
+    pub const API_KEY: HeaderName = HeaderName::from_static("api-key");
+    pub const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+    pub const ANTHROPIC_VERSION: HeaderName = HeaderName::from_static("anthropic-version");
+    pub const ANTHROPIC_BETA: HeaderName = HeaderName::from_static("anthropic-beta");
+    pub const X_GOOG_API_KEY: HeaderName = HeaderName::from_static("x-goog-api-key");
+    pub(super) const REQUEST_ID: HeaderName =
+        HeaderName::from_static(shared::relay_protocol::HEADER_REQUEST_ID);
+}
+
 /// A provider request, ready to send.
 #[derive(Debug, Clone)]
 pub struct UpstreamRequest {
     pub method: Method,
     pub url: String,
-    pub headers: Vec<(&'static str, String)>,
+    pub headers: Vec<(HeaderName, String)>,
     pub body: Bytes,
 }
 
@@ -163,11 +178,24 @@ impl UpstreamClient {
             None => self.client.request(req.method.clone(), req.url.as_str()),
         };
         builder = builder.timeout(self.head_timeout);
-        if !request_id.is_empty() {
-            builder = builder.insert_header((rp::HEADER_REQUEST_ID, request_id));
+        // Inserted in place: each `insert_header` moves the whole builder and parses the
+        // name again.
+        let headers = builder.headers_mut();
+        if let Some(v) = Some(request_id)
+            .filter(|id| !id.is_empty())
+            .and_then(|id| HeaderValue::from_str(id).ok())
+        {
+            headers.insert(names::REQUEST_ID, v);
         }
-        for (name, value) in &req.headers {
-            builder = builder.insert_header((*name, value.as_str()));
+        for (name, value) in req.headers {
+            let Ok(value) = HeaderValue::try_from(value) else {
+                let host = host_of(&req.url);
+                return Err(SendError::Failed {
+                    cause: "upstream request failed",
+                    detail: format!("{host}: the {name} header's value cannot be sent"),
+                });
+            };
+            headers.insert(name, value);
         }
         let res = builder
             .send_body(req.body)

@@ -6,6 +6,7 @@ use super::framing::Framing;
 use super::stream::error_item;
 use super::{GeminiCall, Method};
 use crate::providers::{Parsed, StreamAdapter, Target};
+use crate::upstream::names;
 use crate::upstream::UpstreamRequest;
 use crate::v1_core::error::V1Error;
 use crate::v1_core::tokens::TokenTally;
@@ -41,10 +42,10 @@ pub fn build_native(
         method: HttpMethod::POST,
         url,
         headers: vec![
-            ("x-goog-api-key", t.key.clone()),
-            ("content-type", "application/json".into()),
+            (names::X_GOOG_API_KEY, t.key.clone()),
+            (names::CONTENT_TYPE, "application/json".into()),
             (
-                "accept",
+                names::ACCEPT,
                 if stream {
                     "text/event-stream"
                 } else {
