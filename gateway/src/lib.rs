@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod providers;
 pub mod routes;
+pub mod row_cache;
 pub mod services;
 pub mod settings;
 pub mod shutdown;

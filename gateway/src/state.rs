@@ -3,12 +3,12 @@
 use crate::auth::jwt::JwtKeys;
 use crate::auth::secret_box::SecretBox;
 use crate::auth::throttle::LoginThrottle;
+use crate::row_cache::{Cached, RowCache};
 use crate::services::dispatch::ledger::Ledger;
 use crate::services::dispatch::quota_lease::QuotaLeases;
 use crate::services::options::Options;
 use crate::settings::Settings;
 use crate::store::{Channel, DbError, Store, Token, User};
-use moka::future::Cache;
 use std::sync::Arc;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
@@ -26,29 +26,6 @@ pub const CACHE_TTL: Duration = Duration::from_secs(5);
 /// is still served (so requests that held leases can pay for keep working); a change made
 /// through another replica just before the outage may then be seen this late.
 pub const OUTAGE_GRACE: Duration = Duration::from_secs(600);
-
-/// A cached row and when it was read; re-read after its TTL, served past it only while
-/// the database is unreachable.
-#[derive(Clone)]
-pub struct Cached<T> {
-    at: Instant,
-    /// Shared: the cache hands out a clone of its entry on every read, so the row itself
-    /// is copied once per request (by `fresh`), not twice.
-    value: Arc<T>,
-}
-
-impl<T: Clone> Cached<T> {
-    fn new(value: T) -> Self {
-        Cached {
-            at: Instant::now(),
-            value: Arc::new(value),
-        }
-    }
-
-    fn fresh(&self, ttl: Duration) -> Option<T> {
-        (self.at.elapsed() < ttl).then(|| T::clone(&self.value))
-    }
-}
 
 /// The fresh `read`, or the cached value when the database is unreachable.
 async fn read_through<T: Clone>(
@@ -77,9 +54,9 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub secret_box: SecretBox,
     pub throttle: LoginThrottle,
-    pub users: Cache<i64, Cached<User>, crate::util::FastHash>,
+    pub users: RowCache<i64, User>,
     /// API keys by hash, for the `/v1` hot path.
-    pub tokens: Cache<String, Cached<Token>, crate::util::FastHash>,
+    pub tokens: RowCache<String, Token>,
     pub ledger: Ledger,
     /// Quota this replica holds in leases (reserve and refund in memory).
     pub quota: Arc<QuotaLeases>,
@@ -109,14 +86,8 @@ impl AppState {
             shutdown: crate::shutdown::Shutdown::new(Duration::from_secs(
                 settings.shutdown_grace_secs,
             )),
-            users: Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(OUTAGE_GRACE)
-                .build_with_hasher(crate::util::FastHash::default()),
-            tokens: Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(OUTAGE_GRACE)
-                .build_with_hasher(crate::util::FastHash::default()),
+            users: RowCache::new(100_000, OUTAGE_GRACE),
+            tokens: RowCache::new(100_000, OUTAGE_GRACE),
             channels: RwLock::new(None),
             quota: Arc::new(QuotaLeases::new(
                 store.clone(),
@@ -143,14 +114,14 @@ impl AppState {
 
     /// The user, from cache or the store (the cached one while the store is unreachable).
     pub async fn user(&self, id: i64) -> Result<Option<User>, DbError> {
-        let cached = self.users.get(&id).await;
+        let cached = self.users.get(&id);
         if let Some(u) = cached.as_ref().and_then(|c| c.fresh(USER_CACHE_TTL)) {
             return Ok(Some(u));
         }
         let (user, read) = read_through(cached, self.store.user_by_id(id)).await?;
         match &user {
-            Some(u) if read => self.users.insert(id, Cached::new(u.clone())).await,
-            None => self.users.invalidate(&id).await,
+            Some(u) if read => self.users.insert(id, Cached::new(u.clone())),
+            None => self.users.invalidate(&id),
             _ => {}
         }
         Ok(user)
@@ -158,18 +129,14 @@ impl AppState {
 
     /// The API key with this hash, from cache or the store (like [`AppState::user`]).
     pub async fn token_by_hash(&self, hash: &str) -> Result<Option<Token>, DbError> {
-        let cached = self.tokens.get(hash).await;
+        let cached = self.tokens.get(hash);
         if let Some(t) = cached.as_ref().and_then(|c| c.fresh(USER_CACHE_TTL)) {
             return Ok(Some(t));
         }
         let (token, read) = read_through(cached, self.store.token_by_hash(hash)).await?;
         match &token {
-            Some(t) if read => {
-                self.tokens
-                    .insert(hash.to_string(), Cached::new(t.clone()))
-                    .await
-            }
-            None => self.tokens.invalidate(hash).await,
+            Some(t) if read => self.tokens.insert(hash.to_string(), Cached::new(t.clone())),
+            None => self.tokens.invalidate(hash),
             _ => {}
         }
         Ok(token)
@@ -177,12 +144,12 @@ impl AppState {
 
     /// Call after any change to a user so this replica stops serving the old row.
     pub async fn forget_user(&self, id: i64) {
-        self.users.invalidate(&id).await;
+        self.users.invalidate(&id);
         self.limits.publish(format!("user:{id}"));
     }
 
     pub async fn forget_token(&self, key_hash: &str) {
-        self.tokens.invalidate(key_hash).await;
+        self.tokens.invalidate(key_hash);
         self.limits.publish(format!("token:{key_hash}"));
     }
 

@@ -127,7 +127,7 @@ impl Statements {
                 self.db.as_ptr(),
                 sql.as_ptr().cast::<c_char>(),
                 len,
-                ffi::SQLITE_PREPARE_PERSISTENT as u32,
+                ffi::SQLITE_PREPARE_PERSISTENT,
                 &mut stmt,
                 &mut tail,
             )

@@ -1,6 +1,7 @@
 use super::testkit::{channel, concat, json_data, split_invariant};
 use super::*;
 use crate::providers::{StreamAdapter, Target};
+use actix_web::http::header::HeaderName;
 use serde_json::json;
 use shared::sse::SseEvent;
 
@@ -19,10 +20,13 @@ fn build_targets_messages_with_anthropic_headers() {
     let body = json!({"model": "c", "messages": [{"role": "user", "content": "hi"}]});
     let r = build(&t, Endpoint::Chat, &body, true).unwrap();
     assert_eq!(r.url, "https://api.anthropic.com/v1/messages");
-    assert!(r.headers.contains(&("x-api-key", "sk-ant".into())));
     assert!(r
         .headers
-        .contains(&("anthropic-version", "2023-06-01".into())));
+        .contains(&(HeaderName::from_static("x-api-key"), "sk-ant".into())));
+    assert!(r.headers.contains(&(
+        HeaderName::from_static("anthropic-version"),
+        "2023-06-01".into()
+    )));
     let sent: Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(sent["model"], "claude-sonnet-4-5");
     assert_eq!(sent["stream"], true);

@@ -1,5 +1,6 @@
 use super::*;
 use crate::store::Channel;
+use actix_web::http::header::HeaderName;
 use serde_json::json;
 
 fn channel() -> Channel {
@@ -35,7 +36,9 @@ fn urls_and_headers_follow_the_endpoint() {
     let base = "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash";
     let r = build(&t, Endpoint::Chat, &chat, false).unwrap();
     assert_eq!(r.url, format!("{base}:generateContent"));
-    assert!(r.headers.contains(&("x-goog-api-key", "AIza-k".into())));
+    assert!(r
+        .headers
+        .contains(&(HeaderName::from_static("x-goog-api-key"), "AIza-k".into())));
     assert_eq!(
         build(&t, Endpoint::Chat, &chat, true).unwrap().url,
         format!("{base}:streamGenerateContent?alt=sse")

@@ -50,10 +50,10 @@ pub fn spawn_probe(state: web::Data<AppState>) -> Option<tokio::task::JoinHandle
 
 async fn apply(state: &AppState, message: &str) {
     match message.split_once(':') {
-        Some(("token", hash)) => state.tokens.invalidate(hash).await,
+        Some(("token", hash)) => state.tokens.invalidate(hash),
         Some(("user", id)) => {
             if let Ok(id) = id.parse::<i64>() {
-                state.users.invalidate(&id).await;
+                state.users.invalidate(&id);
             }
         }
         Some(("cool" | "ok", _)) => super::channel_events::apply(state, message),

@@ -1,0 +1,126 @@
+//! The users and API keys a replica remembers for the `/v1` hot path.
+//!
+//! Each entry is a row and when it was read. Callers decide what is fresh enough (a few
+//! seconds for serving, longer while the database is unreachable); entries older than
+//! `keep` count as absent. A read-locked map lookup costs a small fraction of a
+//! general-purpose concurrent cache's (moka recorded every read for its eviction policy,
+//! ~1.5k instructions a lookup, two lookups a request), and these caches need no policy
+//! beyond a bound: when full, stale entries go, and if that is not enough, all of them.
+
+use crate::util::FastMap;
+use std::borrow::Borrow;
+use std::hash::Hash;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+pub struct RowCache<K, T> {
+    map: RwLock<FastMap<K, Cached<T>>>,
+    limit: usize,
+    keep: Duration,
+}
+
+/// A row and when it was read.
+pub struct Cached<T> {
+    pub at: Instant,
+    /// Shared: a read clones the entry, so the row itself is copied once per request (by
+    /// `fresh`), not twice.
+    pub value: Arc<T>,
+}
+
+impl<T> Clone for Cached<T> {
+    fn clone(&self) -> Self {
+        Cached {
+            at: self.at,
+            value: self.value.clone(),
+        }
+    }
+}
+
+impl<T: Clone> Cached<T> {
+    pub fn new(value: T) -> Self {
+        Cached {
+            at: Instant::now(),
+            value: Arc::new(value),
+        }
+    }
+
+    /// The row, if it was read less than `ttl` ago.
+    pub fn fresh(&self, ttl: Duration) -> Option<T> {
+        (self.at.elapsed() < ttl).then(|| T::clone(&self.value))
+    }
+}
+
+impl<K: Hash + Eq, T> RowCache<K, T> {
+    /// At most `limit` rows, each kept for `keep` after it was read.
+    pub fn new(limit: usize, keep: Duration) -> Self {
+        RowCache {
+            map: RwLock::new(FastMap::default()),
+            limit,
+            keep,
+        }
+    }
+
+    pub fn get<Q>(&self, key: &Q) -> Option<Cached<T>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let map = self.map.read().unwrap_or_else(|p| p.into_inner());
+        map.get(key).filter(|c| c.at.elapsed() < self.keep).cloned()
+    }
+
+    pub fn insert(&self, key: K, value: Cached<T>) {
+        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= self.limit && !map.contains_key(&key) {
+            let keep = self.keep;
+            map.retain(|_, c| c.at.elapsed() < keep);
+            if map.len() >= self.limit {
+                map.clear();
+            }
+        }
+        map.insert(key, value);
+    }
+
+    pub fn invalidate<Q>(&self, key: &Q)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.map
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_expire_and_the_bound_holds() {
+        let cache: RowCache<String, i64> = RowCache::new(2, Duration::from_secs(60));
+        cache.insert("a".into(), Cached::new(1));
+        cache.insert("b".into(), Cached::new(2));
+        assert_eq!(
+            cache.get("a").and_then(|c| c.fresh(Duration::from_secs(5))),
+            Some(1)
+        );
+        cache.insert("c".into(), Cached::new(3));
+        assert!(cache.map.read().unwrap().len() <= 2);
+        assert_eq!(cache.get("c").map(|c| *c.value), Some(3));
+        cache.invalidate("c");
+        assert!(cache.get("c").is_none());
+        let old = Cached {
+            at: Instant::now() - Duration::from_secs(61),
+            value: Arc::new(9),
+        };
+        cache.insert("old".into(), old);
+        assert!(cache.get("old").is_none());
+        assert_eq!(
+            cache.get("c").and_then(|c| c.fresh(Duration::ZERO)),
+            None,
+            "absent after invalidate"
+        );
+    }
+}
