@@ -188,7 +188,7 @@ impl D1Backend {
     }
 
     async fn run(&self, q: Query) -> Result<QueryResult, DbError> {
-        let body = json!({ "sql": q.sql, "params": encode_params(&q.params) });
+        let body = json!({ "sql": q.sql, "params": encode_params(q.all_params()) });
         self.send(&body)
             .await?
             .pop()
@@ -207,9 +207,8 @@ fn migration_file_name(version: i64, description: &str) -> String {
     format!("{version:04}_{}.sql", description.replace(' ', "_"))
 }
 
-fn encode_params(params: &[Param]) -> Vec<Json> {
+fn encode_params<'a>(params: impl Iterator<Item = &'a Param>) -> Vec<Json> {
     params
-        .iter()
         .map(|p| match p {
             Param::Null => Json::Null,
             Param::Int(v) if (-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(v) => json!(v),
@@ -359,7 +358,7 @@ impl SqlBackend for D1Backend {
         }
         let batch: Vec<Json> = qs
             .iter()
-            .map(|q| json!({ "sql": q.sql, "params": encode_params(&q.params) }))
+            .map(|q| json!({ "sql": q.sql, "params": encode_params(q.all_params()) }))
             .collect();
         self.send(&json!({ "batch": batch })).await.map(|_| ())
     }
@@ -367,7 +366,7 @@ impl SqlBackend for D1Backend {
     async fn batch_fetch(&self, qs: Vec<Query>) -> Result<Vec<Row>, DbError> {
         let batch: Vec<Json> = qs
             .iter()
-            .map(|q| json!({ "sql": q.sql, "params": encode_params(&q.params) }))
+            .map(|q| json!({ "sql": q.sql, "params": encode_params(q.all_params()) }))
             .collect();
         let mut results = self.send(&json!({ "batch": batch })).await?;
         Ok(results.pop().map(to_rows).unwrap_or_default())
@@ -426,7 +425,8 @@ mod tests {
 
     #[test]
     fn large_integers_travel_as_text() {
-        let p = encode_params(&[Param::Int(5), Param::Int(i64::MAX), Param::Null, "x".into()]);
+        let p =
+            encode_params([Param::Int(5), Param::Int(i64::MAX), Param::Null, "x".into()].iter());
         assert_eq!(
             p,
             vec![

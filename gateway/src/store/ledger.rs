@@ -5,7 +5,7 @@
 //! batch (`store/replicas.rs`), so after a crash the record says what to give back.
 
 pub use super::holder::Holder;
-use super::logs::{insert_logs_query, NewLog};
+use super::logs::{insert_logs_query, LogRow};
 use super::replicas::{lease_release_query, take_queries, Take};
 use super::sql::Query;
 use super::sql_store::SqlStore;
@@ -48,7 +48,7 @@ pub struct Settlement {
     pub token_held: i64,
     /// Added to the user's `quota`.
     pub user_return: i64,
-    pub log: NewLog,
+    pub log: LogRow,
 }
 
 /// One write for the background writer.

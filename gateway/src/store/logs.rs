@@ -1,10 +1,11 @@
 //! Usage logs: one row per `/v1` request, queried with filters and summarised.
 
-use super::sql::{Query, Row};
+use super::sql::{Param, Query, Row};
 use super::sql_store::{Page, SqlStore};
 use super::{Paged, StoreResult};
 use async_trait::async_trait;
 use serde::Serialize;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct NewLog {
@@ -169,40 +170,100 @@ pub(crate) fn insert_logs_sql(rows: usize) -> String {
     sql
 }
 
-pub(crate) fn insert_logs_query(rows: &[&NewLog]) -> Query {
-    let mut q = Query::new(&insert_logs_sql(rows.len()));
-    for l in rows {
-        q = q
-            .bind(l.created_at)
-            .bind(l.user_id)
-            .bind(l.username.clone())
-            .bind(l.token_id)
-            .bind(l.token_name.clone())
-            .bind(l.channel_id)
-            .bind(l.channel_name.clone())
-            .bind(l.model_name.clone())
-            .bind(l.upstream_model.clone())
-            .bind(l.prompt_tokens)
-            .bind(l.completion_tokens)
-            .bind(l.quota)
-            .bind(l.latency_ms)
-            .bind(l.first_byte_ms)
-            .bind(l.is_stream)
-            .bind(l.status_code)
-            .bind(l.error.clone())
-            .bind(l.request_id.clone())
-            .bind(l.ip.clone())
-            .bind(l.endpoint.clone())
-            .bind(l.warnings.clone())
-            .bind(l.output_cap)
-            .bind(l.unbilled_quota)
-            .bind(l.cache_read_tokens)
-            .bind(l.cache_write_tokens)
-            .bind(l.cache_write_1h_tokens)
-            .bind(l.reasoning_tokens)
-            .bind(l.price.clone());
+pub(crate) fn insert_logs_query(rows: &[&LogRow]) -> Query {
+    Query {
+        sql: insert_logs_sql(rows.len()),
+        params: Vec::new(),
+        rows: rows.iter().map(|r| r.0.clone()).collect(),
     }
-    q
+}
+
+/// A log row's values in the INSERT's column order. Shared: the ledger keeps a batch
+/// until it is written, and the batch's statements bind these values without copying
+/// their texts (before, every text was cloned into the statement and both copies freed).
+#[derive(Debug, Clone)]
+pub struct LogRow(Arc<[Param]>);
+
+/// Where `request_id` sits among a row's values.
+const REQUEST_ID_AT: usize = 17;
+
+impl LogRow {
+    /// For messages about a row that cannot be written.
+    pub fn request_id(&self) -> &str {
+        match self.0.get(REQUEST_ID_AT) {
+            Some(Param::Text(id)) => id,
+            _ => "",
+        }
+    }
+}
+
+impl NewLog {
+    /// The row's values, moved out of it in the INSERT's column order (`insert_logs_sql`).
+    pub fn into_row(self) -> LogRow {
+        // Taken apart field by field, so a field added to `NewLog` but not here fails to
+        // compile instead of going unwritten.
+        let NewLog {
+            created_at,
+            user_id,
+            username,
+            token_id,
+            token_name,
+            channel_id,
+            channel_name,
+            model_name,
+            upstream_model,
+            prompt_tokens,
+            completion_tokens,
+            quota,
+            latency_ms,
+            first_byte_ms,
+            is_stream,
+            status_code,
+            error,
+            request_id,
+            ip,
+            endpoint,
+            warnings,
+            output_cap,
+            unbilled_quota,
+            cache_read_tokens,
+            cache_write_tokens,
+            cache_write_1h_tokens,
+            reasoning_tokens,
+            price,
+        } = self;
+        let values: [Param; LOG_COLUMNS] = [
+            created_at.into(),
+            user_id.into(),
+            username.into(),
+            token_id.into(),
+            token_name.into(),
+            channel_id.into(),
+            channel_name.into(),
+            model_name.into(),
+            upstream_model.into(),
+            prompt_tokens.into(),
+            completion_tokens.into(),
+            quota.into(),
+            latency_ms.into(),
+            first_byte_ms.into(),
+            is_stream.into(),
+            status_code.into(),
+            error.into(),
+            request_id.into(),
+            ip.into(),
+            endpoint.into(),
+            warnings.into(),
+            output_cap.into(),
+            unbilled_quota.into(),
+            cache_read_tokens.into(),
+            cache_write_tokens.into(),
+            cache_write_1h_tokens.into(),
+            reasoning_tokens.into(),
+            price.into(),
+        ];
+        LogRow(Arc::from(values))
+    }
 }
 
 fn log_from_row(r: &Row) -> LogEntry {
@@ -325,6 +386,7 @@ fn with_filter(head: &str, filter: &Query, tail: &str) -> Query {
     Query {
         sql: format!("{head}{}{tail}", filter.sql),
         params: filter.params.clone(),
+        rows: Vec::new(),
     }
 }
 
@@ -332,7 +394,11 @@ fn with_filter(head: &str, filter: &Query, tail: &str) -> Query {
 impl LogStore for SqlStore {
     async fn insert_logs(&self, rows: &[NewLog]) -> StoreResult<()> {
         self.db
-            .batch(rows.iter().map(|r| insert_logs_query(&[r])).collect())
+            .batch(
+                rows.iter()
+                    .map(|r| insert_logs_query(&[&r.clone().into_row()]))
+                    .collect(),
+            )
             .await
     }
 
@@ -417,5 +483,37 @@ impl LogStore for SqlStore {
             total,
             by_model_day,
         })
+    }
+}
+
+#[cfg(test)]
+mod row_tests {
+    use super::*;
+
+    #[test]
+    fn a_row_holds_every_column_in_the_insert_order() {
+        let row = NewLog {
+            request_id: "req-1".into(),
+            prompt_tokens: 7,
+            price: "{}".into(),
+            ..NewLog::default()
+        }
+        .into_row();
+        assert_eq!(row.0.len(), LOG_COLUMNS);
+        assert_eq!(row.request_id(), "req-1");
+        let sql = insert_logs_sql(1);
+        let columns: Vec<&str> = sql
+            .split_once('(')
+            .and_then(|(_, rest)| rest.split_once(')'))
+            .map(|(names, _)| names.split(',').map(str::trim).collect())
+            .unwrap_or_default();
+        assert_eq!(columns.len(), LOG_COLUMNS);
+        let at = |name: &str| columns.iter().position(|c| *c == name);
+        assert_eq!(at("request_id"), Some(REQUEST_ID_AT));
+        assert!(matches!(
+            row.0[at("prompt_tokens").unwrap_or(0)],
+            Param::Int(7)
+        ));
+        assert!(matches!(&row.0[at("price").unwrap_or(0)], Param::Text(p) if p == "{}"));
     }
 }

@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// A bound parameter.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,6 +86,10 @@ impl Row {
 pub struct Query {
     pub sql: String,
     pub params: Vec<Param>,
+    /// Further parameters, bound after `params` in order: rows of values shared with
+    /// their owner (the ledger's log rows), so a batch built, retried or split again does
+    /// not copy their texts.
+    pub rows: Vec<Arc<[Param]>>,
 }
 
 impl Query {
@@ -92,7 +97,15 @@ impl Query {
         Query {
             sql: sql.to_string(),
             params: Vec::new(),
+            rows: Vec::new(),
         }
+    }
+
+    /// Every parameter in binding order: `params`, then each of `rows`.
+    pub fn all_params(&self) -> impl Iterator<Item = &Param> {
+        self.params
+            .iter()
+            .chain(self.rows.iter().flat_map(|r| r.iter()))
     }
     pub fn bind(mut self, p: impl Into<Param>) -> Self {
         self.params.push(p.into());

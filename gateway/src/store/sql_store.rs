@@ -40,6 +40,7 @@ impl SqlStore {
         let count = Query {
             sql: format!("SELECT COUNT(*) AS n{}", filter.sql),
             params: filter.params.clone(),
+            rows: Vec::new(),
         };
         let total = self
             .db
@@ -49,6 +50,7 @@ impl SqlStore {
         let mut list = Query {
             sql: format!("SELECT {columns}{} ORDER BY {order} LIMIT ", filter.sql),
             params: filter.params,
+            rows: Vec::new(),
         };
         list.push_bind(page.size)
             .push(" OFFSET ")

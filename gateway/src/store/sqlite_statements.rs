@@ -77,7 +77,7 @@ impl Statements {
     pub fn run(&mut self, q: &Query) -> Result<(), DbError> {
         let stmt = self.prepared(&q.sql)?;
         let running = Running { stmt };
-        for (i, p) in q.params.iter().enumerate() {
+        for (i, p) in q.all_params().enumerate() {
             let at = c_int::try_from(i + 1).map_err(|_| too_big("a parameter list"))?;
             // SAFETY: `stmt` is a live statement of `db`. A text's bytes are borrowed from
             // `q`, which outlives `running`, whose drop clears the binding.

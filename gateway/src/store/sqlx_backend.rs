@@ -115,7 +115,7 @@ fn sqlite_file(url: &str) -> anyhow::Result<Option<std::path::PathBuf>> {
 
 fn bind_all<'q>(
     mut query: sqlx::query::Query<'q, sqlx::Any, AnyArguments<'q>>,
-    params: &'q [Param],
+    params: impl Iterator<Item = &'q Param>,
 ) -> sqlx::query::Query<'q, sqlx::Any, AnyArguments<'q>> {
     for p in params {
         query = match p {
@@ -171,7 +171,7 @@ fn convert_row(row: &AnyRow) -> Row {
 impl SqlBackend for SqlxBackend {
     async fn execute(&self, q: Query) -> Result<u64, DbError> {
         let sql = self.sql(&q);
-        let res = bind_all(sqlx::query(&sql), &q.params)
+        let res = bind_all(sqlx::query(&sql), q.all_params())
             .execute(&self.pool)
             .await
             .map_err(map_err)?;
@@ -180,7 +180,7 @@ impl SqlBackend for SqlxBackend {
 
     async fn fetch_all(&self, q: Query) -> Result<Vec<Row>, DbError> {
         let sql = self.sql(&q);
-        let rows = bind_all(sqlx::query(&sql), &q.params)
+        let rows = bind_all(sqlx::query(&sql), q.all_params())
             .fetch_all(&self.pool)
             .await
             .map_err(map_err)?;
@@ -194,7 +194,7 @@ impl SqlBackend for SqlxBackend {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         for q in &qs {
             let sql = self.sql(q);
-            bind_all(sqlx::query(&sql), &q.params)
+            bind_all(sqlx::query(&sql), q.all_params())
                 .execute(&mut *tx)
                 .await
                 .map_err(map_err)?;
@@ -207,7 +207,7 @@ impl SqlBackend for SqlxBackend {
         let mut rows = Vec::new();
         for q in &qs {
             let sql = self.sql(q);
-            rows = bind_all(sqlx::query(&sql), &q.params)
+            rows = bind_all(sqlx::query(&sql), q.all_params())
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(map_err)?;

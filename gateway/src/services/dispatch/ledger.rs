@@ -357,7 +357,7 @@ fn give_up(entry: &LedgerEntry, err: &crate::store::DbError) {
     match entry {
         LedgerEntry::Settle(s) => log::error!(
             "settlement for request {} cannot be written ({err}): user {} used {} (returns: key {}, user {})",
-            s.log.request_id,
+            s.log.request_id(),
             s.user_id,
             s.actual,
             s.token_return,

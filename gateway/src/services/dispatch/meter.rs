@@ -179,9 +179,9 @@ impl Meter {
         if let Some(mut d) = self.inner.take() {
             let quota = d.quota.clone();
             let admission = d.admission.take();
-            let s = settlement(&quota, d);
+            let (s, tokens) = settlement(&quota, d);
             if let Some(a) = admission {
-                a.settle(s.log.prompt_tokens + s.log.completion_tokens, s.actual);
+                a.settle(tokens, s.actual);
             }
             quota.ledger().settle(s);
         }
@@ -198,7 +198,8 @@ fn elapsed_ms(since: Instant) -> i64 {
     i64::try_from(since.elapsed().as_millis()).unwrap_or(i64::MAX)
 }
 
-fn settlement(quota: &QuotaLeases, mut d: MeterData) -> Settlement {
+/// The settlement, and the tokens the call used (for the limits' admission).
+fn settlement(quota: &QuotaLeases, mut d: MeterData) -> (Settlement, i64) {
     let tokens = TokenUsage::from_openai(&d.usage);
     let actual = d
         .priced
@@ -235,7 +236,8 @@ fn settlement(quota: &QuotaLeases, mut d: MeterData) -> Settlement {
     d.log.unbilled_quota = actual - charged;
     record_metrics(quota, &d);
     d.trace.end(&d.log, &d.usage);
-    Settlement {
+    let tokens = d.log.prompt_tokens + d.log.completion_tokens;
+    let settlement = Settlement {
         token_id: d.token_id,
         user_id: d.user_id,
         channel_id: (d.log.channel_id > 0).then_some(d.log.channel_id),
@@ -244,8 +246,9 @@ fn settlement(quota: &QuotaLeases, mut d: MeterData) -> Settlement {
         token_return: returns.token_return,
         token_held: returns.token_held,
         user_return: returns.user_return,
-        log: d.log,
-    }
+        log: d.log.into_row(),
+    };
+    (settlement, tokens)
 }
 
 /// What a settlement gives back to the balances.
