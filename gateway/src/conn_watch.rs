@@ -22,17 +22,19 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(5);
 /// connection counts as idle from when its answer's body ended, not from its last byte sent.
 pub const WRITE_SLACK: Duration = Duration::from_secs(10);
 
-/// One connection's activity, kept in its connection data.
+/// One connection's activity, kept in its connection data. Requests only update it; the
+/// watchdog reads it when its own timer fires (at most once per limit), so a request costs
+/// no wake-up of the watchdog.
 pub struct ConnState {
     busy: Cell<u32>,
     idle_since: Cell<Instant>,
-    /// Wakes the watchdog when the state changes or the connection ends.
-    changed: Rc<Notify>,
+    /// Wakes the watchdog when the connection ends, so its copy of the socket goes at once.
+    closed: Rc<Notify>,
 }
 
 impl Drop for ConnState {
     fn drop(&mut self) {
-        self.changed.notify_one();
+        self.closed.notify_one();
     }
 }
 
@@ -42,7 +44,6 @@ pub struct Busy(Rc<ConnState>);
 impl Busy {
     pub fn start(state: &Rc<ConnState>) -> Self {
         state.busy.set(state.busy.get().saturating_add(1));
-        state.changed.notify_one();
         Busy(state.clone())
     }
 }
@@ -52,7 +53,6 @@ impl Drop for Busy {
         let s = &self.0;
         s.busy.set(s.busy.get().saturating_sub(1));
         s.idle_since.set(Instant::now());
-        s.changed.notify_one();
     }
 }
 
@@ -70,47 +70,46 @@ pub fn on_connect(conn: &dyn Any, data: &mut actix_web::dev::Extensions, limit: 
     let Ok(fd) = tcp.as_fd().try_clone_to_owned() else {
         return;
     };
-    let changed = Rc::new(Notify::new());
+    let closed = Rc::new(Notify::new());
     let state = Rc::new(ConnState {
         busy: Cell::new(0),
         idle_since: Cell::new(Instant::now()),
-        changed: changed.clone(),
+        closed: closed.clone(),
     });
     let weak = Rc::downgrade(&state);
     data.insert(ConnHandle(state));
-    actix_web::rt::spawn(watch(weak, changed, std::net::TcpStream::from(fd), limit));
+    actix_web::rt::spawn(watch(weak, closed, std::net::TcpStream::from(fd), limit));
 }
 
 async fn watch(
     state: Weak<ConnState>,
-    changed: Rc<Notify>,
+    closed: Rc<Notify>,
     socket: std::net::TcpStream,
     limit: Duration,
 ) {
     loop {
-        let deadline = {
+        // While a request is in progress, look again a limit later; once idle, sleep
+        // until the idle time reaches the limit, then look again: a request that came and
+        // went meanwhile has moved `idle_since` on, and the sleep starts over from there.
+        let wake = {
             let Some(s) = state.upgrade() else {
                 return;
             };
-            (s.busy.get() == 0).then(|| s.idle_since.get() + limit)
-        };
-        match deadline {
-            None => changed.notified().await,
-            Some(at) => {
-                tokio::select! {
-                    _ = changed.notified() => {}
-                    _ = tokio::time::sleep_until(at) => {
-                        let Some(s) = state.upgrade() else {
-                            return;
-                        };
-                        if s.busy.get() == 0 && s.idle_since.get().elapsed() >= limit {
-                            log::debug!("closing a connection that sent no complete request head in time");
-                            let _ = socket.shutdown(std::net::Shutdown::Both);
-                            return;
-                        }
-                    }
+            if s.busy.get() > 0 {
+                Instant::now() + limit
+            } else {
+                let at = s.idle_since.get() + limit;
+                if Instant::now() >= at {
+                    log::debug!("closing a connection that sent no complete request head in time");
+                    let _ = socket.shutdown(std::net::Shutdown::Both);
+                    return;
                 }
+                at
             }
+        };
+        tokio::select! {
+            _ = closed.notified() => {}
+            _ = tokio::time::sleep_until(wake) => {}
         }
     }
 }
