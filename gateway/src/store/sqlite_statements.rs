@@ -6,10 +6,11 @@
 //! (docs/performance.md). Here texts are bound `SQLITE_STATIC`, which tells SQLite to
 //! read them in place.
 //!
-//! That is sound only while the texts outlive every use SQLite makes of them. [`Statements::run`]
-//! guarantees it: it borrows the query for the whole call, steps the statement to its end,
-//! and resets it and clears its bindings (in [`Running`]'s drop, so an error path does too)
-//! before the borrow ends. No binding survives the call that made it.
+//! That is sound only while the texts outlive every use SQLite makes of them.
+//! [`Statements::run`] guarantees it: it borrows the query for the whole call, steps the
+//! statement to its end, and resets it and clears its bindings (in [`Running`]'s drop, so
+//! an error path does too) before the borrow ends. No binding survives the call that made
+//! it.
 
 use super::sql::{DbError, Param, Query};
 use rusqlite::{ffi, Connection, ErrorCode, TransactionBehavior};
@@ -33,7 +34,6 @@ impl Batches {
         // together with the connection and finalizes before the connection closes.
         let db = NonNull::new(unsafe { conn.handle() })?;
         let cached = Vec::new();
-        conn.set_prepared_statement_cache_capacity(0);
         Some(Batches {
             statements: Statements { db, cached },
             conn,
@@ -238,4 +238,50 @@ pub fn map_err(e: rusqlite::Error) -> DbError {
 
 fn too_big(what: &str) -> DbError {
     DbError::Other(format!("too long for SQLite: {what}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn insert(id: i64, a: &str, b: &str) -> Query {
+        Query::new("INSERT INTO t (id, a, b, n) VALUES (?, ?, ?, ?)")
+            .bind(id)
+            .bind(a)
+            .bind(b.to_string())
+            .bind(Param::Null)
+    }
+
+    #[test]
+    fn texts_bound_in_place_are_written_and_a_failed_batch_changes_nothing() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT, n INTEGER)")
+            .unwrap();
+        let mut batches = Batches::new(conn).unwrap();
+        batches.prepare(&["SELECT a FROM t".to_string()]);
+        batches
+            .apply(&[insert(1, "", "h\u{e9}llo"), insert(2, "it's", "z")])
+            .unwrap();
+        let second = batches.apply(&[insert(3, "a", "b"), insert(1, "dup", "dup")]);
+        assert!(matches!(second, Err(DbError::Unique)), "{second:?}");
+        let read = |id: i64| -> (String, String, Option<i64>) {
+            batches
+                .conn
+                .query_row("SELECT a, b, n FROM t WHERE id = ?", [id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .unwrap()
+        };
+        assert_eq!(read(1), (String::new(), "h\u{e9}llo".to_string(), None));
+        assert_eq!(read(2).0, "it's");
+        let rows: i64 = batches
+            .conn
+            .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 2, "the refused batch left nothing behind");
+        // The statement that failed was reset: the next batch runs.
+        batches.apply(&[insert(3, "a", "b")]).unwrap();
+        let two = batches.apply(&[Query::new("SELECT 1; SELECT 2")]);
+        assert!(matches!(two, Err(DbError::Other(_))), "{two:?}");
+    }
 }
