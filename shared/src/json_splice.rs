@@ -33,7 +33,7 @@ fn key_matches(quoted: &[u8], key: &str) -> Option<bool> {
     Some(decoded == key)
 }
 
-fn skip_ws(raw: &[u8], mut i: usize) -> usize {
+pub(crate) fn skip_ws(raw: &[u8], mut i: usize) -> usize {
     while raw.get(i).is_some_and(|b| b.is_ascii_whitespace()) {
         i += 1;
     }
@@ -52,13 +52,8 @@ fn skip_string(raw: &[u8], mut i: usize) -> Option<usize> {
     }
 }
 
-/// The index just past the value starting at `i`; `None` when there is none.
-pub fn value_end(raw: &[u8], i: usize) -> Option<usize> {
-    skip_value(raw, i)
-}
-
 /// The index just past the value starting at `i`.
-fn skip_value(raw: &[u8], i: usize) -> Option<usize> {
+pub(crate) fn skip_value(raw: &[u8], i: usize) -> Option<usize> {
     match raw.get(i)? {
         b'"' => skip_string(raw, i),
         b'{' | b'[' => {
@@ -125,16 +120,15 @@ pub fn set_field(raw: &[u8], key: &str, value: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// The members of the object in `raw`, each as its quoted key and its value's raw bytes,
-/// in order; `None` when `raw` is not an object this scanner can walk. A malformed member
-/// ends the walk with an `Err`.
-pub fn members(raw: &[u8]) -> Option<Members<'_>> {
+/// A walk over the members of the object in `raw`; `None` when `raw` is not an object
+/// this scanner can walk. A malformed member ends the walk with an `Err`.
+fn members(raw: &[u8]) -> Option<Members<'_>> {
     let i = skip_ws(raw, 0);
     (raw.get(i) == Some(&b'{')).then_some(Members { raw, at: i + 1 })
 }
 
 /// See [`members`].
-pub struct Members<'a> {
+struct Members<'a> {
     raw: &'a [u8],
     at: usize,
 }
@@ -166,20 +160,6 @@ impl Members<'_> {
         // A malformed member ends the walk.
         self.at = member.map_or(raw.len(), |(_, _, _, end)| end);
         Some(member.ok_or(()))
-    }
-}
-
-impl<'a> Iterator for Members<'a> {
-    type Item = Result<(&'a [u8], &'a [u8]), ()>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let raw = self.raw;
-        let span = self.next_span()?;
-        Some(
-            span.map(|(key_start, key_end, start, end)| {
-                (&raw[key_start..key_end], &raw[start..end])
-            }),
-        )
     }
 }
 

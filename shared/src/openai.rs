@@ -110,7 +110,7 @@ impl Usage {
                 b"prompt_tokens_details" => 3,
                 b"completion_tokens_details" => 4,
                 _ => {
-                    r.at = crate::json_splice::value_end(raw, r.at)?;
+                    r.at = crate::json_splice::skip_value(raw, r.at)?;
                     continue;
                 }
             };
@@ -139,9 +139,7 @@ struct PlainReader<'a> {
 
 impl PlainReader<'_> {
     fn skip_ws(&mut self) {
-        while self.raw.get(self.at).is_some_and(u8::is_ascii_whitespace) {
-            self.at += 1;
-        }
+        self.at = crate::json_splice::skip_ws(self.raw, self.at);
     }
 
     fn eat(&mut self, byte: u8) -> Option<()> {

@@ -13,7 +13,7 @@
 //! it.
 
 use super::sql::{DbError, Param, Query};
-use rusqlite::{ffi, Connection, ErrorCode, TransactionBehavior};
+use rusqlite::{ffi, Connection, TransactionBehavior};
 use std::ffi::{c_char, c_int, CStr};
 use std::ptr::{self, NonNull};
 
@@ -156,8 +156,7 @@ impl Statements {
         Ok(stmt)
     }
 
-    /// The connection's error after `rc`, as the rest of the store sees errors (the same
-    /// way as `map_err` sees rusqlite's).
+    /// The connection's error after `rc`, classified like rusqlite's (`map_err`).
     fn error(&self, rc: c_int) -> DbError {
         // SAFETY: `db` is open; the message is copied before any other call can change it.
         let (code, message) = unsafe {
@@ -170,20 +169,7 @@ impl Statements {
             };
             (code, message)
         };
-        match code & 0xff {
-            ffi::SQLITE_CONSTRAINT
-                if matches!(
-                    code,
-                    ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-                ) =>
-            {
-                DbError::Unique
-            }
-            ffi::SQLITE_CANTOPEN | ffi::SQLITE_IOERR | ffi::SQLITE_FULL => {
-                DbError::Unavailable(message)
-            }
-            _ => DbError::Other(message),
-        }
+        classify(code, message)
     }
 }
 
@@ -213,26 +199,28 @@ impl Drop for Running {
     }
 }
 
-pub fn map_err(e: rusqlite::Error) -> DbError {
+fn map_err(e: rusqlite::Error) -> DbError {
     match &e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.code == ErrorCode::ConstraintViolation
-                && matches!(
-                    f.extended_code,
-                    ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-                ) =>
+        rusqlite::Error::SqliteFailure(f, _) => classify(f.extended_code, e.to_string()),
+        _ => DbError::Other(e.to_string()),
+    }
+}
+
+/// An SQLite error (its extended code) as the rest of the store sees errors.
+fn classify(code: c_int, message: String) -> DbError {
+    match code & 0xff {
+        ffi::SQLITE_CONSTRAINT
+            if matches!(
+                code,
+                ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            ) =>
         {
             DbError::Unique
         }
-        rusqlite::Error::SqliteFailure(f, _)
-            if matches!(
-                f.code,
-                ErrorCode::CannotOpen | ErrorCode::SystemIoFailure | ErrorCode::DiskFull
-            ) =>
-        {
-            DbError::Unavailable(e.to_string())
+        ffi::SQLITE_CANTOPEN | ffi::SQLITE_IOERR | ffi::SQLITE_FULL => {
+            DbError::Unavailable(message)
         }
-        _ => DbError::Other(e.to_string()),
+        _ => DbError::Other(message),
     }
 }
 
