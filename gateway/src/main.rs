@@ -4,7 +4,7 @@ use gateway::startup::Application;
 // A request allocates a few hundred small blocks (headers, JSON fields, log rows); with
 // glibc's allocator that bookkeeping was about a fifth of the gateway's CPU per request.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: shared::allocator::Allocator = shared::allocator::Allocator;
 
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {

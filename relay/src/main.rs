@@ -2,7 +2,7 @@
 
 // As in the gateway: small allocations per request are cheaper with mimalloc.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: shared::allocator::Allocator = shared::allocator::Allocator;
 
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {

@@ -1,5 +1,7 @@
 //! Wire types and code both the gateway and the relay need.
 
+#[cfg(feature = "allocator")]
+pub mod allocator;
 pub mod anthropic;
 pub mod error;
 pub mod gemini;
