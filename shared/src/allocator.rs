@@ -3,7 +3,7 @@
 //!
 //! A request allocates a few hundred small blocks (headers, JSON fields, log rows). The
 //! `mimalloc` crate's allocator sends every one of them through `mi_malloc_aligned`,
-//! whose alignment checks cost about as much again as the allocation itself (~2k
+//! whose alignment checks cost about as much again as the allocation itself (~3k
 //! instructions a request, measured with callgrind). Rust asks for alignments of 1 to 8
 //! for nearly all of them, and mimalloc's blocks are whole words in word-aligned pages,
 //! so those need no check; larger alignments still take the aligned path.
