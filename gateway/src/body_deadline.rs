@@ -12,7 +12,6 @@ use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
 use actix_web::http::header;
-use actix_web::middleware::Next;
 use actix_web::web;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -113,11 +112,16 @@ fn has_body(req: &ServiceRequest) -> bool {
         .is_some_and(|n| n > 0)
 }
 
-/// Middleware: reads every request body against the deadline.
-pub async fn enforce(
-    mut req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+/// A request armed with the deadline: what its answer must keep until it is sent.
+pub struct Armed {
+    busy: Option<crate::conn_watch::Busy>,
+    shared: Option<Rc<Shared>>,
+}
+
+/// Puts the request's body (if it announces one) behind the deadline and counts the
+/// connection busy. Called by the edge middleware (`middleware::edge`) before the request
+/// goes on; [`Armed::finish`] goes with its answer.
+pub fn arm(req: &mut ServiceRequest) -> Armed {
     let busy = req
         .conn_data::<crate::conn_watch::ConnHandle>()
         .map(|c| crate::conn_watch::Busy::start(&c.0));
@@ -125,7 +129,7 @@ pub async fn enforce(
         .app_data::<web::Data<AppState>>()
         .map(|s| Duration::from_secs(s.settings.request_body_timeout_secs));
     let shared = match limit {
-        Some(limit) if has_body(&req) => {
+        Some(limit) if has_body(req) => {
             let shared = Rc::new(Shared::default());
             let (_, payload) = req.parts_mut();
             let inner = std::mem::replace(payload, Payload::None);
@@ -141,12 +145,22 @@ pub async fn enforce(
         }
         _ => None,
     };
-    let mut res = next.call(req).await?;
-    let parked = shared.and_then(|s| s.parked.take());
-    if parked.is_some() {
-        res.response_mut()
-            .head_mut()
-            .set_connection_type(actix_web::http::ConnectionType::Close);
+    Armed { busy, shared }
+}
+
+impl Armed {
+    /// The answer, closing the connection after it when the body came too late.
+    pub fn finish<B: MessageBody>(
+        self,
+        mut res: ServiceResponse<B>,
+    ) -> ServiceResponse<HoldBody<B>> {
+        let parked = self.shared.and_then(|s| s.parked.take());
+        if parked.is_some() {
+            res.response_mut()
+                .head_mut()
+                .set_connection_type(actix_web::http::ConnectionType::Close);
+        }
+        let busy = self.busy;
+        res.map_body(|_, body| HoldBody { body, parked, busy })
     }
-    Ok(res.map_body(|_, body| HoldBody { body, parked, busy }))
 }

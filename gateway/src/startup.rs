@@ -67,8 +67,7 @@ impl Application {
                 .app_data(server_state.clone())
                 .app_data(web::Data::new(UpstreamClient::new(&server_state.settings)))
                 .wrap(crate::cors::build(&server_state.settings.allowed_origins))
-                .wrap(from_fn(crate::body_deadline::enforce))
-                .wrap(from_fn(crate::middleware::request_id))
+                .wrap(from_fn(crate::middleware::edge))
                 // The API scopes first: the console's asset route is a regex match that
                 // every request placed after it would pay for.
                 .configure(routes::openai::configure)

@@ -54,9 +54,9 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub secret_box: SecretBox,
     pub throttle: LoginThrottle,
-    pub users: RowCache<i64, User>,
+    pub users: RowCache<i64, Arc<User>>,
     /// API keys by hash, for the `/v1` hot path.
-    pub tokens: RowCache<String, Token>,
+    pub tokens: RowCache<String, Arc<Token>>,
     pub ledger: Ledger,
     /// Quota this replica holds in leases (reserve and refund in memory).
     pub quota: Arc<QuotaLeases>,
@@ -113,12 +113,13 @@ impl AppState {
     }
 
     /// The user, from cache or the store (the cached one while the store is unreachable).
-    pub async fn user(&self, id: i64) -> Result<Option<User>, DbError> {
+    pub async fn user(&self, id: i64) -> Result<Option<Arc<User>>, DbError> {
         let cached = self.users.get(&id);
         if let Some(u) = cached.as_ref().and_then(|c| c.fresh(USER_CACHE_TTL)) {
             return Ok(Some(u));
         }
-        let (user, read) = read_through(cached, self.store.user_by_id(id)).await?;
+        let read_user = async { Ok(self.store.user_by_id(id).await?.map(Arc::new)) };
+        let (user, read) = read_through(cached, read_user).await?;
         match &user {
             Some(u) if read => self.users.insert(id, Cached::new(u.clone())),
             None => self.users.invalidate(&id),
@@ -128,12 +129,13 @@ impl AppState {
     }
 
     /// The API key with this hash, from cache or the store (like [`AppState::user`]).
-    pub async fn token_by_hash(&self, hash: &str) -> Result<Option<Token>, DbError> {
+    pub async fn token_by_hash(&self, hash: &str) -> Result<Option<Arc<Token>>, DbError> {
         let cached = self.tokens.get(hash);
         if let Some(t) = cached.as_ref().and_then(|c| c.fresh(USER_CACHE_TTL)) {
             return Ok(Some(t));
         }
-        let (token, read) = read_through(cached, self.store.token_by_hash(hash)).await?;
+        let read_token = async { Ok(self.store.token_by_hash(hash).await?.map(Arc::new)) };
+        let (token, read) = read_through(cached, read_token).await?;
         match &token {
             Some(t) if read => self.tokens.insert(hash.to_string(), Cached::new(t.clone())),
             None => self.tokens.invalidate(hash),

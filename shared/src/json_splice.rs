@@ -181,7 +181,15 @@ pub fn get_late_field<'a>(raw: &'a [u8], key: &str) -> Option<&'a [u8]> {
 
 fn late_field<'a>(raw: &'a [u8], key: &str) -> Option<&'a [u8]> {
     let at = memchr::memmem::rfind(raw, key.as_bytes())?;
-    let (open, close) = (at.checked_sub(1)?, at + key.len());
+    let start = member_value_at(raw, at, key.len())?;
+    let end = skip_value(raw, start)?;
+    closes_object(raw, end).then_some(&raw[start..end])
+}
+
+/// Where the value starts of the member whose key's text (without its quotes) is
+/// `raw[at..at + key_len]`; `None` when that mention is not a member's key.
+pub fn member_value_at(raw: &[u8], at: usize, key_len: usize) -> Option<usize> {
+    let (open, close) = (at.checked_sub(1)?, at + key_len);
     if raw[open] != b'"' || raw.get(close) != Some(&b'"') {
         return None;
     }
@@ -195,15 +203,20 @@ fn late_field<'a>(raw: &'a [u8], key: &str) -> Option<&'a [u8]> {
     if raw.get(colon) != Some(&b':') {
         return None;
     }
-    let start = skip_ws(raw, colon + 1);
-    let end = skip_value(raw, start)?;
+    Some(skip_ws(raw, colon + 1))
+}
+
+/// Whether the members from `end` (just past a member's value) run to the closing brace
+/// at the end of `raw`: then that member belongs to the top-level object.
+pub fn closes_object(raw: &[u8], end: usize) -> bool {
     let mut rest = Members { raw, at: end };
     while let Some(member) = rest.next_span() {
-        member.ok()?;
+        if member.is_err() {
+            return false;
+        }
     }
     let brace = skip_ws(raw, rest.at);
-    (raw.get(brace) == Some(&b'}') && skip_ws(raw, brace + 1) == raw.len())
-        .then_some(&raw[start..end])
+    raw.get(brace) == Some(&b'}') && skip_ws(raw, brace + 1) == raw.len()
 }
 
 /// The body without the top-level `key` (and one comma next to it); the body unchanged

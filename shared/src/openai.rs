@@ -92,11 +92,16 @@ impl Usage {
     /// with the same result it would have given. Building serde's tree for the details'
     /// zero counters cost more than the rest of reading an answer's usage.
     pub fn read_plain(raw: &[u8]) -> Option<Usage> {
+        Self::read_plain_at(raw, 0).map(|(usage, _)| usage)
+    }
+
+    /// [`Usage::read_plain`] of the object starting at `at`, and where that object ends.
+    pub fn read_plain_at(raw: &[u8], at: usize) -> Option<(Usage, usize)> {
         // One pass over the bytes: each value is read where it stands instead of being
         // found first and read again.
         let mut r = PlainReader {
             raw,
-            at: 0,
+            at,
             fresh: false,
         };
         r.open()?;
@@ -124,7 +129,7 @@ impl Usage {
                 _ => r.zero_details()?,
             }
         }
-        Some(usage)
+        Some((usage, r.at))
     }
 }
 

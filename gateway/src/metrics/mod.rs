@@ -5,6 +5,7 @@
 //! configured on a channel (others are `other`), channels are the admin's channels, and
 //! no key or user id is ever a label.
 
+mod handles;
 mod names;
 mod settle;
 
@@ -56,6 +57,7 @@ pub struct Metrics {
     channel_state: IntGaugeVec,
     /// Models configured on some channel: the only model names used as labels.
     known_models: RwLock<Arc<HashSet<String>>>,
+    handles: handles::HandleMemo,
 }
 
 fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -156,6 +158,7 @@ impl Metrics {
             )
             .expect("valid metric definition"),
             known_models: RwLock::new(Arc::new(HashSet::new())),
+            handles: handles::HandleMemo::default(),
         };
         m.register_all();
         m
@@ -207,6 +210,17 @@ impl Metrics {
             self.channel_state
                 .with_label_values(&[c.name.as_str(), names::channel_state(c.status)])
                 .set(1);
+        }
+    }
+
+    fn families(&self) -> handles::Families<'_> {
+        handles::Families {
+            requests: &self.requests,
+            latency: &self.latency,
+            first_token: &self.first_token,
+            failovers: &self.failovers,
+            quota: &self.quota,
+            tokens: &self.tokens,
         }
     }
 

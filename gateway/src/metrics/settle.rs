@@ -1,5 +1,6 @@
 //! Recording one settled `/v1` request.
 
+use super::handles::Labels;
 use super::names::NO_CHANNEL;
 use super::{status_class, Metrics};
 use shared::openai::Usage;
@@ -35,49 +36,43 @@ impl Metrics {
     pub fn record(&self, s: &Settled<'_>) {
         let routed = !s.channel.is_empty();
         let model = self.model_label(s.model, routed);
-        let channel = if routed { s.channel } else { NO_CHANNEL };
-        self.requests
-            .with_label_values(&[s.endpoint, model, channel, status_class(s.status)])
-            .inc();
-        self.latency
-            .with_label_values(&[s.endpoint, model])
-            .observe(secs(s.latency_ms));
+        let labels = Labels {
+            endpoint: s.endpoint,
+            model,
+            channel: if routed { s.channel } else { NO_CHANNEL },
+            status_class: status_class(s.status),
+        };
+        let f = self.families();
+        let h = self.handles.get(&f, &labels);
+        h.requests.inc();
+        h.latency.observe(secs(s.latency_ms));
         if let Some(ms) = s.first_byte_ms {
-            self.first_token
-                .with_label_values(&[s.endpoint, model])
-                .observe(secs(ms));
+            h.first_token(&f).observe(secs(ms));
         }
         if s.attempts > 1 {
-            self.failovers
-                .with_label_values(&[s.endpoint, model])
-                .inc_by(u64::from(s.attempts - 1));
+            h.failovers(&f).inc_by(u64::from(s.attempts - 1));
         }
         if let Ok(q) = u64::try_from(s.quota) {
             if q > 0 {
-                self.quota.with_label_values(&[model]).inc_by(q);
+                h.quota(&f).inc_by(q);
             }
         }
         let u = s.usage;
         let prompt_details = u.prompt_tokens_details.as_ref();
-        let kinds = [
-            ("prompt", u.prompt_tokens),
-            ("completion", u.completion_tokens),
-            ("cached_read", u.cached_tokens()),
-            (
-                "cache_write",
-                detail(
-                    prompt_details,
-                    &["cache_creation_tokens", "cache_write_tokens"],
-                ),
+        // In the order of `TOKEN_KINDS`.
+        let counts = [
+            u.prompt_tokens,
+            u.completion_tokens,
+            u.cached_tokens(),
+            detail(
+                prompt_details,
+                &["cache_creation_tokens", "cache_write_tokens"],
             ),
-            (
-                "reasoning",
-                detail(u.completion_tokens_details.as_ref(), &["reasoning_tokens"]),
-            ),
+            detail(u.completion_tokens_details.as_ref(), &["reasoning_tokens"]),
         ];
-        for (kind, n) in kinds {
+        for (kind, n) in counts.into_iter().enumerate() {
             if n > 0 {
-                self.tokens.with_label_values(&[model, kind]).inc_by(n);
+                h.tokens(&f, kind).inc_by(n);
             }
         }
     }

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use shared::json_splice::{get_field, get_late_field, set_field};
+use shared::json_splice::{closes_object, get_field, get_late_field, member_value_at, set_field};
 use shared::openai::Usage;
 use shared::sse::{encode_data, SseEvent, DONE_EVENT};
 use std::borrow::Cow;
@@ -120,9 +120,10 @@ pub fn build(
 ) -> Result<UpstreamRequest, V1Error> {
     Ok(UpstreamRequest {
         method: Method::POST,
-        url: format!("{}/v1/{}", t.channel.base_url, ep.openai_path()),
+        // Joined rather than formatted: the formatter's pieces cost ~600 instructions each.
+        url: [t.channel.base_url.as_str(), "/v1/", ep.openai_path()].concat(),
         headers: vec![
-            (names::AUTHORIZATION, format!("Bearer {}", t.key)),
+            (names::AUTHORIZATION, ["Bearer ", t.key.as_str()].concat()),
             (names::CONTENT_TYPE, "application/json".into()),
             (
                 names::ACCEPT,
@@ -249,12 +250,43 @@ fn usage_of(v: &Value) -> Option<Usage> {
     serde_json::from_value::<Usage>(u.clone()).ok()
 }
 
+/// The usage an answer ends with, read in the same pass that finds where it ends; `None`
+/// when the answer is laid out otherwise or its usage is unusual (then the general search
+/// and serde decide).
+fn trailing_usage(raw: &[u8]) -> Option<Usage> {
+    let at = last_usage_key(raw)?;
+    let start = member_value_at(raw, at, "usage".len())?;
+    let (usage, end) = Usage::read_plain_at(raw, start)?;
+    closes_object(raw, end).then_some(usage)
+}
+
+/// Where the last `"usage"` in `raw` begins (past its opening quote), looked for by its
+/// first letter from the end: near the end of an answer a `u` is rare, and a general
+/// reverse substring search cost several times more. Gives up after a few dozen `u`s
+/// (then the general search runs).
+fn last_usage_key(raw: &[u8]) -> Option<usize> {
+    const KEY: &[u8] = b"usage\"";
+    let mut end = raw.len();
+    for _ in 0..64 {
+        let at = memchr::memrchr(b'u', &raw[..end])?;
+        if raw[at..].starts_with(KEY) && at > 0 && raw[at - 1] == b'"' {
+            return Some(at);
+        }
+        end = at;
+    }
+    None
+}
+
 pub fn parse(_ep: Endpoint, raw: Bytes) -> Result<Parsed, String> {
     // The answer goes to the client as it came; only its usage is needed, and the text
     // only when there is none. Answers write `usage` after `choices`, so it is looked for
     // from the end, and the rest is left unparsed.
-    let reported = get_late_field(&raw, "usage")
-        .and_then(|u| Usage::read_plain(u).or_else(|| serde_json::from_slice::<Usage>(u).ok()))
+    let reported = trailing_usage(&raw)
+        .or_else(|| {
+            get_late_field(&raw, "usage").and_then(|u| {
+                Usage::read_plain(u).or_else(|| serde_json::from_slice::<Usage>(u).ok())
+            })
+        })
         .filter(|u| !u.is_empty());
     if let Some(usage) = reported {
         return Ok(Parsed {

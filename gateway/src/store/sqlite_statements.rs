@@ -8,9 +8,13 @@
 //!
 //! That is sound only while the texts outlive every use SQLite makes of them.
 //! [`Statements::run`] guarantees it: it borrows the query for the whole call, steps the
-//! statement to its end, and resets it and clears its bindings (in [`Running`]'s drop, so
-//! an error path does too) before the borrow ends. No binding survives the call that made
-//! it.
+//! statement to its end, and resets it before the borrow ends (in [`Running`]'s drop, so
+//! an error path does too). A run that bound every parameter leaves its bindings in place:
+//! SQLite reads a bound text only when a step evaluates it, and every run binds every
+//! parameter again before it steps (replacing or finalizing a static binding does not read
+//! it). Clearing them cost as much as binding them. A query with fewer values than the
+//! statement has parameters, and a run that fails while binding, clear them, so no stale
+//! text is ever stepped over.
 
 use super::sql::{DbError, Param, Query};
 use rusqlite::{ffi, Connection, TransactionBehavior};
@@ -76,7 +80,19 @@ impl Statements {
     /// `SELECT` or a `RETURNING`), and leaves the statement reset with no bindings.
     pub fn run(&mut self, q: &Query) -> Result<(), DbError> {
         let stmt = self.prepared(&q.sql)?;
-        let running = Running { stmt };
+        let given = q.params.len() + q.rows.iter().map(|r| r.len()).sum::<usize>();
+        // SAFETY: a live statement of `db`.
+        let wanted = unsafe { ffi::sqlite3_bind_parameter_count(stmt.as_ptr()) };
+        let bound_all = usize::try_from(wanted).is_ok_and(|w| w == given);
+        if !bound_all {
+            // Parameters this query leaves unbound read as NULL, not as a previous run's.
+            // SAFETY: as above.
+            unsafe { ffi::sqlite3_clear_bindings(stmt.as_ptr()) };
+        }
+        let mut running = Running {
+            stmt,
+            bound_all: false,
+        };
         for (i, p) in q.all_params().enumerate() {
             let at = c_int::try_from(i + 1).map_err(|_| too_big("a parameter list"))?;
             // SAFETY: `stmt` is a live statement of `db`. A text's bytes are borrowed from
@@ -103,6 +119,7 @@ impl Statements {
                 return Err(self.error(rc));
             }
         }
+        running.bound_all = bound_all;
         loop {
             // SAFETY: as above; every parameter is bound.
             match unsafe { ffi::sqlite3_step(running.stmt.as_ptr()) } {
@@ -182,10 +199,11 @@ impl Drop for Statements {
     }
 }
 
-/// A statement being run: whatever happens, it ends reset and without bindings, so no
-/// pointer into a query's texts outlives the query's borrow.
+/// A statement being run: whatever happens, it ends reset, and without bindings unless
+/// every parameter was bound (then the next run replaces them all before it steps).
 struct Running {
     stmt: NonNull<ffi::sqlite3_stmt>,
+    bound_all: bool,
 }
 
 impl Drop for Running {
@@ -194,7 +212,9 @@ impl Drop for Running {
         // any state and only forget what the run left behind.
         unsafe {
             ffi::sqlite3_reset(self.stmt.as_ptr());
-            ffi::sqlite3_clear_bindings(self.stmt.as_ptr());
+            if !self.bound_all {
+                ffi::sqlite3_clear_bindings(self.stmt.as_ptr());
+            }
         }
     }
 }

@@ -54,11 +54,23 @@ impl TokenTally {
 /// about four ASCII characters in a token (three assumed here, newlines counted on their
 /// own) and seldom split a non-ASCII character into more than its UTF-8 bytes / 2.
 pub fn estimate_tokens(text: &str) -> u64 {
-    // Two counting passes the compiler vectorises, rather than one branching per byte.
-    let other = text.bytes().filter(|b| !b.is_ascii()).count() as u64;
+    let other = non_ascii_bytes(text.as_bytes());
     let newlines = memchr::memchr_iter(b'\n', text.as_bytes()).count() as u64;
     let ascii = text.len() as u64 - other;
     ascii.div_ceil(3) + newlines + other.div_ceil(2)
+}
+
+/// Bytes at or above 0x80, eight at a time: each byte's top bit is moved to its lowest,
+/// and one multiplication sums the eight (a byte-wise filter cost ~5 instructions a byte).
+fn non_ascii_bytes(b: &[u8]) -> u64 {
+    const TOP_BITS: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let (words, rest) = b.as_chunks::<8>();
+    let whole: u64 = words
+        .iter()
+        .map(|w| (((u64::from_ne_bytes(*w) & TOP_BITS) >> 7).wrapping_mul(ONES)) >> 56)
+        .sum();
+    whole + rest.iter().filter(|b| !b.is_ascii()).count() as u64
 }
 
 /// Counts tokens with the encoding the model family uses (o200k for GPT-4o/4.1/5 and
@@ -83,6 +95,19 @@ pub fn count_tokens(model: &str, text: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn non_ascii_bytes_are_counted_in_any_position() {
+        let text = "héllo wörld, naïve café — 日本語 and plain ASCII to pad it out";
+        let by_byte = text.bytes().filter(|b| !b.is_ascii()).count() as u64;
+        for start in 0..text.len() {
+            let tail = &text.as_bytes()[start..];
+            let expected = tail.iter().filter(|b| !b.is_ascii()).count() as u64;
+            assert_eq!(non_ascii_bytes(tail), expected, "from byte {start}");
+        }
+        assert_eq!(non_ascii_bytes(&[0xff; 64]), 64);
+        assert_eq!(non_ascii_bytes(text.as_bytes()), by_byte);
+    }
 
     #[test]
     fn the_quick_estimate_is_not_below_the_tokenizer_count() {

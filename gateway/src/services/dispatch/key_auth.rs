@@ -10,12 +10,13 @@ use crate::v1_core::error::V1Error;
 use actix_web::http::header::{self, HeaderName};
 use actix_web::HttpRequest;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// The authenticated caller of a `/v1` request.
 #[derive(Clone)]
 pub struct Caller {
-    pub token: Token,
-    pub user: User,
+    pub token: Arc<Token>,
+    pub user: Arc<User>,
 }
 
 /// The key from `Authorization: Bearer`, `x-api-key`, `x-goog-api-key` or `?key=`.

@@ -147,7 +147,12 @@ pub fn parse(ep: Endpoint, raw: bytes::Bytes) -> Result<ClientRequest, V1Error> 
     if start.is_some_and(|i| raw[i] != b'{') {
         return Err(V1Error::bad_request("request body must be a JSON object"));
     }
-    let read: OpenAiRead = serde_json::from_slice(&raw)
+    // UTF-8 checked once over the whole body: reading from a `str`, serde does not check
+    // every string again (which cost more than this pass).
+    let text = std::str::from_utf8(&raw).map_err(|e| {
+        V1Error::bad_request(format!("request body is not valid JSON: not UTF-8 ({e})"))
+    })?;
+    let read: OpenAiRead = serde_json::from_str(text)
         .map_err(|e| V1Error::bad_request(format!("request body is not valid JSON: {e}")))?;
     let mut cr = from_read(ep, read)?;
     cr.raw = raw;

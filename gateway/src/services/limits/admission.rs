@@ -43,8 +43,23 @@ pub struct Admission {
     pub snapshot: Snapshot,
 }
 
+/// A subject's name in counter keys (`k:12`, `u:3`), written only when a limit needs it.
+#[derive(Clone, Copy)]
+struct Tag {
+    key: bool,
+    id: i64,
+}
+
+impl std::fmt::Display for Tag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = if self.key { "k:" } else { "u:" };
+        f.write_str(kind)?;
+        f.write_str(itoa::Buffer::new().format(self.id))
+    }
+}
+
 struct Subject {
-    tag: String,
+    tag: Tag,
     limits: Limits,
     what: &'static str,
 }
@@ -53,12 +68,18 @@ fn subjects(caller: &Caller) -> [Subject; 2] {
     let (k, u) = (caller.token.limits, caller.user.limits);
     [
         Subject {
-            tag: format!("k:{}", caller.token.id),
+            tag: Tag {
+                key: true,
+                id: caller.token.id,
+            },
             limits: super::key_limits(&k, &u),
             what: "this API key",
         },
         Subject {
-            tag: format!("u:{}", caller.user.id),
+            tag: Tag {
+                key: false,
+                id: caller.user.id,
+            },
             limits: u,
             what: "your account",
         },
@@ -141,7 +162,7 @@ pub async fn admit(state: &AppState, caller: &Caller, want: Want) -> Result<Admi
                 None => {
                     // Redis lost the counter (restarted, nothing on disk): rebuild it
                     // from the log before counting.
-                    let seed = spent_in_db(state, caller, &s.tag, start).await;
+                    let seed = spent_in_db(state, caller, s.tag, start).await;
                     c.seed(&key, seed, ttl).await;
                     c.spend(&key, want.quota, limit, ttl).await
                 }
@@ -179,11 +200,11 @@ pub async fn admit(state: &AppState, caller: &Caller, want: Want) -> Result<Admi
 
 /// What the subject spent since `start` according to the log (rows and daily rollups).
 /// A key is matched by its user and name (the log's filters); 0 when the database fails.
-async fn spent_in_db(state: &AppState, caller: &Caller, tag: &str, start: i64) -> i64 {
+async fn spent_in_db(state: &AppState, caller: &Caller, tag: Tag, start: i64) -> i64 {
     let filter = crate::store::logs::LogFilter {
         user_id: Some(caller.user.id),
         start: Some(start),
-        token_name: tag.starts_with("k:").then(|| caller.token.name.clone()),
+        token_name: tag.key.then(|| caller.token.name.clone()),
         ..Default::default()
     };
     match state.store.log_stats(&filter).await {
