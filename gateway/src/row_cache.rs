@@ -36,17 +36,17 @@ impl<T> Clone for Cached<T> {
     }
 }
 
-impl<T: Clone> Cached<T> {
-    pub fn new(value: T) -> Self {
+impl<T> Cached<T> {
+    pub fn new(value: Arc<T>) -> Self {
         Cached {
             at: Instant::now(),
-            value: Arc::new(value),
+            value,
         }
     }
 
-    /// The row, if it was read less than `ttl` ago.
-    pub fn fresh(&self, ttl: Duration) -> Option<T> {
-        (self.at.elapsed() < ttl).then(|| T::clone(&self.value))
+    /// The row, shared, if it was read less than `ttl` ago.
+    pub fn fresh(&self, ttl: Duration) -> Option<Arc<T>> {
+        (self.at.elapsed() < ttl).then(|| Arc::clone(&self.value))
     }
 }
 
@@ -100,13 +100,16 @@ mod tests {
     #[test]
     fn rows_expire_and_the_bound_holds() {
         let cache: RowCache<String, i64> = RowCache::new(2, Duration::from_secs(60));
-        cache.insert("a".into(), Cached::new(1));
-        cache.insert("b".into(), Cached::new(2));
+        cache.insert("a".into(), Cached::new(Arc::new(1)));
+        cache.insert("b".into(), Cached::new(Arc::new(2)));
         assert_eq!(
-            cache.get("a").and_then(|c| c.fresh(Duration::from_secs(5))),
-            Some(1)
+            cache
+                .get("a")
+                .and_then(|c| c.fresh(Duration::from_secs(5)))
+                .as_deref(),
+            Some(&1)
         );
-        cache.insert("c".into(), Cached::new(3));
+        cache.insert("c".into(), Cached::new(Arc::new(3)));
         assert!(cache.map.read().unwrap().len() <= 2);
         assert_eq!(cache.get("c").map(|c| *c.value), Some(3));
         cache.invalidate("c");

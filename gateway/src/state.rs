@@ -28,16 +28,16 @@ pub const CACHE_TTL: Duration = Duration::from_secs(5);
 pub const OUTAGE_GRACE: Duration = Duration::from_secs(600);
 
 /// The fresh `read`, or the cached value when the database is unreachable.
-async fn read_through<T: Clone>(
+async fn read_through<T>(
     cached: Option<Cached<T>>,
     read: impl std::future::Future<Output = Result<Option<T>, DbError>>,
-) -> Result<(Option<T>, bool), DbError> {
+) -> Result<(Option<Arc<T>>, bool), DbError> {
     match read.await {
-        Ok(v) => Ok((v, true)),
+        Ok(v) => Ok((v.map(Arc::new), true)),
         Err(DbError::Unavailable(e)) => match cached {
             Some(c) if c.at.elapsed() < OUTAGE_GRACE => {
                 log::debug!("database unreachable ({e}); serving a cached row");
-                Ok((Some(T::clone(&c.value)), false))
+                Ok((Some(c.value), false))
             }
             _ => Err(DbError::Unavailable(e)),
         },
@@ -54,9 +54,9 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub secret_box: SecretBox,
     pub throttle: LoginThrottle,
-    pub users: RowCache<i64, Arc<User>>,
+    pub users: RowCache<i64, User>,
     /// API keys by hash, for the `/v1` hot path.
-    pub tokens: RowCache<String, Arc<Token>>,
+    pub tokens: RowCache<String, Token>,
     pub ledger: Ledger,
     /// Quota this replica holds in leases (reserve and refund in memory).
     pub quota: Arc<QuotaLeases>,
@@ -118,8 +118,7 @@ impl AppState {
         if let Some(u) = cached.as_ref().and_then(|c| c.fresh(USER_CACHE_TTL)) {
             return Ok(Some(u));
         }
-        let read_user = async { Ok(self.store.user_by_id(id).await?.map(Arc::new)) };
-        let (user, read) = read_through(cached, read_user).await?;
+        let (user, read) = read_through(cached, self.store.user_by_id(id)).await?;
         match &user {
             Some(u) if read => self.users.insert(id, Cached::new(u.clone())),
             None => self.users.invalidate(&id),
@@ -134,8 +133,7 @@ impl AppState {
         if let Some(t) = cached.as_ref().and_then(|c| c.fresh(USER_CACHE_TTL)) {
             return Ok(Some(t));
         }
-        let read_token = async { Ok(self.store.token_by_hash(hash).await?.map(Arc::new)) };
-        let (token, read) = read_through(cached, read_token).await?;
+        let (token, read) = read_through(cached, self.store.token_by_hash(hash)).await?;
         match &token {
             Some(t) if read => self.tokens.insert(hash.to_string(), Cached::new(t.clone())),
             None => self.tokens.invalidate(hash),

@@ -55,7 +55,7 @@ impl<'de> Visitor<'de> for BodyVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OpenAiRead, A::Error> {
         let mut r = OpenAiRead::default();
         while let Some(key) = map.next_key::<KeyName>()? {
-            match key.0.as_deref() {
+            match key.0 {
                 Some("model") => r.model = Some(map.next_value()?),
                 Some("stream") => r.stream = Some(map.next_value()?),
                 Some("stream_options") => r.stream_options = Some(map.next_value()?),
@@ -82,8 +82,8 @@ impl<'de> Visitor<'de> for BodyVisitor {
     }
 }
 
-/// A key, kept only when it is one the reader wants (no allocation for the others).
-struct KeyName(Option<String>);
+/// A key, kept only when it is one the reader wants (as the wanted name: no allocation).
+struct KeyName(Option<&'static str>);
 
 const WANTED: [&str; 10] = [
     "model",
@@ -107,7 +107,7 @@ impl<'de> Deserialize<'de> for KeyName {
                 f.write_str("a key")
             }
             fn visit_str<E: de::Error>(self, k: &str) -> Result<KeyName, E> {
-                Ok(KeyName(WANTED.contains(&k).then(|| k.to_string())))
+                Ok(KeyName(WANTED.iter().find(|w| **w == k).copied()))
             }
         }
         d.deserialize_str(V)

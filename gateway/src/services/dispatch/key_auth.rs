@@ -9,6 +9,7 @@ use crate::store::{
 use crate::v1_core::error::V1Error;
 use actix_web::http::header::{self, HeaderName};
 use actix_web::HttpRequest;
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -20,12 +21,19 @@ pub struct Caller {
 }
 
 /// The key from `Authorization: Bearer`, `x-api-key`, `x-goog-api-key` or `?key=`.
-pub fn presented_key(req: &HttpRequest) -> Option<String> {
+pub fn presented_key(req: &HttpRequest) -> Option<Cow<'_, str>> {
     let h = req.headers();
-    if let Some(v) = h.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        if let Some((scheme, key)) = v.split_once(' ') {
-            if scheme.eq_ignore_ascii_case("bearer") {
-                return Some(key.trim().to_string());
+    // Read as bytes and borrowed: `HeaderValue::to_str` checks every byte one by one, and
+    // the key is checked for its own alphabet anyway (`api_key::looks_valid`).
+    if let Some(v) = h.get(header::AUTHORIZATION) {
+        let v = v.as_bytes();
+        if let Some(space) = v.iter().position(|&b| b == b' ') {
+            if let Some(key) = v[..space]
+                .eq_ignore_ascii_case(b"bearer")
+                .then(|| text(&v[space + 1..]))
+                .flatten()
+            {
+                return Some(key);
             }
         }
     }
@@ -34,16 +42,20 @@ pub fn presented_key(req: &HttpRequest) -> Option<String> {
         HeaderName::from_static("x-goog-api-key"),
     ];
     for name in &OTHER_KEY_HEADERS {
-        if let Some(v) = h.get(name).and_then(|v| v.to_str().ok()) {
-            return Some(v.trim().to_string());
+        if let Some(key) = h.get(name).and_then(|v| text(v.as_bytes())) {
+            return Some(key);
         }
     }
     url::form_urlencoded::parse(req.query_string().as_bytes())
         .find(|(k, _)| k == "key")
-        .map(|(_, v)| v.into_owned())
+        .map(|(_, v)| Cow::Owned(v.into_owned()))
 }
 
-/// Identifies and admits the caller (for endpoints that keep no usage log).
+/// A header's value as text without the spaces around it; `None` when it is not UTF-8.
+fn text(v: &[u8]) -> Option<Cow<'_, str>> {
+    std::str::from_utf8(v.trim_ascii()).ok().map(Cow::Borrowed)
+}
+
 pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Caller, V1Error> {
     let caller = identify(state, req).await?;
     admit(state, req, &caller).await?;

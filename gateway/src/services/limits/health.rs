@@ -72,7 +72,13 @@ impl ChannelHealth {
     /// The usable key to send with next (rotating), and its fingerprint; a cooling key
     /// only when all are cooling. `None` when every key is disabled.
     pub fn pick_key<'a>(&self, c: &Channel, plain: &'a str) -> Option<(&'a str, String)> {
-        let usable: Vec<(&str, String)> = keys(plain)
+        let all = keys(plain);
+        if let [only] = all[..] {
+            // One key is sent whether it is cooling or not: nothing to rotate or compare.
+            let fp = fingerprint(only);
+            return (!c.disabled_keys.contains(&fp)).then_some((only, fp));
+        }
+        let usable: Vec<(&str, String)> = all
             .into_iter()
             .map(|k| (k, fingerprint(k)))
             .filter(|(_, fp)| !c.disabled_keys.contains(fp))
