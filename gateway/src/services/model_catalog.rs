@@ -135,7 +135,12 @@ const UNKNOWN: ModelLimits = ModelLimits {
 /// The limits for a model name as a client or a channel spells it (case, a `models/`
 /// or `vendor/` prefix and date suffixes do not matter).
 pub fn lookup(model: &str) -> ModelLimits {
-    let lower = model.to_ascii_lowercase();
+    // Names are nearly always lower case already: copied only when not.
+    let lower = if model.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(model.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(model)
+    };
     let name = lower.rsplit('/').next().unwrap_or(&lower);
     CATALOG
         .iter()

@@ -145,7 +145,8 @@ pub async fn admit(state: &AppState, caller: &Caller, want: Want) -> Result<Admi
             adm.tpm.push((key, tpm, cost));
         }
     }
-    let tz = state.options.get().text("timezone");
+    // Read only when a budget needs it: most keys have none.
+    let mut tz: Option<String> = None;
     let now = now_ms();
     for s in &subjects {
         for p in Period::ALL {
@@ -153,7 +154,8 @@ pub async fn admit(state: &AppState, caller: &Caller, want: Want) -> Result<Admi
             if limit <= 0 {
                 continue;
             }
-            let (id, start, end) = period::bounds(p, &tz, now);
+            let tz = tz.get_or_insert_with(|| state.options.get().text("timezone"));
+            let (id, start, end) = period::bounds(p, tz, now);
             let left_ms = end.saturating_mul(1000).saturating_sub(now);
             let ttl = left_ms.saturating_add(86_400_000);
             let key = c.key(&format!("budget:{}:{id}", s.tag));
