@@ -116,6 +116,35 @@ mod tests {
     }
 
     #[test]
+    fn remembered_handles_count_into_the_series_of_their_own_labels() {
+        let m = Metrics::new();
+        let usage = Usage::new(10, 5);
+        let mut s = settled("gpt-4o", "main", &usage);
+        s.attempts = 1;
+        s.first_byte_ms = None;
+        m.record(&s);
+        m.record(&s);
+        s.status = 502;
+        m.record(&s);
+        let text = m.render().unwrap();
+        let ok = r#"gateway_requests_total{channel="main",endpoint="chat",model="gpt-4o",status_class="2xx"} 2"#;
+        let failed = r#"gateway_requests_total{channel="main",endpoint="chat",model="gpt-4o",status_class="5xx"} 1"#;
+        assert!(text.contains(ok), "{text}");
+        assert!(text.contains(failed), "{text}");
+        assert!(
+            text.contains(r#"gateway_tokens_total{kind="prompt",model="gpt-4o"} 30"#),
+            "{text}"
+        );
+        // Families never asked for a child still have no series.
+        assert!(!text.contains("gateway_failovers_total{"), "{text}");
+        assert!(
+            !text.contains("gateway_time_to_first_token_seconds_count{"),
+            "{text}"
+        );
+        assert!(!text.contains(r#"kind="reasoning""#), "{text}");
+    }
+
+    #[test]
     fn configured_models_keep_their_name_before_routing() {
         let m = Metrics::new();
         let mut ch = crate::providers::anthropic::testkit::channel("http://127.0.0.1:9");
