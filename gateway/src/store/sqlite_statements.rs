@@ -14,7 +14,8 @@
 //! parameter again before it steps (replacing or finalizing a static binding does not read
 //! it). Clearing them cost as much as binding them. A query with fewer values than the
 //! statement has parameters, and a run that fails while binding, clear them, so no stale
-//! text is ever stepped over.
+//! text is ever stepped over. Nothing may read these statements' bindings outside `run`
+//! (`sqlite3_expanded_sql`, a trace callback): between runs they point at freed texts.
 
 use super::sql::{DbError, Param, Query};
 use rusqlite::{ffi, Connection, TransactionBehavior};
