@@ -78,7 +78,8 @@ struct Statements {
 
 impl Statements {
     /// Runs one query: binds its parameters, steps through every row it returns (a guard's
-    /// `SELECT` or a `RETURNING`), and leaves the statement reset with no bindings.
+    /// `SELECT` or a `RETURNING`), and leaves the statement reset (its bindings cleared
+    /// unless the query bound every parameter; see the module comment).
     pub fn run(&mut self, q: &Query) -> Result<(), DbError> {
         let stmt = self.prepared(&q.sql)?;
         let given = q.params.len() + q.rows.iter().map(|r| r.len()).sum::<usize>();

@@ -56,6 +56,7 @@ fn text(v: &[u8]) -> Option<Cow<'_, str>> {
     std::str::from_utf8(v.trim_ascii()).ok().map(Cow::Borrowed)
 }
 
+/// Identifies and admits the caller (for endpoints that keep no usage log).
 pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Caller, V1Error> {
     let caller = identify(state, req).await?;
     admit(state, req, &caller).await?;
