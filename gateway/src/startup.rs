@@ -157,7 +157,7 @@ impl Application {
         for t in &self.limit_tasks {
             t.abort();
         }
-        self.state.quota.sweep(Duration::ZERO);
+        self.state.quota.give_back_all().await;
         self.state.ledger.close();
         if let Err(e) = self.ledger_task.await {
             log::error!("settlement writer ended abnormally: {e}");

@@ -143,7 +143,7 @@ impl V1World {
     /// The user as the API shows it: settlements written, this replica's lease included.
     pub async fn user(&self) -> User {
         let state = &self.gw.state;
-        state.ledger.flush().await;
+        let _steady = state.quota.steady().await;
         let user = state
             .store
             .user_by_id(self.user_id)
@@ -232,7 +232,7 @@ impl V1World {
 /// A token row as stored.
 /// The key as the API shows it: settlements written, this replica's lease included.
 pub async fn token_row(gw: &TestGateway, id: i64) -> Token {
-    gw.state.ledger.flush().await;
+    let _steady = gw.state.quota.steady().await;
     let token = gw
         .state
         .store

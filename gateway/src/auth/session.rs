@@ -38,13 +38,14 @@ impl FromRequest for Session {
                 .ok_or_else(|| ApiError::Unauthorized("invalid or expired session".into()))?;
             // Read fresh, after the settlement writer has caught up: a user who reads their
             // balance or logs sees every request that has already answered.
-            state.ledger.flush().await;
+            let steady = state.quota.steady().await;
             let user = state
                 .store
                 .user_by_id(user_id)
                 .await?
                 .map(|u| state.quota.show_user(u))
                 .ok_or_else(|| ApiError::Unauthorized("invalid or expired session".into()))?;
+            drop(steady);
             if user.session_version != claims.sv {
                 return Err(ApiError::Unauthorized(
                     "session has been revoked; log in again".into(),

@@ -37,6 +37,7 @@ pub fn doc() -> utoipa::openapi::OpenApi {
 #[utoipa::path(get, path = "/api/token", tag = "token", security(("session" = [])), params(ListQuery),
     responses((status = 200, description = "A page of keys", body = Envelope<Paged<Token>>), SessionErrors))]
 async fn list(state: web::Data<AppState>, s: Session, q: web::Query<ListQuery>) -> ApiResult {
+    let _steady = state.quota.steady().await;
     let page = state
         .store
         .list_tokens(s.user.id, q.keyword(), q.page())
@@ -58,6 +59,7 @@ async fn create(state: web::Data<AppState>, s: Session, body: web::Json<TokenBod
     params(("id" = i64, Path, description = "Key id")),
     responses((status = 200, description = "The key", body = Envelope<Token>), SessionErrors))]
 async fn get(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiResult {
+    let _steady = state.quota.steady().await;
     let token = own_token(&state, &s, *id).await?;
     Ok(ok(state.quota.show_token(token)))
 }
@@ -88,6 +90,7 @@ async fn update(
     id: web::Path<i64>,
     body: web::Json<TokenBody>,
 ) -> ApiResult {
+    let _steady = state.quota.steady().await;
     let token = tokens::update(&state, s.user.id, *id, body.into_inner()).await?;
     state.forget_token(&token.key_hash).await;
     Ok(ok(state.quota.show_token(token)))

@@ -128,6 +128,7 @@ async fn update_self(
     responses((status = 200, description = "A page of users", body = Envelope<Paged<User>>), SessionErrors))]
 async fn list(state: web::Data<AppState>, s: Session, q: web::Query<ListQuery>) -> ApiResult {
     s.require_admin()?;
+    let _steady = state.quota.steady().await;
     let page = state.store.list_users(q.keyword(), q.page()).await?;
     Ok(ok(page.map(|u| state.quota.show_user(u))))
 }
@@ -149,6 +150,7 @@ async fn create(state: web::Data<AppState>, s: Session, body: web::Json<NewAccou
     responses((status = 200, description = "The user", body = Envelope<User>), SessionErrors))]
 async fn get(state: web::Data<AppState>, s: Session, id: web::Path<i64>) -> ApiResult {
     s.require_admin()?;
+    let _steady = state.quota.steady().await;
     let user = state
         .store
         .user_by_id(*id)
@@ -187,6 +189,7 @@ async fn update(
     body: web::Json<AdminUserUpdate>,
 ) -> ApiResult {
     s.require_admin()?;
+    let _steady = state.quota.steady().await;
     let user = accounts::admin_update(&state, &s.user, *id, body.into_inner()).await?;
     Ok(ok(state.quota.show_user(user)))
 }

@@ -2,6 +2,7 @@
 //! balances as if it held nothing, gives idle leases back, and lets an admin's new balance
 //! replace what it holds.
 
+use gateway::services::dispatch::quota_lease::IDLE_RETURN;
 use gateway::store::ledger::{Holder, LedgerEntry};
 use integration_tests::v1_support::{chat_body, wait_until, V1World, USER_QUOTA};
 use reqwest::StatusCode;
@@ -65,6 +66,78 @@ async fn balances_read_exact_while_a_lease_is_held_and_the_lease_goes_back_when_
     .await;
     assert!(returned, "idle leases went back: {:?}", stored(&w).await);
     assert_eq!(w.user().await.quota, user_quota);
+    w.assert_ledger(USER_QUOTA).await;
+}
+
+/// The user's and the key's balance as the API shows them.
+async fn shown(w: &V1World) -> (i64, i64) {
+    let user = w.gw.get("/api/user/self", Some(&w.user_jwt)).await;
+    let key =
+        w.gw.get(&format!("/api/token/{}", w.token_id), Some(&w.user_jwt))
+            .await;
+    (
+        user.data()["quota"].as_i64().expect("quota"),
+        key.data()["remain_quota"].as_i64().expect("remain_quota"),
+    )
+}
+
+/// Balances read over and over while idle leases go back read exact every time: a lease
+/// handed to the writer between the database read and the addition of what the replica
+/// holds used to be in neither, and the balance read short by the whole lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn balances_read_while_idle_leases_go_back_are_exact_every_time() {
+    let w = limited_world(&[]).await;
+    for round in 1..=3 {
+        chats(&w, 1).await;
+        let exact = (USER_QUOTA - round * COST, KEY_QUOTA - round * COST);
+        assert!(stored(&w).await.0 < exact.0, "the replica holds a lease");
+        let mut reads = 0;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        // Two readers at once, until the leases are back in the database and a while after.
+        loop {
+            let (a, b) = tokio::join!(shown(&w), shown(&w));
+            assert_eq!((a, b), (exact, exact), "round {round}, read {reads}");
+            reads += 2;
+            if stored(&w).await == exact || std::time::Instant::now() > deadline {
+                break;
+            }
+        }
+        assert_eq!(
+            stored(&w).await,
+            exact,
+            "round {round}: the idle leases went back"
+        );
+        assert_eq!(shown(&w).await, exact);
+    }
+    w.assert_ledger(USER_QUOTA).await;
+}
+
+/// While a reader is adding what the replica holds to balances it read, idle leases stay
+/// where they are; they go back once it is done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_leases_wait_for_a_balance_read_in_progress() {
+    let w = limited_world(&[]).await;
+    chats(&w, 2).await;
+    let quota = &w.gw.state.quota;
+    let (user, key) = (Holder::User(w.user_id), Holder::Token(w.token_id));
+    let steady = quota.steady().await;
+    tokio::time::sleep(IDLE_RETURN * 2).await;
+    assert!(
+        quota.held(user) > 0 && quota.held(key) > 0,
+        "a lease went back during a read"
+    );
+    drop(steady);
+    let exact = (USER_QUOTA - 2 * COST, KEY_QUOTA - 2 * COST);
+    let returned = wait_until(Duration::from_secs(5), || async {
+        stored(&w).await == exact
+    })
+    .await;
+    assert!(
+        returned,
+        "idle leases went back after the read: {:?}",
+        stored(&w).await
+    );
+    assert_eq!((quota.held(user), quota.held(key)), (0, 0));
     w.assert_ledger(USER_QUOTA).await;
 }
 

@@ -156,9 +156,10 @@ pub async fn reserve(
     }
     let minimum = plan.minimum(&r.prices, r.prompt).unwrap_or(worst);
     for _ in 0..NEAR_END_TRIES {
-        // Quota this replica gave back may still be queued: write it before reading.
-        r.quota.ledger().flush().await;
+        // Quota this replica gave back may still be queued: it is written before reading.
+        let steady = r.quota.steady().await;
         let (available, short) = available(r, refused.which, minimum).await?;
+        drop(steady);
         refused = short;
         let Some(per_answer) = plan.affordable(&r.prices, r.prompt, available.min(worst)) else {
             return Ok(Err(refused));

@@ -8,8 +8,10 @@
 //! a balance every reservation goes to the database one request at a time, exactly as
 //! without leases, and no replica strands quota the others need. A lease that goes idle is
 //! given back. What a replica holds is added to the balances it shows, so on one replica
-//! the numbers a user reads are exact; other replicas see a held amount only once it is
-//! given back (within a second or two of idling).
+//! the numbers a user reads are exact (a reader holds [`QuotaLeases::steady`] from the
+//! database read to the addition, so a lease cannot go back in between and be counted
+//! nowhere); other replicas see a held amount only once it is given back (within a second
+//! or two of idling).
 //!
 //! Crashes lose nothing: every take is recorded as this replica's lease in the database in
 //! the same statement that takes it (`store/replicas.rs`), and every settlement batch and
@@ -40,7 +42,16 @@ pub struct QuotaLeases {
     ledger: Ledger,
     requests_per_lease: i64,
     cells: Mutex<crate::util::FastMap<Holder, Arc<Cell>>>,
+    /// Held (shared) by readers that add this replica's leases to balances they read from
+    /// the database. The sweeper gives nothing back while one is held: a lease handed to
+    /// the writer between the read and the addition would be in neither figure, and the
+    /// balance would read short by the whole lease.
+    steady: tokio::sync::RwLock<()>,
 }
+
+/// Keeps idle leases where they are while a reader adds them to balances it reads
+/// ([`QuotaLeases::steady`]).
+pub type Steady<'a> = tokio::sync::RwLockReadGuard<'a, ()>;
 
 #[derive(Default)]
 struct Cell {
@@ -109,6 +120,7 @@ impl QuotaLeases {
             ledger,
             requests_per_lease,
             cells: Mutex::new(Default::default()),
+            steady: tokio::sync::RwLock::new(()),
         }
     }
 
@@ -229,6 +241,16 @@ impl QuotaLeases {
         (charged, give, l.held)
     }
 
+    /// Call before reading balances to show with [`show_user`](Self::show_user) or
+    /// [`show_token`](Self::show_token), and keep until they are shown: leases stay in
+    /// memory meanwhile (the sweeper skips its turn), and what was already given back is
+    /// written first, so each amount is counted exactly once.
+    pub async fn steady(&self) -> Steady<'_> {
+        let guard = self.steady.read().await;
+        self.ledger.flush().await;
+        guard
+    }
+
     /// What this replica holds of a balance (added to the balance it shows).
     pub fn held(&self, holder: Holder) -> i64 {
         let cell = lock(&self.cells).get(&holder).cloned();
@@ -276,7 +298,20 @@ impl QuotaLeases {
     }
 
     /// Gives back every lease unused for `idle_for` and forgets balances nobody uses.
+    /// Skips its turn while a reader holds [`steady`](Self::steady).
     pub fn sweep(&self, idle_for: Duration) {
+        if let Ok(_no_reader) = self.steady.try_write() {
+            self.give_back_idle(idle_for);
+        }
+    }
+
+    /// Gives back every lease (a graceful stop), once the readers in progress are done.
+    pub async fn give_back_all(&self) {
+        let _no_reader = self.steady.write().await;
+        self.give_back_idle(Duration::ZERO);
+    }
+
+    fn give_back_idle(&self, idle_for: Duration) {
         let mut cells = lock(&self.cells);
         cells.retain(|holder, cell| {
             let Ok(_turn) = cell.topping_up.try_lock() else {
