@@ -6,7 +6,9 @@
 
 pub use super::holder::Holder;
 use super::logs::{insert_logs_query, LogRow};
-use super::replicas::{lease_release_query, take_queries, Take};
+use super::replicas::{
+    hold_registration_query, lease_release_query, take_queries, Owner, Take, REGISTERED,
+};
 use super::sql::Query;
 use super::sql_store::SqlStore;
 use super::StoreResult;
@@ -20,6 +22,10 @@ pub struct Reservation {
     /// Taken from the user's `quota`.
     pub user_amount: i64,
     pub token_limited: bool,
+    /// The replica generations the key's and the user's parts were taken under
+    /// (`store/replicas.rs`; 0: nothing taken).
+    pub token_generation: i64,
+    pub user_generation: i64,
 }
 
 /// Why a reservation failed.
@@ -48,6 +54,11 @@ pub struct Settlement {
     pub token_held: i64,
     /// Added to the user's `quota`.
     pub user_return: i64,
+    /// The generations the reservation's parts were taken under. When one is no longer
+    /// registered (the replica was taken for dead and its leases returned), that part is
+    /// a plain charge of `actual` and nothing is returned or released.
+    pub token_generation: i64,
+    pub user_generation: i64,
     pub log: LogRow,
 }
 
@@ -59,6 +70,8 @@ pub enum LedgerEntry {
     Return {
         holder: Holder,
         amount: i64,
+        /// The generation the lease was taken under: nothing is returned once it is gone.
+        generation: i64,
     },
 }
 
@@ -66,8 +79,14 @@ pub enum LedgerEntry {
 pub trait LedgerStore {
     /// Takes `amount` from the holder's balance when the holder is enabled and the balance
     /// is at least `at_least`, recording it in this replica's lease in the same statement
-    /// (batch on SQLite and D1); says whether it was taken.
-    async fn take_quota(&self, holder: Holder, amount: i64, at_least: i64) -> StoreResult<bool>;
+    /// (batch on SQLite and D1); the generation it was taken under, if it was taken (never
+    /// while this replica's registration is gone).
+    async fn take_quota(
+        &self,
+        holder: Holder,
+        amount: i64,
+        at_least: i64,
+    ) -> StoreResult<Option<i64>>;
     /// Applies several entries in one atomic batch (coalescing writes under load), recording
     /// `batch_id` in the same batch: applying the same id again fails and changes nothing.
     async fn apply(&self, batch_id: &str, entries: &[LedgerEntry]) -> StoreResult<()>;
@@ -80,22 +99,28 @@ pub trait LedgerStore {
     fn in_doubt(&self) -> bool;
 }
 
-/// What a batch adds up to for one token or user.
+/// What a batch adds up to for one token or user and one generation.
 #[derive(Default)]
 struct Totals {
     returned: i64,
     used: i64,
+    /// What is charged to the balance itself when the generation is gone: `used` for a
+    /// user or a limited key, 0 for an unlimited key.
+    plain: i64,
     requests: i64,
     limited: bool,
     /// The replica's lease after the batch's last settlement that touched it.
     held: i64,
 }
 
-fn totals_for(all: &mut Vec<(i64, Totals)>, id: i64) -> &mut Totals {
-    let i = match all.iter().position(|(k, _)| *k == id) {
+/// (holder id, generation)
+type TotalsKey = (i64, i64);
+
+fn totals_for(all: &mut Vec<(TotalsKey, Totals)>, key: TotalsKey) -> &mut Totals {
+    let i = match all.iter().position(|(k, _)| *k == key) {
         Some(i) => i,
         None => {
-            all.push((id, Totals::default()));
+            all.push((key, Totals::default()));
             all.len() - 1
         }
     };
@@ -129,54 +154,63 @@ pub(crate) fn log_insert_texts(bind_limit: usize) -> Vec<String> {
         .collect()
 }
 
-/// Adds what a replica's memory stops holding of one balance: the quota a request spent
-/// plus what went back to the balance, or a returned lease.
-fn release(all: &mut Vec<(Holder, i64)>, holder: Holder, amount: i64) {
+/// Adds what a replica's memory stops holding of one balance under one generation: the
+/// quota a request spent plus what went back to the balance, or a returned lease.
+fn release(all: &mut Vec<(Holder, i64, i64)>, holder: Holder, generation: i64, amount: i64) {
     if amount == 0 {
         return;
     }
-    match all.iter_mut().find(|(h, _)| *h == holder) {
-        Some((_, a)) => *a = a.saturating_add(amount),
-        None => all.push((holder, amount)),
+    match all
+        .iter_mut()
+        .find(|(h, g, _)| *h == holder && *g == generation)
+    {
+        Some((_, _, a)) => *a = a.saturating_add(amount),
+        None => all.push((holder, generation, amount)),
     }
 }
 
-/// The statements for a batch: settlements are summed per token, user and channel (one
-/// UPDATE each however many requests they cover), logs go in multi-row INSERTs, lease
-/// returns follow, and the replica's lease records last. The batch's id goes first, so a
-/// batch already written fails at once.
+/// The statements for a batch: settlements are summed per token, user (and generation)
+/// and channel (one UPDATE each however many requests they cover), logs go in multi-row
+/// INSERTs, lease returns follow, and the replica's lease records last. The batch's id
+/// goes first, so a batch already written fails at once. Whether a generation is still
+/// registered is decided by each statement (`REGISTERED`); on PostgreSQL the batch holds
+/// the replica's row first, so all of them decide alike.
 fn batch_queries(
     store: &SqlStore,
     batch_id: &str,
     entries: &[LedgerEntry],
     now: i64,
 ) -> Vec<Query> {
-    let mut tokens: Vec<(i64, Totals)> = Vec::new();
-    let mut users: Vec<(i64, Totals)> = Vec::new();
+    let owner = store.owner();
+    let mut tokens: Vec<(TotalsKey, Totals)> = Vec::new();
+    let mut users: Vec<(TotalsKey, Totals)> = Vec::new();
     let mut channels: Vec<(i64, i64)> = Vec::new();
     let mut logs = Vec::new();
     let mut returns = Vec::new();
-    let mut released: Vec<(Holder, i64)> = Vec::new();
+    let mut released: Vec<(Holder, i64, i64)> = Vec::new();
     for e in entries {
         match e {
             LedgerEntry::Settle(s) => {
+                let (token, user) = (Holder::Token(s.token_id), Holder::User(s.user_id));
                 if s.token_limited {
                     let amount = s.actual.saturating_add(s.token_return);
-                    release(&mut released, Holder::Token(s.token_id), amount);
+                    release(&mut released, token, s.token_generation, amount);
                 }
                 let amount = s.actual.saturating_add(s.user_return);
-                release(&mut released, Holder::User(s.user_id), amount);
-                let t = totals_for(&mut tokens, s.token_id);
+                release(&mut released, user, s.user_generation, amount);
+                let t = totals_for(&mut tokens, (s.token_id, s.token_generation));
                 t.returned = t.returned.saturating_add(s.token_return);
                 t.used = t.used.saturating_add(s.actual);
                 t.requests += 1;
                 if s.token_limited {
                     t.limited = true;
                     t.held = s.token_held;
+                    t.plain = t.plain.saturating_add(s.actual);
                 }
-                let u = totals_for(&mut users, s.user_id);
+                let u = totals_for(&mut users, (s.user_id, s.user_generation));
                 u.returned = u.returned.saturating_add(s.user_return);
                 u.used = u.used.saturating_add(s.actual);
+                u.plain = u.plain.saturating_add(s.actual);
                 u.requests += 1;
                 if let Some(id) = s.channel_id.filter(|_| s.actual > 0) {
                     match channels.iter_mut().find(|(c, _)| *c == id) {
@@ -186,14 +220,22 @@ fn batch_queries(
                 }
                 logs.push(&s.log);
             }
-            LedgerEntry::Return { holder, amount } => {
-                release(&mut released, *holder, *amount);
-                returns.push(return_query(*holder, *amount));
+            LedgerEntry::Return {
+                holder,
+                amount,
+                generation,
+            } => {
+                release(&mut released, *holder, *generation, *amount);
+                let owner = Owner {
+                    generation: *generation,
+                    ..owner
+                };
+                returns.push(return_query(owner, *holder, *amount));
             }
         }
     }
     let mut out = Vec::with_capacity(
-        1 + tokens.len()
+        2 + tokens.len()
             + users.len()
             + channels.len()
             + returns.len()
@@ -205,39 +247,58 @@ fn batch_queries(
             .bind(batch_id)
             .bind(now),
     );
-    for (id, t) in tokens {
+    if store.db.postgres() {
+        out.push(hold_registration_query(owner.replica));
+    }
+    for ((id, generation), t) in tokens {
         // Only a settlement of quota actually reserved on the token decides exhaustion: a
         // request refused while another holds the whole balance must not mark the key
         // exhausted, and quota coming back revives it.
         let limited = i64::from(t.limited);
         let left = t.returned.saturating_add(t.held);
         out.push(
-            Query::new(
-                "UPDATE tokens SET remain_quota = remain_quota + ?, used_quota = used_quota + ?, \
-                 request_count = request_count + ?, last_used_at = ?, \
+            Query::new(&format!(
+                "UPDATE tokens SET remain_quota = CASE WHEN {REGISTERED} THEN remain_quota + ? \
+                 WHEN remain_quota >= ? THEN remain_quota - ? ELSE 0 END, \
+                 used_quota = used_quota + ?, request_count = request_count + ?, last_used_at = ?, \
                  status = CASE \
-                 WHEN ? = 1 AND unlimited_quota = 0 AND status = 1 AND remain_quota + ? <= 0 THEN 4 \
-                 WHEN ? = 1 AND unlimited_quota = 0 AND status = 4 AND remain_quota + ? > 0 THEN 1 \
-                 ELSE status END WHERE id = ?",
-            )
+                 WHEN ? = 1 AND {REGISTERED} AND unlimited_quota = 0 AND status = 1 \
+                 AND remain_quota + ? <= 0 THEN 4 \
+                 WHEN ? = 1 AND {REGISTERED} AND unlimited_quota = 0 AND status = 4 \
+                 AND remain_quota + ? > 0 THEN 1 \
+                 ELSE status END WHERE id = ?"
+            ))
+            .bind(owner.replica)
+            .bind(generation)
             .bind(t.returned)
+            .bind(t.plain)
+            .bind(t.plain)
             .bind(t.used)
             .bind(t.requests)
             .bind(now)
             .bind(limited)
+            .bind(owner.replica)
+            .bind(generation)
             .bind(left)
             .bind(limited)
+            .bind(owner.replica)
+            .bind(generation)
             .bind(left)
             .bind(id),
         );
     }
-    for (id, u) in users {
+    for ((id, generation), u) in users {
         out.push(
-            Query::new(
-                "UPDATE users SET quota = quota + ?, used_quota = used_quota + ?, \
-                 request_count = request_count + ? WHERE id = ?",
-            )
+            Query::new(&format!(
+                "UPDATE users SET quota = CASE WHEN {REGISTERED} THEN quota + ? \
+                 WHEN quota >= ? THEN quota - ? ELSE 0 END, \
+                 used_quota = used_quota + ?, request_count = request_count + ? WHERE id = ?"
+            ))
+            .bind(owner.replica)
+            .bind(generation)
             .bind(u.returned)
+            .bind(u.plain)
+            .bind(u.plain)
             .bind(u.used)
             .bind(u.requests)
             .bind(id),
@@ -257,28 +318,34 @@ fn batch_queries(
         rest = tail;
     }
     out.extend(returns);
-    out.extend(
-        released
-            .into_iter()
-            .map(|(holder, amount)| lease_release_query(&store.replica, holder, amount)),
-    );
+    out.extend(released.into_iter().map(|(holder, generation, amount)| {
+        let owner = Owner {
+            generation,
+            ..owner
+        };
+        lease_release_query(owner, holder, amount)
+    }));
     out
 }
 
-fn return_query(holder: Holder, amount: i64) -> Query {
-    match holder {
-        Holder::Token(id) => Query::new(
+/// A lease given back; nothing once its generation is gone (the recovery returned it).
+fn return_query(owner: Owner<'_>, holder: Holder, amount: i64) -> Query {
+    let q = match holder {
+        Holder::Token(id) => Query::new(&format!(
             "UPDATE tokens SET remain_quota = remain_quota + ?, status = CASE \
              WHEN status = 4 AND unlimited_quota = 0 AND remain_quota + ? > 0 THEN 1 \
-             ELSE status END WHERE id = ?",
-        )
+             ELSE status END WHERE id = ? AND {REGISTERED}"
+        ))
         .bind(amount)
         .bind(amount)
         .bind(id),
-        Holder::User(id) => Query::new("UPDATE users SET quota = quota + ? WHERE id = ?")
-            .bind(amount)
-            .bind(id),
-    }
+        Holder::User(id) => Query::new(&format!(
+            "UPDATE users SET quota = quota + ? WHERE id = ? AND {REGISTERED}"
+        ))
+        .bind(amount)
+        .bind(id),
+    };
+    q.bind(owner.replica).bind(owner.generation)
 }
 
 #[async_trait]
@@ -287,9 +354,14 @@ impl LedgerStore for SqlStore {
         self.db.in_doubt()
     }
 
-    async fn take_quota(&self, holder: Holder, amount: i64, at_least: i64) -> StoreResult<bool> {
+    async fn take_quota(
+        &self,
+        holder: Holder,
+        amount: i64,
+        at_least: i64,
+    ) -> StoreResult<Option<i64>> {
         let take = Take {
-            replica: &self.replica,
+            owner: self.owner(),
             holder,
             amount,
             at_least,
@@ -298,7 +370,7 @@ impl LedgerStore for SqlStore {
             .db
             .batch_fetch(take_queries(self.db.postgres(), &take))
             .await?;
-        Ok(!rows.is_empty())
+        Ok((!rows.is_empty()).then_some(take.owner.generation))
     }
 
     async fn apply(&self, batch_id: &str, entries: &[LedgerEntry]) -> StoreResult<()> {

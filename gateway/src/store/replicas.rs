@@ -4,22 +4,34 @@
 //! (`store/ledger.rs`). A replica whose heartbeat is stale is dead: `recover_replica`
 //! returns everything it still had outstanding to the balances, in one batch that claims
 //! the dead replica's row first, so two replicas recovering it at once return it once.
+//!
+//! Every registration has a fresh `generation`. Takes are recorded, and settlements and
+//! returns are applied as returns, only while the replica's row still has the generation
+//! they were made under. A replica that was only cut off, taken for dead and recovered
+//! meanwhile keeps serving from memory until its next heartbeat tells it; what it then
+//! writes under the old generation is a plain charge, since the recovery already gave
+//! back everything that generation had taken.
 
 use super::holder::Holder;
 use super::sql::Query;
 use super::sql_store::SqlStore;
 use super::StoreResult;
 use async_trait::async_trait;
+use std::sync::atomic::Ordering;
 
 #[async_trait]
 pub trait ReplicaStore {
     /// This process's replica id, the owner of the leases it records.
     fn replica_id(&self) -> &str;
-    /// Creates (or renews) this replica's row with a fresh heartbeat.
+    /// The generation of this replica's current registration (0 before the first).
+    fn generation(&self) -> i64;
+    /// Creates (or renews) this replica's row with a fresh heartbeat and a new generation.
     async fn register_replica(&self, now: i64) -> StoreResult<()>;
-    /// Refreshes this replica's heartbeat; `false` when its row is gone (another replica
-    /// found it stale and returned its leases).
+    /// Refreshes this replica's heartbeat; `false` when its row is gone or has another
+    /// generation (another replica found it stale and returned its leases).
     async fn heartbeat(&self, now: i64) -> StoreResult<bool>;
+    /// Whether this replica's row still has its current generation.
+    async fn is_registered(&self) -> StoreResult<bool>;
     /// Other replicas whose last heartbeat is older than `before`.
     async fn stale_replicas(&self, before: i64) -> StoreResult<Vec<String>>;
     /// Returns every unsettled part of `replica`'s leases to its balances and forgets the
@@ -28,26 +40,40 @@ pub trait ReplicaStore {
     async fn recover_replica(&self, replica: &str, stale_before: i64) -> StoreResult<i64>;
 }
 
-/// Takes quota from a key and records it in the replica's lease, in one statement.
-const TAKE_TOKEN_PG: &str = "WITH taken AS (UPDATE tokens SET remain_quota = remain_quota - ? \
-     WHERE id = ? AND status = 1 AND unlimited_quota = 0 AND remain_quota >= ? RETURNING id) \
+/// Whether the replica's row still has the generation a statement acts for (binds the id
+/// and the generation).
+pub(crate) const REGISTERED: &str =
+    "EXISTS (SELECT 1 FROM replicas WHERE id = ? AND generation = ?)";
+
+/// Takes quota from a key and records it in the replica's lease, in one statement, while
+/// the replica's generation is registered. The row is locked for share until the commit,
+/// so a recovery (which deletes it) waits for the take and then sees its record.
+const TAKE_TOKEN_PG: &str = "WITH registered AS (SELECT 1 FROM replicas \
+     WHERE id = ? AND generation = ? FOR SHARE), \
+     taken AS (UPDATE tokens SET remain_quota = remain_quota - ? \
+     WHERE id = ? AND status = 1 AND unlimited_quota = 0 AND remain_quota >= ? \
+     AND EXISTS (SELECT 1 FROM registered) RETURNING id) \
      INSERT INTO quota_leases (replica_id, holder_kind, holder_id, outstanding) \
      SELECT ?, 0, id, ? FROM taken \
      ON CONFLICT (replica_id, holder_kind, holder_id) \
      DO UPDATE SET outstanding = quota_leases.outstanding + excluded.outstanding \
      RETURNING outstanding";
 /// The same for a user.
-const TAKE_USER_PG: &str = "WITH taken AS (UPDATE users SET quota = quota - ? \
-     WHERE id = ? AND status = 1 AND quota >= ? RETURNING id) \
+const TAKE_USER_PG: &str = "WITH registered AS (SELECT 1 FROM replicas \
+     WHERE id = ? AND generation = ? FOR SHARE), \
+     taken AS (UPDATE users SET quota = quota - ? \
+     WHERE id = ? AND status = 1 AND quota >= ? \
+     AND EXISTS (SELECT 1 FROM registered) RETURNING id) \
      INSERT INTO quota_leases (replica_id, holder_kind, holder_id, outstanding) \
      SELECT ?, 1, id, ? FROM taken \
      ON CONFLICT (replica_id, holder_kind, holder_id) \
      DO UPDATE SET outstanding = quota_leases.outstanding + excluded.outstanding \
      RETURNING outstanding";
 const TAKE_TOKEN: &str = "UPDATE tokens SET remain_quota = remain_quota - ? \
-     WHERE id = ? AND status = 1 AND unlimited_quota = 0 AND remain_quota >= ?";
-const TAKE_USER: &str =
-    "UPDATE users SET quota = quota - ? WHERE id = ? AND status = 1 AND quota >= ?";
+     WHERE id = ? AND status = 1 AND unlimited_quota = 0 AND remain_quota >= ? \
+     AND EXISTS (SELECT 1 FROM replicas WHERE id = ? AND generation = ?)";
+const TAKE_USER: &str = "UPDATE users SET quota = quota - ? WHERE id = ? AND status = 1 \
+     AND quota >= ? AND EXISTS (SELECT 1 FROM replicas WHERE id = ? AND generation = ?)";
 /// Records a take in the lease, only when the statement before it changed a row.
 const RECORD_TAKE: &str =
     "INSERT INTO quota_leases (replica_id, holder_kind, holder_id, outstanding) \
@@ -56,9 +82,16 @@ const RECORD_TAKE: &str =
      DO UPDATE SET outstanding = quota_leases.outstanding + excluded.outstanding \
      RETURNING outstanding";
 
-/// One take: whose balance, how much, the balance it needs, for which replica.
-pub(crate) struct Take<'a> {
+/// A replica's registration: its id and the generation its leases belong to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Owner<'a> {
     pub replica: &'a str,
+    pub generation: i64,
+}
+
+/// One take: whose balance, how much, the balance it needs, for which registration.
+pub(crate) struct Take<'a> {
+    pub owner: Owner<'a>,
     pub holder: Holder,
     pub amount: i64,
     pub at_least: i64,
@@ -77,17 +110,24 @@ pub(crate) fn take_queries(postgres: bool, t: &Take<'_>) -> Vec<Query> {
             TAKE_USER_PG
         };
         return vec![Query::new(sql)
+            .bind(t.owner.replica)
+            .bind(t.owner.generation)
             .bind(t.amount)
             .bind(id)
             .bind(t.at_least)
-            .bind(t.replica)
+            .bind(t.owner.replica)
             .bind(t.amount)];
     }
     let take = if kind == 0 { TAKE_TOKEN } else { TAKE_USER };
     vec![
-        Query::new(take).bind(t.amount).bind(id).bind(t.at_least),
+        Query::new(take)
+            .bind(t.amount)
+            .bind(id)
+            .bind(t.at_least)
+            .bind(t.owner.replica)
+            .bind(t.owner.generation),
         Query::new(RECORD_TAKE)
-            .bind(t.replica)
+            .bind(t.owner.replica)
             .bind(kind)
             .bind(id)
             .bind(t.amount),
@@ -95,17 +135,27 @@ pub(crate) fn take_queries(postgres: bool, t: &Take<'_>) -> Vec<Query> {
 }
 
 /// Takes `amount` off the replica's lease record of one balance: quota it no longer holds
-/// because a request spent it or it went back to the balance in the same batch.
-pub(crate) fn lease_release_query(replica: &str, holder: Holder, amount: i64) -> Query {
+/// because a request spent it or it went back to the balance in the same batch. Nothing
+/// when the generation is gone: the recovery deleted that record.
+pub(crate) fn lease_release_query(owner: Owner<'_>, holder: Holder, amount: i64) -> Query {
     let (kind, id) = holder.key();
-    Query::new(
+    Query::new(&format!(
         "UPDATE quota_leases SET outstanding = outstanding - ? \
-         WHERE replica_id = ? AND holder_kind = ? AND holder_id = ?",
-    )
+         WHERE replica_id = ? AND holder_kind = ? AND holder_id = ? AND {REGISTERED}"
+    ))
     .bind(amount)
-    .bind(replica)
+    .bind(owner.replica)
     .bind(kind)
     .bind(id)
+    .bind(owner.replica)
+    .bind(owner.generation)
+}
+
+/// On PostgreSQL, the first statement of a settlement batch: locks the replica's row for
+/// share until the commit, so a recovery deleting it runs wholly before or after the
+/// batch, and every statement of the batch sees the generation the same way.
+pub(crate) fn hold_registration_query(replica: &str) -> Query {
+    Query::new("SELECT 1 FROM replicas WHERE id = ? FOR SHARE").bind(replica)
 }
 
 /// What a dead replica had outstanding of one kind of balance, per holder row.
@@ -161,22 +211,40 @@ impl ReplicaStore for SqlStore {
         &self.replica
     }
 
+    fn generation(&self) -> i64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
     async fn register_replica(&self, now: i64) -> StoreResult<()> {
+        // Positive and never 0 (the column's default, which no registration uses).
+        let generation = (rand::random::<i64>() & i64::MAX).max(1);
         let q = Query::new(
-            "INSERT INTO replicas (id, started_at, heartbeat_at) VALUES (?, ?, ?) \
-             ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+            "INSERT INTO replicas (id, started_at, heartbeat_at, generation) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, \
+             generation = excluded.generation",
         )
         .bind(self.replica.as_str())
         .bind(now)
-        .bind(now);
-        self.db.execute(q).await.map(|_| ())
+        .bind(now)
+        .bind(generation);
+        self.db.execute(q).await?;
+        self.generation.store(generation, Ordering::SeqCst);
+        Ok(())
     }
 
     async fn heartbeat(&self, now: i64) -> StoreResult<bool> {
-        let q = Query::new("UPDATE replicas SET heartbeat_at = ? WHERE id = ?")
+        let q = Query::new("UPDATE replicas SET heartbeat_at = ? WHERE id = ? AND generation = ?")
             .bind(now)
-            .bind(self.replica.as_str());
+            .bind(self.replica.as_str())
+            .bind(self.generation());
         Ok(self.db.execute(q).await? > 0)
+    }
+
+    async fn is_registered(&self) -> StoreResult<bool> {
+        let q = Query::new(&format!("SELECT 1 AS registered WHERE {REGISTERED}"))
+            .bind(self.replica.as_str())
+            .bind(self.generation());
+        Ok(self.db.fetch_optional(q).await?.is_some())
     }
 
     async fn stale_replicas(&self, before: i64) -> StoreResult<Vec<String>> {

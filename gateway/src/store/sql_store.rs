@@ -8,6 +8,8 @@ pub struct SqlStore {
     pub(crate) db: Arc<dyn SqlBackend>,
     /// This process's id in `replicas`: the owner of the quota leases it records.
     pub(crate) replica: String,
+    /// The generation of this replica's current registration (`store/replicas.rs`).
+    pub(crate) generation: std::sync::atomic::AtomicI64,
     /// Most parameters one statement may bind (D1 allows 100).
     pub(crate) bind_limit: usize,
 }
@@ -23,7 +25,16 @@ impl SqlStore {
         SqlStore {
             db,
             replica,
+            generation: std::sync::atomic::AtomicI64::new(0),
             bind_limit,
+        }
+    }
+
+    /// This replica's current registration, whose leases its takes and batches act for.
+    pub(crate) fn owner(&self) -> super::replicas::Owner<'_> {
+        super::replicas::Owner {
+            replica: &self.replica,
+            generation: self.generation.load(std::sync::atomic::Ordering::SeqCst),
         }
     }
 

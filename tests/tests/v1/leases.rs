@@ -197,6 +197,7 @@ async fn a_settlement_batch_retried_after_it_was_written_changes_nothing() {
     let batch = [LedgerEntry::Return {
         holder: Holder::User(w.user_id),
         amount: 700,
+        generation: store.generation(),
     }];
     assert!(!store.batch_written("batch-under-test").await.expect("db"));
     store

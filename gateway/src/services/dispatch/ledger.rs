@@ -112,10 +112,14 @@ impl Ledger {
         self.push(LedgerEntry::Settle(Box::new(s)));
     }
 
-    /// Queues quota a lease gives back to its holder's balance.
-    pub fn give_back(&self, holder: Holder, amount: i64) {
+    /// Queues quota a lease taken under `generation` gives back to its holder's balance.
+    pub fn give_back(&self, holder: Holder, amount: i64, generation: i64) {
         if amount != 0 {
-            self.push(LedgerEntry::Return { holder, amount });
+            self.push(LedgerEntry::Return {
+                holder,
+                amount,
+                generation,
+            });
         }
     }
 
@@ -363,7 +367,7 @@ fn give_up(entry: &LedgerEntry, err: &crate::store::DbError) {
             s.token_return,
             s.user_return
         ),
-        LedgerEntry::Return { holder, amount } => {
+        LedgerEntry::Return { holder, amount, .. } => {
             log::error!("returning {amount} quota to {holder:?} cannot be written ({err})")
         }
     }

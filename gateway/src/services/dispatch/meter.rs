@@ -246,17 +246,21 @@ fn settlement(quota: &QuotaLeases, mut d: MeterData) -> (Settlement, i64) {
         token_return: returns.token_return,
         token_held: returns.token_held,
         user_return: returns.user_return,
+        token_generation: returns.token_generation,
+        user_generation: returns.user_generation,
         log: d.log.into_row(),
     };
     (settlement, tokens)
 }
 
-/// What a settlement gives back to the balances.
+/// What a settlement gives back to the balances, and the generations it is written under.
 #[derive(Default)]
 struct Returns {
     token_return: i64,
     token_held: i64,
     user_return: i64,
+    token_generation: i64,
+    user_generation: i64,
 }
 
 /// Charges `actual` to the key (when limited) and the user, but never more than either
@@ -265,22 +269,33 @@ struct Returns {
 fn charge(quota: &QuotaLeases, d: &MeterData, actual: i64) -> (i64, Returns) {
     let r = d.reservation;
     let token = Holder::Token(d.token_id);
-    let mut out = Returns::default();
+    let mut out = Returns {
+        token_generation: r.token_generation,
+        user_generation: r.user_generation,
+        ..Returns::default()
+    };
     let mut charged = actual;
     if r.token_limited {
-        let (c, give, held) = quota.refund_capped(token, r.token_amount, actual);
-        (charged, out.token_return, out.token_held) = (c, give, held);
+        let t = quota.refund_capped(token, r.token_amount, actual, r.token_generation);
+        (charged, out.token_return, out.token_held) = (t.charged, t.give, t.held);
+        out.token_generation = t.generation;
     }
     if r.user_amount != 0 || charged != 0 {
-        let (c, give, _) = quota.refund_capped(Holder::User(d.user_id), r.user_amount, charged);
-        out.user_return = give;
-        if c < charged && r.token_limited {
+        let u = quota.refund_capped(
+            Holder::User(d.user_id),
+            r.user_amount,
+            charged,
+            r.user_generation,
+        );
+        out.user_return = u.give;
+        out.user_generation = u.generation;
+        if u.charged < charged && r.token_limited {
             // The user could pay less than the key was charged: the key gets the rest back.
-            let (give, held) = quota.refund(token, charged - c, 0);
+            let (give, held) = quota.refund(token, charged - u.charged, out.token_generation);
             out.token_return += give;
             out.token_held = held;
         }
-        charged = c;
+        charged = u.charged;
     }
     (charged, out)
 }

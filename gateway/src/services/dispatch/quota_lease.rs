@@ -23,6 +23,12 @@
 //! `REPLICA_ID`, else once its heartbeat is `REPLICA_STALE_SECS` old, by whichever replica
 //! notices first. Requests answered but not yet settled are thereby returned, not charged,
 //! and have no log row. The same holds with `QUOTA_LEASE_REQUESTS=0` (exact reservations).
+//!
+//! Quota in memory is tagged with the replica generation it was taken under. A replica
+//! that was only cut off may have been taken for dead and recovered: until its heartbeat
+//! tells it (it then drops what it holds and registers anew), its requests, refunds and
+//! returns still name the old generation, and the ledger's batch, finding that generation
+//! gone, charges them plainly and returns nothing (`store/ledger.rs`).
 
 use super::ledger::Ledger;
 use crate::store::ledger::{Holder, Reservation, ReserveError};
@@ -68,6 +74,8 @@ struct Lease {
     keep: i64,
     last_used: Option<Instant>,
     exact_until: Option<Instant>,
+    /// The replica generation `held` was taken under.
+    generation: i64,
 }
 
 impl Lease {
@@ -88,29 +96,64 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+impl Lease {
+    /// Makes `generation` the lease's. What it held under another one is dropped, unless
+    /// that one is the replica's current registration, which then wins (an amount of a
+    /// gone generation is never mixed into a live lease, nor kept in place of one).
+    fn adopt(&mut self, generation: i64, current: i64) -> bool {
+        if self.generation == generation {
+            return true;
+        }
+        if self.held != 0 && self.generation == current {
+            return false;
+        }
+        self.held = 0;
+        self.generation = generation;
+        true
+    }
+}
+
 impl Cell {
-    fn try_take(&self, amount: i64) -> bool {
+    /// Takes `amount` from the lease; the generation it was held under.
+    fn try_take(&self, amount: i64) -> Option<i64> {
         let mut l = lock(&self.lease);
         l.last_used = Some(Instant::now());
         if l.held >= amount {
             l.held -= amount;
-            true
+            Some(l.generation)
         } else {
-            false
+            None
         }
     }
 
-    fn drain(&self) -> i64 {
-        std::mem::take(&mut lock(&self.lease).held)
+    fn drain(&self) -> (i64, i64) {
+        let mut l = lock(&self.lease);
+        (std::mem::take(&mut l.held), l.generation)
     }
 
-    fn add(&self, amount: i64, keep: Option<i64>) {
+    fn add(&self, amount: i64, keep: Option<i64>, generation: i64, current: i64) {
         let mut l = lock(&self.lease);
+        if !l.adopt(generation, current) {
+            return;
+        }
         l.held = l.held.saturating_add(amount);
         if let Some(k) = keep {
             l.keep = k;
         }
     }
+}
+
+/// What a settlement does with one balance (`QuotaLeases::refund_capped`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refunded {
+    /// What the request is charged.
+    pub charged: i64,
+    /// What goes back to the balance now.
+    pub give: i64,
+    /// What the lease still holds.
+    pub held: i64,
+    /// The generation the settlement is written under.
+    pub generation: i64,
 }
 
 impl QuotaLeases {
@@ -141,44 +184,62 @@ impl QuotaLeases {
     ) -> Result<Result<Reservation, ReserveError>, DbError> {
         let token_limited = !token.unlimited_quota;
         let token_holder = Holder::Token(token.id);
-        if token_limited && !self.take(token_holder, amount).await? {
-            return Ok(Err(ReserveError::Token));
+        let mut token_generation = 0;
+        if token_limited {
+            match self.take(token_holder, amount).await? {
+                Some(g) => token_generation = g,
+                None => return Ok(Err(ReserveError::Token)),
+            }
         }
         let user = self.take(Holder::User(user_id), amount).await;
-        if !matches!(user, Ok(true)) && token_limited {
-            self.cell(token_holder).add(amount, None);
+        if !matches!(user, Ok(Some(_))) && token_limited {
+            let current = self.store.generation();
+            self.cell(token_holder)
+                .add(amount, None, token_generation, current);
         }
-        if !user? {
+        let Some(user_generation) = user? else {
             return Ok(Err(ReserveError::User));
-        }
+        };
         Ok(Ok(Reservation {
             token_amount: if token_limited { amount } else { 0 },
             user_amount: amount,
             token_limited,
+            token_generation,
+            user_generation,
         }))
     }
 
-    async fn take(&self, holder: Holder, amount: i64) -> Result<bool, DbError> {
+    /// Takes `amount` from the holder's lease, topping it up from the balance; the
+    /// generation it was taken under, or `None` when the balance is too small.
+    async fn take(&self, holder: Holder, amount: i64) -> Result<Option<i64>, DbError> {
         if amount <= 0 {
-            return Ok(true);
+            return Ok(Some(0));
         }
         let cell = self.cell(holder);
-        if cell.try_take(amount) {
-            return Ok(true);
+        if let Some(g) = cell.try_take(amount) {
+            return Ok(Some(g));
         }
         let _turn = cell.topping_up.lock().await;
-        if cell.try_take(amount) {
-            return Ok(true);
+        if let Some(g) = cell.try_take(amount) {
+            return Ok(Some(g));
         }
-        let had = cell.drain();
-        match self.top_up(holder, &cell, amount - had).await {
-            Ok(Some((taken, keep))) => {
-                cell.add(had + taken - amount, Some(keep));
-                Ok(true)
+        let (had, had_generation) = cell.drain();
+        let topped = self.top_up(holder, &cell, amount - had).await;
+        let current = self.store.generation();
+        match topped {
+            Ok(Some((taken, keep, g))) if had == 0 || had_generation == g => {
+                cell.add(had + taken - amount, Some(keep), g, current);
+                Ok(Some(g))
+            }
+            Ok(Some((taken, keep, g))) => {
+                // What the lease had was taken under a registration found dead meanwhile
+                // (the recovery returned it): the new take alone may not cover the request.
+                cell.add(taken, Some(keep), g, current);
+                Err(re_registering())
             }
             refused_or_failed => {
-                cell.add(had, None);
-                refused_or_failed.map(|_| false)
+                cell.add(had, None, had_generation, current);
+                refused_or_failed.map(|_| None)
             }
         }
     }
@@ -190,55 +251,90 @@ impl QuotaLeases {
         holder: Holder,
         cell: &Cell,
         need: i64,
-    ) -> Result<Option<(i64, i64)>, DbError> {
+    ) -> Result<Option<(i64, i64, i64)>, DbError> {
         let block = need.saturating_mul(self.requests_per_lease);
         let exact = lock(&cell.lease)
             .exact_until
             .is_some_and(|t| Instant::now() < t);
         if block > need && !exact {
             let at_least = block.saturating_mul(BLOCK_HEADROOM);
-            if self.store.take_quota(holder, block, at_least).await? {
-                return Ok(Some((block, block)));
+            if let Some(g) = self.store.take_quota(holder, block, at_least).await? {
+                return Ok(Some((block, block, g)));
             }
             lock(&cell.lease).exact_until = Some(Instant::now() + EXACT_FOR);
         }
-        if self.store.take_quota(holder, need, need).await? {
-            return Ok(Some((need, 0)));
+        if let Some(g) = self.store.take_quota(holder, need, need).await? {
+            return Ok(Some((need, 0, g)));
         }
         // Quota given back by this replica may still be queued: write it, look once more.
-        if self.ledger.flush().await && self.store.take_quota(holder, need, need).await? {
-            return Ok(Some((need, 0)));
+        if self.ledger.flush().await {
+            if let Some(g) = self.store.take_quota(holder, need, need).await? {
+                return Ok(Some((need, 0, g)));
+            }
+        }
+        // A take also fails while this replica's registration is gone (taken for dead
+        // while cut off): that is not the balance's fault.
+        if !self.store.is_registered().await? {
+            return Err(re_registering());
         }
         Ok(None)
     }
 
-    /// Refunds the unused part of a reservation into the lease (charging any excess) and
-    /// says what goes back to the balance now and what the lease still holds.
-    pub fn refund(&self, holder: Holder, reserved: i64, actual: i64) -> (i64, i64) {
+    /// Gives `amount` of a reservation taken under `generation` back into the lease;
+    /// returns what goes back to the balance now and what the lease still holds. Nothing
+    /// moves when the generation is no longer this replica's (the recovery returned it).
+    pub fn refund(&self, holder: Holder, amount: i64, generation: i64) -> (i64, i64) {
+        let current = self.store.generation();
         let cell = self.cell(holder);
         let mut l = lock(&cell.lease);
-        l.held = l.held.saturating_add(reserved.saturating_sub(actual));
-        l.last_used = Some(Instant::now());
-        let mut give = 0;
-        if l.held < 0 {
-            give = l.held;
-            l.held = 0;
+        if generation != current {
+            return (0, l.held);
         }
-        give += l.trim();
+        l.adopt(current, current);
+        l.held = l.held.saturating_add(amount);
+        l.last_used = Some(Instant::now());
+        let give = l.trim();
         (give, l.held)
     }
 
-    /// Settles like [`refund`](Self::refund), but charges at most the reservation plus
-    /// what the lease holds: both were taken from the balance already, so the charge can
-    /// never take the balance below zero. Returns (charged, give back, still held).
-    pub fn refund_capped(&self, holder: Holder, reserved: i64, actual: i64) -> (i64, i64, i64) {
+    /// Settles a reservation of `reserved` taken under `generation` at a cost of
+    /// `actual`: the unused part goes back into the lease, and the charge is at most the
+    /// reservation plus what the lease holds (both already taken from the balance, so the
+    /// balance never goes below zero). When the generation is no longer this replica's,
+    /// the recovery gave the reservation back: the whole cost is a plain charge, which
+    /// the ledger takes from the balance itself (never below zero either).
+    pub fn refund_capped(
+        &self,
+        holder: Holder,
+        reserved: i64,
+        actual: i64,
+        generation: i64,
+    ) -> Refunded {
+        let current = self.store.generation();
         let cell = self.cell(holder);
         let mut l = lock(&cell.lease);
+        if reserved != 0 && generation != current {
+            return Refunded {
+                charged: actual,
+                give: 0,
+                held: l.held,
+                generation,
+            };
+        }
+        // From here on the lease is this registration's (what it held under a gone one is
+        // dropped): with nothing reserved, the charge comes out of what it holds.
+        l.adopt(current, current);
+        let generation = current;
         let charged = actual.min(reserved.saturating_add(l.held.max(0)));
         l.held = l.held.saturating_add(reserved.saturating_sub(charged));
         l.last_used = Some(Instant::now());
         let give = l.trim();
-        (charged, give, l.held)
+        Refunded {
+            charged,
+            give,
+            held: l.held,
+            generation,
+        }
     }
 
     /// Call before reading balances to show with [`show_user`](Self::show_user) or
@@ -278,12 +374,12 @@ impl QuotaLeases {
     pub async fn release(&self, holder: Holder) {
         let cell = self.cell(holder);
         let _turn = cell.topping_up.lock().await;
-        let amount = {
+        let (amount, generation) = {
             let mut l = lock(&cell.lease);
             l.keep = 0;
-            std::mem::take(&mut l.held)
+            (std::mem::take(&mut l.held), l.generation)
         };
-        self.ledger.give_back(holder, amount);
+        self.ledger.give_back(holder, amount, generation);
         self.ledger.flush().await;
     }
 
@@ -321,10 +417,19 @@ impl QuotaLeases {
             if l.last_used.is_some_and(|t| t.elapsed() < idle_for) {
                 return true;
             }
-            self.ledger.give_back(*holder, std::mem::take(&mut l.held));
+            self.ledger
+                .give_back(*holder, std::mem::take(&mut l.held), l.generation);
             l.keep = 0;
             drop(l);
             Arc::strong_count(cell) > 1
         });
     }
+}
+
+fn re_registering() -> DbError {
+    DbError::Unavailable(
+        "this replica was taken for dead while cut off from the database and is registering \
+         again; try again in a few seconds"
+            .into(),
+    )
 }
