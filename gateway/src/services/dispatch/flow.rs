@@ -316,7 +316,7 @@ async fn try_channel(
     }
     let output = cr
         .output
-        .map(|plan| plan.for_attempt(provider, &upstream_model))
+        .map(|plan| plan.for_attempt(provider, &upstream_model, *upstream_model != *cr.model))
         .unwrap_or_default();
     meter.set_output_cap(output.capped);
     let out = Outbound {

@@ -96,12 +96,17 @@ impl OutputPlan {
     /// The limit for one attempt on a channel: the plan's, within the upstream model's
     /// maximum, written when the provider requires one (Anthropic) or when it is below
     /// what the client asked for. Also the value of `x-gateway-output-capped`, when the
-    /// gateway lowered the client's limit.
-    pub fn for_attempt(&self, provider: Provider, upstream_model: &str) -> Attempt {
+    /// gateway lowered the client's limit. `mapped` says whether the channel renamed the
+    /// model (else the plan's own limits are the upstream model's).
+    pub fn for_attempt(&self, provider: Provider, upstream_model: &str, mapped: bool) -> Attempt {
         if !self.produces_output() {
             return Attempt::default();
         }
-        let upstream = model_catalog::lookup(upstream_model);
+        let upstream = if mapped {
+            model_catalog::lookup(upstream_model)
+        } else {
+            self.model
+        };
         let limit = upstream
             .max_output
             .map_or(self.limit, |max| self.limit.min(max));
@@ -306,11 +311,11 @@ mod tests {
     #[test]
     fn the_attempt_writes_the_limit_only_when_lowered_or_required() {
         let mut p = plan(500, 1, "gpt-4o-mini");
-        let a = p.for_attempt(Provider::OpenAi, "gpt-4o-mini");
+        let a = p.for_attempt(Provider::OpenAi, "gpt-4o-mini", false);
         assert_eq!(a.capped, None);
         assert_eq!(a.limit.and_then(|l| l.set), None);
         p.limit = 100;
-        let a = p.for_attempt(Provider::OpenAi, "o3");
+        let a = p.for_attempt(Provider::OpenAi, "o3", true);
         assert_eq!(a.capped, Some(100));
         assert_eq!(
             a.limit.map(|l| (l.set, l.reasoning)),
@@ -319,7 +324,7 @@ mod tests {
         let mut none = plan(0, 1, "claude-3-5-haiku");
         none.requested = None;
         none.limit = none.model.planned(None);
-        let a = none.for_attempt(Provider::Anthropic, "claude-3-5-haiku");
+        let a = none.for_attempt(Provider::Anthropic, "claude-3-5-haiku", false);
         assert_eq!((a.capped, a.limit.and_then(|l| l.set)), (None, Some(8192)));
     }
 }

@@ -97,26 +97,21 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Lease {
-    /// Makes `generation` the lease's. What it held under another one is dropped, unless
-    /// that one is the replica's current registration, which then wins (an amount of a
-    /// gone generation is never mixed into a live lease, nor kept in place of one).
-    fn adopt(&mut self, generation: i64, current: i64) -> bool {
-        if self.generation == generation {
-            return true;
+    /// Makes the lease the current registration's: what it held under a gone one is
+    /// dropped (the recovery returned it to the balance).
+    fn adopt(&mut self, current: i64) {
+        if self.generation != current {
+            self.held = 0;
+            self.generation = current;
         }
-        if self.held != 0 && self.generation == current {
-            return false;
-        }
-        self.held = 0;
-        self.generation = generation;
-        true
     }
 }
 
 impl Cell {
     /// Takes `amount` from the lease; the generation it was held under.
-    fn try_take(&self, amount: i64) -> Option<i64> {
+    fn try_take(&self, amount: i64, current: i64) -> Option<i64> {
         let mut l = lock(&self.lease);
+        l.adopt(current);
         l.last_used = Some(Instant::now());
         if l.held >= amount {
             l.held -= amount;
@@ -131,11 +126,14 @@ impl Cell {
         (std::mem::take(&mut l.held), l.generation)
     }
 
+    /// Puts quota taken under `generation` into the lease; nothing of a gone
+    /// registration is put back into memory.
     fn add(&self, amount: i64, keep: Option<i64>, generation: i64, current: i64) {
-        let mut l = lock(&self.lease);
-        if !l.adopt(generation, current) {
+        if generation != current {
             return;
         }
+        let mut l = lock(&self.lease);
+        l.adopt(current);
         l.held = l.held.saturating_add(amount);
         if let Some(k) = keep {
             l.keep = k;
@@ -216,11 +214,11 @@ impl QuotaLeases {
             return Ok(Some(0));
         }
         let cell = self.cell(holder);
-        if let Some(g) = cell.try_take(amount) {
+        if let Some(g) = cell.try_take(amount, self.store.generation()) {
             return Ok(Some(g));
         }
         let _turn = cell.topping_up.lock().await;
-        if let Some(g) = cell.try_take(amount) {
+        if let Some(g) = cell.try_take(amount, self.store.generation()) {
             return Ok(Some(g));
         }
         let (had, had_generation) = cell.drain();
@@ -290,7 +288,7 @@ impl QuotaLeases {
         if generation != current {
             return (0, l.held);
         }
-        l.adopt(current, current);
+        l.adopt(current);
         l.held = l.held.saturating_add(amount);
         l.last_used = Some(Instant::now());
         let give = l.trim();
@@ -323,7 +321,7 @@ impl QuotaLeases {
         }
         // From here on the lease is this registration's (what it held under a gone one is
         // dropped): with nothing reserved, the charge comes out of what it holds.
-        l.adopt(current, current);
+        l.adopt(current);
         let generation = current;
         let charged = actual.min(reserved.saturating_add(l.held.max(0)));
         l.held = l.held.saturating_add(reserved.saturating_sub(charged));
@@ -350,7 +348,15 @@ impl QuotaLeases {
     /// What this replica holds of a balance (added to the balance it shows).
     pub fn held(&self, holder: Holder) -> i64 {
         let cell = lock(&self.cells).get(&holder).cloned();
-        cell.map_or(0, |c| lock(&c.lease).held)
+        let current = self.store.generation();
+        cell.map_or(0, |c| {
+            let l = lock(&c.lease);
+            if l.generation == current {
+                l.held
+            } else {
+                0
+            }
+        })
     }
 
     /// The key as a reader should see it: its balance includes what this replica holds.
