@@ -363,13 +363,13 @@ impl SqlBackend for D1Backend {
         self.send(&json!({ "batch": batch })).await.map(|_| ())
     }
 
-    async fn batch_fetch(&self, qs: Vec<Query>) -> Result<Vec<Row>, DbError> {
+    async fn batch_returns_row(&self, qs: Vec<Query>) -> Result<bool, DbError> {
         let batch: Vec<Json> = qs
             .iter()
             .map(|q| json!({ "sql": q.sql, "params": encode_params(q.all_params()) }))
             .collect();
         let mut results = self.send(&json!({ "batch": batch })).await?;
-        Ok(results.pop().map(to_rows).unwrap_or_default())
+        Ok(results.pop().is_some_and(|r| !to_rows(r).is_empty()))
     }
 
     fn postgres(&self) -> bool {

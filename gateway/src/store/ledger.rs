@@ -366,11 +366,11 @@ impl LedgerStore for SqlStore {
             amount,
             at_least,
         };
-        let rows = self
+        let taken = self
             .db
-            .batch_fetch(take_queries(self.db.postgres(), &take))
+            .batch_returns_row(take_queries(self.db.postgres(), &take))
             .await?;
-        Ok((!rows.is_empty()).then_some(take.owner.generation))
+        Ok(taken.then_some(take.owner.generation))
     }
 
     async fn apply(&self, batch_id: &str, entries: &[LedgerEntry]) -> StoreResult<()> {

@@ -58,8 +58,8 @@ impl SqlBackend for OwnerRuntime {
         self.on_owner(|db| async move { db.batch(qs).await }).await
     }
 
-    async fn batch_fetch(&self, qs: Vec<Query>) -> Result<Vec<Row>, DbError> {
-        self.on_owner(|db| async move { db.batch_fetch(qs).await })
+    async fn batch_returns_row(&self, qs: Vec<Query>) -> Result<bool, DbError> {
+        self.on_owner(|db| async move { db.batch_returns_row(qs).await })
             .await
     }
 

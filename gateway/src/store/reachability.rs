@@ -135,8 +135,8 @@ impl SqlBackend for Reachability {
         self.guarded(|db| async move { db.batch(qs).await }).await
     }
 
-    async fn batch_fetch(&self, qs: Vec<Query>) -> Result<Vec<Row>, DbError> {
-        self.guarded(|db| async move { db.batch_fetch(qs).await })
+    async fn batch_returns_row(&self, qs: Vec<Query>) -> Result<bool, DbError> {
+        self.guarded(|db| async move { db.batch_returns_row(qs).await })
             .await
     }
 
@@ -177,8 +177,8 @@ mod tests {
         async fn batch(&self, _: Vec<Query>) -> Result<(), DbError> {
             self.execute(Query::new("")).await.map(|_| ())
         }
-        async fn batch_fetch(&self, _: Vec<Query>) -> Result<Vec<Row>, DbError> {
-            self.execute(Query::new("")).await.map(|_| Vec::new())
+        async fn batch_returns_row(&self, _: Vec<Query>) -> Result<bool, DbError> {
+            self.execute(Query::new("")).await.map(|_| false)
         }
         fn postgres(&self) -> bool {
             false
@@ -203,7 +203,7 @@ mod tests {
         async fn batch(&self, _: Vec<Query>) -> Result<(), DbError> {
             std::future::pending().await
         }
-        async fn batch_fetch(&self, _: Vec<Query>) -> Result<Vec<Row>, DbError> {
+        async fn batch_returns_row(&self, _: Vec<Query>) -> Result<bool, DbError> {
             std::future::pending().await
         }
         fn postgres(&self) -> bool {

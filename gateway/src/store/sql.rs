@@ -131,8 +131,9 @@ pub trait SqlBackend: Send + Sync {
     async fn execute(&self, q: Query) -> Result<u64, DbError>;
     async fn fetch_all(&self, q: Query) -> Result<Vec<Row>, DbError>;
     async fn batch(&self, qs: Vec<Query>) -> Result<(), DbError>;
-    /// Runs all statements atomically like `batch` and returns the rows of the last one.
-    async fn batch_fetch(&self, qs: Vec<Query>) -> Result<Vec<Row>, DbError>;
+    /// Runs all statements atomically like `batch`; whether the last one returned a row
+    /// (a guarded take's `RETURNING`).
+    async fn batch_returns_row(&self, qs: Vec<Query>) -> Result<bool, DbError>;
     /// Whether this is PostgreSQL, for the few statements whose best form differs (a
     /// data-modifying `WITH` there, a batch guarded by `changes()` on SQLite and D1).
     /// No default: a wrapper that forgot to ask its inner backend would answer wrongly.

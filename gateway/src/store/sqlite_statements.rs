@@ -56,17 +56,19 @@ impl Batches {
     }
 
     /// Runs `queries` in one transaction.
-    pub fn apply(&mut self, queries: &[Query]) -> Result<(), DbError> {
+    pub fn apply(&mut self, queries: &[Query]) -> Result<bool, DbError> {
         // IMMEDIATE takes the write lock up front: a deferred transaction that reads first
         // could find another writer ahead of it and fail instead of waiting.
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(map_err)?;
+        let mut returned = false;
         for q in queries {
-            self.statements.run(q)?;
+            returned = self.statements.run(q)?;
         }
-        tx.commit().map_err(map_err)
+        tx.commit().map_err(map_err)?;
+        Ok(returned)
     }
 }
 
@@ -79,8 +81,9 @@ struct Statements {
 impl Statements {
     /// Runs one query: binds its parameters, steps through every row it returns (a guard's
     /// `SELECT` or a `RETURNING`), and leaves the statement reset (its bindings cleared
-    /// unless the query bound every parameter; see the module comment).
-    pub fn run(&mut self, q: &Query) -> Result<(), DbError> {
+    /// unless the query bound every parameter; see the module comment). Says whether it
+    /// returned a row.
+    pub fn run(&mut self, q: &Query) -> Result<bool, DbError> {
         let stmt = self.prepared(&q.sql)?;
         let given = q.params.len() + q.rows.iter().map(|r| r.len()).sum::<usize>();
         // SAFETY: a live statement of `db`.
@@ -122,11 +125,12 @@ impl Statements {
             }
         }
         running.bound_all = bound_all;
+        let mut returned = false;
         loop {
             // SAFETY: as above; every parameter is bound.
             match unsafe { ffi::sqlite3_step(running.stmt.as_ptr()) } {
-                ffi::SQLITE_ROW => {}
-                ffi::SQLITE_DONE => return Ok(()),
+                ffi::SQLITE_ROW => returned = true,
+                ffi::SQLITE_DONE => return Ok(returned),
                 rc => return Err(self.error(rc)),
             }
         }

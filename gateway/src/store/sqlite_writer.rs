@@ -25,7 +25,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 struct Job {
     queries: Vec<Query>,
-    done: oneshot::Sender<Result<(), DbError>>,
+    done: oneshot::Sender<Result<bool, DbError>>,
 }
 
 pub struct SqliteWriter {
@@ -63,8 +63,8 @@ impl SqliteWriter {
         Ok(SqliteWriter { jobs })
     }
 
-    /// Runs `queries` in one transaction.
-    pub async fn batch(&self, queries: Vec<Query>) -> Result<(), DbError> {
+    /// Runs `queries` in one transaction; whether the last one returned a row.
+    pub async fn batch(&self, queries: Vec<Query>) -> Result<bool, DbError> {
         let (done, answer) = oneshot::channel();
         self.jobs.send(Job { queries, done }).map_err(stopped)?;
         answer.await.map_err(stopped)?

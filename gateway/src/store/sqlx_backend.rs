@@ -189,7 +189,7 @@ impl SqlBackend for SqlxBackend {
 
     async fn batch(&self, qs: Vec<Query>) -> Result<(), DbError> {
         if let Some(writer) = &self.writer {
-            return writer.batch(qs).await;
+            return writer.batch(qs).await.map(|_| ());
         }
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         for q in &qs {
@@ -202,18 +202,24 @@ impl SqlBackend for SqlxBackend {
         tx.commit().await.map_err(map_err)
     }
 
-    async fn batch_fetch(&self, qs: Vec<Query>) -> Result<Vec<Row>, DbError> {
+    async fn batch_returns_row(&self, qs: Vec<Query>) -> Result<bool, DbError> {
+        // On SQLite the writer's connection takes it: its statements stay prepared, and a
+        // pooled connection would only wait for that writer's lock anyway.
+        if let Some(writer) = &self.writer {
+            return writer.batch(qs).await;
+        }
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let mut rows = Vec::new();
+        let mut returned = false;
         for q in &qs {
             let sql = self.sql(q);
-            rows = bind_all(sqlx::query(&sql), q.all_params())
+            returned = !bind_all(sqlx::query(&sql), q.all_params())
                 .fetch_all(&mut *tx)
                 .await
-                .map_err(map_err)?;
+                .map_err(map_err)?
+                .is_empty();
         }
         tx.commit().await.map_err(map_err)?;
-        Ok(rows.iter().map(convert_row).collect())
+        Ok(returned)
     }
 
     fn postgres(&self) -> bool {
