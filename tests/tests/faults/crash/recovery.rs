@@ -178,12 +178,13 @@ async fn a_replica_recovered_while_alive_charges_its_late_settlements_once() {
         ("DATABASE_URL", url.as_str()),
         ("INITIAL_ADMIN_PASSWORD", ADMIN_PASSWORD),
     ];
-    // Settlements wait 3 s in the writer, so the recovery finds some still queued; the
-    // heartbeat (every second) notices the recovery within a second.
+    // Settlements wait up to 10 s in the writer (the flushes below hurry it), so the
+    // recovery finds some still queued; the heartbeat (every second) notices the recovery
+    // within a second.
     let mut vars = base.to_vec();
     vars.extend([
         ("REPLICA_STALE_SECS", "3"),
-        ("SETTLEMENT_INTERVAL_MS", "3000"),
+        ("SETTLEMENT_INTERVAL_MS", "10000"),
     ]);
     let a = TestGateway::spawn_with(&vars).await;
     let b = TestGateway::spawn_with(&base).await;
