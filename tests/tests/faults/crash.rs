@@ -10,6 +10,7 @@
 //! `TEST_DATABASE_URL`, D1 with `TEST_D1_URL`); the two-replica test needs PostgreSQL.
 
 mod books;
+mod cut_off;
 mod load;
 mod recovery;
 

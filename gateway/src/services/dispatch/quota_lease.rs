@@ -53,6 +53,22 @@ pub struct QuotaLeases {
     /// the writer between the read and the addition would be in neither figure, and the
     /// balance would read short by the whole lease.
     steady: tokio::sync::RwLock<()>,
+    /// One registration anew at a time (`register_again`).
+    renewing: tokio::sync::Mutex<()>,
+}
+
+/// What topping a lease up came to.
+enum TopUp {
+    /// `taken` under `generation`, of which the lease may keep `keep`.
+    Taken {
+        taken: i64,
+        keep: i64,
+        generation: i64,
+    },
+    /// The balance is too small.
+    Refused,
+    /// This replica's registration was gone and has been made anew: take again.
+    Renewed,
 }
 
 /// Keeps idle leases where they are while a reader adds them to balances it reads
@@ -162,6 +178,7 @@ impl QuotaLeases {
             requests_per_lease,
             cells: Mutex::new(Default::default()),
             steady: tokio::sync::RwLock::new(()),
+            renewing: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -214,68 +231,105 @@ impl QuotaLeases {
             return Ok(Some(0));
         }
         let cell = self.cell(holder);
-        if let Some(g) = cell.try_take(amount, self.store.generation()) {
-            return Ok(Some(g));
-        }
-        let _turn = cell.topping_up.lock().await;
-        if let Some(g) = cell.try_take(amount, self.store.generation()) {
-            return Ok(Some(g));
-        }
-        let (had, had_generation) = cell.drain();
-        let topped = self.top_up(holder, &cell, amount - had).await;
-        let current = self.store.generation();
-        match topped {
-            Ok(Some((taken, keep, g))) if had == 0 || had_generation == g => {
-                cell.add(had + taken - amount, Some(keep), g, current);
-                Ok(Some(g))
+        // A second round only after this replica registered anew (its leases were
+        // returned by another replica while it was cut off).
+        for _ in 0..2 {
+            if let Some(g) = cell.try_take(amount, self.store.generation()) {
+                return Ok(Some(g));
             }
-            Ok(Some((taken, keep, g))) => {
-                // What the lease had was taken under a registration found dead meanwhile
-                // (the recovery returned it): the new take alone may not cover the request.
-                cell.add(taken, Some(keep), g, current);
-                Err(re_registering())
+            let _turn = cell.topping_up.lock().await;
+            if let Some(g) = cell.try_take(amount, self.store.generation()) {
+                return Ok(Some(g));
             }
-            refused_or_failed => {
-                cell.add(had, None, had_generation, current);
-                refused_or_failed.map(|_| None)
+            let (had, had_generation) = cell.drain();
+            let topped = self.top_up(holder, &cell, amount - had).await;
+            let current = self.store.generation();
+            match topped {
+                Ok(TopUp::Taken {
+                    taken,
+                    keep,
+                    generation,
+                }) => {
+                    if had == 0 || had_generation == generation {
+                        cell.add(had + taken - amount, Some(keep), generation, current);
+                        return Ok(Some(generation));
+                    }
+                    // What the lease had belongs to a registration found gone meanwhile
+                    // (the recovery returned it): the new take alone may not cover this.
+                    cell.add(taken, Some(keep), generation, current);
+                }
+                Ok(TopUp::Renewed) => cell.add(had, None, had_generation, current),
+                Ok(TopUp::Refused) => {
+                    cell.add(had, None, had_generation, current);
+                    return Ok(None);
+                }
+                Err(e) => {
+                    cell.add(had, None, had_generation, current);
+                    return Err(e);
+                }
             }
         }
+        Err(re_registering())
     }
 
     /// Takes at least `need` from the balance: a block when the balance is large, else
-    /// exactly `need`. Returns what was taken and how much the lease may keep.
-    async fn top_up(
-        &self,
-        holder: Holder,
-        cell: &Cell,
-        need: i64,
-    ) -> Result<Option<(i64, i64, i64)>, DbError> {
+    /// exactly `need`.
+    async fn top_up(&self, holder: Holder, cell: &Cell, need: i64) -> Result<TopUp, DbError> {
+        let registration = self.store.generation();
         let block = need.saturating_mul(self.requests_per_lease);
         let exact = lock(&cell.lease)
             .exact_until
             .is_some_and(|t| Instant::now() < t);
+        let taken = |taken, keep, generation| TopUp::Taken {
+            taken,
+            keep,
+            generation,
+        };
         if block > need && !exact {
             let at_least = block.saturating_mul(BLOCK_HEADROOM);
             if let Some(g) = self.store.take_quota(holder, block, at_least).await? {
-                return Ok(Some((block, block, g)));
+                return Ok(taken(block, block, g));
             }
             lock(&cell.lease).exact_until = Some(Instant::now() + EXACT_FOR);
         }
         if let Some(g) = self.store.take_quota(holder, need, need).await? {
-            return Ok(Some((need, 0, g)));
+            return Ok(taken(need, 0, g));
         }
         // Quota given back by this replica may still be queued: write it, look once more.
         if self.ledger.flush().await {
             if let Some(g) = self.store.take_quota(holder, need, need).await? {
-                return Ok(Some((need, 0, g)));
+                return Ok(taken(need, 0, g));
             }
         }
         // A take also fails while this replica's registration is gone (taken for dead
-        // while cut off): that is not the balance's fault.
-        if !self.store.is_registered().await? {
-            return Err(re_registering());
+        // while cut off): that is not the balance's fault. Registered anew meanwhile, the
+        // takes above may have named the old one.
+        if self.store.generation() != registration {
+            return Ok(TopUp::Renewed);
         }
-        Ok(None)
+        if !self.store.is_registered().await? {
+            self.register_again().await?;
+            return Ok(TopUp::Renewed);
+        }
+        Ok(TopUp::Refused)
+    }
+
+    /// Another replica took this one for dead (its heartbeat went stale while it was cut
+    /// off from the database) and returned its leases: drops what it holds in memory (its
+    /// late settlements become plain charges, `store/ledger.rs`) and registers under a new
+    /// generation. Called by the heartbeat and by a take that finds the registration gone,
+    /// whichever comes first; the other finds it done.
+    pub async fn register_again(&self) -> Result<(), DbError> {
+        let _one = self.renewing.lock().await;
+        if self.store.is_registered().await? {
+            return Ok(());
+        }
+        log::error!(
+            "this replica's heartbeat was stale and another replica returned its quota \
+             leases; dropping what it held and registering again"
+        );
+        self.abandon();
+        self.store.register_replica(crate::util::now()).await
     }
 
     /// Gives `amount` of a reservation taken under `generation` back into the lease;
@@ -391,7 +445,7 @@ impl QuotaLeases {
 
     /// Forgets what this replica holds without giving it back: another replica found this
     /// one's heartbeat stale and has already returned its leases to the balances.
-    pub fn abandon(&self) {
+    fn abandon(&self) {
         for cell in lock(&self.cells).values() {
             let mut l = lock(&cell.lease);
             l.held = 0;

@@ -86,12 +86,7 @@ pub fn spawn(
             match store.heartbeat(now).await {
                 Ok(true) => {}
                 Ok(false) => {
-                    log::error!(
-                        "this replica's heartbeat was stale and another replica returned its \
-                         quota leases; dropping what it held and registering again"
-                    );
-                    quota.abandon();
-                    if let Err(e) = store.register_replica(now).await {
+                    if let Err(e) = quota.register_again().await {
                         log::warn!("could not register this replica again: {e}");
                         connected_since = None;
                         continue;
