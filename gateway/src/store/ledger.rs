@@ -181,7 +181,7 @@ fn batch_queries(
     entries: &[LedgerEntry],
     now: i64,
 ) -> Vec<Query> {
-    let owner = store.owner();
+    let owner = Owner::of(store);
     let mut tokens: Vec<(TotalsKey, Totals)> = Vec::new();
     let mut users: Vec<(TotalsKey, Totals)> = Vec::new();
     let mut channels: Vec<(i64, i64)> = Vec::new();
@@ -361,7 +361,7 @@ impl LedgerStore for SqlStore {
         at_least: i64,
     ) -> StoreResult<Option<i64>> {
         let take = Take {
-            owner: self.owner(),
+            owner: Owner::of(self),
             holder,
             amount,
             at_least,

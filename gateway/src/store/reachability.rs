@@ -21,6 +21,10 @@ pub const RETRY_AFTER: Duration = Duration::from_millis(500);
 pub struct Reachability {
     inner: Arc<dyn SqlBackend>,
     down: Arc<AtomicBool>,
+    /// How often the database was found answering again after an outage. A query that
+    /// began before the last return and failed after it reports the outage that is over
+    /// (a request sent to a dead server that only gave up later), not a new one.
+    returns: Arc<std::sync::atomic::AtomicU64>,
     /// Queries under way and when each began: before the first one fails (a connect to a
     /// dead server can take the whole acquire timeout), a long wait is the only sign.
     pending: Pending,
@@ -34,6 +38,7 @@ impl Reachability {
         Reachability {
             inner,
             down: Arc::new(AtomicBool::new(false)),
+            returns: Arc::default(),
             pending: Pending::default(),
             owner: Handle::current(),
         }
@@ -53,15 +58,21 @@ impl Reachability {
                 "the database is unreachable (checked again every 500 ms)".into(),
             ));
         }
+        let began = self.returns.load(Ordering::Acquire);
         let result = {
             let _waiting = self.pending.begin();
             call(self.inner.clone()).await
         };
-        if matches!(result, Err(DbError::Unavailable(_))) && !self.down.swap(true, Ordering::AcqRel)
+        if matches!(result, Err(DbError::Unavailable(_)))
+            && self.returns.load(Ordering::Acquire) == began
+            && !self.down.swap(true, Ordering::AcqRel)
         {
             log::warn!("database unreachable: queries fail at once until it answers again");
-            self.owner
-                .spawn(wait_until_reachable(self.inner.clone(), self.down.clone()));
+            self.owner.spawn(wait_until_reachable(
+                self.inner.clone(),
+                self.down.clone(),
+                self.returns.clone(),
+            ));
         }
         result
     }
@@ -107,7 +118,11 @@ impl Drop for PendingGuard<'_> {
 }
 
 /// Asks the database every `RETRY_AFTER` until it answers, then lets queries through.
-async fn wait_until_reachable(db: Arc<dyn SqlBackend>, down: Arc<AtomicBool>) {
+async fn wait_until_reachable(
+    db: Arc<dyn SqlBackend>,
+    down: Arc<AtomicBool>,
+    returns: Arc<std::sync::atomic::AtomicU64>,
+) {
     loop {
         tokio::time::sleep(RETRY_AFTER).await;
         match db.fetch_all(Query::new("SELECT 1")).await {
@@ -116,6 +131,7 @@ async fn wait_until_reachable(db: Arc<dyn SqlBackend>, down: Arc<AtomicBool>) {
             _ => break,
         }
     }
+    returns.fetch_add(1, Ordering::AcqRel);
     down.store(false, Ordering::Release);
     log::warn!("database reachable again");
 }
@@ -251,5 +267,61 @@ mod tests {
         tokio::time::sleep(RETRY_AFTER * 3).await;
         assert!(!guard.is_down(), "the background check saw it answer");
         assert!(guard.execute(Query::new("x")).await.is_ok());
+    }
+
+    /// A query that is only answered when let go, then as unreachable.
+    #[derive(Default)]
+    struct Hanging {
+        go: tokio::sync::Notify,
+    }
+
+    #[async_trait]
+    impl SqlBackend for Hanging {
+        async fn execute(&self, _: Query) -> Result<u64, DbError> {
+            self.go.notified().await;
+            Err(DbError::Unavailable("timed out".into()))
+        }
+        async fn fetch_all(&self, _: Query) -> Result<Vec<Row>, DbError> {
+            Ok(Vec::new())
+        }
+        async fn batch(&self, _: Vec<Query>) -> Result<(), DbError> {
+            Ok(())
+        }
+        async fn batch_returns_row(&self, _: Vec<Query>) -> Result<bool, DbError> {
+            Ok(false)
+        }
+        fn postgres(&self) -> bool {
+            false
+        }
+        fn in_doubt(&self) -> bool {
+            false
+        }
+    }
+
+    #[tokio::test]
+    async fn a_query_sent_during_an_outage_that_fails_after_it_ended_starts_no_new_one() {
+        let db = Arc::new(Hanging::default());
+        let guard = Arc::new(Reachability::new(db.clone()));
+        let stale = {
+            let guard = guard.clone();
+            tokio::spawn(async move { guard.execute(Query::new("sent during the outage")).await })
+        };
+        tokio::time::sleep(RETRY_AFTER / 5).await;
+        // Another query finds the database unreachable; the check then sees it answer.
+        guard.down.store(true, Ordering::SeqCst);
+        tokio::spawn(wait_until_reachable(
+            db.clone(),
+            guard.down.clone(),
+            guard.returns.clone(),
+        ));
+        tokio::time::sleep(RETRY_AFTER * 3).await;
+        assert!(!guard.is_down(), "the database answers again");
+        db.go.notify_one();
+        let failed = stale.await.expect("task");
+        assert!(matches!(failed, Err(DbError::Unavailable(_))));
+        assert!(
+            !guard.is_down(),
+            "the late failure of a query sent before the return is not a new outage"
+        );
     }
 }

@@ -89,6 +89,16 @@ pub(crate) struct Owner<'a> {
     pub generation: i64,
 }
 
+impl<'a> Owner<'a> {
+    /// `store`'s current registration, whose leases its takes and batches act for.
+    pub(crate) fn of(store: &'a SqlStore) -> Self {
+        Owner {
+            replica: &store.replica,
+            generation: store.generation.load(Ordering::SeqCst),
+        }
+    }
+}
+
 /// One take: whose balance, how much, the balance it needs, for which registration.
 pub(crate) struct Take<'a> {
     pub owner: Owner<'a>,

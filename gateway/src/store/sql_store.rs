@@ -30,14 +30,6 @@ impl SqlStore {
         }
     }
 
-    /// This replica's current registration, whose leases its takes and batches act for.
-    pub(crate) fn owner(&self) -> super::replicas::Owner<'_> {
-        super::replicas::Owner {
-            replica: &self.replica,
-            generation: self.generation.load(std::sync::atomic::Ordering::SeqCst),
-        }
-    }
-
     /// One page of `SELECT {columns}{filter} ORDER BY {order}` plus the filter's total.
     /// `filter` is the `FROM … WHERE …` part with its parameters; `order` is fixed text.
     pub(crate) async fn paged<T>(
