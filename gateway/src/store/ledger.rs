@@ -7,7 +7,7 @@
 pub use super::holder::Holder;
 use super::logs::{insert_logs_query, LogRow};
 use super::replicas::{
-    hold_registration_query, lease_release_query, take_queries, Owner, Take, REGISTERED,
+    hold_registration_query, lease_release_query, registered, take_queries, Owner, Take,
 };
 use super::sql::Query;
 use super::sql_store::SqlStore;
@@ -173,7 +173,7 @@ fn release(all: &mut Vec<(Holder, i64, i64)>, holder: Holder, generation: i64, a
 /// and channel (one UPDATE each however many requests they cover), logs go in multi-row
 /// INSERTs, lease returns follow, and the replica's lease records last. The batch's id
 /// goes first, so a batch already written fails at once. Whether a generation is still
-/// registered is decided by each statement (`REGISTERED`); on PostgreSQL the batch holds
+/// registered is decided by each statement (`registered!`); on PostgreSQL the batch holds
 /// the replica's row first, so all of them decide alike.
 fn batch_queries(
     store: &SqlStore,
@@ -257,15 +257,18 @@ fn batch_queries(
         let limited = i64::from(t.limited);
         let left = t.returned.saturating_add(t.held);
         out.push(
-            Query::new(&format!(
-                "UPDATE tokens SET remain_quota = CASE WHEN {REGISTERED} THEN remain_quota + ? \
+            Query::new(concat!(
+                "UPDATE tokens SET remain_quota = CASE WHEN ",
+                registered!(),
+                " THEN remain_quota + ? \
                  WHEN remain_quota >= ? THEN remain_quota - ? ELSE 0 END, \
                  used_quota = used_quota + ?, request_count = request_count + ?, last_used_at = ?, \
-                 status = CASE \
-                 WHEN ? = 1 AND {REGISTERED} AND unlimited_quota = 0 AND status = 1 \
-                 AND remain_quota + ? <= 0 THEN 4 \
-                 WHEN ? = 1 AND {REGISTERED} AND unlimited_quota = 0 AND status = 4 \
-                 AND remain_quota + ? > 0 THEN 1 \
+                 status = CASE WHEN ? = 1 AND ",
+                registered!(),
+                " AND unlimited_quota = 0 AND status = 1 AND remain_quota + ? <= 0 THEN 4 \
+                 WHEN ? = 1 AND ",
+                registered!(),
+                " AND unlimited_quota = 0 AND status = 4 AND remain_quota + ? > 0 THEN 1 \
                  ELSE status END WHERE id = ?"
             ))
             .bind(owner.replica)
@@ -289,9 +292,10 @@ fn batch_queries(
     }
     for ((id, generation), u) in users {
         out.push(
-            Query::new(&format!(
-                "UPDATE users SET quota = CASE WHEN {REGISTERED} THEN quota + ? \
-                 WHEN quota >= ? THEN quota - ? ELSE 0 END, \
+            Query::new(concat!(
+                "UPDATE users SET quota = CASE WHEN ",
+                registered!(),
+                " THEN quota + ? WHEN quota >= ? THEN quota - ? ELSE 0 END, \
                  used_quota = used_quota + ?, request_count = request_count + ? WHERE id = ?"
             ))
             .bind(owner.replica)
@@ -331,16 +335,18 @@ fn batch_queries(
 /// A lease given back; nothing once its generation is gone (the recovery returned it).
 fn return_query(owner: Owner<'_>, holder: Holder, amount: i64) -> Query {
     let q = match holder {
-        Holder::Token(id) => Query::new(&format!(
+        Holder::Token(id) => Query::new(concat!(
             "UPDATE tokens SET remain_quota = remain_quota + ?, status = CASE \
              WHEN status = 4 AND unlimited_quota = 0 AND remain_quota + ? > 0 THEN 1 \
-             ELSE status END WHERE id = ? AND {REGISTERED}"
+             ELSE status END WHERE id = ? AND ",
+            registered!()
         ))
         .bind(amount)
         .bind(amount)
         .bind(id),
-        Holder::User(id) => Query::new(&format!(
-            "UPDATE users SET quota = quota + ? WHERE id = ? AND {REGISTERED}"
+        Holder::User(id) => Query::new(concat!(
+            "UPDATE users SET quota = quota + ? WHERE id = ? AND ",
+            registered!()
         ))
         .bind(amount)
         .bind(id),

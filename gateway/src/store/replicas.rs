@@ -41,9 +41,13 @@ pub trait ReplicaStore {
 }
 
 /// Whether the replica's row still has the generation a statement acts for (binds the id
-/// and the generation).
-pub(crate) const REGISTERED: &str =
-    "EXISTS (SELECT 1 FROM replicas WHERE id = ? AND generation = ?)";
+/// and the generation). A macro, so the statements that use it are constants (`concat!`).
+macro_rules! registered {
+    () => {
+        "EXISTS (SELECT 1 FROM replicas WHERE id = ? AND generation = ?)"
+    };
+}
+pub(crate) use registered;
 
 /// Takes quota from a key and records it in the replica's lease, in one statement, while
 /// the replica's generation is registered. The row is locked for share until the commit,
@@ -69,11 +73,15 @@ const TAKE_USER_PG: &str = "WITH registered AS (SELECT 1 FROM replicas \
      ON CONFLICT (replica_id, holder_kind, holder_id) \
      DO UPDATE SET outstanding = quota_leases.outstanding + excluded.outstanding \
      RETURNING outstanding";
-const TAKE_TOKEN: &str = "UPDATE tokens SET remain_quota = remain_quota - ? \
-     WHERE id = ? AND status = 1 AND unlimited_quota = 0 AND remain_quota >= ? \
-     AND EXISTS (SELECT 1 FROM replicas WHERE id = ? AND generation = ?)";
-const TAKE_USER: &str = "UPDATE users SET quota = quota - ? WHERE id = ? AND status = 1 \
-     AND quota >= ? AND EXISTS (SELECT 1 FROM replicas WHERE id = ? AND generation = ?)";
+const TAKE_TOKEN: &str = concat!(
+    "UPDATE tokens SET remain_quota = remain_quota - ? \
+     WHERE id = ? AND status = 1 AND unlimited_quota = 0 AND remain_quota >= ? AND ",
+    registered!()
+);
+const TAKE_USER: &str = concat!(
+    "UPDATE users SET quota = quota - ? WHERE id = ? AND status = 1 AND quota >= ? AND ",
+    registered!()
+);
 /// Records a take in the lease, only when the statement before it changed a row.
 const RECORD_TAKE: &str =
     "INSERT INTO quota_leases (replica_id, holder_kind, holder_id, outstanding) \
@@ -149,16 +157,18 @@ pub(crate) fn take_queries(postgres: bool, t: &Take<'_>) -> Vec<Query> {
 /// when the generation is gone: the recovery deleted that record.
 pub(crate) fn lease_release_query(owner: Owner<'_>, holder: Holder, amount: i64) -> Query {
     let (kind, id) = holder.key();
-    Query::new(&format!(
+    const RELEASE: &str = concat!(
         "UPDATE quota_leases SET outstanding = outstanding - ? \
-         WHERE replica_id = ? AND holder_kind = ? AND holder_id = ? AND {REGISTERED}"
-    ))
-    .bind(amount)
-    .bind(owner.replica)
-    .bind(kind)
-    .bind(id)
-    .bind(owner.replica)
-    .bind(owner.generation)
+         WHERE replica_id = ? AND holder_kind = ? AND holder_id = ? AND ",
+        registered!()
+    );
+    Query::new(RELEASE)
+        .bind(amount)
+        .bind(owner.replica)
+        .bind(kind)
+        .bind(id)
+        .bind(owner.replica)
+        .bind(owner.generation)
 }
 
 /// On PostgreSQL, the first statement of a settlement batch: locks the replica's row for
@@ -251,7 +261,7 @@ impl ReplicaStore for SqlStore {
     }
 
     async fn is_registered(&self) -> StoreResult<bool> {
-        let q = Query::new(&format!("SELECT 1 AS registered WHERE {REGISTERED}"))
+        let q = Query::new(concat!("SELECT 1 AS registered WHERE ", registered!()))
             .bind(self.replica.as_str())
             .bind(self.generation());
         Ok(self.db.fetch_optional(q).await?.is_some())

@@ -188,23 +188,12 @@ impl SqlBackend for SqlxBackend {
     }
 
     async fn batch(&self, qs: Vec<Query>) -> Result<(), DbError> {
-        if let Some(writer) = &self.writer {
-            return writer.batch(qs).await.map(|_| ());
-        }
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        for q in &qs {
-            let sql = self.sql(q);
-            bind_all(sqlx::query(&sql), q.all_params())
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-        }
-        tx.commit().await.map_err(map_err)
+        self.batch_returns_row(qs).await.map(|_| ())
     }
 
     async fn batch_returns_row(&self, qs: Vec<Query>) -> Result<bool, DbError> {
-        // On SQLite the writer's connection takes it: its statements stay prepared, and a
-        // pooled connection would only wait for that writer's lock anyway.
+        // On SQLite the writer's connection runs every batch: its statements stay prepared,
+        // and a pooled connection would only wait for that writer's lock anyway.
         if let Some(writer) = &self.writer {
             return writer.batch(qs).await;
         }
