@@ -7,6 +7,7 @@ pub mod needs;
 pub mod otlp_receiver;
 pub mod prometheus_support;
 pub mod provider_support;
+pub mod refusing_port;
 pub mod relay_support;
 pub mod replica_support;
 pub mod responses_support;

@@ -2,17 +2,10 @@
 
 use integration_tests::gateway_support::TestGateway;
 use integration_tests::mock_upstream::MockUpstream;
+use integration_tests::refusing_port::RefusingPort;
 use integration_tests::relay_support::{spawn_relay, TestRelay, TEST_PROXY_KEY};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-/// A port nothing listens on (bound, then released).
-fn closed_port_url() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = l.local_addr().expect("addr").port();
-    drop(l);
-    format!("http://127.0.0.1:{port}")
-}
 
 async fn gateway_via(relay_url: &str) -> TestGateway {
     let gw = TestGateway::spawn_with(&[
@@ -115,7 +108,8 @@ async fn chat_streaming_and_embeddings_go_through_the_relay_and_are_billed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relay_that_is_down_fails_over_to_a_direct_channel() {
     let mock = MockUpstream::start().await;
-    let gw = gateway_via(&closed_port_url()).await;
+    let down = RefusingPort::new();
+    let gw = gateway_via(&down.url()).await;
     let (jwt, key) = funded(&gw).await;
     let relayed = gw
         .create_channel(
@@ -150,7 +144,10 @@ async fn a_relay_that_is_down_fails_over_to_a_direct_channel() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_failures_reach_the_client_as_502_naming_the_relay_without_secrets() {
     let mock = MockUpstream::start().await;
-    let down = closed_port_url().replace("http://", "http://relayuser:relaypass@");
+    let refusing = RefusingPort::new();
+    let down = refusing
+        .url()
+        .replace("http://", "http://relayuser:relaypass@");
     let gw = gateway_via(&down).await;
     let (jwt, key) = funded(&gw).await;
     gw.create_channel(

@@ -86,13 +86,11 @@ async fn a_refused_connection_fails_over() {
         json!({"priority": 0}),
     )
     .await;
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let closed = integration_tests::refusing_port::RefusingPort::new();
     w.gw.create_channel(
         &w.root,
         json!({"type": 1, "name": "dead", "key": CHANNEL_KEY, "priority": 10,
-               "base_url": format!("http://127.0.0.1:{port}"), "models": [MODEL]}),
+               "base_url": closed.url(), "models": [MODEL]}),
     )
     .await;
     let r = w.chat(chat_body("refused")).await;

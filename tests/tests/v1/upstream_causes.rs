@@ -1,15 +1,10 @@
 //! An upstream that cannot be reached: the caller, the log row and the channel test name
 //! the cause (refused, DNS) instead of a bare "could not reach", and never the key.
 
+use integration_tests::refusing_port::RefusingPort;
 use integration_tests::v1_support::{V1World, CHANNEL_KEY, MODEL, USER_QUOTA};
 use serde_json::json;
 use std::time::Duration;
-
-/// A loopback port nothing listens on (bound, then released).
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
 
 /// A world whose only channel points at `base_url`.
 async fn world_with_upstream(base_url: &str) -> V1World {
@@ -63,8 +58,8 @@ fn assert_names(what: &str, text: &str, cause: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_connection_is_named_as_such() {
-    let port = closed_port();
-    let w = world_with_upstream(&format!("http://127.0.0.1:{port}")).await;
+    let closed = RefusingPort::new();
+    let w = world_with_upstream(&closed.url()).await;
     let (message, logged, tested) = failure_reports(&w).await;
     assert_names("the error", &message, "connection refused");
     assert_names("the log row", &logged, "connection refused");
@@ -72,7 +67,7 @@ async fn a_refused_connection_is_named_as_such() {
     assert_names(
         "the channel test",
         &tested,
-        &format!("connection refused by 127.0.0.1:{port}"),
+        &format!("connection refused by 127.0.0.1:{}", closed.port),
     );
 }
 
@@ -95,8 +90,8 @@ async fn an_unresolvable_host_is_named_as_a_dns_failure() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_relay_is_named_with_its_cause() {
-    let port = closed_port();
-    let relay = format!("http://127.0.0.1:{port}");
+    let closed = RefusingPort::new();
+    let relay = closed.url();
     let relay_key = "relay-key-that-must-not-leak-0123456789";
     let w = V1World::build_with_channel(
         &[("RELAY_PROXY_URL", &relay), ("RELAY_PROXY_KEY", relay_key)],
@@ -115,7 +110,10 @@ async fn an_unreachable_relay_is_named_with_its_cause() {
     assert_names(
         "the channel test",
         &tested,
-        &format!("relay unreachable: connection refused by 127.0.0.1:{port}"),
+        &format!(
+            "relay unreachable: connection refused by 127.0.0.1:{}",
+            closed.port
+        ),
     );
     for text in [&message, &logged, &tested] {
         assert!(!text.contains(relay_key), "{text}");
