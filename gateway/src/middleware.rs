@@ -31,7 +31,7 @@ pub async fn edge(
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
         .map(str::to_string);
-    let id = incoming.unwrap_or_else(|| crate::util::new_id().to_string());
+    let id = incoming.unwrap_or_else(crate::util::new_id_text);
     let started = Instant::now();
     // The access line is written by hand: through `format_args!` its five pieces cost
     // more than the rest of the line's way to stderr.
@@ -58,6 +58,6 @@ pub async fn edge(
     line.push_str(digits.format(res.status().as_u16()));
     line.push_str(" latency_ms=");
     line.push_str(digits.format(started.elapsed().as_millis()));
-    log::info!("{line}");
+    crate::logging::access(&line);
     Ok(res)
 }

@@ -44,9 +44,9 @@ impl<T> Cached<T> {
         }
     }
 
-    /// The row, shared, if it was read less than `ttl` ago.
-    pub fn fresh(&self, ttl: Duration) -> Option<Arc<T>> {
-        (self.at.elapsed() < ttl).then(|| Arc::clone(&self.value))
+    /// The row, shared, if it was read less than `ttl` before `now`.
+    pub fn fresh(&self, ttl: Duration, now: Instant) -> Option<Arc<T>> {
+        (now.saturating_duration_since(self.at) < ttl).then(|| Arc::clone(&self.value))
     }
 }
 
@@ -60,13 +60,17 @@ impl<K: Hash + Eq, T> RowCache<K, T> {
         }
     }
 
-    pub fn get<Q>(&self, key: &Q) -> Option<Cached<T>>
+    /// The entry for `key` unless it was read `keep` or longer before `now` (the caller's
+    /// one clock reading, which its freshness check reuses).
+    pub fn get<Q>(&self, key: &Q, now: Instant) -> Option<Cached<T>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
         let map = self.map.read().unwrap_or_else(|p| p.into_inner());
-        map.get(key).filter(|c| c.at.elapsed() < self.keep).cloned()
+        map.get(key)
+            .filter(|c| now.saturating_duration_since(c.at) < self.keep)
+            .cloned()
     }
 
     pub fn insert(&self, key: K, value: Cached<T>) {
@@ -100,28 +104,31 @@ mod tests {
     #[test]
     fn rows_expire_and_the_bound_holds() {
         let cache: RowCache<String, i64> = RowCache::new(2, Duration::from_secs(60));
+        let now = Instant::now;
         cache.insert("a".into(), Cached::new(Arc::new(1)));
         cache.insert("b".into(), Cached::new(Arc::new(2)));
         assert_eq!(
             cache
-                .get("a")
-                .and_then(|c| c.fresh(Duration::from_secs(5)))
+                .get("a", now())
+                .and_then(|c| c.fresh(Duration::from_secs(5), now()))
                 .as_deref(),
             Some(&1)
         );
         cache.insert("c".into(), Cached::new(Arc::new(3)));
         assert!(cache.map.read().unwrap().len() <= 2);
-        assert_eq!(cache.get("c").map(|c| *c.value), Some(3));
+        assert_eq!(cache.get("c", now()).map(|c| *c.value), Some(3));
         cache.invalidate("c");
-        assert!(cache.get("c").is_none());
+        assert!(cache.get("c", now()).is_none());
         let old = Cached {
             at: Instant::now() - Duration::from_secs(61),
             value: Arc::new(9),
         };
         cache.insert("old".into(), old);
-        assert!(cache.get("old").is_none());
+        assert!(cache.get("old", now()).is_none());
         assert_eq!(
-            cache.get("c").and_then(|c| c.fresh(Duration::ZERO)),
+            cache
+                .get("c", now())
+                .and_then(|c| c.fresh(Duration::ZERO, now())),
             None,
             "absent after invalidate"
         );

@@ -114,8 +114,9 @@ impl AppState {
 
     /// The user, from cache or the store (the cached one while the store is unreachable).
     pub async fn user(&self, id: i64) -> Result<Option<Arc<User>>, DbError> {
-        let cached = self.users.get(&id);
-        if let Some(u) = cached.as_ref().and_then(|c| c.fresh(USER_CACHE_TTL)) {
+        let now = Instant::now();
+        let cached = self.users.get(&id, now);
+        if let Some(u) = cached.as_ref().and_then(|c| c.fresh(USER_CACHE_TTL, now)) {
             return Ok(Some(u));
         }
         let (user, read) = read_through(cached, self.store.user_by_id(id)).await?;
@@ -129,8 +130,9 @@ impl AppState {
 
     /// The API key with this hash, from cache or the store (like [`AppState::user`]).
     pub async fn token_by_hash(&self, hash: &str) -> Result<Option<Arc<Token>>, DbError> {
-        let cached = self.tokens.get(hash);
-        if let Some(t) = cached.as_ref().and_then(|c| c.fresh(USER_CACHE_TTL)) {
+        let now = Instant::now();
+        let cached = self.tokens.get(hash, now);
+        if let Some(t) = cached.as_ref().and_then(|c| c.fresh(USER_CACHE_TTL, now)) {
             return Ok(Some(t));
         }
         let (token, read) = read_through(cached, self.store.token_by_hash(hash)).await?;

@@ -59,6 +59,13 @@ pub fn new_id() -> uuid::fmt::Simple {
         .simple()
 }
 
+/// [`new_id`] as text, its digits written into place (through `Display` the uuid's
+/// formatter and padding cost more than drawing the id).
+pub fn new_id_text() -> String {
+    let mut digits = [0u8; uuid::fmt::Simple::LENGTH];
+    String::from(&*new_id().encode_lower(&mut digits))
+}
+
 /// The hasher of the maps a request looks up (caches, health, leases, prices): keyed
 /// with a random seed like std's, at a fraction of SipHash's cost per lookup.
 pub type FastHash = foldhash::fast::RandomState;
@@ -114,6 +121,15 @@ impl Memo {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn id_text_is_a_simple_v4_uuid() {
+        let a = super::new_id_text();
+        let parsed = uuid::Uuid::parse_str(&a).unwrap();
+        assert_eq!(parsed.get_version_num(), 4);
+        assert_eq!(parsed.simple().to_string(), a);
+        assert_ne!(a, super::new_id_text());
+    }
+
     #[test]
     fn ipv4_text_matches_display() {
         for ip in [

@@ -59,7 +59,7 @@ pub fn build_native(
     };
     let mut req = messages_request(t, body, stream);
     req.headers
-        .extend(beta.map(|b| (names::ANTHROPIC_BETA, b.to_string())));
+        .extend(beta.map(|b| (names::ANTHROPIC_BETA, b.to_string().into())));
     Ok(req)
 }
 
@@ -73,7 +73,7 @@ fn messages_request(t: &Target<'_>, body: Bytes, stream: bool) -> UpstreamReques
         method: Method::POST,
         url: format!("{}/v1/messages", t.channel.base_url.trim_end_matches('/')),
         headers: vec![
-            (names::X_API_KEY, t.key.clone()),
+            (names::X_API_KEY, t.key.clone().into()),
             (names::ANTHROPIC_VERSION, API_VERSION.into()),
             (names::CONTENT_TYPE, "application/json".into()),
             (names::ACCEPT, accept.into()),

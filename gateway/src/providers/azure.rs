@@ -37,7 +37,7 @@ pub fn build(
             ep.openai_path()
         ),
         headers: vec![
-            (names::API_KEY, t.key.clone()),
+            (names::API_KEY, t.key.clone().into()),
             (names::CONTENT_TYPE, "application/json".into()),
             (
                 names::ACCEPT,

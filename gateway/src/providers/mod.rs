@@ -190,7 +190,7 @@ impl Provider {
                 continue;
             };
             req.headers.retain(|(n, _)| *n != name);
-            req.headers.push((name, value.clone()));
+            req.headers.push((name, value.clone().into()));
         }
         Ok(req)
     }

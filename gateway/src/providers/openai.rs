@@ -123,7 +123,10 @@ pub fn build(
         // Joined rather than formatted: the formatter's pieces cost ~600 instructions each.
         url: [t.channel.base_url.as_str(), "/v1/", ep.openai_path()].concat(),
         headers: vec![
-            (names::AUTHORIZATION, ["Bearer ", t.key.as_str()].concat()),
+            (
+                names::AUTHORIZATION,
+                ["Bearer ", t.key.as_str()].concat().into(),
+            ),
             (names::CONTENT_TYPE, "application/json".into()),
             (
                 names::ACCEPT,

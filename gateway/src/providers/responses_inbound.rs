@@ -20,7 +20,7 @@ use crate::providers::{Parsed, Provider, StreamAdapter, Target};
 use crate::store::responses::ResponseOwner;
 use crate::store::{Channel, ChannelType, Store};
 use crate::upstream::names;
-use crate::upstream::UpstreamRequest;
+use crate::upstream::{HeaderText, UpstreamRequest};
 use crate::v1_core::error::{Dialect, V1Error};
 use crate::v1_core::prompt::Prompt;
 use actix_web::http::header::HeaderName;
@@ -143,11 +143,11 @@ pub fn upstream_url(c: &Channel, suffix: &str) -> String {
 }
 
 /// The auth header for a serving channel.
-pub fn auth_header(c: &Channel, key: &str) -> (HeaderName, String) {
+pub fn auth_header(c: &Channel, key: &str) -> (HeaderName, HeaderText) {
     if c.channel_type == ChannelType::AzureOpenAi {
-        (names::API_KEY, key.to_string())
+        (names::API_KEY, key.to_string().into())
     } else {
-        (names::AUTHORIZATION, format!("Bearer {key}"))
+        (names::AUTHORIZATION, ["Bearer ", key].concat().into())
     }
 }
 

@@ -170,15 +170,15 @@ fn anthropic_request(t: &Target<'_>, q: &Question<'_>) -> Result<UpstreamRequest
         }
     };
     let mut headers = vec![
-        (names::X_API_KEY, t.key.clone()),
+        (names::X_API_KEY, t.key.clone().into()),
         (
             names::ANTHROPIC_VERSION,
-            shared::anthropic::API_VERSION.to_string(),
+            shared::anthropic::API_VERSION.into(),
         ),
-        (names::CONTENT_TYPE, "application/json".to_string()),
-        (names::ACCEPT, "application/json".to_string()),
+        (names::CONTENT_TYPE, "application/json".into()),
+        (names::ACCEPT, "application/json".into()),
     ];
-    headers.extend(beta.map(|b| (names::ANTHROPIC_BETA, b.to_string())));
+    headers.extend(beta.map(|b| (names::ANTHROPIC_BETA, b.to_string().into())));
     Ok(UpstreamRequest {
         method: Method::POST,
         url: format!(
@@ -224,9 +224,9 @@ fn gemini_request(t: &Target<'_>, q: &Question<'_>) -> Result<UpstreamRequest, S
             t.channel.base_url.trim_end_matches('/')
         ),
         headers: vec![
-            (names::X_GOOG_API_KEY, t.key.clone()),
-            (names::CONTENT_TYPE, "application/json".to_string()),
-            (names::ACCEPT, "application/json".to_string()),
+            (names::X_GOOG_API_KEY, t.key.clone().into()),
+            (names::CONTENT_TYPE, "application/json".into()),
+            (names::ACCEPT, "application/json".into()),
         ],
         body: Bytes::from(body.to_string()),
     })

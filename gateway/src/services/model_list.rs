@@ -3,7 +3,7 @@
 
 use crate::providers::Provider;
 use crate::upstream::names;
-use crate::upstream::UpstreamRequest;
+use crate::upstream::{HeaderText, UpstreamRequest};
 use actix_web::http::header::HeaderName;
 use actix_web::http::Method;
 use bytes::Bytes;
@@ -33,10 +33,10 @@ fn encode(s: &str) -> String {
 /// a header for every provider, never in the URL, so no error text can carry it.
 pub fn request(t: &ListTarget<'_>, cursor: Option<&str>) -> Option<UpstreamRequest> {
     let base = t.base_url.trim_end_matches('/');
-    let (url, headers): (String, Vec<(HeaderName, String)>) = match t.provider {
+    let (url, headers): (String, Vec<(HeaderName, HeaderText)>) = match t.provider {
         Provider::OpenAi | Provider::Custom => (
             format!("{base}/v1/models"),
-            vec![(names::AUTHORIZATION, format!("Bearer {}", t.key))],
+            vec![(names::AUTHORIZATION, format!("Bearer {}", t.key).into())],
         ),
         Provider::Anthropic => {
             let mut url = format!("{base}/v1/models?limit=1000");
@@ -46,10 +46,10 @@ pub fn request(t: &ListTarget<'_>, cursor: Option<&str>) -> Option<UpstreamReque
             (
                 url,
                 vec![
-                    (names::X_API_KEY, t.key.to_string()),
+                    (names::X_API_KEY, t.key.to_string().into()),
                     (
                         names::ANTHROPIC_VERSION,
-                        shared::anthropic::API_VERSION.to_string(),
+                        shared::anthropic::API_VERSION.into(),
                     ),
                 ],
             )
@@ -64,7 +64,7 @@ pub fn request(t: &ListTarget<'_>, cursor: Option<&str>) -> Option<UpstreamReque
             if let Some(c) = cursor {
                 url.push_str(&format!("&pageToken={}", encode(c)));
             }
-            (url, vec![(names::X_GOOG_API_KEY, t.key.to_string())])
+            (url, vec![(names::X_GOOG_API_KEY, t.key.to_string().into())])
         }
         // Azure serves deployments the operator named; there is no list to copy.
         Provider::Azure => return None,

@@ -33,9 +33,14 @@ pub mod names {
 pub struct UpstreamRequest {
     pub method: Method,
     pub url: String,
-    pub headers: Vec<(HeaderName, String)>,
+    pub headers: Vec<(HeaderName, HeaderText)>,
     pub body: Bytes,
 }
+
+/// A header's value as a provider builds it: the constant ones (content types, API
+/// versions) are sent as they are, without an allocation and a byte-by-byte check per
+/// request; the rest (keys, forwarded headers) are checked when sent.
+pub type HeaderText = std::borrow::Cow<'static, str>;
 
 pub type BodyStream = LocalBoxStream<'static, Result<Bytes, String>>;
 
@@ -188,7 +193,11 @@ impl UpstreamClient {
             headers.insert(names::REQUEST_ID, v);
         }
         for (name, value) in req.headers {
-            let Ok(value) = HeaderValue::try_from(value) else {
+            let value = match value {
+                HeaderText::Borrowed(constant) => Ok(HeaderValue::from_static(constant)),
+                HeaderText::Owned(text) => HeaderValue::try_from(text),
+            };
+            let Ok(value) = value else {
                 let host = host_of(&req.url);
                 return Err(SendError::Failed {
                     cause: "upstream request failed",

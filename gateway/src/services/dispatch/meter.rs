@@ -214,7 +214,8 @@ fn settlement(quota: &QuotaLeases, mut d: MeterData) -> (Settlement, i64) {
     d.log.price = d
         .priced
         .as_ref()
-        .map(|p| p.applied.to_string())
+        // Not `to_string()`: through `Display` an `Arc<str>` goes through the formatter.
+        .map(|p| String::from(&*p.applied))
         .unwrap_or_default();
     d.log.latency_ms = elapsed_ms(d.started);
     if d.log.status_code == 0 {

@@ -152,9 +152,10 @@ pub fn parse(ep: Endpoint, raw: bytes::Bytes) -> Result<ClientRequest, V1Error> 
     let text = std::str::from_utf8(&raw).map_err(|e| {
         V1Error::bad_request(format!("request body is not valid JSON: not UTF-8 ({e})"))
     })?;
-    let read: OpenAiRead = serde_json::from_str(text)
+    let mut read = OpenAiRead::default();
+    read.read_str(text)
         .map_err(|e| V1Error::bad_request(format!("request body is not valid JSON: {e}")))?;
-    let mut cr = from_read(ep, read)?;
+    let mut cr = from_read(ep, &mut read)?;
     cr.raw = raw;
     cr.openai_native = true;
     Ok(cr)
@@ -165,15 +166,15 @@ pub fn from_value(ep: Endpoint, body: Value) -> Result<ClientRequest, V1Error> {
     if !body.is_object() {
         return Err(V1Error::bad_request("request body must be a JSON object"));
     }
-    let read = OpenAiRead::deserialize(&body)
+    let mut read = OpenAiRead::deserialize(&body)
         .map_err(|e| V1Error::bad_request(format!("request body cannot be read: {e}")))?;
-    let mut cr = from_read(ep, read)?;
+    let mut cr = from_read(ep, &mut read)?;
     cr.openai = OnceLock::from(Ok(body));
     Ok(cr)
 }
 
 /// Checks what routing reads and works out the prompt and the output asked for.
-fn from_read(ep: Endpoint, read: OpenAiRead) -> Result<ClientRequest, V1Error> {
+fn from_read(ep: Endpoint, read: &mut OpenAiRead) -> Result<ClientRequest, V1Error> {
     let fields = Fields {
         model: read.model.as_ref(),
         stream: read.stream.as_ref(),
@@ -197,7 +198,7 @@ fn from_read(ep: Endpoint, read: OpenAiRead) -> Result<ClientRequest, V1Error> {
                     V1Error::bad_request("each message must be an object").param("messages")
                 );
             }
-            let mut text = read.messages_text;
+            let mut text = std::mem::take(&mut read.messages_text);
             if let Some(tools) = &read.tools {
                 text.push_str(&tools.to_string());
             }
@@ -206,11 +207,11 @@ fn from_read(ep: Endpoint, read: OpenAiRead) -> Result<ClientRequest, V1Error> {
         Endpoint::Completions if !read.has_prompt => {
             return Err(V1Error::bad_request("prompt is required").param("prompt"))
         }
-        Endpoint::Completions => (read.prompt_text, 0),
+        Endpoint::Completions => (std::mem::take(&mut read.prompt_text), 0),
         Endpoint::Embeddings if !read.has_input => {
             return Err(V1Error::bad_request("input is required").param("input"))
         }
-        Endpoint::Embeddings => (read.input_text, 0),
+        Endpoint::Embeddings => (std::mem::take(&mut read.input_text), 0),
     };
     let prompt = Arc::new(Prompt::new(&basics.model, text, overhead));
     let output = fields.output(ep)?;

@@ -147,7 +147,7 @@ pub async fn admit(state: &AppState, caller: &Caller, want: Want) -> Result<Admi
     }
     // Read only when a budget needs it: most keys have none.
     let mut tz: Option<String> = None;
-    let now = now_ms();
+    let mut clock: Option<i64> = None;
     for s in &subjects {
         for p in Period::ALL {
             let limit = budget(&s.limits, p);
@@ -155,6 +155,7 @@ pub async fn admit(state: &AppState, caller: &Caller, want: Want) -> Result<Admi
                 continue;
             }
             let tz = tz.get_or_insert_with(|| state.options.get().text("timezone"));
+            let now = *clock.get_or_insert_with(now_ms);
             let (id, start, end) = period::bounds(p, tz, now);
             let left_ms = end.saturating_mul(1000).saturating_sub(now);
             let ttl = left_ms.saturating_add(86_400_000);

@@ -52,11 +52,11 @@ pub fn backoff_ms(strikes: u32, retry_after_ms: Option<i64>) -> i64 {
 impl ChannelHealth {
     /// The candidates not cooling down; all of them when every one is.
     pub fn prefer_ready(&self, cands: Vec<Arc<Channel>>) -> Vec<Arc<Channel>> {
-        let now = now_ms();
         let cooling = lock(&self.channels);
         if cooling.is_empty() {
             return cands;
         }
+        let now = now_ms();
         let ready: Vec<Arc<Channel>> = cands
             .iter()
             .filter(|c| cooling.get(&c.id).is_none_or(|until| *until <= now))
