@@ -266,7 +266,7 @@ mod tests {
         );
         assert_eq!(
             l.len(),
-            "[2026-01-31T12:00:00Z INFO  gateway::middleware] ".len() + 31 + 1
+            "[2026-01-31T12:00:00Z INFO  gateway::middleware] ".len() + 30 + 1
         );
         assert!(l.starts_with('['), "{l}");
         assert_eq!(
