@@ -5,7 +5,7 @@
 //! batch (`store/replicas.rs`), so after a crash the record says what to give back.
 
 pub use super::holder::Holder;
-use super::logs::{insert_logs_query, LogRow};
+use super::logs::{insert_logs_query, insert_logs_sql, LogRow, LogShape};
 use super::replicas::{
     hold_registration_query, lease_release_query, registered, take_queries, Owner, Take,
 };
@@ -131,8 +131,8 @@ fn totals_for(all: &mut Vec<(TotalsKey, Totals)>, key: TotalsKey) -> &mut Totals
 /// to 32, so a statement's overhead is paid once per many rows; below that a power of two,
 /// so batches of every size share six statement texts, each prepared once per connection
 /// (a 32-row INSERT takes ~100k instructions to prepare).
-fn insert_size(left: usize, bind_limit: usize) -> usize {
-    let most = (bind_limit / super::logs::LOG_COLUMNS).clamp(1, 32);
+fn insert_size(left: usize, bind_limit: usize, shape: LogShape) -> usize {
+    let most = (bind_limit / shape.width()).clamp(1, 32);
     if left >= most {
         most
     } else {
@@ -144,14 +144,15 @@ fn insert_size(left: usize, bind_limit: usize) -> usize {
 /// to prepare when it starts: the first batch of each size would otherwise pay ~100k
 /// instructions for it in the middle of serving.
 pub(crate) fn log_insert_texts(bind_limit: usize) -> Vec<String> {
-    let most = insert_size(usize::MAX, bind_limit);
-    let mut sizes: Vec<usize> = (0..=most.ilog2()).map(|k| 1 << k).collect();
-    sizes.push(most);
-    sizes.dedup();
-    sizes
-        .into_iter()
-        .map(super::logs::insert_logs_sql)
-        .collect()
+    let mut texts = Vec::new();
+    for shape in [LogShape::Plain, LogShape::Full] {
+        let most = insert_size(usize::MAX, bind_limit, shape);
+        let mut sizes: Vec<usize> = (0..=most.ilog2()).map(|k| 1 << k).collect();
+        sizes.push(most);
+        sizes.dedup();
+        texts.extend(sizes.into_iter().map(|n| insert_logs_sql(n, shape)));
+    }
+    texts
 }
 
 /// Adds what a replica's memory stops holding of one balance under one generation: the
@@ -315,11 +316,19 @@ fn batch_queries(
                 .bind(id),
         );
     }
-    let mut rest = &logs[..];
-    while !rest.is_empty() {
-        let (head, tail) = rest.split_at(insert_size(rest.len(), store.bind_limit));
-        out.push(insert_logs_query(head));
-        rest = tail;
+    // Runs of rows of one shape, in the order they were settled (their ids keep it).
+    let shaped: Vec<(LogShape, &LogRow)> = logs.iter().map(|r| (r.shape(), *r)).collect();
+    for run in shaped.chunk_by(|a, b| a.0 == b.0) {
+        let Some(&(shape, _)) = run.first() else {
+            continue;
+        };
+        let rows: Vec<&LogRow> = run.iter().map(|(_, r)| *r).collect();
+        let mut rest = &rows[..];
+        while !rest.is_empty() {
+            let (head, tail) = rest.split_at(insert_size(rest.len(), store.bind_limit, shape));
+            out.push(insert_logs_query(head, shape));
+            rest = tail;
+        }
     }
     out.extend(returns);
     out.extend(released.into_iter().map(|(holder, generation, amount)| {
@@ -406,7 +415,7 @@ mod tests {
         let sizes = |mut left: usize, limit: usize| {
             let mut out = Vec::new();
             while left > 0 {
-                let n = insert_size(left, limit);
+                let n = insert_size(left, limit, LogShape::Full);
                 out.push(n);
                 left -= n;
             }
@@ -417,9 +426,12 @@ mod tests {
         assert_eq!(sizes(7, 100), vec![3, 3, 1]);
         assert_eq!(sizes(2, 100), vec![2]);
         assert_eq!(sizes(1, 1), vec![1]);
+        assert_eq!(insert_size(9, 100, LogShape::Plain), 5);
         let texts = log_insert_texts(1000);
-        assert_eq!(texts.len(), 6);
-        assert_eq!(texts[5], super::super::logs::insert_logs_sql(32));
-        assert_eq!(log_insert_texts(100).len(), 3);
+        assert_eq!(texts.len(), 12);
+        assert_eq!(texts[5], insert_logs_sql(32, LogShape::Plain));
+        assert_eq!(texts[11], insert_logs_sql(32, LogShape::Full));
+        // D1: 5 plain rows (1, 2, 4, 5) and 3 full ones (1, 2, 3) to a statement.
+        assert_eq!(log_insert_texts(100).len(), 7);
     }
 }

@@ -90,6 +90,8 @@ pub struct Query {
     /// their owner (the ledger's log rows), so a batch built, retried or split again does
     /// not copy their texts.
     pub rows: Vec<Arc<[Param]>>,
+    /// How many leading values of each of `rows` are bound (`None`: all of them).
+    pub row_width: Option<usize>,
 }
 
 impl Query {
@@ -98,14 +100,23 @@ impl Query {
             sql: sql.to_string(),
             params: Vec::new(),
             rows: Vec::new(),
+            row_width: None,
         }
     }
 
-    /// Every parameter in binding order: `params`, then each of `rows`.
+    /// Every parameter in binding order: `params`, then each of `rows` (its first
+    /// `row_width` values).
     pub fn all_params(&self) -> impl Iterator<Item = &Param> {
+        let width = self.row_width.unwrap_or(usize::MAX);
         self.params
             .iter()
-            .chain(self.rows.iter().flat_map(|r| r.iter()))
+            .chain(self.rows.iter().flat_map(move |r| r.iter().take(width)))
+    }
+
+    /// How many parameters [`Query::all_params`] gives.
+    pub fn param_count(&self) -> usize {
+        let width = |r: &Arc<[Param]>| self.row_width.map_or(r.len(), |w| w.min(r.len()));
+        self.params.len() + self.rows.iter().map(width).sum::<usize>()
     }
     pub fn bind(mut self, p: impl Into<Param>) -> Self {
         self.params.push(p.into());

@@ -44,6 +44,7 @@ impl SqlStore {
             sql: format!("SELECT COUNT(*) AS n{}", filter.sql),
             params: filter.params.clone(),
             rows: Vec::new(),
+            row_width: None,
         };
         let total = self
             .db
@@ -54,6 +55,7 @@ impl SqlStore {
             sql: format!("SELECT {columns}{} ORDER BY {order} LIMIT ", filter.sql),
             params: filter.params,
             rows: Vec::new(),
+            row_width: None,
         };
         list.push_bind(page.size)
             .push(" OFFSET ")

@@ -85,7 +85,7 @@ impl Statements {
     /// returned a row.
     pub fn run(&mut self, q: &Query) -> Result<bool, DbError> {
         let stmt = self.prepared(&q.sql)?;
-        let given = q.params.len() + q.rows.iter().map(|r| r.len()).sum::<usize>();
+        let given = q.param_count();
         // SAFETY: a live statement of `db`.
         let wanted = unsafe { ffi::sqlite3_bind_parameter_count(stmt.as_ptr()) };
         let bound_all = usize::try_from(wanted).is_ok_and(|w| w == given);
