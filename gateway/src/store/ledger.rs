@@ -145,7 +145,7 @@ fn insert_size(left: usize, bind_limit: usize, shape: LogShape) -> usize {
 /// instructions for it in the middle of serving.
 pub(crate) fn log_insert_texts(bind_limit: usize) -> Vec<String> {
     let mut texts = Vec::new();
-    for shape in [LogShape::Plain, LogShape::Full] {
+    for shape in LogShape::ALL {
         let most = insert_size(usize::MAX, bind_limit, shape);
         let mut sizes: Vec<usize> = (0..=most.ilog2()).map(|k| 1 << k).collect();
         sizes.push(most);
@@ -426,12 +426,13 @@ mod tests {
         assert_eq!(sizes(7, 100), vec![3, 3, 1]);
         assert_eq!(sizes(2, 100), vec![2]);
         assert_eq!(sizes(1, 1), vec![1]);
-        assert_eq!(insert_size(9, 100, LogShape::Plain), 5);
+        assert_eq!(insert_size(9, 100, LogShape::Short), 5);
         let texts = log_insert_texts(1000);
-        assert_eq!(texts.len(), 12);
-        assert_eq!(texts[5], insert_logs_sql(32, LogShape::Plain));
-        assert_eq!(texts[11], insert_logs_sql(32, LogShape::Full));
-        // D1: 5 plain rows (1, 2, 4, 5) and 3 full ones (1, 2, 3) to a statement.
-        assert_eq!(log_insert_texts(100).len(), 7);
+        assert_eq!(texts.len(), 18);
+        assert_eq!(texts[5], insert_logs_sql(32, LogShape::Short));
+        assert_eq!(texts[17], insert_logs_sql(32, LogShape::Full));
+        // D1: 5 short rows (1, 2, 4, 5), 5 streamed ones and 3 full ones (1, 2, 3) to a
+        // statement.
+        assert_eq!(log_insert_texts(100).len(), 11);
     }
 }

@@ -72,9 +72,15 @@ impl ChannelHealth {
     /// The usable key to send with next (rotating), and its fingerprint; a cooling key
     /// only when all are cooling. `None` when every key is disabled.
     pub fn pick_key<'a>(&self, c: &Channel, plain: &'a str) -> Option<(&'a str, String)> {
+        // One key is sent whether it is cooling or not: nothing to rotate or compare (and,
+        // as most channels have one key, no list of them is made).
+        let single = (!plain.contains('\n')).then(|| plain.trim());
+        if let Some(only) = single.filter(|k| !k.is_empty()) {
+            let fp = fingerprint(only);
+            return (!c.disabled_keys.contains(&fp)).then_some((only, fp));
+        }
         let all = keys(plain);
         if let [only] = all[..] {
-            // One key is sent whether it is cooling or not: nothing to rotate or compare.
             let fp = fingerprint(only);
             return (!c.disabled_keys.contains(&fp)).then_some((only, fp));
         }
@@ -144,10 +150,15 @@ impl ChannelHealth {
     /// A success: the key's strikes and the channel's cool-down end. True when there was
     /// something to clear (worth telling the other replicas).
     pub fn ok(&self, channel: i64, fp: &str) -> bool {
-        let a = lock(&self.keys)
-            .remove(&(channel, fp.to_string()))
-            .is_some();
-        let b = lock(&self.channels).remove(&channel).is_some();
+        // Nothing cools on a healthy gateway: no lookup key is made for an empty map.
+        let a = {
+            let mut keys = lock(&self.keys);
+            !keys.is_empty() && keys.remove(&(channel, fp.to_string())).is_some()
+        };
+        let b = {
+            let mut channels = lock(&self.channels);
+            !channels.is_empty() && channels.remove(&channel).is_some()
+        };
         a || b
     }
 
@@ -188,5 +199,22 @@ mod tests {
         let fp = fingerprint("sk-secret");
         assert_eq!(fp.len(), 16);
         assert!(!fp.contains("secret"));
+    }
+
+    #[test]
+    fn a_single_key_is_picked_as_the_list_would_pick_it() {
+        let health = ChannelHealth::default();
+        let mut c = crate::providers::anthropic::testkit::channel("http://127.0.0.1:1");
+        for plain in [" sk-one \r", "sk-one", "\nsk-one\n", "  ", ""] {
+            let listed = keys(plain);
+            let want = listed.first().map(|k| (*k, fingerprint(k)));
+            assert_eq!(health.pick_key(&c, plain), want, "{plain:?}");
+        }
+        c.disabled_keys = vec![fingerprint("sk-one")];
+        assert_eq!(health.pick_key(&c, " sk-one "), None);
+        assert_eq!(
+            health.pick_key(&c, "sk-one\nsk-two"),
+            Some(("sk-two", fingerprint("sk-two")))
+        );
     }
 }
