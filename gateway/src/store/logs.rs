@@ -230,7 +230,7 @@ pub(crate) fn insert_logs_query(rows: &[&LogRow], shape: LogShape) -> Query {
     Query {
         sql: insert_logs_sql(rows.len(), shape),
         params: Vec::new(),
-        rows: rows.iter().map(|r| r.0.clone()).collect(),
+        rows: rows.iter().map(|r| r.values.clone()).collect(),
         row_width: Some(shape.width()),
     }
 }
@@ -239,7 +239,10 @@ pub(crate) fn insert_logs_query(rows: &[&LogRow], shape: LogShape) -> Query {
 /// written, and the batch's statements bind these values without copying their texts
 /// (before, every text was cloned into the statement and both copies freed).
 #[derive(Debug, Clone)]
-pub struct LogRow(Arc<[Param]>);
+pub struct LogRow {
+    values: Arc<[Param]>,
+    shape: LogShape,
+}
 
 /// Where `request_id` sits among a row's values.
 const REQUEST_ID_AT: usize = 14;
@@ -247,7 +250,7 @@ const REQUEST_ID_AT: usize = 14;
 impl LogRow {
     /// For messages about a row that cannot be written.
     pub fn request_id(&self) -> &str {
-        match self.0.get(REQUEST_ID_AT) {
+        match self.values.get(REQUEST_ID_AT) {
             Some(Param::Text(id)) => id,
             _ => "",
         }
@@ -255,19 +258,7 @@ impl LogRow {
 
     /// The narrowest shape whose left-out columns all hold their defaults.
     pub(crate) fn shape(&self) -> LogShape {
-        let default = |p: &Param| match p {
-            Param::Int(v) => *v == 0,
-            Param::Text(t) => t.is_empty(),
-            Param::Null => false,
-        };
-        LogShape::ALL
-            .into_iter()
-            .find(|s| {
-                self.0
-                    .get(s.width()..)
-                    .is_some_and(|rest| rest.iter().all(default))
-            })
-            .unwrap_or(LogShape::Full)
+        self.shape
     }
 }
 
@@ -306,6 +297,23 @@ impl NewLog {
             reasoning_tokens,
             price,
         } = self;
+        // Decided from the fields (a test checks it against the columns each shape leaves
+        // out): a walk over the values cost ~250 instructions a row.
+        let shape = if !error.is_empty()
+            || !warnings.is_empty()
+            || output_cap != 0
+            || unbilled_quota != 0
+            || cache_read_tokens != 0
+            || cache_write_tokens != 0
+            || cache_write_1h_tokens != 0
+            || reasoning_tokens != 0
+        {
+            LogShape::Full
+        } else if is_stream || first_byte_ms != 0 {
+            LogShape::Streamed
+        } else {
+            LogShape::Short
+        };
         let values: [Param; LOG_COLUMNS] = [
             created_at.into(),
             user_id.into(),
@@ -336,7 +344,10 @@ impl NewLog {
             cache_write_1h_tokens.into(),
             reasoning_tokens.into(),
         ];
-        LogRow(Arc::from(values))
+        LogRow {
+            values: Arc::from(values),
+            shape,
+        }
     }
 }
 
@@ -574,7 +585,7 @@ mod row_tests {
             ..NewLog::default()
         }
         .into_row();
-        assert_eq!(row.0.len(), LOG_COLUMNS);
+        assert_eq!(row.values.len(), LOG_COLUMNS);
         assert_eq!(row.request_id(), "req-1");
         assert_eq!(row.shape(), LogShape::Short);
         let columns = |shape| -> Vec<String> {
@@ -592,10 +603,10 @@ mod row_tests {
         let at = |name: &str| full.iter().position(|c| c == name);
         assert_eq!(at("request_id"), Some(REQUEST_ID_AT));
         assert!(matches!(
-            row.0[at("prompt_tokens").unwrap_or(0)],
+            row.values[at("prompt_tokens").unwrap_or(0)],
             Param::Int(7)
         ));
-        assert!(matches!(&row.0[at("price").unwrap_or(0)], Param::Text(p) if p == "{}"));
+        assert!(matches!(&row.values[at("price").unwrap_or(0)], Param::Text(p) if p == "{}"));
         // Every column a shape leaves out is one its rows hold at the default.
         for left_out in &full[LogShape::Short.width()..] {
             let mut log = NewLog::default();
@@ -642,7 +653,15 @@ mod row_tests {
                 }
                 other => panic!("{other} is left out by a shape but not tried here"),
             };
-            assert_eq!(log.into_row().shape(), wider, "{left_out}");
+            let row = log.into_row();
+            assert_eq!(row.shape(), wider, "{left_out}");
+            let left = &row.values[row.shape().width()..];
+            assert!(
+                left.iter()
+                    .all(|p| matches!(p, Param::Int(0))
+                        || matches!(p, Param::Text(t) if t.is_empty())),
+                "{left_out}"
+            );
         }
     }
 }
