@@ -129,8 +129,8 @@ fn totals_for(all: &mut Vec<(TotalsKey, Totals)>, key: TotalsKey) -> &mut Totals
 
 /// Rows in the next log INSERT when `left` rows remain: as many as the backend binds, up
 /// to 32, so a statement's overhead is paid once per many rows; below that a power of two,
-/// so batches of every size share six statement texts, each prepared once per connection
-/// (a 32-row INSERT takes ~100k instructions to prepare).
+/// so batches of every size share six statement texts per row shape, each prepared once
+/// per connection (a 32-row INSERT takes ~100k instructions to prepare).
 fn insert_size(left: usize, bind_limit: usize, shape: LogShape) -> usize {
     let most = (bind_limit / shape.width()).clamp(1, 32);
     if left >= most {
