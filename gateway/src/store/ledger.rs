@@ -140,6 +140,25 @@ fn insert_size(left: usize, bind_limit: usize, shape: LogShape) -> usize {
     }
 }
 
+/// How many of `rows` (at least one) the next INSERT takes, and its shape: the widest
+/// shape among them, as many as that shape allows (`insert_size`).
+fn next_insert(rows: &[&LogRow], bind_limit: usize) -> (usize, LogShape) {
+    let mut shape = LogShape::Short;
+    let mut fit = 0;
+    for r in rows {
+        let wider = shape.max(r.shape());
+        if fit + 1 > insert_size(usize::MAX, bind_limit, wider) {
+            break;
+        }
+        shape = wider;
+        fit += 1;
+    }
+    (
+        insert_size(fit.max(1), bind_limit, shape).min(rows.len()),
+        shape,
+    )
+}
+
 /// Every log INSERT text `insert_size` can choose with `bind_limit`, for the SQLite writer
 /// to prepare when it starts: the first batch of each size would otherwise pay ~100k
 /// instructions for it in the middle of serving.
@@ -316,19 +335,16 @@ fn batch_queries(
                 .bind(id),
         );
     }
-    // Runs of rows of one shape, in the order they were settled (their ids keep it).
-    let shaped: Vec<(LogShape, &LogRow)> = logs.iter().map(|r| (r.shape(), *r)).collect();
-    for run in shaped.chunk_by(|a, b| a.0 == b.0) {
-        let Some(&(shape, _)) = run.first() else {
-            continue;
-        };
-        let rows: Vec<&LogRow> = run.iter().map(|(_, r)| *r).collect();
-        let mut rest = &rows[..];
-        while !rest.is_empty() {
-            let (head, tail) = rest.split_at(insert_size(rest.len(), store.bind_limit, shape));
-            out.push(insert_logs_query(head, shape));
-            rest = tail;
-        }
+    // In the order they were settled (their ids keep it), as many rows to an INSERT as
+    // before shapes existed; each INSERT binds the widest shape among its rows. Splitting
+    // into runs of one shape instead cut a mixed batch (streams and plain answers
+    // interleaved) into many small INSERTs.
+    let mut rest = &logs[..];
+    while !rest.is_empty() {
+        let (n, shape) = next_insert(rest, store.bind_limit);
+        let (head, tail) = rest.split_at(n);
+        out.push(insert_logs_query(head, shape));
+        rest = tail;
     }
     out.extend(returns);
     out.extend(released.into_iter().map(|(holder, generation, amount)| {
@@ -409,6 +425,51 @@ impl LedgerStore for SqlStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_insert_takes_rows_in_order_with_the_widest_shape_among_them() {
+        use super::super::logs::NewLog;
+        let short = NewLog::default().into_row();
+        let streamed = NewLog {
+            is_stream: true,
+            ..NewLog::default()
+        }
+        .into_row();
+        let full = NewLog {
+            error: "x".into(),
+            ..NewLog::default()
+        }
+        .into_row();
+        let plan = |rows: &[&LogRow], limit: usize| {
+            let mut out = Vec::new();
+            let mut rest = rows;
+            while !rest.is_empty() {
+                let (n, shape) = next_insert(rest, limit);
+                out.push((n, shape));
+                rest = &rest[n..];
+            }
+            out
+        };
+        let shorts = vec![&short; 40];
+        assert_eq!(
+            plan(&shorts, 1000),
+            vec![(32, LogShape::Short), (8, LogShape::Short)]
+        );
+        let mixed = [&short, &streamed, &short, &short];
+        assert_eq!(plan(&mixed, 1000), vec![(4, LogShape::Streamed)]);
+        // D1 binds 100 values: 5 short rows or 3 full ones to a statement.
+        let d1 = [
+            &short, &short, &short, &short, &full, &short, &short, &short,
+        ];
+        assert_eq!(
+            plan(&d1, 100),
+            vec![
+                (4, LogShape::Short),
+                (3, LogShape::Full),
+                (1, LogShape::Short)
+            ]
+        );
+    }
 
     #[test]
     fn log_inserts_come_in_a_few_sizes() {

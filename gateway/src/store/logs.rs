@@ -188,7 +188,8 @@ const COLUMNS: [&str; LOG_COLUMNS] = [
 /// ''). Most rows need few: a non-streamed answer without anything unusual binds ten
 /// values fewer than a full row, which on SQLite is ~1.7k instructions less per row
 /// (binding and the statement's per-column steps).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Ordered narrowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum LogShape {
     /// Up to `price`: not streamed, nothing unusual.
     Short,

@@ -5,6 +5,7 @@ mod billing;
 mod channel_test;
 mod chat;
 mod concurrency;
+mod cors;
 mod errors;
 mod hardening;
 mod keys;
