@@ -608,52 +608,28 @@ mod row_tests {
             Param::Int(7)
         ));
         assert!(matches!(&row.values[at("price").unwrap_or(0)], Param::Text(p) if p == "{}"));
-        // Every column a shape leaves out is one its rows hold at the default.
-        for left_out in &full[LogShape::Short.width()..] {
-            let mut log = NewLog::default();
-            let wider = match left_out.as_str() {
-                "first_byte_ms" => {
-                    log.first_byte_ms = 1;
-                    LogShape::Streamed
-                }
-                "is_stream" => {
-                    log.is_stream = true;
-                    LogShape::Streamed
-                }
-                "error" => {
-                    log.error = "x".into();
-                    LogShape::Full
-                }
-                "warnings" => {
-                    log.warnings = "x".into();
-                    LogShape::Full
-                }
-                "output_cap" => {
-                    log.output_cap = 1;
-                    LogShape::Full
-                }
-                "unbilled_quota" => {
-                    log.unbilled_quota = 1;
-                    LogShape::Full
-                }
-                "cache_read_tokens" => {
-                    log.cache_read_tokens = 1;
-                    LogShape::Full
-                }
-                "cache_write_tokens" => {
-                    log.cache_write_tokens = 1;
-                    LogShape::Full
-                }
-                "cache_write_1h_tokens" => {
-                    log.cache_write_1h_tokens = 1;
-                    LogShape::Full
-                }
-                "reasoning_tokens" => {
-                    log.reasoning_tokens = 1;
-                    LogShape::Full
-                }
+        // Every column a shape leaves out is one its rows hold at the default: a row that
+        // sets it has the narrowest shape that lists it.
+        for (at, left_out) in full.iter().enumerate().skip(LogShape::Short.width()) {
+            let set: fn(&mut NewLog) = match left_out.as_str() {
+                "first_byte_ms" => |l| l.first_byte_ms = 1,
+                "is_stream" => |l| l.is_stream = true,
+                "error" => |l| l.error = "x".into(),
+                "warnings" => |l| l.warnings = "x".into(),
+                "output_cap" => |l| l.output_cap = 1,
+                "unbilled_quota" => |l| l.unbilled_quota = 1,
+                "cache_read_tokens" => |l| l.cache_read_tokens = 1,
+                "cache_write_tokens" => |l| l.cache_write_tokens = 1,
+                "cache_write_1h_tokens" => |l| l.cache_write_1h_tokens = 1,
+                "reasoning_tokens" => |l| l.reasoning_tokens = 1,
                 other => panic!("{other} is left out by a shape but not tried here"),
             };
+            let wider = LogShape::ALL
+                .into_iter()
+                .find(|s| s.width() > at)
+                .unwrap_or(LogShape::Full);
+            let mut log = NewLog::default();
+            set(&mut log);
             let row = log.into_row();
             assert_eq!(row.shape(), wider, "{left_out}");
             let left = &row.values[row.shape().width()..];
