@@ -35,6 +35,14 @@ pub fn keys(plain: &str) -> Vec<&str> {
         .collect()
 }
 
+/// The key when `plain` holds exactly one ([`keys`] would list only it), found without
+/// making the list: most channels have one key, and every call picks one.
+fn only_key(plain: &str) -> Option<&str> {
+    let mut listed = plain.lines().map(str::trim).filter(|k| !k.is_empty());
+    let first = listed.next()?;
+    listed.next().is_none().then_some(first)
+}
+
 /// A short, non-reversible name for a key (never the key itself in rows or logs).
 pub fn fingerprint(key: &str) -> String {
     use std::sync::LazyLock;
@@ -72,18 +80,12 @@ impl ChannelHealth {
     /// The usable key to send with next (rotating), and its fingerprint; a cooling key
     /// only when all are cooling. `None` when every key is disabled.
     pub fn pick_key<'a>(&self, c: &Channel, plain: &'a str) -> Option<(&'a str, String)> {
-        // One key is sent whether it is cooling or not: nothing to rotate or compare (and,
-        // as most channels have one key, no list of them is made).
-        let single = (!plain.contains('\n')).then(|| plain.trim());
-        if let Some(only) = single.filter(|k| !k.is_empty()) {
+        // One key is sent whether it is cooling or not: nothing to rotate or compare.
+        if let Some(only) = only_key(plain) {
             let fp = fingerprint(only);
             return (!c.disabled_keys.contains(&fp)).then_some((only, fp));
         }
         let all = keys(plain);
-        if let [only] = all[..] {
-            let fp = fingerprint(only);
-            return (!c.disabled_keys.contains(&fp)).then_some((only, fp));
-        }
         let usable: Vec<(&str, String)> = all
             .into_iter()
             .map(|k| (k, fingerprint(k)))
@@ -209,6 +211,11 @@ mod tests {
             let listed = keys(plain);
             let want = listed.first().map(|k| (*k, fingerprint(k)));
             assert_eq!(health.pick_key(&c, plain), want, "{plain:?}");
+        }
+        for plain in ["a\nb", " a \r\n\n b", "a\n\na\n", "a", "\n a \n", ""] {
+            let listed = keys(plain);
+            let want = (listed.len() == 1).then(|| listed[0]);
+            assert_eq!(only_key(plain), want, "{plain:?}");
         }
         c.disabled_keys = vec![fingerprint("sk-one")];
         assert_eq!(health.pick_key(&c, " sk-one "), None);
