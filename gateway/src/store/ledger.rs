@@ -132,12 +132,17 @@ fn totals_for(all: &mut Vec<(TotalsKey, Totals)>, key: TotalsKey) -> &mut Totals
 /// so batches of every size share six statement texts per row shape, each prepared once
 /// per connection (a 32-row INSERT takes ~100k instructions to prepare).
 fn insert_size(left: usize, bind_limit: usize, shape: LogShape) -> usize {
-    let most = (bind_limit / shape.width()).clamp(1, 32);
+    let most = most_rows(bind_limit, shape);
     if left >= most {
         most
     } else {
         1 << left.max(1).ilog2()
     }
+}
+
+/// The most rows of `shape` one INSERT takes: as many as the backend binds, up to 32.
+fn most_rows(bind_limit: usize, shape: LogShape) -> usize {
+    (bind_limit / shape.width()).clamp(1, 32)
 }
 
 /// How many of `rows` (at least one) the next INSERT takes, and its shape: the widest
@@ -147,7 +152,7 @@ fn next_insert(rows: &[&LogRow], bind_limit: usize) -> (usize, LogShape) {
     let mut fit = 0;
     for r in rows {
         let wider = shape.max(r.shape());
-        if fit + 1 > insert_size(usize::MAX, bind_limit, wider) {
+        if fit + 1 > most_rows(bind_limit, wider) {
             break;
         }
         shape = wider;
@@ -165,7 +170,7 @@ fn next_insert(rows: &[&LogRow], bind_limit: usize) -> (usize, LogShape) {
 pub(crate) fn log_insert_texts(bind_limit: usize) -> Vec<String> {
     let mut texts = Vec::new();
     for shape in LogShape::ALL {
-        let most = insert_size(usize::MAX, bind_limit, shape);
+        let most = most_rows(bind_limit, shape);
         let mut sizes: Vec<usize> = (0..=most.ilog2()).map(|k| 1 << k).collect();
         sizes.push(most);
         sizes.dedup();

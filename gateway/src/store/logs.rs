@@ -469,12 +469,7 @@ fn totals_from_row(r: &Row) -> UsageTotals {
 }
 
 fn with_filter(head: &str, filter: &Query, tail: &str) -> Query {
-    Query {
-        sql: format!("{head}{}{tail}", filter.sql),
-        params: filter.params.clone(),
-        rows: Vec::new(),
-        row_width: None,
-    }
+    Query::with_params(format!("{head}{}{tail}", filter.sql), filter.params.clone())
 }
 
 #[async_trait]

@@ -10,7 +10,7 @@
 use super::sql::{DbError, Query, Row, SqlBackend};
 use async_trait::async_trait;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::runtime::Handle;
@@ -24,7 +24,7 @@ pub struct Reachability {
     /// How often the database was found answering again after an outage. A query that
     /// began before the last return and failed after it reports the outage that is over
     /// (a request sent to a dead server that only gave up later), not a new one.
-    returns: Arc<std::sync::atomic::AtomicU64>,
+    returns: Arc<AtomicU64>,
     /// Queries under way and when each began: before the first one fails (a connect to a
     /// dead server can take the whole acquire timeout), a long wait is the only sign.
     pending: Pending,
@@ -121,7 +121,7 @@ impl Drop for PendingGuard<'_> {
 async fn wait_until_reachable(
     db: Arc<dyn SqlBackend>,
     down: Arc<AtomicBool>,
-    returns: Arc<std::sync::atomic::AtomicU64>,
+    returns: Arc<AtomicU64>,
 ) {
     loop {
         tokio::time::sleep(RETRY_AFTER).await;

@@ -96,9 +96,14 @@ pub struct Query {
 
 impl Query {
     pub fn new(sql: &str) -> Self {
+        Query::with_params(sql.to_string(), Vec::new())
+    }
+
+    /// `sql` with these parameters already bound (a filter's, reused by another query).
+    pub fn with_params(sql: String, params: Vec<Param>) -> Self {
         Query {
-            sql: sql.to_string(),
-            params: Vec::new(),
+            sql,
+            params,
             rows: Vec::new(),
             row_width: None,
         }

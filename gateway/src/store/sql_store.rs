@@ -40,23 +40,19 @@ impl SqlStore {
         page: Page,
         map: fn(&Row) -> T,
     ) -> StoreResult<Paged<T>> {
-        let count = Query {
-            sql: format!("SELECT COUNT(*) AS n{}", filter.sql),
-            params: filter.params.clone(),
-            rows: Vec::new(),
-            row_width: None,
-        };
+        let count = Query::with_params(
+            format!("SELECT COUNT(*) AS n{}", filter.sql),
+            filter.params.clone(),
+        );
         let total = self
             .db
             .fetch_optional(count)
             .await?
             .map_or(0, |r| r.i64("n"));
-        let mut list = Query {
-            sql: format!("SELECT {columns}{} ORDER BY {order} LIMIT ", filter.sql),
-            params: filter.params,
-            rows: Vec::new(),
-            row_width: None,
-        };
+        let mut list = Query::with_params(
+            format!("SELECT {columns}{} ORDER BY {order} LIMIT ", filter.sql),
+            filter.params,
+        );
         list.push_bind(page.size)
             .push(" OFFSET ")
             .push_bind(page.offset());
