@@ -21,7 +21,7 @@ use std::io;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The error a late body ends with; body readers turn it into 408.
 pub fn is_timeout(e: &PayloadError) -> bool {
@@ -76,7 +76,11 @@ impl<B: MessageBody> MessageBody for HoldBody<B> {
 
 struct DeadlineBody {
     inner: Option<Payload>,
-    sleep: Pin<Box<tokio::time::Sleep>>,
+    deadline: Instant,
+    /// Made only when the body has to be waited for (see `poll_next`).
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Whether the body has been found not there yet once.
+    waited: bool,
     shared: Rc<Shared>,
 }
 
@@ -91,7 +95,21 @@ impl Stream for DeadlineBody {
         if let Poll::Ready(item) = inner.poll_next_unpin(cx) {
             return Poll::Ready(item);
         }
-        if this.sleep.as_mut().poll(cx).is_ready() {
+        // actix polls the handler as soon as the head is read, before it hands over the
+        // body bytes that came with the head in the same read; they are there at the next
+        // poll. So the first wait only asks to be polled again, and the timer (a boxed
+        // entry in the runtime's wheel, ~1k instructions made and dropped) is made only
+        // for a body that really is late. The deadline still counts from `arm`.
+        if !this.waited {
+            this.waited = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        let deadline = this.deadline;
+        let sleep = this
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline.into())));
+        if sleep.as_mut().poll(cx).is_ready() {
             *this.shared.parked.borrow_mut() = this.inner.take();
             let e = io::Error::new(io::ErrorKind::TimedOut, TIMEOUT_MESSAGE);
             return Poll::Ready(Some(Err(PayloadError::Io(e))));
@@ -121,7 +139,7 @@ pub struct Armed {
 /// Puts the request's body (if it announces one) behind the deadline and counts the
 /// connection busy. Called by the edge middleware (`middleware::edge`) before the request
 /// goes on; [`Armed::finish`] goes with its answer.
-pub fn arm(req: &mut ServiceRequest) -> Armed {
+pub fn arm(req: &mut ServiceRequest, started: Instant) -> Armed {
     let busy = req
         .conn_data::<crate::conn_watch::ConnHandle>()
         .map(|c| crate::conn_watch::Busy::start(&c.0));
@@ -135,7 +153,9 @@ pub fn arm(req: &mut ServiceRequest) -> Armed {
             let inner = std::mem::replace(payload, Payload::None);
             let body = DeadlineBody {
                 inner: Some(inner),
-                sleep: Box::pin(tokio::time::sleep(limit)),
+                deadline: started + limit,
+                sleep: None,
+                waited: false,
                 shared: shared.clone(),
             };
             req.set_payload(Payload::Stream {

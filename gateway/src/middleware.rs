@@ -48,7 +48,7 @@ pub async fn edge(
     }
     let header = HeaderValue::from_str(&id);
     req.extensions_mut().insert(RequestId(id));
-    let armed = crate::body_deadline::arm(&mut req);
+    let armed = crate::body_deadline::arm(&mut req, started);
     let mut res = armed.finish(next.call(req).await?);
     if let Ok(v) = header {
         res.headers_mut().insert(REQUEST_ID, v);

@@ -213,7 +213,7 @@ fn encode_params<'a>(params: impl Iterator<Item = &'a Param>) -> Vec<Json> {
             Param::Null => Json::Null,
             Param::Int(v) if (-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(v) => json!(v),
             Param::Int(v) => Json::String(v.to_string()),
-            Param::Text(s) => Json::String(s.clone()),
+            Param::Text(s) => Json::String(s.to_string()),
         })
         .collect()
 }

@@ -65,7 +65,7 @@ pub struct Settlement {
 /// One write for the background writer.
 #[derive(Debug, Clone)]
 pub enum LedgerEntry {
-    Settle(Box<Settlement>),
+    Settle(Settlement),
     /// Quota a replica held in a lease and gives back.
     Return {
         holder: Holder,

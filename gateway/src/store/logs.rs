@@ -1,6 +1,6 @@
 //! Usage logs: one row per `/v1` request, queried with filters and summarised.
 
-use super::sql::{Param, Query, Row};
+use super::sql::{Param, Query, Row, Text};
 use super::sql_store::{Page, SqlStore};
 use super::{Paged, StoreResult};
 use async_trait::async_trait;
@@ -11,14 +11,17 @@ use std::sync::Arc;
 pub struct NewLog {
     pub created_at: i64,
     pub user_id: i64,
-    pub username: String,
+    #[schema(value_type = String)]
+    pub username: Text,
     pub token_id: i64,
-    pub token_name: String,
+    #[schema(value_type = String)]
+    pub token_name: Text,
     /// Absent from the user's own view (`/api/log/self`).
     #[schema(required = false)]
     pub channel_id: i64,
     #[schema(required = false)]
-    pub channel_name: String,
+    #[schema(value_type = String)]
+    pub channel_name: Text,
     pub model_name: String,
     #[schema(required = false)]
     pub upstream_model: String,
@@ -33,7 +36,8 @@ pub struct NewLog {
     pub request_id: String,
     pub ip: String,
     /// The client API called: `chat`, `completions`, `embeddings`, `messages`, `responses`.
-    pub endpoint: String,
+    #[schema(value_type = String)]
+    pub endpoint: Text,
     /// What a conversion had to drop (e.g. a built-in tool), `; `-separated.
     pub warnings: String,
     /// The output limit the gateway lowered the client's to (the model's maximum or what
@@ -53,7 +57,8 @@ pub struct NewLog {
     /// The ratios the quota was computed with, as compact JSON (`model_ratio`,
     /// `completion_ratio`, `cache_read_ratio`, `cache_write_ratio`, `cache_write_1h_ratio`,
     /// `group_ratio`, and `builtin`: the built-in table entry used); empty when unpriced.
-    pub price: String,
+    #[schema(value_type = String)]
+    pub price: Text,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -226,10 +231,30 @@ pub(crate) fn insert_logs_sql(rows: usize, shape: LogShape) -> String {
     sql
 }
 
+/// The INSERT texts for up to this many rows are made once (each is up to ~2 KB, written
+/// placeholder by placeholder); a larger INSERT is written when it is needed.
+const KEPT_INSERT_ROWS: usize = 32;
+
+fn insert_text(rows: usize, shape: LogShape) -> String {
+    static KEPT: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let kept = KEPT.get_or_init(|| {
+        (1..=KEPT_INSERT_ROWS)
+            .flat_map(|n| LogShape::ALL.map(|shape| insert_logs_sql(n, shape)))
+            .collect()
+    });
+    let at = rows
+        .checked_sub(1)
+        .map(|i| i * LogShape::ALL.len() + shape as usize);
+    match at.and_then(|i| kept.get(i)) {
+        Some(text) => text.clone(),
+        None => insert_logs_sql(rows, shape),
+    }
+}
+
 /// One INSERT of `rows`, all of `shape` (see [`LogRow::shape`]).
 pub(crate) fn insert_logs_query(rows: &[&LogRow], shape: LogShape) -> Query {
     Query {
-        sql: insert_logs_sql(rows.len(), shape),
+        sql: insert_text(rows.len(), shape),
         params: Vec::new(),
         rows: rows.iter().map(|r| r.values.clone()).collect(),
         row_width: Some(shape.width()),
@@ -358,11 +383,11 @@ fn log_from_row(r: &Row) -> LogEntry {
         row: NewLog {
             created_at: r.i64("created_at"),
             user_id: r.i64("user_id"),
-            username: r.string("username"),
+            username: r.string("username").into(),
             token_id: r.i64("token_id"),
-            token_name: r.string("token_name"),
+            token_name: r.string("token_name").into(),
             channel_id: r.i64("channel_id"),
-            channel_name: r.string("channel_name"),
+            channel_name: r.string("channel_name").into(),
             model_name: r.string("model_name"),
             upstream_model: r.string("upstream_model"),
             prompt_tokens: r.i64("prompt_tokens"),
@@ -375,7 +400,7 @@ fn log_from_row(r: &Row) -> LogEntry {
             error: r.string("error"),
             request_id: r.string("request_id"),
             ip: r.string("ip"),
-            endpoint: r.string("endpoint"),
+            endpoint: r.string("endpoint").into(),
             warnings: r.string("warnings"),
             output_cap: r.i64("output_cap"),
             unbilled_quota: r.i64("unbilled_quota"),
@@ -383,7 +408,7 @@ fn log_from_row(r: &Row) -> LogEntry {
             cache_write_tokens: r.i64("cache_write_tokens"),
             cache_write_1h_tokens: r.i64("cache_write_1h_tokens"),
             reasoning_tokens: r.i64("reasoning_tokens"),
-            price: r.string("price"),
+            price: r.string("price").into(),
         },
     }
 }

@@ -128,3 +128,21 @@ pub(crate) fn json_list(raw: &str) -> Vec<String> {
 pub(crate) fn json_map(raw: &str) -> BTreeMap<String, String> {
     serde_json::from_str(raw).unwrap_or_default()
 }
+
+impl super::sql::Named for User {
+    fn name(&self) -> &str {
+        &self.username
+    }
+}
+
+impl super::sql::Named for Token {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl super::sql::Named for Channel {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}

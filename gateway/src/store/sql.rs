@@ -11,7 +11,100 @@ use std::sync::Arc;
 pub enum Param {
     Null,
     Int(i64),
-    Text(String),
+    Text(Text),
+}
+
+/// A text value that need not be a copy of its own: a log row's endpoint is a constant
+/// and its price JSON is shared with the price memo. A row is freed on the settlement
+/// writer's thread, and each text it owns is a block freed across threads (~100
+/// instructions with the allocation and the copy).
+#[derive(Clone)]
+pub enum Text {
+    Owned(String),
+    Shared(Arc<str>),
+    Static(&'static str),
+    /// The name of a shared record (the cached user, key or channel a request used).
+    Name(Arc<dyn Named>),
+}
+
+/// A record with a name a log row can refer to instead of copying.
+pub trait Named: Send + Sync {
+    fn name(&self) -> &str;
+}
+
+impl Text {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Text::Owned(s) => s,
+            Text::Shared(s) => s,
+            Text::Static(s) => s,
+            Text::Name(r) => r.name(),
+        }
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Default for Text {
+    fn default() -> Self {
+        Text::Static("")
+    }
+}
+
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl serde::Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl From<String> for Text {
+    fn from(v: String) -> Self {
+        Text::Owned(v)
+    }
+}
+impl From<&'static str> for Text {
+    fn from(v: &'static str) -> Self {
+        Text::Static(v)
+    }
+}
+impl From<Arc<str>> for Text {
+    fn from(v: Arc<str>) -> Self {
+        Text::Shared(v)
+    }
+}
+impl From<Text> for Param {
+    fn from(v: Text) -> Self {
+        Param::Text(v)
+    }
 }
 
 impl From<i64> for Param {
@@ -26,12 +119,12 @@ impl From<bool> for Param {
 }
 impl From<&str> for Param {
     fn from(v: &str) -> Self {
-        Param::Text(v.to_string())
+        Param::Text(Text::Owned(v.to_string()))
     }
 }
 impl From<String> for Param {
     fn from(v: String) -> Self {
-        Param::Text(v)
+        Param::Text(Text::Owned(v))
     }
 }
 impl<T: Into<Param>> From<Option<T>> for Param {

@@ -41,6 +41,10 @@ impl SqlxBackend {
             } else {
                 max_connections.min(8)
             })
+            // Two SQLite connections open from the start: opening one reads the whole
+            // schema (~1M instructions), and otherwise the first time two background reads
+            // overlap a request pays for it (PostgreSQL opens them as they are needed).
+            .min_connections(if postgres { 0 } else { 2 })
             .acquire_timeout(if postgres {
                 PG_ACQUIRE_TIMEOUT
             } else {

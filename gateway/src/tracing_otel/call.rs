@@ -198,7 +198,7 @@ impl CallTrace {
         span.set_attributes(answered);
         span.set_attributes([
             KeyValue::new(semconv::HTTP_STATUS, status),
-            KeyValue::new(semconv::ENDPOINT, log.endpoint.clone()),
+            KeyValue::new(semconv::ENDPOINT, log.endpoint.to_string()),
             KeyValue::new(semconv::STREAM, log.is_stream),
             KeyValue::new(semconv::ATTEMPTS, a.attempts),
         ]);

@@ -102,3 +102,48 @@ async fn a_list_of_origins_lets_only_those_call() {
         r.headers
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cacheable_answers_vary_on_the_origin_and_calls_without_one_carry_no_cors() {
+    let w = V1World::with_env(&[("ALLOWED_ORIGINS", APP)]).await;
+    // A GET answer may be stored by a cache and served to a browser later: even asked
+    // without an Origin it says that it depends on one.
+    let models =
+        w.gw.send(
+            w.gw.builder(Method::GET, "/v1/models", None)
+                .bearer_auth(&w.key),
+        )
+        .await;
+    assert_eq!(models.status, 200, "{}", models.text);
+    assert!(
+        header(&models, "vary").contains("Origin"),
+        "{:?}",
+        models.headers
+    );
+    assert_eq!(header(&models, "access-control-allow-origin"), "");
+
+    // What SDKs and CLIs send: a POST without an Origin. Its answer is not cacheable and
+    // no browser reads it, so it carries no CORS header at all.
+    let r =
+        w.gw.send(
+            w.gw.builder(Method::POST, "/v1/chat/completions", None)
+                .bearer_auth(&w.key)
+                .json(&chat_body("hi")),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    for name in [
+        "vary",
+        "access-control-allow-origin",
+        "access-control-expose-headers",
+    ] {
+        assert_eq!(header(&r, name), "", "{name}: {:?}", r.headers);
+    }
+    assert!(!header(&r, "x-request-id").is_empty());
+
+    // The same call from a page of the allowed origin still gets its CORS headers.
+    let r = call(&w, APP).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(header(&r, "access-control-allow-origin"), APP);
+    assert!(header(&r, "vary").contains("Origin"), "{:?}", r.headers);
+}

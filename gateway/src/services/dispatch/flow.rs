@@ -273,7 +273,7 @@ async fn run(call: &Call<'_>, meter: &mut Meter, raw: Bytes) -> Result<HttpRespo
 async fn try_channel(
     call: &Call<'_>,
     cr: &ClientRequest,
-    channel: &Channel,
+    channel: &std::sync::Arc<Channel>,
     meter: &mut Meter,
     settings: &StreamSettings,
     images: &mut Option<gemini::Images>,

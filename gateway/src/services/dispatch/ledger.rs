@@ -109,7 +109,7 @@ impl Ledger {
 
     /// Queues a settlement; it is written in the next batch.
     pub fn settle(&self, s: Settlement) {
-        self.push(LedgerEntry::Settle(Box::new(s)));
+        self.push(LedgerEntry::Settle(s));
     }
 
     /// Queues quota a lease taken under `generation` gives back to its holder's balance.

@@ -8,6 +8,7 @@ use super::token_usage::TokenUsage;
 use crate::metrics::Settled;
 use crate::store::ledger::{Holder, Reservation, Settlement};
 use crate::store::logs::NewLog;
+use crate::store::sql::Text;
 use crate::store::Channel;
 use shared::openai::Usage;
 use std::sync::Arc;
@@ -47,9 +48,9 @@ impl Meter {
         let log = NewLog {
             created_at: crate::util::now(),
             user_id: caller.user.id,
-            username: caller.user.username.clone(),
+            username: Text::Name(caller.user.clone()),
             token_id: caller.token.id,
-            token_name: caller.token.name.clone(),
+            token_name: Text::Name(caller.token.clone()),
             request_id,
             ip,
             ..Default::default()
@@ -96,8 +97,8 @@ impl Meter {
         self.inner.as_ref().map_or(0, |d| d.user_id)
     }
 
-    pub fn set_endpoint(&mut self, endpoint: &str) {
-        self.with(|d| d.log.endpoint = endpoint.to_string());
+    pub fn set_endpoint(&mut self, endpoint: &'static str) {
+        self.with(|d| d.log.endpoint = Text::Static(endpoint));
     }
 
     pub fn watch_shutdown(&mut self, w: crate::shutdown::ShutdownWatch) {
@@ -120,11 +121,11 @@ impl Meter {
         self.with(|d| d.admission = Some(a));
     }
 
-    pub fn set_channel(&mut self, c: &Channel, upstream_model: &str) {
+    pub fn set_channel(&mut self, c: &Arc<Channel>, upstream_model: &str) {
         self.with(|d| {
             d.attempts = d.attempts.saturating_add(1);
             d.log.channel_id = c.id;
-            d.log.channel_name = c.name.clone();
+            d.log.channel_name = Text::Name(c.clone());
             d.log.upstream_model = upstream_model.to_string();
             d.trace.attempt_started(c, upstream_model);
         });
@@ -214,8 +215,7 @@ fn settlement(quota: &QuotaLeases, mut d: MeterData) -> (Settlement, i64) {
     d.log.price = d
         .priced
         .as_ref()
-        // Not `to_string()`: through `Display` an `Arc<str>` goes through the formatter.
-        .map(|p| String::from(&*p.applied))
+        .map(|p| Text::Shared(p.applied.clone()))
         .unwrap_or_default();
     d.log.latency_ms = elapsed_ms(d.started);
     if d.log.status_code == 0 {
