@@ -15,7 +15,7 @@ fn synthetic(i: i64, user_id: i64) -> NewLog {
     NewLog {
         created_at: BASE_TS + i,
         user_id,
-        username: format!("user-{user_id}"),
+        username: format!("user-{user_id}").into(),
         token_id: 1,
         token_name: "bulk, \"quoted\" key".into(),
         channel_id: 7,

@@ -35,16 +35,21 @@ impl SqlxBackend {
         } else {
             prepare_sqlite_url(url)?
         };
+        let file = match postgres {
+            true => None,
+            false => sqlite_file(&url)?,
+        };
         let pool = AnyPoolOptions::new()
             .max_connections(if postgres {
                 max_connections
             } else {
                 max_connections.min(8)
             })
-            // Two SQLite connections open from the start: opening one reads the whole
-            // schema (~1M instructions), and otherwise the first time two background reads
-            // overlap a request pays for it (PostgreSQL opens them as they are needed).
-            .min_connections(if postgres { 0 } else { 2 })
+            // Two connections to an SQLite file open from the start: opening one reads the
+            // whole schema (~1M instructions), and otherwise the first time two background
+            // reads overlap a request pays for it. (Each connection to `:memory:` is a
+            // database of its own; PostgreSQL opens them as they are needed.)
+            .min_connections(if file.is_some() { 2 } else { 0 })
             .acquire_timeout(if postgres {
                 PG_ACQUIRE_TIMEOUT
             } else {
@@ -76,7 +81,17 @@ impl SqlxBackend {
                 .execute(&pool)
                 .await?;
             sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
-            if let Some(path) = sqlite_file(&url)? {
+            if file.is_some() {
+                // The kept connections may have opened before the migrations ran: each
+                // reads the schema again now, not during the first request that uses it.
+                let (mut a, mut b) = (pool.acquire().await?, pool.acquire().await?);
+                for conn in [&mut a, &mut b] {
+                    sqlx::query("SELECT count(*) FROM sqlite_master")
+                        .execute(&mut **conn)
+                        .await?;
+                }
+            }
+            if let Some(path) = file {
                 let warm = super::ledger::log_insert_texts(super::sql_store::SQL_BIND_LIMIT);
                 writer = Some(SqliteWriter::open(&path, warm)?);
             }
