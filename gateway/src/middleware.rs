@@ -30,7 +30,7 @@ pub async fn edge(
                 && v.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
-        .map(str::to_string);
+        .map(std::sync::Arc::<str>::from);
     let id = incoming.unwrap_or_else(crate::util::new_id_text);
     let started = Instant::now();
     // The access line is written by hand: through `format_args!` its five pieces cost

@@ -39,17 +39,18 @@ fn ipv4_text(ip: std::net::Ipv4Addr) -> String {
 }
 
 /// The request id assigned by the request-id middleware.
-pub fn request_id(req: &HttpRequest) -> String {
+pub fn request_id(req: &HttpRequest) -> Arc<str> {
     req.extensions()
         .get::<RequestId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_default()
+        .map_or_else(|| Arc::from(""), |r| r.0.clone())
 }
 
+/// Shared: the call, its meter and its log row each hold it.
 #[derive(Clone, Debug)]
-pub struct RequestId(pub String);
+pub struct RequestId(pub Arc<str>);
 
 use actix_web::HttpMessage;
+use std::sync::Arc;
 
 /// A random id (a v4 UUID, 32 hex digits) from the thread's CSPRNG: `Uuid::new_v4` asks the
 /// kernel for every id, a system call per request.
@@ -61,9 +62,50 @@ pub fn new_id() -> uuid::fmt::Simple {
 
 /// [`new_id`] as text, its digits written into place (through `Display` the uuid's
 /// formatter and padding cost more than drawing the id).
-pub fn new_id_text() -> String {
+pub fn new_id_text() -> Arc<str> {
     let mut digits = [0u8; uuid::fmt::Simple::LENGTH];
-    String::from(&*new_id().encode_lower(&mut digits))
+    Arc::from(&*new_id().encode_lower(&mut digits))
+}
+
+/// A body gathered from its chunks. One that came in a single chunk (most bodies: they
+/// arrive with the head, or in one read) is that chunk, not a copy of it.
+#[derive(Default)]
+pub struct Gathered {
+    first: Option<bytes::Bytes>,
+    more: Option<bytes::BytesMut>,
+    len: usize,
+}
+
+impl Gathered {
+    /// Bytes gathered so far.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn push(&mut self, chunk: bytes::Bytes) {
+        self.len += chunk.len();
+        match (&self.first, &mut self.more) {
+            (None, _) => self.first = Some(chunk),
+            (Some(head), None) => {
+                let mut buf = bytes::BytesMut::with_capacity(self.len);
+                buf.extend_from_slice(head);
+                buf.extend_from_slice(&chunk);
+                self.more = Some(buf);
+            }
+            (Some(_), Some(buf)) => buf.extend_from_slice(&chunk),
+        }
+    }
+
+    pub fn finish(self) -> bytes::Bytes {
+        match (self.more, self.first) {
+            (Some(buf), _) => buf.freeze(),
+            (None, first) => first.unwrap_or_default(),
+        }
+    }
 }
 
 /// The hasher of the maps a request looks up (caches, health, leases, prices): keyed
@@ -72,9 +114,10 @@ pub type FastHash = foldhash::fast::RandomState;
 pub type FastMap<K, V> = std::collections::HashMap<K, V, FastHash>;
 
 /// A bounded memo of a costly, pure function of a string (a digest, a decryption): it
-/// starts over when full, so it never grows past `limit` entries.
+/// starts over when full, so it never grows past `limit` entries. Values are handed out
+/// shared: a request reads three of them, and a copy each was an allocation and a copy.
 pub struct Memo {
-    map: std::sync::RwLock<FastMap<Box<str>, Box<str>>>,
+    map: std::sync::RwLock<FastMap<Box<str>, Arc<str>>>,
     limit: usize,
 }
 
@@ -87,7 +130,7 @@ impl Memo {
     }
 
     /// The remembered value for `key`, else `compute()`'s.
-    pub fn get_or_compute(&self, key: &str, compute: impl FnOnce() -> String) -> String {
+    pub fn get_or_compute(&self, key: &str, compute: impl FnOnce() -> String) -> Arc<str> {
         match self.get_or_try(key, || Ok::<_, std::convert::Infallible>(compute())) {
             Ok(v) => v,
             Err(never) => match never {},
@@ -99,21 +142,17 @@ impl Memo {
         &self,
         key: &str,
         compute: impl FnOnce() -> Result<String, E>,
-    ) -> Result<String, E> {
-        let known = self
-            .map
-            .read()
-            .ok()
-            .and_then(|m| m.get(key).map(|v| v.to_string()));
+    ) -> Result<Arc<str>, E> {
+        let known = self.map.read().ok().and_then(|m| m.get(key).cloned());
         if let Some(v) = known {
             return Ok(v);
         }
-        let v = compute()?;
+        let v: Arc<str> = Arc::from(compute()?);
         if let Ok(mut m) = self.map.write() {
             if m.len() >= self.limit {
                 m.clear();
             }
-            m.insert(key.into(), v.as_str().into());
+            m.insert(key.into(), v.clone());
         }
         Ok(v)
     }
@@ -122,11 +161,27 @@ impl Memo {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn a_gathered_body_is_its_chunks_in_order() {
+        let chunks = |parts: &[&'static str]| {
+            let mut g = super::Gathered::default();
+            for p in parts {
+                g.push(bytes::Bytes::from_static(p.as_bytes()));
+            }
+            (g.len(), g.finish())
+        };
+        assert_eq!(chunks(&[]), (0, bytes::Bytes::new()));
+        let (len, one) = chunks(&["{\"a\":1}"]);
+        assert_eq!((len, &one[..]), (7, &b"{\"a\":1}"[..]));
+        let (len, three) = chunks(&["{\"a\"", ":", "1}"]);
+        assert_eq!((len, &three[..]), (7, &b"{\"a\":1}"[..]));
+    }
+
+    #[test]
     fn id_text_is_a_simple_v4_uuid() {
         let a = super::new_id_text();
         let parsed = uuid::Uuid::parse_str(&a).unwrap();
         assert_eq!(parsed.get_version_num(), 4);
-        assert_eq!(parsed.simple().to_string(), a);
+        assert_eq!(parsed.simple().to_string(), &*a);
         assert_ne!(a, super::new_id_text());
     }
 

@@ -32,7 +32,7 @@ fn synthetic(i: i64, user_id: i64) -> NewLog {
             ""
         }
         .into(),
-        request_id: format!("req-{i}"),
+        request_id: format!("req-{i}").into(),
         endpoint: "chat".into(),
         ..Default::default()
     }

@@ -78,7 +78,7 @@ async fn exporting_100k_rows_uses_no_more_memory_than_10k() {
             prompt_tokens: i,
             status_code: 200,
             error: "some error text, with a comma and \"quotes\"".into(),
-            request_id: format!("req-{i}"),
+            request_id: format!("req-{i}").into(),
             ..Default::default()
         })
         .collect();

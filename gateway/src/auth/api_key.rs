@@ -21,7 +21,7 @@ const MEMO_KEYS: usize = 4096;
 /// call hashes its key, and SHA-256 without CPU support for it was a sizeable part of
 /// the gateway's own work per request. The memo lives only in this process's memory,
 /// like the cached token rows it leads to.
-pub fn hash_of_presented(key: &str) -> String {
+pub fn hash_of_presented(key: &str) -> std::sync::Arc<str> {
     use std::sync::LazyLock;
     static MEMO: LazyLock<crate::util::Memo> = LazyLock::new(|| crate::util::Memo::new(MEMO_KEYS));
     MEMO.get_or_compute(key, || hash(key))

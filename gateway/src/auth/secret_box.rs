@@ -40,7 +40,7 @@ impl SecretBox {
         Ok(base64::engine::general_purpose::STANDARD.encode(out))
     }
 
-    pub fn open(&self, sealed: &str) -> anyhow::Result<String> {
+    pub fn open(&self, sealed: &str) -> anyhow::Result<std::sync::Arc<str>> {
         self.opened.get_or_try(sealed, || self.decrypt(sealed))
     }
 
@@ -67,7 +67,7 @@ mod tests {
         let b = SecretBox::new("secret-one");
         let sealed = b.seal("sk-provider-key").unwrap();
         assert!(!sealed.contains("provider"));
-        assert_eq!(b.open(&sealed).unwrap(), "sk-provider-key");
+        assert_eq!(&*b.open(&sealed).unwrap(), "sk-provider-key");
         assert!(SecretBox::new("secret-two").open(&sealed).is_err());
     }
 }

@@ -34,7 +34,7 @@ pub fn build(
     body: &Value,
     stream: bool,
 ) -> Result<UpstreamRequest, V1Error> {
-    let req = to_anthropic(body, ep, &t.upstream_model, stream)?;
+    let req = to_anthropic(body, ep, t.upstream_model, stream)?;
     let bytes = serde_json::to_vec(&req).map_err(|_| V1Error::internal())?;
     Ok(messages_request(t, Bytes::from(bytes), stream))
 }
@@ -52,7 +52,7 @@ pub fn build_native(
     let body = if t.upstream_model == client_model {
         raw.clone()
     } else {
-        let model = serde_json::to_vec(&t.upstream_model).map_err(|_| V1Error::internal())?;
+        let model = serde_json::to_vec(t.upstream_model).map_err(|_| V1Error::internal())?;
         shared::json_splice::set_field(raw, "model", &model)
             .map(Bytes::from)
             .ok_or_else(|| V1Error::bad_request("request body must be a JSON object"))?
@@ -73,7 +73,7 @@ fn messages_request(t: &Target<'_>, body: Bytes, stream: bool) -> UpstreamReques
         method: Method::POST,
         url: format!("{}/v1/messages", t.channel.base_url.trim_end_matches('/')),
         headers: vec![
-            (names::X_API_KEY, t.key.clone().into()),
+            (names::X_API_KEY, t.key.to_string().into()),
             (names::ANTHROPIC_VERSION, API_VERSION.into()),
             (names::CONTENT_TYPE, "application/json".into()),
             (names::ACCEPT, accept.into()),

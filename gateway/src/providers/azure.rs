@@ -26,7 +26,7 @@ pub fn build(
         t.channel.api_version.as_str()
     };
     let deployment: String =
-        url::form_urlencoded::byte_serialize(deployment_name(&t.upstream_model).as_bytes())
+        url::form_urlencoded::byte_serialize(deployment_name(t.upstream_model).as_bytes())
             .collect();
     let version: String = url::form_urlencoded::byte_serialize(version.as_bytes()).collect();
     Ok(UpstreamRequest {
@@ -37,7 +37,7 @@ pub fn build(
             ep.openai_path()
         ),
         headers: vec![
-            (names::API_KEY, t.key.clone().into()),
+            (names::API_KEY, t.key.to_string().into()),
             (names::CONTENT_TYPE, "application/json".into()),
             (
                 names::ACCEPT,

@@ -111,7 +111,7 @@ pub fn build_with_images(
         method: Method::POST,
         url,
         headers: vec![
-            (names::X_GOOG_API_KEY, t.key.clone().into()),
+            (names::X_GOOG_API_KEY, t.key.to_string().into()),
             (names::CONTENT_TYPE, "application/json".into()),
             (names::ACCEPT, accept.into()),
         ],

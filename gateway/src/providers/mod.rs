@@ -42,8 +42,8 @@ impl Endpoint {
 /// Where and as whom to call: the channel, its decrypted key, the upstream model name.
 pub struct Target<'a> {
     pub channel: &'a Channel,
-    pub key: String,
-    pub upstream_model: String,
+    pub key: &'a str,
+    pub upstream_model: &'a str,
 }
 
 /// A non-streaming answer converted to what the client expects.

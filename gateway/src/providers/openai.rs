@@ -44,7 +44,7 @@ pub fn prepare_body(t: &Target<'_>, body: Body<'_>, stream: bool) -> Result<Byte
 fn spliced(t: &Target<'_>, native: NativeBody<'_>, stream: bool) -> Option<Bytes> {
     let mut edited: Option<Vec<u8>> = None;
     if t.upstream_model != native.model {
-        let model = serde_json::to_vec(&t.upstream_model).ok()?;
+        let model = serde_json::to_vec(t.upstream_model).ok()?;
         edited = Some(set_field(native.raw, "model", &model)?);
     }
     if stream {
@@ -80,8 +80,8 @@ fn converted_body(t: &Target<'_>, body: &Value, stream: bool) -> Result<Bytes, V
     let obj = b
         .as_object_mut()
         .ok_or_else(|| V1Error::bad_request("request body must be a JSON object"))?;
-    obj.insert("model".into(), Value::String(t.upstream_model.clone()));
-    converted_reasoning(obj, &t.upstream_model);
+    obj.insert("model".into(), Value::String(t.upstream_model.to_string()));
+    converted_reasoning(obj, t.upstream_model);
     if stream {
         let opts = obj.entry("stream_options").or_insert_with(|| json!({}));
         if let Some(o) = opts.as_object_mut() {
@@ -123,10 +123,7 @@ pub fn build(
         // Joined rather than formatted: the formatter's pieces cost ~600 instructions each.
         url: [t.channel.base_url.as_str(), "/v1/", ep.openai_path()].concat(),
         headers: vec![
-            (
-                names::AUTHORIZATION,
-                ["Bearer ", t.key.as_str()].concat().into(),
-            ),
+            (names::AUTHORIZATION, ["Bearer ", t.key].concat().into()),
             (names::CONTENT_TYPE, "application/json".into()),
             (
                 names::ACCEPT,

@@ -160,9 +160,9 @@ pub fn build(
     stream: bool,
 ) -> Result<UpstreamRequest, V1Error> {
     let model = if provider == Provider::Azure {
-        crate::providers::azure::deployment_name(&t.upstream_model)
+        crate::providers::azure::deployment_name(t.upstream_model)
     } else {
-        t.upstream_model.clone()
+        t.upstream_model.to_string()
     };
     let body = if call.native.get("model").and_then(Value::as_str) == Some(model.as_str()) {
         call.raw.clone()
@@ -184,7 +184,7 @@ pub fn build(
         method: Method::POST,
         url: upstream_url(t.channel, suffix),
         headers: vec![
-            auth_header(t.channel, &t.key),
+            auth_header(t.channel, t.key),
             (names::CONTENT_TYPE, "application/json".into()),
             (names::ACCEPT, accept.into()),
         ],

@@ -64,12 +64,8 @@ fn too_large() -> V1Error {
 }
 
 /// Collects the body up to the limit, answering 413 in OpenAI's shape beyond it.
-/// A body that came in one chunk (most do: it arrives with the head) is that chunk, not
-/// a copy of it.
 pub async fn read_body(mut payload: web::Payload) -> Result<Bytes, V1Error> {
-    let mut first: Option<Bytes> = None;
-    let mut more: Option<bytes::BytesMut> = None;
-    let mut len = 0usize;
+    let mut body = crate::util::Gathered::default();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
             if crate::body_deadline::is_timeout(&e) {
@@ -79,25 +75,12 @@ pub async fn read_body(mut payload: web::Payload) -> Result<Bytes, V1Error> {
                 V1Error::bad_request("could not read the request body")
             }
         })?;
-        len += chunk.len();
-        if len > V1_BODY_LIMIT {
+        if body.len() + chunk.len() > V1_BODY_LIMIT {
             return Err(too_large());
         }
-        match (&mut first, &mut more) {
-            (None, _) => first = Some(chunk),
-            (Some(head), None) => {
-                let mut buf = bytes::BytesMut::with_capacity(len);
-                buf.extend_from_slice(head);
-                buf.extend_from_slice(&chunk);
-                more = Some(buf);
-            }
-            (Some(_), Some(buf)) => buf.extend_from_slice(&chunk),
-        }
+        body.push(chunk);
     }
-    Ok(match (more, first) {
-        (Some(buf), _) => buf.freeze(),
-        (None, first) => first.unwrap_or_default(),
-    })
+    Ok(body.finish())
 }
 
 /// Models the key may use: its own list (if any) ∩ what enabled channels of the user's

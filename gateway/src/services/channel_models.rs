@@ -81,9 +81,11 @@ fn resolve(
     };
     let key = match (nonempty(b.key), stored) {
         (Some(k), _) => k,
-        (None, Some(c)) => state.secret_box.open(&c.key_ciphertext).map_err(|_| {
-            ApiError::bad("the stored key cannot be decrypted: enter the key again")
-        })?,
+        (None, Some(c)) => state
+            .secret_box
+            .open(&c.key_ciphertext)
+            .map_err(|_| ApiError::bad("the stored key cannot be decrypted: enter the key again"))?
+            .to_string(),
         (None, None) => return Err(ApiError::bad("key is required")),
     };
     let api_version = nonempty(b.api_version)

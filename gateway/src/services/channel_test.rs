@@ -166,7 +166,7 @@ async fn send_test(
         provider,
         ep: Endpoint::Chat,
         stream: false,
-        upstream_model: &upstream_model,
+        upstream_model,
         request_id: "",
     };
     let outcome = attempt::send(state, client, attempt, &out).await;

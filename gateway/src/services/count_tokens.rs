@@ -63,8 +63,7 @@ pub async fn count(ask: Ask<'_>, q: Question<'_>) -> Result<Option<u64>, V1Error
         .filter(|c| matches!(c.channel_type, ChannelType::Anthropic | ChannelType::Gemini))
         .collect();
     let able = ask.state.limits.health.prefer_ready(able);
-    let Some(channel) = routing::pick(&able, &Default::default(), &mut rand::thread_rng()).cloned()
-    else {
+    let Some(channel) = routing::pick(&able, &[], &mut rand::thread_rng()).cloned() else {
         return Ok(None);
     };
     match ask_channel(&ask, &channel, &q).await {
@@ -95,7 +94,7 @@ async fn ask_channel(ask: &Ask<'_>, channel: &Channel, q: &Question<'_>) -> Resu
         .ok_or("every upstream key of the channel is disabled")?;
     let target = Target {
         channel,
-        key: key.to_string(),
+        key,
         upstream_model: routing::upstream_model(channel, ask.model),
     };
     let req = if channel.channel_type == ChannelType::Anthropic {
@@ -152,15 +151,15 @@ const ANTHROPIC_COUNT_FIELDS: [&str; 7] = [
 fn anthropic_request(t: &Target<'_>, q: &Question<'_>) -> Result<UpstreamRequest, String> {
     let (body, beta) = match q {
         Question::Anthropic { raw, beta, .. } => {
-            let model = serde_json::to_vec(&t.upstream_model).map_err(|e| e.to_string())?;
+            let model = serde_json::to_vec(t.upstream_model).map_err(|e| e.to_string())?;
             let body = shared::json_splice::set_field(raw, "model", &model)
                 .ok_or("request body must be a JSON object")?;
             (Bytes::from(body), *beta)
         }
         Question::Gemini { body } => {
-            let openai = gemini_openai(body, &t.upstream_model)?;
+            let openai = gemini_openai(body, t.upstream_model)?;
             let converted =
-                anthropic::to_anthropic(&openai, Endpoint::Chat, &t.upstream_model, false)
+                anthropic::to_anthropic(&openai, Endpoint::Chat, t.upstream_model, false)
                     .map_err(|e| e.message)?;
             let mut v = serde_json::to_value(converted).map_err(|e| e.to_string())?;
             if let Some(o) = v.as_object_mut() {
@@ -170,7 +169,7 @@ fn anthropic_request(t: &Target<'_>, q: &Question<'_>) -> Result<UpstreamRequest
         }
     };
     let mut headers = vec![
-        (names::X_API_KEY, t.key.clone().into()),
+        (names::X_API_KEY, t.key.to_string().into()),
         (
             names::ANTHROPIC_VERSION,
             shared::anthropic::API_VERSION.into(),
@@ -224,7 +223,7 @@ fn gemini_request(t: &Target<'_>, q: &Question<'_>) -> Result<UpstreamRequest, S
             t.channel.base_url.trim_end_matches('/')
         ),
         headers: vec![
-            (names::X_GOOG_API_KEY, t.key.clone().into()),
+            (names::X_GOOG_API_KEY, t.key.to_string().into()),
             (names::CONTENT_TYPE, "application/json".into()),
             (names::ACCEPT, "application/json".into()),
         ],

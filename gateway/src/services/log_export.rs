@@ -114,7 +114,7 @@ fn field(e: &LogEntry, column: &str) -> String {
         "price" => r.price.to_string(),
         "latency_ms" => r.latency_ms.to_string(),
         "first_byte_ms" => r.first_byte_ms.to_string(),
-        "request_id" => r.request_id.clone(),
+        "request_id" => r.request_id.to_string(),
         "ip" => r.ip.clone(),
         "error" => r.error.clone(),
         "warnings" => r.warnings.clone(),

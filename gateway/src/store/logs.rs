@@ -33,7 +33,8 @@ pub struct NewLog {
     pub is_stream: bool,
     pub status_code: i64,
     pub error: String,
-    pub request_id: String,
+    #[schema(value_type = String)]
+    pub request_id: Text,
     pub ip: String,
     /// The client API called: `chat`, `completions`, `embeddings`, `messages`, `responses`.
     #[schema(value_type = String)]
@@ -398,7 +399,7 @@ fn log_from_row(r: &Row) -> LogEntry {
             is_stream: r.bool("is_stream"),
             status_code: r.i64("status_code"),
             error: r.string("error"),
-            request_id: r.string("request_id"),
+            request_id: r.string("request_id").into(),
             ip: r.string("ip"),
             endpoint: r.string("endpoint").into(),
             warnings: r.string("warnings"),

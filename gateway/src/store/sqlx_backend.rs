@@ -25,6 +25,10 @@ pub struct SqlxBackend {
     writer: Option<SqliteWriter>,
 }
 
+/// sqlx's own defaults, kept for PostgreSQL.
+const POOL_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+const POOL_MAX_LIFETIME: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
 impl SqlxBackend {
     /// Connects, applies the migrations of the URL's dialect and tunes SQLite (WAL, busy timeout).
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
@@ -39,17 +43,20 @@ impl SqlxBackend {
             true => None,
             false => sqlite_file(&url)?,
         };
+        let size = if postgres {
+            max_connections
+        } else {
+            max_connections.min(8)
+        };
+        // Connections to an SQLite file are kept for the process's life: opening one reads
+        // the whole schema (~1M instructions), which would otherwise fall on a request
+        // each time a connection is recycled. (Each connection to `:memory:` is a database
+        // of its own; PostgreSQL's are recycled as usual.)
+        let keep = file.is_some();
         let pool = AnyPoolOptions::new()
-            .max_connections(if postgres {
-                max_connections
-            } else {
-                max_connections.min(8)
-            })
-            // Two connections to an SQLite file open from the start: opening one reads the
-            // whole schema (~1M instructions), and otherwise the first time two background
-            // reads overlap a request pays for it. (Each connection to `:memory:` is a
-            // database of its own; PostgreSQL opens them as they are needed.)
-            .min_connections(if file.is_some() { 2 } else { 0 })
+            .max_connections(size)
+            .idle_timeout((!keep).then_some(POOL_IDLE_TIMEOUT))
+            .max_lifetime((!keep).then_some(POOL_MAX_LIFETIME))
             .acquire_timeout(if postgres {
                 PG_ACQUIRE_TIMEOUT
             } else {
@@ -81,10 +88,12 @@ impl SqlxBackend {
                 .execute(&pool)
                 .await?;
             sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
-            if file.is_some() {
-                // The kept connections may have opened before the migrations ran: each
-                // reads the schema again now, not during the first request that uses it.
-                let (mut a, mut b) = (pool.acquire().await?, pool.acquire().await?);
+            if keep && size >= 2 {
+                // Two connections from the start, both opened after the migrations (a
+                // connection opened before them reads the schema again on its first use):
+                // a second one is otherwise opened the first time two background reads
+                // (cache refreshes, the heartbeat) overlap, inside some request.
+                let (mut a, mut b) = tokio::try_join!(pool.acquire(), pool.acquire())?;
                 for conn in [&mut a, &mut b] {
                     sqlx::query("SELECT count(*) FROM sqlite_master")
                         .execute(&mut **conn)

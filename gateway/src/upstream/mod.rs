@@ -76,20 +76,20 @@ impl UpstreamResponse {
     /// Reads the whole body, refusing more than `limit` bytes and a body shorter than its
     /// `Content-Length` (awc ends such a body quietly when the peer closes cleanly).
     pub async fn read_all(mut self, limit: usize) -> Result<Bytes, ReadError> {
-        let mut buf = bytes::BytesMut::new();
+        let mut body = crate::util::Gathered::default();
         while let Some(chunk) = self.body.next().await {
             let chunk = chunk.map_err(ReadError::CutOff)?;
-            if buf.len() + chunk.len() > limit {
+            if body.len() + chunk.len() > limit {
                 return Err(ReadError::TooLarge(limit));
             }
-            buf.extend_from_slice(&chunk);
+            body.push(chunk);
         }
         match self.content_length {
-            Some(declared) if declared != buf.len() as u64 => Err(ReadError::CutOff(format!(
+            Some(declared) if declared != body.len() as u64 => Err(ReadError::CutOff(format!(
                 "the connection closed after {} of {declared} bytes",
-                buf.len()
+                body.len()
             ))),
-            _ => Ok(buf.freeze()),
+            _ => Ok(body.finish()),
         }
     }
 }

@@ -152,7 +152,7 @@ async fn updating_a_channel_without_a_key_keeps_the_key() {
     let id = gw.create_channel(&jwt, openai("keep")).await;
     let original = gw.state.store.channel_by_id(id).await.unwrap().unwrap();
     assert_eq!(
-        gw.state.secret_box.open(&original.key_ciphertext).unwrap(),
+        &*gw.state.secret_box.open(&original.key_ciphertext).unwrap(),
         KEY
     );
 
@@ -187,7 +187,7 @@ async fn updating_a_channel_without_a_key_keeps_the_key() {
     assert_eq!(d["key_preview"], "QRST");
     let rotated = gw.state.store.channel_by_id(id).await.unwrap().unwrap();
     assert_eq!(
-        gw.state.secret_box.open(&rotated.key_ciphertext).unwrap(),
+        &*gw.state.secret_box.open(&rotated.key_ciphertext).unwrap(),
         new_key
     );
 }
@@ -329,7 +329,7 @@ async fn channel_type_and_fields_are_validated_and_nothing_is_written_on_error()
     assert_eq!(snapshot(&gw, "/api/channel", &jwt).await, before);
     let stored = gw.state.store.channel_by_id(id).await.unwrap().unwrap();
     assert_eq!(
-        gw.state.secret_box.open(&stored.key_ciphertext).unwrap(),
+        &*gw.state.secret_box.open(&stored.key_ciphertext).unwrap(),
         KEY
     );
 }

@@ -14,8 +14,8 @@ fn build_targets_messages_with_anthropic_headers() {
     let ch = channel("https://api.anthropic.com/");
     let t = Target {
         channel: &ch,
-        key: "sk-ant".into(),
-        upstream_model: "claude-sonnet-4-5".into(),
+        key: "sk-ant",
+        upstream_model: "claude-sonnet-4-5",
     };
     let body = json!({"model": "c", "messages": [{"role": "user", "content": "hi"}]});
     let r = build(&t, Endpoint::Chat, &body, true).unwrap();

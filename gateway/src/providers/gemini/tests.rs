@@ -29,8 +29,8 @@ fn urls_and_headers_follow_the_endpoint() {
     let ch = channel();
     let t = Target {
         channel: &ch,
-        key: "AIza-k".into(),
-        upstream_model: "models/gemini-2.0-flash".into(),
+        key: "AIza-k",
+        upstream_model: "models/gemini-2.0-flash",
     };
     let chat = json!({"model": "g", "messages": [{"role": "user", "content": "hi"}]});
     let base = "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash";

@@ -42,7 +42,7 @@ pub fn build_native(
         method: HttpMethod::POST,
         url,
         headers: vec![
-            (names::X_GOOG_API_KEY, t.key.clone().into()),
+            (names::X_GOOG_API_KEY, t.key.to_string().into()),
             (names::CONTENT_TYPE, "application/json".into()),
             (
                 names::ACCEPT,

@@ -62,11 +62,10 @@ pub async fn send(
             error: V1Error::bad_gateway("channel has no usable key"),
             detail: "every upstream key of the channel is disabled".into(),
         })?;
-    let key = key.to_string();
     let target = Target {
         channel,
         key,
-        upstream_model: upstream_model.to_string(),
+        upstream_model,
     };
     let req = provider
         .build(&target, ep, body, stream)

@@ -26,7 +26,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use bytes::Bytes;
 use shared::openai::Usage;
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 const ANTHROPIC_BETA: HeaderName = HeaderName::from_static("anthropic-beta");
@@ -44,7 +43,7 @@ pub struct Call<'a> {
     pub caller: Caller,
     pub ep: Endpoint,
     pub dialect: Dialect,
-    pub request_id: String,
+    pub request_id: std::sync::Arc<str>,
 }
 
 pub async fn handle(call: Call<'_>, raw: Bytes) -> Result<HttpResponse, V1Error> {
@@ -119,7 +118,7 @@ fn client_request(
 
 async fn run(call: &Call<'_>, meter: &mut Meter, raw: Bytes) -> Result<HttpResponse, V1Error> {
     let (state, req, caller) = (call.state, call.req, &call.caller);
-    let (ep, dialect, request_id) = (call.ep, call.dialect, call.request_id.as_str());
+    let (ep, dialect, request_id) = (call.ep, call.dialect, &*call.request_id);
     key_auth::admit(state, req, caller).await?;
     if state.ledger.backlog() >= super::ledger::MAX_BACKLOG {
         return Err(V1Error::unavailable(
@@ -230,14 +229,14 @@ async fn run(call: &Call<'_>, meter: &mut Meter, raw: Bytes) -> Result<HttpRespo
         first_event_timeout: Duration::from_secs(state.settings.upstream_timeout_secs),
         shutdown: state.shutdown.watch(),
     };
-    let mut tried = HashSet::new();
+    let mut tried = Vec::new();
     let mut last: Option<Failure> = None;
     let mut images: Option<gemini::Images> = None;
     for _ in 0..attempts {
         let Some(channel) = routing::pick(&cands, &tried, &mut rand::thread_rng()).cloned() else {
             break;
         };
-        tried.insert(channel.id);
+        tried.push(channel.id);
         match try_channel(call, &cr, &channel, meter, &stream_settings, &mut images).await {
             Ok(res) => return Ok(res),
             Err(f) => {
@@ -279,10 +278,10 @@ async fn try_channel(
     images: &mut Option<gemini::Images>,
 ) -> Result<HttpResponse, Failure> {
     let (state, client, ep) = (call.state, call.client, call.ep);
-    let request_id = call.request_id.as_str();
+    let request_id = &*call.request_id;
     let provider = Provider::for_channel(channel);
     let upstream_model = routing::upstream_model(channel, &cr.model);
-    meter.set_channel(channel, &upstream_model);
+    meter.set_channel(channel, upstream_model);
     let passthrough = match provider {
         Provider::Anthropic => cr.native.is_some(),
         Provider::Gemini => cr.gemini.is_some(),
@@ -316,7 +315,7 @@ async fn try_channel(
     }
     let output = cr
         .output
-        .map(|plan| plan.for_attempt(provider, &upstream_model, *upstream_model != *cr.model))
+        .map(|plan| plan.for_attempt(provider, upstream_model, *upstream_model != *cr.model))
         .unwrap_or_default();
     meter.set_output_cap(output.capped);
     let out = Outbound {
@@ -343,7 +342,7 @@ async fn try_channel(
         Vec::new()
     } else {
         let mut w = conversion_warnings(cr);
-        w.extend(reasoning::warnings(provider, &upstream_model, openai));
+        w.extend(reasoning::warnings(provider, upstream_model, openai));
         w
     };
     if !dropped.is_empty() {
@@ -356,7 +355,7 @@ async fn try_channel(
         provider,
         ep,
         stream: cr.stream,
-        upstream_model: &upstream_model,
+        upstream_model,
         request_id,
     };
     let res = attempt::send(state, client, attempt, &out).await?;

@@ -41,7 +41,7 @@ impl Meter {
     pub fn new(
         quota: Arc<QuotaLeases>,
         caller: &Caller,
-        request_id: String,
+        request_id: Arc<str>,
         ip: String,
         started: Instant,
     ) -> Self {
@@ -51,7 +51,7 @@ impl Meter {
             username: Text::Name(caller.user.clone()),
             token_id: caller.token.id,
             token_name: Text::Name(caller.token.clone()),
-            request_id,
+            request_id: Text::Shared(request_id),
             ip,
             ..Default::default()
         };

@@ -3,7 +3,6 @@
 
 use crate::store::{Channel, CHANNEL_ENABLED};
 use rand::Rng;
-use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Enabled channels of `group` that list `model`.
@@ -35,35 +34,42 @@ pub fn group_models(channels: &[Arc<Channel>], group: &str) -> Vec<String> {
 }
 
 /// The name the upstream knows the model by.
-pub fn upstream_model(c: &Channel, model: &str) -> String {
-    c.model_mapping
-        .get(model)
-        .cloned()
-        .unwrap_or_else(|| model.to_string())
+pub fn upstream_model<'a>(c: &'a Channel, model: &'a str) -> &'a str {
+    c.model_mapping.get(model).map_or(model, String::as_str)
 }
 
-/// Picks the next channel to try, or `None` when every candidate has been tried.
+/// Picks the next channel to try, or `None` when every candidate has been tried: among
+/// the untried channels of the highest priority, one at random by weight (evenly when
+/// all weigh 0). Walks the candidates instead of collecting them: a request makes this
+/// pick at least once.
 pub fn pick<'a, R: Rng>(
     cands: &'a [Arc<Channel>],
-    tried: &HashSet<i64>,
+    tried: &[i64],
     rng: &mut R,
 ) -> Option<&'a Arc<Channel>> {
-    let untried: Vec<&Arc<Channel>> = cands.iter().filter(|c| !tried.contains(&c.id)).collect();
-    let top = untried.iter().map(|c| c.priority).max()?;
-    let tier: Vec<&Arc<Channel>> = untried.into_iter().filter(|c| c.priority == top).collect();
-    let total: u64 = tier.iter().map(|c| c.weight.max(0) as u64).sum();
+    let untried = || cands.iter().filter(|c| !tried.contains(&c.id));
+    let top = untried().map(|c| c.priority).max()?;
+    let tier = || untried().filter(move |c| c.priority == top);
+    let (members, total) = tier().fold((0usize, 0u64), |(n, sum), c| {
+        (n + 1, sum + c.weight.max(0) as u64)
+    });
+    if members == 1 {
+        return tier().next();
+    }
     if total == 0 {
-        return tier.get(rng.gen_range(0..tier.len())).copied();
+        return tier().nth(rng.gen_range(0..members));
     }
     let mut roll = rng.gen_range(0..total);
-    for c in &tier {
+    let mut last = None;
+    for c in tier() {
         let w = c.weight.max(0) as u64;
         if roll < w {
             return Some(c);
         }
         roll -= w;
+        last = Some(c);
     }
-    tier.last().copied()
+    last
 }
 
 #[cfg(test)]
@@ -105,11 +111,11 @@ mod tests {
     fn higher_priority_first_then_fallback() {
         let cs = vec![ch(1, 0, 1), ch(2, 10, 1)];
         let mut rng = rand::thread_rng();
-        let mut tried = HashSet::new();
+        let mut tried = Vec::new();
         assert_eq!(pick(&cs, &tried, &mut rng).unwrap().id, 2);
-        tried.insert(2);
+        tried.push(2);
         assert_eq!(pick(&cs, &tried, &mut rng).unwrap().id, 1);
-        tried.insert(1);
+        tried.push(1);
         assert!(pick(&cs, &tried, &mut rng).is_none());
     }
 
@@ -119,7 +125,7 @@ mod tests {
         let mut rng = rand::thread_rng();
         let mut counts = [0u32; 4];
         for _ in 0..4000 {
-            counts[pick(&cs, &HashSet::new(), &mut rng).unwrap().id as usize] += 1;
+            counts[pick(&cs, &[], &mut rng).unwrap().id as usize] += 1;
         }
         assert_eq!(counts[3], 0);
         assert!((800..1200).contains(&counts[1]), "{counts:?}");

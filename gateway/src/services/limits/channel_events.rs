@@ -65,7 +65,10 @@ pub async fn load(state: &AppState, conn: &mut redis::aio::MultiplexedConnection
 
 /// A 429, 5xx or timeout: the key cools down (and the channel, when all keys are).
 pub fn failed(state: &AppState, c: &Channel, plain: &str, fp: &str, retry_after_ms: Option<i64>) {
-    let fps: Vec<String> = keys(plain).into_iter().map(fingerprint).collect();
+    let fps: Vec<String> = keys(plain)
+        .into_iter()
+        .map(|k| fingerprint(k).to_string())
+        .collect();
     let (until, strikes, channel_until) = state.limits.health.cool(c, &fps, fp, retry_after_ms);
     log::warn!(
         "channel {} key {fp} cools down for {} ms (strike {strikes})",
@@ -95,7 +98,7 @@ pub async fn rejected(state: &AppState, c: &Channel, plain: &str, fp: &str) -> b
     }
     let left = keys(plain)
         .into_iter()
-        .filter(|k| !disabled.contains(&fingerprint(k)))
+        .filter(|k| !disabled.iter().any(|d| **d == *fingerprint(k)))
         .count();
     if left > 0 {
         if let Err(e) = state.store.set_channel_disabled_keys(c.id, &disabled).await {

@@ -43,8 +43,13 @@ fn only_key(plain: &str) -> Option<&str> {
     listed.next().is_none().then_some(first)
 }
 
+/// Whether the key with this fingerprint is among the channel's disabled keys.
+pub fn is_disabled(c: &Channel, fp: &str) -> bool {
+    c.disabled_keys.iter().any(|d| d == fp)
+}
+
 /// A short, non-reversible name for a key (never the key itself in rows or logs).
-pub fn fingerprint(key: &str) -> String {
+pub fn fingerprint(key: &str) -> Arc<str> {
     use std::sync::LazyLock;
     // Every upstream call fingerprints its key; the digest is worth remembering.
     static MEMO: LazyLock<crate::util::Memo> = LazyLock::new(|| crate::util::Memo::new(4096));
@@ -79,17 +84,17 @@ impl ChannelHealth {
 
     /// The usable key to send with next (rotating), and its fingerprint; a cooling key
     /// only when all are cooling. `None` when every key is disabled.
-    pub fn pick_key<'a>(&self, c: &Channel, plain: &'a str) -> Option<(&'a str, String)> {
+    pub fn pick_key<'a>(&self, c: &Channel, plain: &'a str) -> Option<(&'a str, Arc<str>)> {
         // One key is sent whether it is cooling or not: nothing to rotate or compare.
         if let Some(only) = only_key(plain) {
             let fp = fingerprint(only);
-            return (!c.disabled_keys.contains(&fp)).then_some((only, fp));
+            return (!is_disabled(c, &fp)).then_some((only, fp));
         }
         let all = keys(plain);
-        let usable: Vec<(&str, String)> = all
+        let usable: Vec<(&str, Arc<str>)> = all
             .into_iter()
             .map(|k| (k, fingerprint(k)))
-            .filter(|(_, fp)| !c.disabled_keys.contains(fp))
+            .filter(|(_, fp)| !is_disabled(c, fp))
             .collect();
         if usable.is_empty() {
             return None;
@@ -100,7 +105,7 @@ impl ChannelHealth {
                 .get(&(c.id, fp.to_string()))
                 .map_or(0, |(u, _)| *u)
         };
-        let ready: Vec<&(&str, String)> =
+        let ready: Vec<&(&str, Arc<str>)> =
             usable.iter().filter(|(_, fp)| until(fp) <= now).collect();
         let chosen = if ready.is_empty() {
             usable.iter().min_by_key(|(_, fp)| until(fp))
@@ -217,7 +222,7 @@ mod tests {
             let want = (listed.len() == 1).then(|| listed[0]);
             assert_eq!(only_key(plain), want, "{plain:?}");
         }
-        c.disabled_keys = vec![fingerprint("sk-one")];
+        c.disabled_keys = vec![fingerprint("sk-one").to_string()];
         assert_eq!(health.pick_key(&c, " sk-one "), None);
         assert_eq!(
             health.pick_key(&c, "sk-one\nsk-two"),
