@@ -1,6 +1,7 @@
 //! Small helpers with no better home.
 
-use actix_web::HttpRequest;
+use actix_web::{HttpMessage, HttpRequest};
+use std::sync::Arc;
 
 /// Unix seconds now.
 pub fn now() -> i64 {
@@ -48,9 +49,6 @@ pub fn request_id(req: &HttpRequest) -> Arc<str> {
 /// Shared: the call, its meter and its log row each hold it.
 #[derive(Clone, Debug)]
 pub struct RequestId(pub Arc<str>);
-
-use actix_web::HttpMessage;
-use std::sync::Arc;
 
 /// A random id (a v4 UUID, 32 hex digits) from the thread's CSPRNG: `Uuid::new_v4` asks the
 /// kernel for every id, a system call per request.
