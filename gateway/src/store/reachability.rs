@@ -53,6 +53,17 @@ impl Reachability {
     where
         F: Future<Output = Result<T, DbError>>,
     {
+        self.guarded_as(Failure::Outage, call).await
+    }
+
+    async fn guarded_as<T, F>(
+        &self,
+        failure: Failure,
+        call: impl FnOnce(Arc<dyn SqlBackend>) -> F,
+    ) -> Result<T, DbError>
+    where
+        F: Future<Output = Result<T, DbError>>,
+    {
         if self.is_down() {
             return Err(DbError::Unavailable(
                 "the database is unreachable (checked again every 500 ms)".into(),
@@ -65,16 +76,68 @@ impl Reachability {
         };
         if matches!(result, Err(DbError::Unavailable(_)))
             && self.returns.load(Ordering::Acquire) == began
-            && !self.down.swap(true, Ordering::AcqRel)
+            && !self.is_down()
         {
-            log::warn!("database unreachable: queries fail at once until it answers again");
-            self.owner.spawn(wait_until_reachable(
-                self.inner.clone(),
-                self.down.clone(),
-                self.returns.clone(),
-            ));
+            let outage = Outage {
+                owner: self.owner.clone(),
+                db: self.inner.clone(),
+                down: self.down.clone(),
+                returns: self.returns.clone(),
+                began,
+            };
+            match failure {
+                Failure::Outage => outage.begin(),
+                Failure::Confirm => {
+                    self.owner.spawn(outage.confirm());
+                }
+            }
         }
         result
+    }
+}
+
+/// What a query's `Unavailable` says about the database.
+#[derive(Clone, Copy)]
+enum Failure {
+    /// It is unreachable: every query fails at once from now on.
+    Outage,
+    /// Maybe only this call failed: a batch of many statements (the settlement writer's,
+    /// a backlog written after an outage) can fail on its own, e.g. a 5xx from D1's worker
+    /// for one long request, while the database answers everything else. The database
+    /// is taken for unreachable only if a probe right after fails too; the batch's
+    /// writer retries it either way.
+    Confirm,
+}
+
+/// An outage about to begin, as seen by the query that failed.
+struct Outage {
+    owner: Handle,
+    db: Arc<dyn SqlBackend>,
+    down: Arc<AtomicBool>,
+    returns: Arc<AtomicU64>,
+    /// `returns` when the failed query began.
+    began: u64,
+}
+
+impl Outage {
+    fn begin(self) {
+        if self.returns.load(Ordering::Acquire) != self.began
+            || self.down.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        log::warn!("database unreachable: queries fail at once until it answers again");
+        self.owner
+            .spawn(wait_until_reachable(self.db, self.down, self.returns));
+    }
+
+    async fn confirm(self) {
+        if let Err(DbError::Unavailable(e)) = self.db.fetch_all(Query::new("SELECT 1")).await {
+            log::debug!("a failed batch, and the probe after it failed too: {e}");
+            self.begin();
+        } else {
+            log::warn!("a batch failed as if the database were unreachable, but it answers");
+        }
     }
 }
 
@@ -148,7 +211,8 @@ impl SqlBackend for Reachability {
     }
 
     async fn batch(&self, qs: Vec<Query>) -> Result<(), DbError> {
-        self.guarded(|db| async move { db.batch(qs).await }).await
+        self.guarded_as(Failure::Confirm, |db| async move { db.batch(qs).await })
+            .await
     }
 
     async fn batch_returns_row(&self, qs: Vec<Query>) -> Result<bool, DbError> {
@@ -175,6 +239,8 @@ mod tests {
     struct Switch {
         up: AtomicBool,
         reached: AtomicUsize,
+        /// Batches fail as if the database were unreachable even while it is up.
+        batches_fail: AtomicBool,
     }
 
     #[async_trait]
@@ -191,6 +257,9 @@ mod tests {
             self.execute(q).await.map(|_| Vec::new())
         }
         async fn batch(&self, _: Vec<Query>) -> Result<(), DbError> {
+            if self.batches_fail.load(Ordering::SeqCst) {
+                return Err(DbError::Unavailable("502 from the worker".into()));
+            }
             self.execute(Query::new("")).await.map(|_| ())
         }
         async fn batch_returns_row(&self, _: Vec<Query>) -> Result<bool, DbError> {
@@ -323,5 +392,33 @@ mod tests {
             !guard.is_down(),
             "the late failure of a query sent before the return is not a new outage"
         );
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_marks_the_database_down_only_when_a_probe_fails_too() {
+        let db = Arc::new(Switch::default());
+        db.up.store(true, Ordering::SeqCst);
+        db.batches_fail.store(true, Ordering::SeqCst);
+        let r = Reachability::new(db.clone());
+        assert!(r.batch(vec![Query::new("x")]).await.is_err());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!r.is_down(), "the probe after the batch was answered");
+        assert!(r.fetch_all(Query::new("SELECT 1")).await.is_ok());
+
+        db.up.store(false, Ordering::SeqCst);
+        assert!(r.batch(vec![Query::new("x")]).await.is_err());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while !r.is_down() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "a failed batch and a failed probe begin an outage"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // A failed read needs no probe: it begins the outage itself.
+        let db = Arc::new(Switch::default());
+        let r = Reachability::new(db.clone());
+        assert!(r.fetch_all(Query::new("x")).await.is_err());
+        assert!(r.is_down());
     }
 }
