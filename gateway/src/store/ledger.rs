@@ -5,7 +5,7 @@
 //! batch (`store/replicas.rs`), so after a crash the record says what to give back.
 
 pub use super::holder::Holder;
-use super::logs::{insert_logs_query, insert_logs_sql, LogRow, LogShape};
+use super::logs::{insert_logs_query, insert_text, LogRow, LogShape, MOST_ROWS_PER_INSERT};
 use super::replicas::{
     hold_registration_query, lease_release_query, registered, take_queries, Owner, Take,
 };
@@ -140,9 +140,10 @@ fn insert_size(left: usize, bind_limit: usize, shape: LogShape) -> usize {
     }
 }
 
-/// The most rows of `shape` one INSERT takes: as many as the backend binds, up to 32.
+/// The most rows of `shape` one INSERT takes: as many as the backend binds, up to
+/// [`MOST_ROWS_PER_INSERT`].
 fn most_rows(bind_limit: usize, shape: LogShape) -> usize {
-    (bind_limit / shape.width()).clamp(1, 32)
+    (bind_limit / shape.width()).clamp(1, MOST_ROWS_PER_INSERT)
 }
 
 /// How many of `rows` (at least one) the next INSERT takes, and its shape: the widest
@@ -174,7 +175,7 @@ pub(crate) fn log_insert_texts(bind_limit: usize) -> Vec<String> {
         let mut sizes: Vec<usize> = (0..=most.ilog2()).map(|k| 1 << k).collect();
         sizes.push(most);
         sizes.dedup();
-        texts.extend(sizes.into_iter().map(|n| insert_logs_sql(n, shape)));
+        texts.extend(sizes.into_iter().map(|n| insert_text(n, shape)));
     }
     texts
 }
@@ -495,8 +496,14 @@ mod tests {
         assert_eq!(insert_size(9, 100, LogShape::Short), 5);
         let texts = log_insert_texts(1000);
         assert_eq!(texts.len(), 18);
-        assert_eq!(texts[5], insert_logs_sql(32, LogShape::Short));
-        assert_eq!(texts[17], insert_logs_sql(32, LogShape::Full));
+        assert_eq!(
+            texts[5],
+            super::super::logs::insert_logs_sql(32, LogShape::Short)
+        );
+        assert_eq!(
+            texts[17],
+            super::super::logs::insert_logs_sql(32, LogShape::Full)
+        );
         // D1: 5 short rows (1, 2, 4, 5), 5 streamed ones and 3 full ones (1, 2, 3) to a
         // statement.
         assert_eq!(log_insert_texts(100).len(), 11);

@@ -232,14 +232,16 @@ pub(crate) fn insert_logs_sql(rows: usize, shape: LogShape) -> String {
     sql
 }
 
-/// The INSERT texts for up to this many rows are made once (each is up to ~2 KB, written
-/// placeholder by placeholder); a larger INSERT is written when it is needed.
-const KEPT_INSERT_ROWS: usize = 32;
+/// The most log rows one INSERT takes (fewer where the backend binds fewer values). The
+/// INSERT texts up to it are made once (each is up to ~2 KB, written placeholder by
+/// placeholder); a larger one would be written when it is needed.
+pub(crate) const MOST_ROWS_PER_INSERT: usize = 32;
 
-fn insert_text(rows: usize, shape: LogShape) -> String {
+/// [`insert_logs_sql`], remembered.
+pub(crate) fn insert_text(rows: usize, shape: LogShape) -> String {
     static KEPT: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     let kept = KEPT.get_or_init(|| {
-        (1..=KEPT_INSERT_ROWS)
+        (1..=MOST_ROWS_PER_INSERT)
             .flat_map(|n| LogShape::ALL.map(|shape| insert_logs_sql(n, shape)))
             .collect()
     });

@@ -1,6 +1,6 @@
 //! What an upstream answer means for the channel's health, shared with the other replicas.
 
-use super::health::{fingerprint, keys};
+use super::health::{fingerprint, is_disabled, keys};
 use crate::state::AppState;
 use crate::store::Channel;
 
@@ -93,12 +93,12 @@ pub fn failed(state: &AppState, c: &Channel, plain: &str, fp: &str, retry_after_
 /// channel has no usable key left (the caller disables the channel then).
 pub async fn rejected(state: &AppState, c: &Channel, plain: &str, fp: &str) -> bool {
     let mut disabled = c.disabled_keys.clone();
-    if !disabled.iter().any(|d| d == fp) {
+    if !is_disabled(&disabled, fp) {
         disabled.push(fp.to_string());
     }
     let left = keys(plain)
         .into_iter()
-        .filter(|k| !disabled.iter().any(|d| **d == *fingerprint(k)))
+        .filter(|k| !is_disabled(&disabled, &fingerprint(k)))
         .count();
     if left > 0 {
         if let Err(e) = state.store.set_channel_disabled_keys(c.id, &disabled).await {

@@ -43,9 +43,9 @@ fn only_key(plain: &str) -> Option<&str> {
     listed.next().is_none().then_some(first)
 }
 
-/// Whether the key with this fingerprint is among the channel's disabled keys.
-pub fn is_disabled(c: &Channel, fp: &str) -> bool {
-    c.disabled_keys.iter().any(|d| d == fp)
+/// Whether the key with this fingerprint is in `disabled` (a channel's disabled keys).
+pub fn is_disabled(disabled: &[String], fp: &str) -> bool {
+    disabled.iter().any(|d| d == fp)
 }
 
 /// A short, non-reversible name for a key (never the key itself in rows or logs).
@@ -88,13 +88,13 @@ impl ChannelHealth {
         // One key is sent whether it is cooling or not: nothing to rotate or compare.
         if let Some(only) = only_key(plain) {
             let fp = fingerprint(only);
-            return (!is_disabled(c, &fp)).then_some((only, fp));
+            return (!is_disabled(&c.disabled_keys, &fp)).then_some((only, fp));
         }
         let all = keys(plain);
         let usable: Vec<(&str, Arc<str>)> = all
             .into_iter()
             .map(|k| (k, fingerprint(k)))
-            .filter(|(_, fp)| !is_disabled(c, fp))
+            .filter(|(_, fp)| !is_disabled(&c.disabled_keys, fp))
             .collect();
         if usable.is_empty() {
             return None;

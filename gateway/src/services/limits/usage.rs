@@ -104,7 +104,7 @@ pub fn channels(state: &AppState, all: &[std::sync::Arc<Channel>]) -> ChannelHea
                 .map(|(i, k)| {
                     let fp = fingerprint(k);
                     let cooling = h.key_cooling(c.id, &fp);
-                    let state = if super::health::is_disabled(c, &fp) {
+                    let state = if super::health::is_disabled(&c.disabled_keys, &fp) {
                         "disabled"
                     } else if cooling.is_some() {
                         "cooling"
